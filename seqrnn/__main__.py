@@ -1,0 +1,3 @@
+from seqrnn.cli.main import run
+
+run()

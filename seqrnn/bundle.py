@@ -1,0 +1,135 @@
+"""Model bundles: one file with weights, encoder vocabulary, heads, config, provenance and metrics.
+
+A bundle is a ``torch.save`` of ``{"format", "format_version", "metadata" (JSON text), "state_dict"}``:
+only strings and tensors, so it loads with ``torch.load(weights_only=True)`` and never unpickles code.
+Built-in models live in ``seqrnn/pretrained/`` and are listed, with their sha256, in ``index.json``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from seqrnn import __version__
+from seqrnn.encoders import Encoder
+from seqrnn.errors import ModelError
+from seqrnn.models import ModelConfig, SeqRNN
+
+FORMAT = "seqrnn-model"
+FORMAT_VERSION = 1
+
+
+@dataclass
+class ModelBundle:
+    model: SeqRNN
+    encoder: Encoder
+    metadata: dict[str, Any]
+    path: Path | None = None
+    sha256: str = ""
+    name: str = field(default="")
+
+    @property
+    def heads(self) -> list[dict[str, Any]]:
+        return self.metadata["heads"]
+
+
+def build_model(metadata: dict[str, Any], encoder: Encoder) -> SeqRNN:
+    config = ModelConfig(**metadata["model"])
+    use_onehot = config.input == "onehot" or (config.input == "auto" and encoder.default_input == "onehot")
+    onehot = encoder.onehot_matrix() if use_onehot else None  # type: ignore[attr-defined]
+    return SeqRNN(config, encoder.vocab_size, metadata["heads"], onehot=onehot)
+
+
+def save_bundle(path: str | Path, model: SeqRNN, encoder: Encoder, metadata: dict[str, Any]) -> str:
+    """Write the bundle atomically; returns its sha256."""
+    meta = {
+        **metadata,
+        "seqrnn_version": __version__,
+        "encoder": encoder.to_config(),
+        "model": model.config.to_dict(),
+        "heads": [h.spec for h in model.heads.values()],
+    }
+    payload = {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "metadata": json.dumps(meta, sort_keys=True),
+        "state_dict": {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()},
+    }
+    atomic_torch_save(payload, Path(path))
+    return file_sha256(path)
+
+
+def atomic_torch_save(obj: Any, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        torch.save(obj, tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def file_sha256(path: str | Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def builtin_index() -> dict[str, dict[str, Any]]:
+    index = resources.files("seqrnn.pretrained") / "index.json"
+    return json.loads(index.read_text()) if index.is_file() else {}
+
+
+def resolve_model_path(name_or_path: str | Path) -> tuple[Path, str, str | None]:
+    """-> (path, display name, expected sha256 for built-ins)."""
+    text = str(name_or_path)
+    index = builtin_index()
+    if text in index:
+        entry = index[text]
+        path = Path(str(resources.files("seqrnn.pretrained") / entry["file"]))
+        return path, text, entry["sha256"]
+    path = Path(text)
+    if path.is_file():
+        return path, path.stem, None
+    known = ", ".join(index) or "none shipped yet"
+    raise ModelError(f"{text}: no such model file and no built-in model of that name (built-in: {known})")
+
+
+def load_bundle(name_or_path: str | Path, device: str | torch.device = "cpu") -> ModelBundle:
+    path, name, expected = resolve_model_path(name_or_path)
+    sha = file_sha256(path)
+    if expected and sha != expected:
+        raise ModelError(f"{path}: checksum mismatch for built-in model {name} (file damaged; reinstall)")
+    try:
+        payload = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # torch raises many types for truncated / foreign files
+        raise ModelError(f"{path}: not a readable seqrnn model file ({type(exc).__name__})") from None
+    if not isinstance(payload, dict) or payload.get("format") != FORMAT:
+        raise ModelError(f"{path}: not a seqrnn model file")
+    version = int(payload.get("format_version", 0))
+    if version > FORMAT_VERSION:
+        raise ModelError(
+            f"{path}: model format version {version} is newer than this seqrnn supports "
+            f"({FORMAT_VERSION}); upgrade seqrnn"
+        )
+    metadata = json.loads(payload["metadata"])
+    encoder = Encoder.from_config(metadata["encoder"])
+    model = build_model(metadata, encoder)
+    try:
+        model.load_state_dict(payload["state_dict"])
+    except RuntimeError as exc:
+        raise ModelError(f"{path}: weights do not match the stored architecture ({exc})") from None
+    model.to(device).eval()
+    return ModelBundle(model, encoder, metadata, path=path, sha256=sha, name=metadata.get("name") or name)

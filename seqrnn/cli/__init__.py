@@ -1,0 +1,1 @@
+"""Thin Typer command line over the library: each subcommand parses options and calls one function."""

@@ -1,0 +1,338 @@
+"""``seqrnn`` command line: train, predict, encode, evaluate, info, models.
+
+Exit codes: 0 success; 1 internal error (a bug: rerun with --debug for the traceback); 2 usage error;
+3 bad input data; 4 model file problem; 5 config error; 6 output cannot be written; 130 interrupted.
+Errors are one line on stderr: ``seqrnn: error: <file>: record <id>: <reason>``.
+"""
+
+from __future__ import annotations
+
+import json
+import shlex
+import sys
+import time
+from enum import Enum
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from seqrnn import __version__
+from seqrnn.errors import SeqrnnError
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+    help="Bidirectional LSTM/GRU models for protein, DNA and SMILES sequences, with HDF5 output.",
+)
+
+
+class Device(str, Enum):
+    auto = "auto"
+    cpu = "cpu"
+    cuda = "cuda"
+
+
+class OnInvalid(str, Enum):
+    error = "error"
+    skip = "skip"
+
+
+class Alphabet(str, Enum):
+    protein = "protein"
+    dna = "dna"
+    smiles = "smiles"
+
+
+def _command_line() -> str:
+    return " ".join(shlex.quote(a) for a in ["seqrnn", *sys.argv[1:]])
+
+
+def _err(message: str) -> None:
+    typer.echo(message, err=True)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"seqrnn {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print version."),
+    debug: bool = typer.Option(False, "--debug", help="Show tracebacks for errors."),
+) -> None:
+    """seqrnn: read -> encode -> batch -> model -> heads -> write."""
+
+
+def _threads(threads: Optional[int]) -> None:  # noqa: UP045 - typer needs Optional on 3.10
+    if threads:
+        import torch
+
+        torch.set_num_threads(threads)
+
+
+def _options(batch_tokens: int, batch_size: int, on_invalid: OnInvalid, fmt, seq_col, id_col):
+    from seqrnn.predict import PredictOptions
+
+    return PredictOptions(
+        batch_tokens=batch_tokens,
+        batch_size=batch_size,
+        on_invalid=on_invalid.value,
+        fmt=fmt,
+        sequence_column=seq_col,
+        id_column=id_col,
+    )
+
+
+FORMAT_OPT = typer.Option(
+    None, "--format", help="Input format: fasta, smi, csv or tsv (default: from extension)."
+)
+SEQCOL_OPT = typer.Option(None, "--sequence-column", help="CSV/TSV column holding sequences or SMILES.")
+IDCOL_OPT = typer.Option(None, "--id-column", help="CSV/TSV column holding record ids.")
+DEVICE_OPT = typer.Option(Device.auto, "--device", help="auto picks CUDA when available.")
+THREADS_OPT = typer.Option(None, "--threads", min=1, help="CPU threads for torch (default: torch's choice).")
+TOKENS_OPT = typer.Option(32768, "--batch-tokens", min=1, help="Padded positions per batch (token budget).")
+BATCH_OPT = typer.Option(512, "--batch-size", min=1, help="Sequences per batch at most.")
+
+
+@app.command()
+def train(
+    config: Path = typer.Argument(..., help="YAML run config (see configs/)."),
+    set_: list[str] = typer.Option([], "--set", help="Override a config key, e.g. --set model.hidden=256."),
+    resume: bool = typer.Option(
+        False, "--resume", help="Continue the run in output_dir from its last checkpoint."
+    ),
+    device: Optional[Device] = typer.Option(None, "--device", help="Overrides train.device."),  # noqa: UP045
+    threads: Optional[int] = THREADS_OPT,  # noqa: UP045
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress messages."),
+) -> None:
+    """Train a model from a YAML config; writes model.pt, checkpoints and metrics.jsonl to output_dir."""
+    from seqrnn.config import load_config
+    from seqrnn.training import train as run_training
+
+    overrides = list(set_)
+    if device is not None:
+        overrides.append(f"train.device={device.value}")
+    if threads:
+        overrides.append(f"train.threads={threads}")
+    cfg = load_config(config, overrides)
+    log = (lambda _msg: None) if quiet else _err
+    result = run_training(cfg, resume=resume, log=log, progress=not quiet)
+    typer.echo(
+        f"model: {result.model_path}\nbest epoch {result.best_epoch}: {result.monitor} = {result.best_value:.4f}"
+    )
+
+
+@app.command()
+def predict(
+    inputs: list[str] = typer.Argument(..., help="FASTA / SMILES / CSV / TSV files (.gz ok), '-' for stdin."),
+    model: str = typer.Option(..., "--model", "-m", help="Built-in model name (seqrnn models) or .pt path."),
+    output: Path = typer.Option(..., "--output", "-o", help="HDF5 file to write (atomically)."),
+    device: Device = DEVICE_OPT,
+    threads: Optional[int] = THREADS_OPT,  # noqa: UP045
+    batch_tokens: int = TOKENS_OPT,
+    batch_size: int = BATCH_OPT,
+    on_invalid: OnInvalid = typer.Option(
+        OnInvalid.error, "--on-invalid", help="error: stop; skip: report & skip."
+    ),
+    fmt: Optional[str] = FORMAT_OPT,  # noqa: UP045
+    sequence_column: Optional[str] = SEQCOL_OPT,  # noqa: UP045
+    id_column: Optional[str] = IDCOL_OPT,  # noqa: UP045
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="Print nothing on success."),
+) -> None:
+    """Predict every record of the inputs with a model and write one HDF5 file."""
+    from seqrnn.bundle import load_bundle
+    from seqrnn.io import check_writable
+    from seqrnn.predict import predict_to_h5, resolve_device
+
+    check_writable(output)
+    _threads(threads)
+    dev = resolve_device(device.value)
+    bundle = load_bundle(model, dev)
+    options = _options(batch_tokens, batch_size, on_invalid, fmt, sequence_column, id_column)
+    summary = predict_to_h5(bundle, inputs, output, options, dev, _command_line(), progress=not quiet)
+    for rec, reason in summary.skipped:
+        _err(f"seqrnn: skipped {rec}: {reason}")
+    if quiet:
+        return
+    rate = summary.n_residues / max(summary.seconds, 1e-9)
+    typer.echo(
+        f"wrote {summary.output}: {summary.n_sequences} sequences, {summary.n_residues} residues, "
+        f"model {bundle.name}, {summary.seconds:.2f}s ({rate:,.0f} residues/s)"
+        + (f", {len(summary.skipped)} skipped" if summary.skipped else "")
+    )
+    for head, fractions in summary.class_fractions.items():
+        typer.echo(f"  {head}: " + "  ".join(f"{k} {v:.1%}" for k, v in fractions.items()))
+
+
+@app.command()
+def encode(
+    inputs: list[str] = typer.Argument(..., help="Input files, '-' for stdin."),
+    output: Path = typer.Option(..., "--output", "-o", help="HDF5 file to write."),
+    alphabet: Optional[Alphabet] = typer.Option(None, "--alphabet", help="protein, dna or smiles."),  # noqa: UP045
+    model: Optional[str] = typer.Option(None, "--model", "-m", help="Use this model's encoder."),  # noqa: UP045
+    fmt: Optional[str] = FORMAT_OPT,  # noqa: UP045
+    sequence_column: Optional[str] = SEQCOL_OPT,  # noqa: UP045
+    id_column: Optional[str] = IDCOL_OPT,  # noqa: UP045
+) -> None:
+    """Write the integer-encoded sequences (ids, lengths, offsets, tokens) to HDF5."""
+    from seqrnn.encode import encode_to_h5, encoder_for_inputs
+
+    options = _options(1, 1, OnInvalid.error, fmt, sequence_column, id_column)
+    if (alphabet is None) == (model is None):
+        raise typer.BadParameter("give exactly one of --alphabet or --model")
+    if model is not None:
+        from seqrnn.bundle import load_bundle
+
+        encoder = load_bundle(model).encoder
+    else:
+        encoder = encoder_for_inputs(alphabet.value, inputs, options)  # type: ignore[union-attr]
+    n, r = encode_to_h5(encoder, inputs, output, options, _command_line())
+    typer.echo(f"wrote {output}: {n} sequences, {r} tokens ({encoder.name}, vocabulary {encoder.vocab_size})")
+
+
+@app.command()
+def evaluate(
+    data: list[str] = typer.Argument(..., help="Labelled data (CSV/TSV/FASTA with label columns)."),
+    model: str = typer.Option(..., "--model", "-m", help="Built-in model name or .pt path."),
+    label: list[str] = typer.Option([], "--label", help="HEAD=COLUMN: read a head's labels from COLUMN."),
+    mask_column: Optional[list[str]] = typer.Option(  # noqa: UP045
+        None, "--mask-column", help="Score residues only where COLUMN is 1 (repeat; default: the model's)."
+    ),
+    json_out: Optional[Path] = typer.Option(None, "--json", help="Also write all metrics as JSON here."),  # noqa: UP045
+    device: Device = DEVICE_OPT,
+    threads: Optional[int] = THREADS_OPT,  # noqa: UP045
+    batch_tokens: int = TOKENS_OPT,
+    fmt: Optional[str] = FORMAT_OPT,  # noqa: UP045
+    sequence_column: Optional[str] = SEQCOL_OPT,  # noqa: UP045
+    id_column: Optional[str] = IDCOL_OPT,  # noqa: UP045
+) -> None:
+    """Predict labelled data and report accuracy, per-class F1, confusion, MCC, AUROC, RMSE, ..."""
+    from seqrnn.bundle import load_bundle
+    from seqrnn.evaluate import evaluate_records
+    from seqrnn.metrics import format_table
+    from seqrnn.predict import chain_inputs, resolve_device
+
+    _threads(threads)
+    dev = resolve_device(device.value)
+    bundle = load_bundle(model, dev)
+    for item in label:
+        head, _, column = item.partition("=")
+        if head not in bundle.model.heads or not column:
+            raise typer.BadParameter(
+                f"{item!r}: expected HEAD=COLUMN with HEAD one of {list(bundle.model.heads)}"
+            )
+        bundle.model.heads[head].spec["columns"] = [column]
+    masks = (
+        mask_column if mask_column is not None else bundle.metadata.get("data", {}).get("mask_columns", [])
+    )
+    options = _options(batch_tokens, 512, OnInvalid.error, fmt, sequence_column, id_column)
+    t0 = time.perf_counter()
+    result = evaluate_records(bundle, chain_inputs(data, options), options, dev, masks)
+    for head, metrics in result.metrics.items():
+        typer.echo(format_table(metrics, f"{head} ({bundle.model.heads[head].kind}) on {', '.join(data)}"))
+        typer.echo("")
+    typer.echo(f"{result.n_sequences} sequences scored in {time.perf_counter() - t0:.1f}s")
+    if json_out is not None:
+        payload = {
+            "model": bundle.name,
+            "model_sha256": bundle.sha256,
+            "data": list(data),
+            "mask_columns": list(masks),
+            "n_sequences": result.n_sequences,
+            "metrics": result.metrics,
+        }
+        json_out.write_text(json.dumps(payload, indent=2))
+
+
+@app.command()
+def info(
+    model: str = typer.Argument(..., help="Built-in model name or .pt path."),
+    as_json: bool = typer.Option(False, "--json", help="Print the full metadata as JSON."),
+) -> None:
+    """Describe a model bundle: heads, classes, architecture, training data and validation metrics."""
+    from seqrnn.bundle import load_bundle
+
+    bundle = load_bundle(model)
+    meta = bundle.metadata
+    if as_json:
+        typer.echo(json.dumps({**meta, "sha256": bundle.sha256, "path": str(bundle.path)}, indent=2))
+        return
+    m = meta["model"]
+    lines = [
+        f"name:       {bundle.name}",
+        f"file:       {bundle.path}",
+        f"sha256:     {bundle.sha256}",
+        f"seqrnn:     {meta.get('seqrnn_version')}   created {meta.get('created', '?')}",
+        f"encoder:    {meta['encoder']['name']} ({len(meta['encoder']['tokens'])} tokens)",
+        f"model:      Bi{m['cell'].upper()} {m['layers']} x {m['hidden']}, conv {m['conv_channels'] or 'none'}, "
+        f"{sum(p.numel() for p in bundle.model.parameters()):,} parameters",
+    ]
+    for spec in meta["heads"]:
+        lines.append(f"head:       {spec['name']} [{spec['kind']}] {' '.join(spec['classes'])}")
+    data = meta.get("data", {})
+    if data:
+        lines.append(
+            f"trained on: {data.get('train')} ({data.get('n_train')} train / {data.get('n_valid')} valid)"
+        )
+        lines.append(f"data hash:  {data.get('fingerprint')}")
+    for head, metrics in meta.get("valid_metrics", {}).items():
+        shown = ", ".join(f"{k} {v:.4f}" for k, v in metrics.items() if k != "n" and isinstance(v, float))
+        lines.append(f"valid:      {head}: {shown}")
+    if meta.get("description"):
+        lines.append(f"about:      {meta['description']}")
+    typer.echo("\n".join(lines))
+
+
+@app.command()
+def models() -> None:
+    """List the built-in models."""
+    from seqrnn.bundle import builtin_index
+
+    index = builtin_index()
+    if not index:
+        typer.echo("no built-in models in this installation")
+    for name, entry in index.items():
+        typer.echo(f"{name:<14} {entry.get('description', '')}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the CLI and return the exit code; user errors become one line on stderr."""
+    args = sys.argv[1:] if argv is None else argv
+    debug = "--debug" in args
+    try:
+        result = app(args=args, prog_name="seqrnn", standalone_mode=False)
+        return int(result) if isinstance(result, int) else 0
+    except (typer.Abort, KeyboardInterrupt):
+        _err("seqrnn: interrupted")
+        return 130
+    except typer.Exit as exc:
+        return int(exc.exit_code)
+    except SeqrnnError as exc:
+        if debug:
+            raise
+        _err(f"seqrnn: error: {exc}")
+        return exc.exit_code
+    except BrokenPipeError:
+        return 0
+    except Exception as exc:
+        if _is_usage_error(exc):
+            exc.show()  # type: ignore[attr-defined]
+            return int(exc.exit_code)  # type: ignore[attr-defined]
+        if debug:
+            raise
+        _err(f"seqrnn: internal error: {type(exc).__name__}: {exc} (rerun with --debug for the traceback)")
+        return 1
+
+
+def _is_usage_error(exc: Exception) -> bool:
+    # click's ClickException, or its copy vendored inside newer typer releases.
+    return hasattr(exc, "show") and isinstance(getattr(exc, "exit_code", None), int)
+
+
+def run() -> None:
+    sys.exit(main())

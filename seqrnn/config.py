@@ -1,0 +1,219 @@
+"""Run configuration: one YAML file describes a whole training run (Selene-style).
+
+Sections: top-level ``name``, ``seed``, ``encoder``, ``output_dir``; ``data`` (paths and columns),
+``heads`` (list of task heads), ``model`` (:class:`seqrnn.models.ModelConfig`), ``train`` (optimiser,
+schedule, early stopping). Validation is strict: an unknown key or a wrong type is a one-line
+:class:`ConfigError`. ``--set a.b=value`` overrides any key (values parsed as YAML; list items by index,
+e.g. ``heads.0.columns=[dssp8]``). The resolved config is saved next to the run's outputs.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Union
+
+import yaml
+
+from seqrnn.errors import ConfigError
+from seqrnn.models import HEADS, ModelConfig
+
+
+@dataclass
+class DataConfig:
+    train: str = ""
+    valid: str | None = None
+    valid_fraction: float = 0.1
+    format: str | None = None
+    sequence_column: str | None = None
+    id_column: str | None = None
+    mask_columns: list[str] = field(default_factory=list)
+    max_records: int | None = None  # cap for quick runs; None = all
+
+
+@dataclass
+class HeadConfig:
+    name: str = ""
+    kind: str = ""
+    columns: list[str] = field(default_factory=list)
+    classes: list[str] | None = None  # inferred from training data when absent
+    loss_weight: float = 1.0
+    label_smoothing: float = 0.0
+
+
+@dataclass
+class TrainConfig:
+    epochs: int = 20
+    batch_tokens: int = 16000
+    batch_size: int = 64
+    lr: float = 1e-3
+    weight_decay: float = 0.01
+    scheduler: str = "cosine"  # cosine | constant
+    warmup_steps: int = 100
+    clip_grad_norm: float = 1.0
+    monitor: str | None = None  # e.g. "ss8/accuracy"; default: the first head's main metric
+    patience: int = 5
+    device: str = "auto"
+    threads: int | None = None
+    max_steps_per_epoch: int | None = None
+    precision: str = "fp32"  # fp32 | bf16 (autocast for the forward pass; weights and optimiser stay fp32)
+
+
+@dataclass
+class RunConfig:
+    name: str = "model"
+    seed: int = 0
+    encoder: str = "protein"
+    output_dir: str = "runs/model"
+    description: str = ""
+    data: DataConfig = field(default_factory=DataConfig)
+    heads: list[HeadConfig] = field(default_factory=list)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+def load_config(path: str | Path | None, overrides: list[str] | None = None) -> RunConfig:
+    raw: dict[str, Any] = {}
+    if path is not None:
+        try:
+            text = Path(path).read_text()
+        except OSError as exc:
+            raise ConfigError(f"{path}: cannot read config ({exc.strerror})") from None
+        try:
+            raw = yaml.safe_load(text) or {}
+        except yaml.YAMLError as exc:
+            raise ConfigError(f"{path}: invalid YAML ({str(exc).splitlines()[0]})") from None
+        if not isinstance(raw, dict):
+            raise ConfigError(f"{path}: a config must be a mapping of keys to values")
+    for item in overrides or []:
+        apply_override(raw, item)
+    config = _build(RunConfig, raw, "")
+    _check(config)
+    return config
+
+
+def apply_override(raw: dict[str, Any], item: str) -> None:
+    if "=" not in item:
+        raise ConfigError(f"--set {item!r}: expected KEY=VALUE, e.g. model.hidden=256")
+    key, value_text = item.split("=", 1)
+    try:
+        value = yaml.safe_load(value_text) if value_text.strip() else None
+    except yaml.YAMLError:
+        value = value_text
+    parts = key.strip().split(".")
+    node: Any = raw
+    for i, part in enumerate(parts):
+        last = i == len(parts) - 1
+        if isinstance(node, list):
+            if not part.isdigit() or int(part) >= len(node):
+                raise ConfigError(f"--set {key}: {part!r} is not an index of a {len(node)}-item list")
+            if last:
+                node[int(part)] = value
+            else:
+                node = node[int(part)]
+        else:
+            if last:
+                node[part] = value
+            else:
+                node = node.setdefault(part, {})
+                if not isinstance(node, dict | list):
+                    raise ConfigError(f"--set {key}: {'.'.join(parts[: i + 1])} is not a section")
+
+
+def _build(cls: type, raw: Any, where: str) -> Any:
+    if not isinstance(raw, dict):
+        raise ConfigError(f"config {where or 'root'}: expected a mapping, got {type(raw).__name__}")
+    hints = typing.get_type_hints(cls)
+    names = [f.name for f in dataclasses.fields(cls)]
+    kwargs: dict[str, Any] = {}
+    for key, value in raw.items():
+        if key not in names:
+            hint = difflib.get_close_matches(str(key), names, n=1)
+            extra = f" (did you mean {where + hint[0]!r}?)" if hint else ""
+            raise ConfigError(f"unknown config key {where + str(key)!r}{extra}")
+        kwargs[key] = _coerce(hints[key], value, where + key)
+    return cls(**kwargs)
+
+
+def _coerce(tp: Any, value: Any, where: str) -> Any:
+    origin = typing.get_origin(tp)
+    if origin in (Union, types.UnionType):
+        args = typing.get_args(tp)
+        if value is None and type(None) in args:
+            return None
+        inner = [a for a in args if a is not type(None)]
+        return _coerce(inner[0], value, where)
+    if dataclasses.is_dataclass(tp):
+        return _build(tp, value or {}, where + ".")
+    if origin is list:
+        (item_tp,) = typing.get_args(tp)
+        if isinstance(value, str) and item_tp is str:
+            # "HEC" -> ["H", "E", "C"]; "a,b" -> ["a", "b"]
+            value = (
+                value.split(",") if "," in value else list(value) if where.endswith("classes") else [value]
+            )
+        if not isinstance(value, list):
+            raise ConfigError(f"config {where}: expected a list, got {value!r}")
+        return [_coerce(item_tp, v, f"{where}.{i}") for i, v in enumerate(value)]
+    if tp is bool:
+        if not isinstance(value, bool):
+            raise ConfigError(f"config {where}: expected true/false, got {value!r}")
+        return value
+    if tp is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ConfigError(f"config {where}: expected an integer, got {value!r}")
+        return value
+    if tp is float:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ConfigError(f"config {where}: expected a number, got {value!r}")
+        return float(value)
+    if tp is str:
+        if value is None or isinstance(value, dict | list):
+            raise ConfigError(f"config {where}: expected text, got {value!r}")
+        return str(value)
+    return value
+
+
+def _check(config: RunConfig) -> None:
+    from seqrnn.encoders import ENCODERS
+    from seqrnn.models import CELLS
+
+    ENCODERS.get(config.encoder)
+    CELLS.get(config.model.cell)
+    if not config.heads:
+        raise ConfigError("config needs at least one entry under 'heads'")
+    seen: set[str] = set()
+    for i, head in enumerate(config.heads):
+        if not head.name:
+            raise ConfigError(f"config heads.{i}: 'name' is required")
+        if head.name in seen:
+            raise ConfigError(f"config heads.{i}: duplicate head name {head.name!r}")
+        seen.add(head.name)
+        HEADS.get(head.kind)
+        if not head.columns:
+            raise ConfigError(f"config heads.{i} ({head.name}): 'columns' names the label column(s)")
+        if head.kind in ("residue_classification", "sequence_classification") and len(head.columns) != 1:
+            raise ConfigError(f"config heads.{i} ({head.name}): {head.kind} takes exactly one column")
+    if config.model.input not in ("auto", "embedding", "onehot"):
+        raise ConfigError("config model.input: choose auto, embedding or onehot")
+    if config.train.scheduler not in ("cosine", "constant"):
+        raise ConfigError("config train.scheduler: choose cosine or constant")
+    if config.train.precision not in ("fp32", "bf16"):
+        raise ConfigError("config train.precision: choose fp32 or bf16")
+    if not 0.0 <= config.data.valid_fraction < 1.0:
+        raise ConfigError("config data.valid_fraction: must be in [0, 1)")
+    for name in ("epochs", "batch_tokens", "batch_size", "hidden", "layers"):
+        section = config.train if hasattr(config.train, name) else config.model
+        if getattr(section, name) < 1:
+            raise ConfigError(f"config {name}: must be at least 1")
+
+
+def dump_config(config: RunConfig, path: Path) -> None:
+    path.write_text(yaml.safe_dump(config.to_dict(), sort_keys=False))

@@ -1,0 +1,213 @@
+"""The one place that defines accepted input formats and how each is read into :class:`Record` streams.
+
+Formats (chosen by extension after an optional ``.gz``, or explicitly with ``fmt``):
+
+==========  ==========================================  ==============================================
+format      extensions                                  record
+==========  ==========================================  ==============================================
+``fasta``   .fa .fasta .fna .faa .ffn .fas .seqs, ``-``  id = first word of the header; ``key=value``
+                                                        words of the description become ``fields``
+``smi``     .smi .smiles                                ``SMILES [id]`` per line (``#`` comments)
+``csv``     .csv                                        header row; ``sequence_column`` (default: the
+``tsv``     .tsv .tab .txt .seq                         first of seq/sequence/smiles), ``id_column``;
+                                                        other columns go to ``fields``
+==========  ==========================================  ==============================================
+
+Readers stream: nothing is held in memory beyond the current record. Compressed input is detected by
+its magic bytes, not its name; ``-`` reads standard input.
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import io
+import sys
+import zlib
+from collections.abc import Iterator
+from pathlib import Path
+from typing import IO
+
+from Bio.SeqIO.FastaIO import SimpleFastaParser
+
+from seqrnn.data.records import Record
+from seqrnn.errors import InputError
+
+FORMATS = ("fasta", "smi", "csv", "tsv")
+_EXTENSIONS = {
+    **dict.fromkeys((".fa", ".fasta", ".fna", ".faa", ".ffn", ".fas", ".seqs", ".mfa"), "fasta"),
+    **dict.fromkeys((".smi", ".smiles"), "smi"),
+    ".csv": "csv",
+    **dict.fromkeys((".tsv", ".tab", ".txt", ".seq"), "tsv"),
+}
+SEQUENCE_COLUMNS = ("seq", "sequence", "smiles", "Sequence", "SMILES", "Smiles")
+ID_COLUMNS = ("id", "ID", "name", "Name", "EventID", "mol_id", "Compound ID")
+csv.field_size_limit(2**31 - 1)  # per-residue label lists of titin-sized chains exceed the default
+
+
+def detect_format(path: str | Path, fmt: str | None = None) -> str:
+    if fmt:
+        if fmt not in FORMATS:
+            raise InputError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}", source=str(path))
+        return fmt
+    name = str(path)
+    if name == "-":
+        return "fasta"
+    suffixes = [s.lower() for s in Path(name).suffixes]
+    if suffixes and suffixes[-1] == ".gz":
+        suffixes.pop()
+    if suffixes and suffixes[-1] in _EXTENSIONS:
+        return _EXTENSIONS[suffixes[-1]]
+    raise InputError(
+        "cannot tell the format from the file name; pass --format fasta|smi|csv|tsv", source=name
+    )
+
+
+def open_text(path: str | Path) -> IO[str]:
+    """Open plain or gzip text (by magic bytes) or stdin (``-``) as UTF-8."""
+    name = str(path)
+    if name == "-":
+        return io.TextIOWrapper(sys.stdin.buffer, encoding="utf-8", newline=None)
+    try:
+        raw = open(name, "rb")  # noqa: SIM115 - returned to the caller, who closes it
+    except FileNotFoundError:
+        raise InputError("file not found", source=name) from None
+    except IsADirectoryError:
+        raise InputError("is a directory, not a file", source=name) from None
+    except PermissionError:
+        raise InputError("permission denied", source=name) from None
+    stream: IO[bytes] = gzip.GzipFile(fileobj=raw) if raw.peek(2)[:2] == b"\x1f\x8b" else raw  # type: ignore[attr-defined]
+    return io.TextIOWrapper(stream, encoding="utf-8", newline=None)
+
+
+def read_records(
+    path: str | Path,
+    fmt: str | None = None,
+    *,
+    sequence_column: str | None = None,
+    id_column: str | None = None,
+) -> Iterator[Record]:
+    """Stream :class:`Record` objects from one input file; errors name the file and the record."""
+    fmt = detect_format(path, fmt)
+    source = str(path)
+    handle = open_text(path)
+    try:
+        if fmt == "fasta":
+            yield from _guard(_read_fasta(handle, source), source)
+        elif fmt == "smi":
+            yield from _guard(_read_smi(handle, source), source)
+        else:
+            delim = "," if fmt == "csv" else "\t"
+            yield from _guard(_read_table(handle, source, delim, sequence_column, id_column), source)
+    finally:
+        if source != "-":
+            handle.close()
+
+
+def _guard(records: Iterator[Record], source: str) -> Iterator[Record]:
+    """Turn decoding failures deep inside a stream into one-line errors."""
+    last = 0
+    try:
+        for rec in records:
+            last = rec.index + 1
+            yield rec
+    except UnicodeDecodeError:
+        raise InputError(f"not UTF-8 text (binary file?) after record {last}", source=source) from None
+    except (EOFError, gzip.BadGzipFile, zlib.error) as exc:
+        raise InputError(f"corrupt or truncated gzip after record {last} ({exc})", source=source) from None
+
+
+def _read_fasta(handle: IO[str], source: str) -> Iterator[Record]:
+    first = handle.readline()
+    while first and not first.strip():
+        first = handle.readline()
+    if not first:
+        raise InputError("empty file: no FASTA records", source=source)
+    if not first.startswith(">"):
+        raise InputError("does not start with a FASTA header line ('>')", source=source, record=1)
+    chained = io.StringIO(first)
+    parser = SimpleFastaParser(_Chain(chained, handle))
+    for index, (title, seq) in enumerate(parser):
+        words = title.split()
+        if not words:
+            raise InputError("header without an id", source=source, record=index + 1)
+        fields = dict(w.split("=", 1) for w in words[1:] if "=" in w)
+        yield Record(id=words[0], text=seq, index=index, source=source, fields=fields)
+
+
+class _Chain(io.TextIOBase):
+    """Iterate lines of a peeked first chunk, then the rest of a handle."""
+
+    def __init__(self, head: IO[str], rest: IO[str]) -> None:
+        self._parts = [head, rest]
+
+    def __iter__(self) -> Iterator[str]:
+        for part in self._parts:
+            yield from part
+
+    def readline(self, size: int | None = -1) -> str:  # type: ignore[override]
+        for part in self._parts:
+            line = part.readline()
+            if line:
+                return line
+        return ""
+
+
+def _read_smi(handle: IO[str], source: str) -> Iterator[Record]:
+    index = 0
+    for line in handle:
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        parts = line.split(None, 1)
+        rec_id = parts[1].strip() if len(parts) > 1 else f"mol{index + 1}"
+        yield Record(id=rec_id, text=parts[0], index=index, source=source)
+        index += 1
+
+
+def _read_table(
+    handle: IO[str], source: str, delim: str, sequence_column: str | None, id_column: str | None
+) -> Iterator[Record]:
+    reader = csv.reader(handle, delimiter=delim)
+    try:
+        header = [h.strip() for h in next(reader)]
+    except StopIteration:
+        raise InputError("empty file: no header row", source=source) from None
+    seq_col = _pick_column(header, sequence_column, SEQUENCE_COLUMNS, "sequence", source)
+    id_col = _pick_column(header, id_column, ID_COLUMNS, "id", source, required=False)
+    seq_i = header.index(seq_col)
+    id_i = header.index(id_col) if id_col else None
+    for index, row in enumerate(reader):
+        if not row or (len(row) == 1 and not row[0].strip()):
+            continue
+        if len(row) != len(header):
+            raise InputError(
+                f"has {len(row)} columns, the header has {len(header)}", source=source, record=index + 1
+            )
+        rec_id = row[id_i].strip() if id_i is not None else f"seq{index + 1}"
+        fields = {h: v for h, v in zip(header, row, strict=True)}
+        yield Record(id=rec_id, text=row[seq_i], index=index, source=source, fields=fields)
+
+
+def _pick_column(
+    header: list[str],
+    wanted: str | None,
+    defaults: tuple[str, ...],
+    what: str,
+    source: str,
+    required: bool = True,
+) -> str | None:
+    if wanted:
+        if wanted not in header:
+            raise InputError(f"no column {wanted!r} (columns: {', '.join(header)})", source=source)
+        return wanted
+    for name in defaults:
+        if name in header:
+            return name
+    if required:
+        raise InputError(
+            f"no {what} column found (looked for {', '.join(defaults)}; columns: {', '.join(header)}); "
+            f"name it with --{what}-column",
+            source=source,
+        )
+    return None

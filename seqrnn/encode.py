@@ -1,0 +1,77 @@
+"""``seqrnn encode``: sequences -> integer tokens in HDF5, for pipelines and other tools.
+
+Layout: the common ``/ids``, ``/lengths``, ``/offsets`` plus ``/tokens`` (R,) int16 over the residue
+axis; ``/tokens`` carries a ``vocabulary`` attribute (index -> token, 0 = padding) and the root the
+encoder name and the ``seqrnn-encoded`` format tag.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from seqrnn import __version__
+from seqrnn.data.batching import encode_record
+from seqrnn.data.formats import read_records
+from seqrnn.encoders import Encoder, SmilesEncoder, build_encoder
+from seqrnn.errors import InputError
+from seqrnn.io.hdf5 import DatasetSpec, RaggedH5Writer, check_writable
+from seqrnn.predict import PredictOptions, chain_inputs
+
+FORMAT = "seqrnn-encoded"
+FORMAT_VERSION = 1
+
+
+def encoder_for_inputs(alphabet: str, inputs: Sequence[str | Path], options: PredictOptions) -> Encoder:
+    if alphabet != "smiles":
+        return build_encoder(alphabet)
+    if any(str(p) == "-" for p in inputs):
+        raise InputError("SMILES from stdin need a fixed vocabulary: pass --model to use a model's encoder")
+    # A SMILES vocabulary is fitted on the input itself (one extra pass over the files).
+    texts = (
+        r.text for p in inputs for r in read_records(p, options.fmt, sequence_column=options.sequence_column)
+    )
+    return SmilesEncoder.fit(texts)
+
+
+def encode_to_h5(
+    encoder: Encoder,
+    inputs: Sequence[str | Path],
+    output: str | Path,
+    options: PredictOptions,
+    command: str = "",
+) -> tuple[int, int]:
+    check_writable(output)
+    attrs = {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "seqrnn_version": __version__,
+        "encoder": encoder.name,
+        "command": command,
+        "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    }
+    vocab = np.array(encoder.tokens, dtype=object)
+    spec = DatasetSpec(None, np.int16, {"vocabulary": vocab.astype("S")})
+    n = r = 0
+    with RaggedH5Writer(output, attrs, {"tokens": spec}, {}) as writer:
+        ids: list[str] = []
+        chunks: list[np.ndarray] = []
+        for rec in chain_inputs(inputs, options):
+            ex = encode_record(rec, encoder)
+            ids.append(ex.id)
+            chunks.append(ex.tokens)
+            if len(ids) >= 8192:
+                writer.append(
+                    ids, np.array([c.size for c in chunks]), residue={"tokens": np.concatenate(chunks)}
+                )
+                n, r = n + len(ids), r + sum(c.size for c in chunks)
+                ids, chunks = [], []
+        if ids:
+            writer.append(ids, np.array([c.size for c in chunks]), residue={"tokens": np.concatenate(chunks)})
+            n, r = n + len(ids), r + sum(c.size for c in chunks)
+        if n == 0:
+            raise InputError("no sequences to encode", source=", ".join(map(str, inputs)))
+    return n, r

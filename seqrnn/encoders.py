@@ -1,0 +1,219 @@
+"""Alphabets and encoders: strings -> integer token arrays, and the policies for messy letters.
+
+Contract: ``encoder.encode(text)`` returns ``(tokens, keep)`` where ``tokens`` is an int64 array of shape
+(L,) with values in ``[1, len(encoder.tokens))`` (0 is padding, never produced) and ``keep`` is a bool array
+over the *input characters* (or tokens, for SMILES) telling which ones became a position. ``keep`` lets
+per-residue labels follow the same policy as the sequence. Encoders serialise to a plain dict
+(``to_config``) that travels inside every model bundle.
+
+Protein policy (case-insensitive; documented in docs/input-policy.md):
+    20 standard residues and X map to themselves; B (D/N), Z (E/Q) and J (I/L) map to X (ambiguous);
+    U (selenocysteine) -> C and O (pyrrolysine) -> K (their closest standard residue); an internal ``*``
+    (read-through stop) -> X; a trailing ``*`` and gap characters ``-`` ``.`` are dropped; whitespace is
+    dropped; anything else (digits, punctuation, non-ASCII) is an error naming the character.
+DNA policy: A C G T, N and the IUPAC ambiguity codes R Y S W K M B D H V; U -> T (RNA input); gaps are
+    dropped; case-insensitive (soft-masked repeats stay). Inputs are one-hot with IUPAC codes as fractions.
+SMILES: regex tokenizer (bracket atoms, Cl/Br, two-letter aromatics, ``%nn`` ring closures, bonds);
+    the vocabulary is fitted on training data; an unseen token maps to ``<unk>``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from typing import Any, ClassVar
+
+import numpy as np
+
+from seqrnn.registry import Registry
+
+PAD = "<pad>"
+UNK = "<unk>"
+_DROP = -2
+_INVALID = -1
+
+ENCODERS: Registry[type[Encoder]] = Registry("encoder")
+
+
+class EncodingError(ValueError):
+    """Raised with a human-readable reason when a sequence breaks the alphabet's policy."""
+
+
+class Encoder:
+    """Base class: a fixed vocabulary (index 0 = padding) and a string -> tokens policy."""
+
+    name: ClassVar[str] = "base"
+    #: "embedding": learned vectors per token; "onehot": fixed channels from :meth:`onehot_matrix`.
+    default_input: ClassVar[str] = "embedding"
+
+    def __init__(self, tokens: list[str]) -> None:
+        self.tokens = list(tokens)
+        self.index = {t: i for i, t in enumerate(self.tokens)}
+
+    @property
+    def vocab_size(self) -> int:
+        return len(self.tokens)
+
+    def encode(self, text: str) -> tuple[np.ndarray, np.ndarray]:
+        raise NotImplementedError
+
+    def decode(self, tokens: Iterable[int]) -> str:
+        return "".join(self.tokens[int(t)] for t in tokens)
+
+    def to_config(self) -> dict[str, Any]:
+        return {"name": self.name, "tokens": self.tokens}
+
+    @staticmethod
+    def from_config(config: dict[str, Any]) -> Encoder:
+        cls = ENCODERS.get(config["name"])
+        return cls(tokens=list(config["tokens"]))
+
+
+class _LookupEncoder(Encoder):
+    """Character-level encoder driven by a 256-entry byte lookup table (fast, no Python loop per letter)."""
+
+    #: characters mapped onto another token (case-insensitive: keys are upper case).
+    aliases: ClassVar[dict[str, str]] = {}
+    dropped: ClassVar[str] = "-. \t\r\n"
+    canonical: ClassVar[list[str]] = []
+
+    def __init__(self, tokens: list[str] | None = None) -> None:
+        super().__init__(tokens or [PAD, *self.canonical])
+        lut = np.full(256, _INVALID, dtype=np.int64)
+        for tok, idx in self.index.items():
+            if len(tok) == 1:
+                lut[ord(tok.upper())] = lut[ord(tok.lower())] = idx
+        for src, dst in self.aliases.items():
+            lut[ord(src.upper())] = lut[ord(src.lower())] = self.index[dst]
+        for ch in self.dropped:
+            lut[ord(ch)] = _DROP
+        self._lut = lut
+
+    def _lookup(self, text: str) -> tuple[np.ndarray, np.ndarray]:
+        try:
+            raw = np.frombuffer(text.encode("ascii"), dtype=np.uint8)
+        except UnicodeEncodeError as exc:
+            bad = text[exc.start]
+            raise EncodingError(f"non-ASCII character {bad!r} at position {exc.start + 1}") from None
+        codes = self._lut[raw]
+        bad = np.flatnonzero(codes == _INVALID)
+        if bad.size:
+            pos = int(bad[0])
+            raise EncodingError(
+                f"character {text[pos]!r} at position {pos + 1} is not in the {self.name} alphabet"
+            )
+        keep = codes != _DROP
+        return codes[keep], keep
+
+    def encode(self, text: str) -> tuple[np.ndarray, np.ndarray]:
+        tokens, keep = self._lookup(text)
+        if tokens.size == 0:
+            raise EncodingError("empty sequence")
+        return tokens, keep
+
+
+@ENCODERS.register("protein")
+class ProteinEncoder(_LookupEncoder):
+    name = "protein"
+    canonical: ClassVar[list[str]] = list("ACDEFGHIKLMNPQRSTVWYX")
+    aliases: ClassVar[dict[str, str]] = {"B": "X", "Z": "X", "J": "X", "U": "C", "O": "K", "*": "X"}
+
+    def encode(self, text: str) -> tuple[np.ndarray, np.ndarray]:
+        stripped = text.rstrip(" \t\r\n")
+        if stripped.endswith("*"):
+            # A trailing stop codon is translation output, not a residue.
+            cut = len(stripped) - 1
+            tokens, keep = super().encode(text[:cut])
+            return tokens, np.concatenate([keep, np.zeros(len(text) - cut, dtype=bool)])
+        return super().encode(text)
+
+
+_COMPLEMENT = dict(zip("ACGTNRYSWKMBDHV", "TGCANYRSWMKVHDB", strict=True))
+_IUPAC = {
+    "A": "A", "C": "C", "G": "G", "T": "T", "N": "ACGT", "R": "AG", "Y": "CT", "S": "CG", "W": "AT",
+    "K": "GT", "M": "AC", "B": "CGT", "D": "AGT", "H": "ACT", "V": "ACG",
+}  # fmt: skip
+
+
+@ENCODERS.register("dna")
+class DNAEncoder(_LookupEncoder):
+    name = "dna"
+    default_input = "onehot"
+    canonical: ClassVar[list[str]] = list("ACGTNRYSWKMBDHV")
+    aliases: ClassVar[dict[str, str]] = {"U": "T"}
+
+    def onehot_matrix(self) -> np.ndarray:
+        """(vocab, 4) float matrix, rows = A C G T fractions; padding row is zero."""
+        mat = np.zeros((self.vocab_size, 4), dtype=np.float32)
+        for tok, idx in self.index.items():
+            for base in _IUPAC.get(tok, ""):
+                mat[idx, "ACGT".index(base)] = 1.0 / len(_IUPAC[tok])
+        return mat
+
+    def complement_table(self) -> np.ndarray:
+        """Token -> complement token (padding stays padding)."""
+        table = np.arange(self.vocab_size)
+        for tok, idx in self.index.items():
+            if tok in _COMPLEMENT:
+                table[idx] = self.index[_COMPLEMENT[tok]]
+        return table
+
+    def reverse_complement(self, tokens: np.ndarray) -> np.ndarray:
+        return self.complement_table()[tokens[::-1]]
+
+
+# Schwaller et al. (2019) SMILES regex, extended with two-letter aromatic atoms inside brackets handled
+# by the bracket rule; ring closures %nn are one token.
+SMILES_REGEX = re.compile(
+    r"(\[[^\]]+]|Br?|Cl?|N|O|S|P|F|I|b|c|n|o|s|p|\(|\)|\.|=|#|-|\+|\\|/|:|~|@|\?|>|\*|\$|%[0-9]{2}|[0-9])"
+)
+
+
+def tokenize_smiles(smiles: str) -> list[str]:
+    """Split a SMILES string into tokens; raise :class:`EncodingError` if any character is not covered."""
+    tokens = SMILES_REGEX.findall(smiles)
+    if sum(map(len, tokens)) != len(smiles):
+        pos = 0
+        for tok in tokens:
+            found = smiles.find(tok, pos)
+            if found != pos:
+                break
+            pos += len(tok)
+        raise EncodingError(f"cannot tokenize SMILES at position {pos + 1} ({smiles[pos : pos + 8]!r})")
+    return tokens
+
+
+@ENCODERS.register("smiles")
+class SmilesEncoder(Encoder):
+    name = "smiles"
+
+    def __init__(self, tokens: list[str] | None = None) -> None:
+        super().__init__(tokens or [PAD, UNK])
+
+    @classmethod
+    def fit(cls, smiles: Iterable[str]) -> SmilesEncoder:
+        """Build the vocabulary from training SMILES (sorted, so the same data gives the same indices)."""
+        seen: set[str] = set()
+        for s in smiles:
+            try:
+                seen.update(tokenize_smiles(s.strip()))
+            except EncodingError:
+                continue
+        return cls([PAD, UNK, *sorted(seen)])
+
+    def encode(self, text: str) -> tuple[np.ndarray, np.ndarray]:
+        text = text.strip()
+        if not text:
+            raise EncodingError("empty SMILES")
+        toks = tokenize_smiles(text)
+        unk = self.index[UNK]
+        ids = np.fromiter((self.index.get(t, unk) for t in toks), dtype=np.int64, count=len(toks))
+        return ids, np.ones(len(toks), dtype=bool)
+
+
+def build_encoder(name: str, training_texts: Iterable[str] | None = None) -> Encoder:
+    """Create an encoder by registry name; SMILES vocabularies are fitted on ``training_texts``."""
+    cls = ENCODERS.get(name)
+    if cls is SmilesEncoder:
+        return SmilesEncoder.fit(training_texts or [])
+    return cls()

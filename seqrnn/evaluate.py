@@ -1,0 +1,90 @@
+"""Scoring: predicted outputs against labelled data, per head, with masked residues left out.
+
+``score_head`` takes per-example targets (as parsed by the head) and per-example outputs (as written
+to HDF5: residue heads (L, C), sequence heads (C,)) and returns a JSON-able metrics dict from
+:mod:`seqrnn.metrics`. ``evaluate_records`` runs a model over labelled records and scores every head.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from seqrnn.bundle import ModelBundle
+from seqrnn.data.batching import Example, encode_record
+from seqrnn.data.records import Record
+from seqrnn.metrics import classification_metrics, multilabel_metrics, regression_metrics
+from seqrnn.models.heads import IGNORE, Head
+from seqrnn.predict import PredictOptions, predict_examples
+
+
+def main_metric(head: Head) -> tuple[str, str]:
+    """The metric early stopping and summaries use for a head, and whether higher is better."""
+    if head.kind == "sequence_regression":
+        return "mean_rmse", "min"
+    if head.kind == "sequence_multilabel":
+        return "mean_auroc", "max"
+    if head.kind == "sequence_classification" and len(head.classes) == 2:
+        return "auroc", "max"
+    return "accuracy", "max"
+
+
+def score_head(head: Head, targets: Sequence[np.ndarray], outputs: Sequence[np.ndarray]) -> dict:
+    if head.kind == "residue_classification":
+        y = np.concatenate(targets) if targets else np.zeros(0, dtype=np.int64)
+        p = np.concatenate(outputs) if outputs else np.zeros((0, len(head.classes)))
+        keep = y != IGNORE
+        return classification_metrics(y[keep], p[keep], head.classes)
+    if head.kind == "sequence_classification":
+        y = np.asarray(targets, dtype=np.int64)
+        p = np.stack(outputs) if outputs else np.zeros((0, len(head.classes)))
+        keep = y != IGNORE
+        return classification_metrics(y[keep], p[keep], head.classes)
+    y = np.stack(targets).astype(np.float64)
+    p = np.stack(outputs).astype(np.float64)
+    if head.kind == "sequence_multilabel":
+        return multilabel_metrics(y, p, head.classes)
+    return regression_metrics(y, p, head.classes)
+
+
+@dataclass
+class Evaluation:
+    metrics: dict[str, dict]
+    n_sequences: int
+
+
+def evaluate_examples(
+    bundle: ModelBundle, examples: Sequence[Example], options: PredictOptions, device: torch.device
+) -> Evaluation:
+    heads = bundle.model.heads
+    targets: dict[str, list[np.ndarray]] = {n: [] for n in heads}
+    outputs: dict[str, list[np.ndarray]] = {n: [] for n in heads}
+    step = 4096  # windows keep peak memory flat on large evaluation sets
+    for start in range(0, len(examples), step):
+        chunk = examples[start : start + step]
+        result = predict_examples(bundle, chunk, options, device)
+        offsets = np.concatenate([[0], np.cumsum([e.tokens.size for e in chunk])])
+        for name, head in heads.items():
+            for i, ex in enumerate(chunk):
+                targets[name].append(ex.targets[name])
+                if head.level == "residue":
+                    outputs[name].append(result.residue[name][offsets[i] : offsets[i + 1]])
+                else:
+                    outputs[name].append(result.sequence[name][i])
+    metrics = {name: score_head(head, targets[name], outputs[name]) for name, head in heads.items()}
+    return Evaluation(metrics, len(examples))
+
+
+def evaluate_records(
+    bundle: ModelBundle,
+    records: Iterable[Record],
+    options: PredictOptions,
+    device: torch.device,
+    mask_columns: Sequence[str] = (),
+) -> Evaluation:
+    heads = list(bundle.model.heads.values())
+    examples = [encode_record(r, bundle.encoder, heads, mask_columns) for r in records]
+    return evaluate_examples(bundle, examples, options, device)

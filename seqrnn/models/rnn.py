@@ -1,0 +1,148 @@
+"""Bidirectional LSTM/GRU encoder with an optional convolutional front end and several task heads.
+
+Shapes (B = batch, L = longest length in the batch, E = input channels, H = hidden, F = 2H):
+    tokens (B, L) int64, 0 = padding; lengths (B,) int64
+    -> input layer (B, L, E): learned embedding, or fixed one-hot channels (DNA, IUPAC as fractions)
+    -> optional conv front end, DanQ-style, same-length output (B, L, conv_channels); padding is zeroed
+       before each convolution, so a sequence's features do not depend on what it is batched with
+    -> stacked BiLSTM/BiGRU over packed sequences (no maximum length, cost linear in L) -> (B, L, F)
+    -> residue heads: (B, L, C); sequence heads on masked mean+max pooling (B, 2F): (B, C).
+``forward`` returns ``{head_name: logits}``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
+
+from seqrnn.models.heads import HEADS, Head
+from seqrnn.registry import Registry
+
+CELLS: Registry[type[nn.RNNBase]] = Registry("cell")
+CELLS.register("lstm")(nn.LSTM)
+CELLS.register("gru")(nn.GRU)
+
+
+@dataclass
+class ModelConfig:
+    """Architecture hyper-parameters (the ``model:`` section of a training config)."""
+
+    cell: str = "lstm"
+    input: str = "auto"  # auto | embedding | onehot
+    embed_dim: int = 32
+    input_dropout: float = 0.0
+    conv_channels: int = 0  # 0 = no convolutional front end
+    conv_kernel: int = 9
+    conv_layers: int = 1
+    hidden: int = 128
+    layers: int = 2
+    dropout: float = 0.2
+    head_hidden: int = 0  # 0 = linear heads
+    head_dropout: float = 0.2
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+class SeqRNN(nn.Module):
+    def __init__(
+        self,
+        config: ModelConfig,
+        vocab_size: int,
+        head_specs: list[dict[str, Any]],
+        onehot: np.ndarray | None = None,
+    ) -> None:
+        super().__init__()
+        self.config = config
+        CELLS.get(config.cell)  # validate early with a helpful message
+        if onehot is not None:
+            # Fixed input channels travel in the state dict, so a bundle needs no encoder code to rebuild.
+            self.embed = nn.Embedding(vocab_size, onehot.shape[1], padding_idx=0)
+            self.embed.weight.data.copy_(torch.from_numpy(onehot))
+            self.embed.weight.requires_grad_(False)
+            n_in = onehot.shape[1]
+        else:
+            self.embed = nn.Embedding(vocab_size, config.embed_dim, padding_idx=0)
+            n_in = config.embed_dim
+        self.input_dropout = nn.Dropout(config.input_dropout)
+        convs: list[nn.Module] = []
+        for _ in range(config.conv_channels and config.conv_layers):
+            convs.append(nn.Conv1d(n_in, config.conv_channels, config.conv_kernel, padding="same"))
+            n_in = config.conv_channels
+        self.convs = nn.ModuleList(convs)
+        self.rnn = CELLS.get(config.cell)(
+            input_size=n_in,
+            hidden_size=config.hidden,
+            num_layers=config.layers,
+            batch_first=True,
+            bidirectional=True,
+            dropout=config.dropout if config.layers > 1 else 0.0,
+        )
+        self.feature_dropout = nn.Dropout(config.dropout)
+        n_feat = 2 * config.hidden
+        heads: dict[str, Head] = {}
+        for spec in head_specs:
+            cls = HEADS.get(spec["kind"])
+            n = n_feat if cls.level == "residue" else 2 * n_feat
+            heads[spec["name"]] = cls(spec, n, config.head_hidden, config.head_dropout)
+        self.heads = nn.ModuleDict(heads)
+        self._init_weights()
+
+    def _init_weights(self) -> None:
+        for name, param in self.rnn.named_parameters():
+            if "weight_hh" in name:
+                # Orthogonal recurrent weights per gate keep BPTT gradients from exploding/vanishing early.
+                for chunk in param.data.chunk(4 if self.config.cell == "lstm" else 3, dim=0):
+                    nn.init.orthogonal_(chunk)
+            elif "weight_ih" in name:
+                nn.init.xavier_uniform_(param.data)
+            elif "bias" in name:
+                param.data.zero_()
+                if self.config.cell == "lstm" and "bias_ih" in name:
+                    h = self.config.hidden
+                    param.data[h : 2 * h] = 1.0  # forget-gate bias 1 (Jozefowicz et al. 2015)
+
+    @property
+    def residue_heads(self) -> list[str]:
+        return [n for n, h in self.heads.items() if h.level == "residue"]
+
+    def encode(self, tokens: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        """(B, L) tokens -> (B, L, 2H) features, zero at padding."""
+        mask = tokens.ne(0)
+        x = self.input_dropout(self.embed(tokens))
+        if len(self.convs):
+            x = x.transpose(1, 2)
+            keep = mask.unsqueeze(1).to(x.dtype)
+            for conv in self.convs:
+                x = torch.relu(conv(x * keep))
+            x = (x * keep).transpose(1, 2)
+        packed = pack_padded_sequence(x, lengths.cpu(), batch_first=True, enforce_sorted=False)
+        out, _ = self.rnn(packed)
+        out, _ = pad_packed_sequence(out, batch_first=True, total_length=tokens.shape[1])
+        return self.feature_dropout(out)
+
+    def forward(self, tokens: torch.Tensor, lengths: torch.Tensor) -> dict[str, torch.Tensor]:
+        feats = self.encode(tokens, lengths)
+        outputs: dict[str, torch.Tensor] = {}
+        pooled: torch.Tensor | None = None
+        for name, head in self.heads.items():
+            if head.level == "residue":
+                outputs[name] = head(feats)
+            else:
+                if pooled is None:
+                    pooled = masked_mean_max(feats, tokens.ne(0))
+                outputs[name] = head(pooled)
+        return outputs
+
+
+def masked_mean_max(feats: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """(B, L, F) features, (B, L) bool mask -> (B, 2F) mean and max over the real positions."""
+    m = mask.unsqueeze(-1).to(feats.dtype)
+    mean = (feats * m).sum(1) / m.sum(1).clamp_min(1.0)
+    maxed = feats.masked_fill(~mask.unsqueeze(-1), float("-inf")).amax(1)
+    return torch.cat([mean, maxed], dim=-1)

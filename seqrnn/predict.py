@@ -1,0 +1,211 @@
+"""Streaming prediction: records -> encode -> token-budget batches -> model -> heads -> HDF5.
+
+Records are read in windows (``window_tokens`` residues at most); each window is sorted into
+length-bucketed batches, predicted under ``torch.inference_mode`` and written back in input order, so
+memory is bounded by the window, not by the input, and the output order never depends on batching.
+Per window the results are ``{head: (R_window, C)}`` for residue heads and ``{head: (N_window, C)}`` for
+sequence heads.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from seqrnn import __version__
+from seqrnn.bundle import ModelBundle
+from seqrnn.data.batching import Example, collate, encode_record, token_budget_batches
+from seqrnn.data.formats import read_records
+from seqrnn.data.records import Record
+from seqrnn.errors import InputError, SeqrnnError
+from seqrnn.io.hdf5 import DatasetSpec, RaggedH5Writer, check_writable
+
+FORMAT = "seqrnn-predictions"
+FORMAT_VERSION = 1
+
+
+@dataclass
+class PredictOptions:
+    batch_tokens: int = 32768
+    batch_size: int = 512
+    window_tokens: int = 2_000_000
+    on_invalid: str = "error"  # error | skip
+    fmt: str | None = None
+    sequence_column: str | None = None
+    id_column: str | None = None
+
+
+@dataclass
+class WindowResult:
+    examples: list[Example]
+    residue: dict[str, np.ndarray]
+    sequence: dict[str, np.ndarray]
+
+
+@dataclass
+class PredictSummary:
+    output: Path
+    n_sequences: int = 0
+    n_residues: int = 0
+    seconds: float = 0.0
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+    class_fractions: dict[str, dict[str, float]] = field(default_factory=dict)
+
+
+def resolve_device(name: str = "auto") -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise SeqrnnError("--device cuda was requested but no CUDA device is available")
+    if name not in ("cpu", "cuda") and not name.startswith("cuda:"):
+        raise SeqrnnError(f"unknown device {name!r}; use auto, cpu or cuda")
+    return torch.device(name)
+
+
+def _windows(
+    records: Iterable[Record], bundle: ModelBundle, options: PredictOptions, skipped: list[tuple[str, str]]
+) -> Iterator[list[Example]]:
+    window: list[Example] = []
+    tokens = 0
+    for rec in records:
+        try:
+            ex = encode_record(rec, bundle.encoder)
+        except InputError as exc:
+            if options.on_invalid == "skip":
+                skipped.append((f"{rec.source}:{rec.id}", exc.reason))
+                continue
+            raise
+        window.append(ex)
+        tokens += ex.tokens.size
+        if tokens >= options.window_tokens:
+            yield window
+            window, tokens = [], 0
+    if window:
+        yield window
+
+
+def predict_examples(
+    bundle: ModelBundle, examples: Sequence[Example], options: PredictOptions, device: torch.device
+) -> WindowResult:
+    """Predict one window; outputs are in the order of ``examples``."""
+    model = bundle.model
+    heads = model.heads
+    lengths = np.array([e.tokens.size for e in examples], dtype=np.int64)
+    per_seq: dict[str, list[np.ndarray | None]] = {name: [None] * len(examples) for name in heads}
+    with torch.inference_mode():
+        for idx in token_budget_batches(lengths, options.batch_tokens, options.batch_size):
+            batch = collate([examples[i] for i in idx]).to(device)
+            logits = model(batch.tokens, batch.lengths)
+            for name, head in heads.items():
+                out = head.postprocess(logits[name]).cpu().numpy()
+                for row, i in enumerate(idx):
+                    per_seq[name][i] = out[row, : lengths[i]] if head.level == "residue" else out[row]
+    residue = {n: np.concatenate(per_seq[n]) for n, h in heads.items() if h.level == "residue"}
+    sequence = {n: np.stack(per_seq[n]) for n, h in heads.items() if h.level != "residue"}
+    return WindowResult(list(examples), residue, sequence)
+
+
+def iter_predictions(
+    bundle: ModelBundle,
+    records: Iterable[Record],
+    options: PredictOptions,
+    device: torch.device,
+    skipped: list[tuple[str, str]] | None = None,
+) -> Iterator[WindowResult]:
+    skipped = [] if skipped is None else skipped
+    for window in _windows(records, bundle, options, skipped):
+        yield predict_examples(bundle, window, options, device)
+
+
+def chain_inputs(inputs: Sequence[str | Path], options: PredictOptions) -> Iterator[Record]:
+    for path in inputs:
+        yield from read_records(
+            path, options.fmt, sequence_column=options.sequence_column, id_column=options.id_column
+        )
+
+
+def dataset_layout(bundle: ModelBundle) -> tuple[dict[str, DatasetSpec], dict[str, DatasetSpec]]:
+    residue: dict[str, DatasetSpec] = {}
+    sequence: dict[str, DatasetSpec] = {}
+    for name, head in bundle.model.heads.items():
+        spec = DatasetSpec(
+            len(head.classes), np.float32, {head.label_attr: np.array(head.classes, dtype="S")}
+        )
+        spec.attrs["kind"] = head.kind
+        (residue if head.level == "residue" else sequence)[f"{head.level}/{name}/{head.output}"] = spec
+    return residue, sequence
+
+
+def predict_to_h5(
+    bundle: ModelBundle,
+    inputs: Sequence[str | Path],
+    output: str | Path,
+    options: PredictOptions,
+    device: torch.device,
+    command: str = "",
+    progress: bool = False,
+) -> PredictSummary:
+    check_writable(output)
+    residue_specs, sequence_specs = dataset_layout(bundle)
+    attrs = {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "seqrnn_version": __version__,
+        "model_name": bundle.name,
+        "model_sha256": bundle.sha256,
+        "command": command,
+        "inputs": np.array([str(p) for p in inputs], dtype="S"),
+        "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    }
+    summary = PredictSummary(Path(output))
+    counts = {n: np.zeros(len(h.classes)) for n, h in bundle.model.heads.items() if h.level == "residue"}
+    start = time.perf_counter()
+    bar = _progress(progress)
+    with RaggedH5Writer(output, attrs, residue_specs, sequence_specs) as writer:
+        for result in iter_predictions(
+            bundle, chain_inputs(inputs, options), options, device, summary.skipped
+        ):
+            lengths = np.array([e.tokens.size for e in result.examples], dtype=np.int64)
+            writer.append(
+                [e.id for e in result.examples],
+                lengths,
+                residue={_key(bundle, n): a for n, a in result.residue.items()},
+                sequence={_key(bundle, n): a for n, a in result.sequence.items()},
+            )
+            for name, arr in result.residue.items():
+                counts[name] += np.bincount(arr.argmax(1), minlength=arr.shape[1])
+            summary.n_sequences += len(result.examples)
+            summary.n_residues += int(lengths.sum())
+            if bar is not None:
+                bar.update(len(result.examples))
+        if summary.n_sequences == 0:
+            raise InputError("no sequences to predict", source=", ".join(map(str, inputs)))
+        writer.attrs["n_skipped"] = len(summary.skipped)
+    if bar is not None:
+        bar.close()
+    summary.seconds = time.perf_counter() - start
+    for name, c in counts.items():
+        classes = bundle.model.heads[name].classes
+        summary.class_fractions[name] = {
+            k: float(v / max(c.sum(), 1)) for k, v in zip(classes, c, strict=True)
+        }
+    return summary
+
+
+def _key(bundle: ModelBundle, name: str) -> str:
+    head = bundle.model.heads[name]
+    return f"{head.level}/{name}/{head.output}"
+
+
+def _progress(enabled: bool):
+    if not enabled or not sys.stderr.isatty():
+        return None
+    from tqdm import tqdm
+
+    return tqdm(unit="seq", desc="predict", file=sys.stderr)

@@ -1,0 +1,391 @@
+"""The training loop.
+
+Run directory (``output_dir``)::
+
+    config.yaml          resolved config (every default and --set applied)
+    metrics.jsonl        one JSON line per epoch: train loss, lr, validation metrics, monitor value
+    model.pt             best bundle by the monitored validation metric (what ``predict`` uses)
+    checkpoints/last.pt  full training state after the last finished epoch (``--resume`` continues it)
+    checkpoints/best.pt  full training state at the best epoch
+
+Every epoch's batch order and dropout masks are seeded from ``(seed, epoch)``, so a run resumed from an
+epoch boundary ends with the same weights as an uninterrupted one. Truncated BPTT is not used: each
+sequence is back-propagated through its whole length (packed), and gradients are clipped by global norm.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import random
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from seqrnn import __version__
+from seqrnn.bundle import ModelBundle, atomic_torch_save, save_bundle
+from seqrnn.config import HeadConfig, RunConfig, dump_config
+from seqrnn.data.batching import collate, encode_record, token_budget_batches
+from seqrnn.data.formats import read_records
+from seqrnn.data.records import Record
+from seqrnn.encoders import Encoder, build_encoder
+from seqrnn.errors import ConfigError, InputError, SeqrnnError
+from seqrnn.evaluate import evaluate_examples, main_metric
+from seqrnn.models import HEADS
+from seqrnn.models.heads import MISSING, _normalise_class, split_labels
+from seqrnn.predict import PredictOptions, resolve_device
+
+CHECKPOINT_FORMAT = "seqrnn-checkpoint"
+
+
+@dataclass
+class TrainResult:
+    output_dir: Path
+    model_path: Path
+    best_epoch: int
+    best_value: float
+    monitor: str
+    epochs_run: int
+    valid_metrics: dict[str, Any]
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+
+
+def file_fingerprint(paths: Sequence[str]) -> str:
+    digest = hashlib.sha256()
+    for p in paths:
+        with open(p, "rb") as fh:
+            for chunk in iter(lambda: fh.read(1 << 20), b""):
+                digest.update(chunk)
+    return "sha256:" + digest.hexdigest()
+
+
+def _read(path: str, config: RunConfig) -> list[Record]:
+    records = []
+    for rec in read_records(
+        path, config.data.format, sequence_column=config.data.sequence_column, id_column=config.data.id_column
+    ):
+        records.append(rec)
+        if config.data.max_records and len(records) >= config.data.max_records:
+            break
+    if not records:
+        raise InputError("no training records", source=path)
+    return records
+
+
+def build_head_specs(heads: Sequence[HeadConfig], records: Sequence[Record], encoder: Encoder) -> list[dict]:
+    """Turn head configs into bundle specs: infer classes, fit regression mean/std on training data."""
+    specs = []
+    for h in heads:
+        cls = HEADS.get(h.kind)
+        spec: dict[str, Any] = {
+            "name": h.name,
+            "kind": h.kind,
+            "columns": list(h.columns),
+            "loss_weight": h.loss_weight,
+            "label_smoothing": h.label_smoothing,
+        }
+        for col in h.columns:
+            if col not in records[0].fields:
+                raise InputError(
+                    f"no label column {col!r} for head {h.name!r} (columns: {', '.join(records[0].fields)})",
+                    source=records[0].source,
+                )
+        if cls.kind in ("sequence_multilabel", "sequence_regression"):
+            spec["classes"] = list(h.classes or h.columns)
+            if len(spec["classes"]) != len(h.columns):
+                raise ConfigError(f"head {h.name}: {len(h.columns)} columns but {len(spec['classes'])} names")
+        elif h.classes:
+            spec["classes"] = list(h.classes)
+        else:
+            seen: set[str] = set()
+            for rec in records:
+                cell = rec.fields[h.columns[0]]
+                if cls.level == "residue":
+                    seen.update(split_labels(cell))
+                elif cell.strip().lower() not in MISSING:
+                    seen.add(_normalise_class(cell.strip()))
+            spec["classes"] = sorted(seen)
+        if cls.kind == "sequence_classification" and len(spec["classes"]) < 2:
+            raise InputError(
+                f"head {h.name}: training data has fewer than 2 classes", source=records[0].source
+            )
+        if cls.kind == "sequence_regression":
+            values = np.stack(
+                [cls(spec, 1, 0, 0.0).parse_target(r.fields, np.ones(1, bool), None) for r in records]
+            )
+            spec["mean"] = np.nanmean(values, axis=0).astype(float).tolist()
+            spec["std"] = np.maximum(np.nanstd(values, axis=0), 1e-6).astype(float).tolist()
+        specs.append(spec)
+    return specs
+
+
+def _lr_lambda(config: RunConfig, total_steps: int) -> Callable[[int], float]:
+    warmup = max(0, config.train.warmup_steps)
+
+    def factor(step: int) -> float:
+        if step < warmup:
+            return (step + 1) / warmup
+        if config.train.scheduler == "constant":
+            return 1.0
+        progress = min(1.0, (step - warmup) / max(1, total_steps - warmup))
+        return 0.02 + 0.98 * 0.5 * (1.0 + math.cos(math.pi * progress))
+
+    return factor
+
+
+def train(
+    config: RunConfig,
+    resume: bool = False,
+    log: Callable[[str], None] = lambda msg: print(msg, file=sys.stderr),
+    progress: bool = True,
+) -> TrainResult:
+    if not config.data.train:
+        raise ConfigError(
+            "config data.train: path to the training data is required (e.g. --set data.train=x.csv)"
+        )
+    out = Path(config.output_dir)
+    ckpt_dir = out / "checkpoints"
+    last_path = ckpt_dir / "last.pt"
+    if resume and not last_path.is_file():
+        raise SeqrnnError(f"{last_path}: nothing to resume (no checkpoint in {out})")
+    if not resume and last_path.is_file():
+        raise SeqrnnError(
+            f"{out} already holds a run; use --resume to continue it or choose another output_dir"
+        )
+    ckpt_dir.mkdir(parents=True, exist_ok=True)
+    device = resolve_device(config.train.device)
+    if config.train.threads:
+        torch.set_num_threads(config.train.threads)
+    seed_everything(config.seed)
+
+    # read -> encode ---------------------------------------------------------------------------------
+    t0 = time.perf_counter()
+    train_records = _read(config.data.train, config)
+    if config.data.valid:
+        valid_records = _read(config.data.valid, config)
+    else:
+        order = np.random.default_rng(config.seed).permutation(len(train_records))
+        n_valid = max(1, round(config.data.valid_fraction * len(train_records)))
+        if n_valid >= len(train_records):
+            raise InputError("too few records to take a validation split", source=config.data.train)
+        valid_set = set(order[:n_valid].tolist())
+        valid_records = [r for i, r in enumerate(train_records) if i in valid_set]
+        train_records = [r for i, r in enumerate(train_records) if i not in valid_set]
+
+    checkpoint: dict[str, Any] | None = None
+    if resume:
+        checkpoint = torch.load(last_path, map_location="cpu", weights_only=True)
+        meta = json.loads(checkpoint["metadata"])
+        encoder = Encoder.from_config(meta["encoder"])
+        specs = meta["heads"]
+    else:
+        encoder = build_encoder(config.encoder, (r.text for r in train_records))
+        specs = build_head_specs(config.heads, train_records, encoder)
+    meta = {"encoder": encoder.to_config(), "heads": specs}
+
+    from seqrnn.bundle import build_model
+
+    model = build_model({"model": config.model.to_dict(), "heads": specs}, encoder).to(device)
+    heads = list(model.heads.values())
+    mask_cols = config.data.mask_columns
+    train_ex = [encode_record(r, encoder, heads, mask_cols) for r in train_records]
+    valid_ex = [encode_record(r, encoder, heads, mask_cols) for r in valid_records]
+    del train_records, valid_records
+    n_params = sum(p.numel() for p in model.parameters() if p.requires_grad)
+    log(
+        f"data: {len(train_ex)} train / {len(valid_ex)} valid sequences, "
+        f"{sum(e.tokens.size for e in train_ex)} train positions ({time.perf_counter() - t0:.1f}s); "
+        f"model: {config.model.cell} {config.model.layers}x{config.model.hidden}, {n_params:,} parameters"
+    )
+
+    # optimiser --------------------------------------------------------------------------------------
+    lengths = np.array([e.tokens.size for e in train_ex])
+    n_batches = len(token_budget_batches(lengths, config.train.batch_tokens, config.train.batch_size))
+    steps_per_epoch = min(n_batches, config.train.max_steps_per_epoch or n_batches)
+    optimizer = torch.optim.AdamW(
+        [p for p in model.parameters() if p.requires_grad],
+        lr=config.train.lr,
+        weight_decay=config.train.weight_decay,
+    )
+    scheduler = torch.optim.lr_scheduler.LambdaLR(
+        optimizer, _lr_lambda(config, steps_per_epoch * config.train.epochs)
+    )
+    monitor = config.train.monitor or f"{heads[0].name}/{main_metric(heads[0])[0]}"
+    mode = _monitor_mode(monitor, heads)
+    best = -math.inf if mode == "max" else math.inf
+    best_epoch, bad_epochs, start_epoch = -1, 0, 0
+    best_metrics: dict[str, Any] = {}
+    if checkpoint is not None:
+        model.load_state_dict(checkpoint["model"])
+        optimizer.load_state_dict(checkpoint["optimizer"])
+        scheduler.load_state_dict(checkpoint["scheduler"])
+        start_epoch = int(checkpoint["epoch"])
+        best, best_epoch, bad_epochs = (
+            float(checkpoint["best"]),
+            int(checkpoint["best_epoch"]),
+            int(checkpoint["bad_epochs"]),
+        )
+        best_metrics = json.loads(checkpoint["best_metrics"])
+        log(f"resuming {out} after epoch {start_epoch}")
+    dump_config(config, out / "config.yaml")
+    fingerprint = file_fingerprint([config.data.train] + ([config.data.valid] if config.data.valid else []))
+    eval_options = PredictOptions(batch_tokens=max(config.train.batch_tokens, 16000))
+
+    metrics_path = out / "metrics.jsonl"
+    epoch = start_epoch
+    for epoch in range(start_epoch, config.train.epochs):
+        if bad_epochs >= config.train.patience:
+            break
+        t_epoch = time.perf_counter()
+        torch.manual_seed(config.seed * 100_003 + epoch)
+        rng = np.random.default_rng([config.seed, epoch])
+        batches = token_budget_batches(lengths, config.train.batch_tokens, config.train.batch_size, rng)
+        batches = batches[:steps_per_epoch]
+        model.train()
+        total, count = 0.0, 0
+        bar = _bar(progress, len(batches), f"epoch {epoch + 1}/{config.train.epochs}")
+        for idx in batches:
+            batch = collate([train_ex[i] for i in idx], heads).to(device)
+            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=config.train.precision == "bf16"):
+                logits = model(batch.tokens, batch.lengths)
+            loss = sum(
+                float(h.spec.get("loss_weight", 1.0)) * h.loss(logits[h.name], batch.targets[h.name])
+                for h in heads
+            )
+            if not torch.isfinite(loss):
+                raise SeqrnnError(
+                    f"loss became {loss.item()} at epoch {epoch + 1}; lower train.lr or check the targets "
+                    f"(last good checkpoint: {last_path if last_path.exists() else 'none'})"
+                )
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), config.train.clip_grad_norm)
+            optimizer.step()
+            scheduler.step()
+            total += loss.item() * len(idx)
+            count += len(idx)
+            if bar is not None:
+                bar.update(1)
+                bar.set_postfix(loss=f"{total / count:.4f}")
+        if bar is not None:
+            bar.close()
+
+        model.eval()
+        bundle = ModelBundle(model, encoder, meta)
+        evaluation = evaluate_examples(bundle, valid_ex, eval_options, device)
+        value = _lookup(evaluation.metrics, monitor)
+        improved = value > best if mode == "max" else value < best
+        if improved:
+            best, best_epoch, bad_epochs = value, epoch + 1, 0
+            best_metrics = evaluation.metrics
+        else:
+            bad_epochs += 1
+        record = {
+            "epoch": epoch + 1,
+            "train_loss": total / max(count, 1),
+            "lr": scheduler.get_last_lr()[0],
+            "seconds": round(time.perf_counter() - t_epoch, 2),
+            "monitor": monitor,
+            "value": value,
+            "best": improved,
+            "valid": {h: _scalars(m) for h, m in evaluation.metrics.items()},
+        }
+        with metrics_path.open("a") as fh:
+            fh.write(json.dumps(record) + "\n")
+        log(
+            f"epoch {epoch + 1}: train loss {record['train_loss']:.4f}, valid {monitor} {value:.4f}"
+            f"{' (best)' if improved else ''} [{record['seconds']:.0f}s]"
+        )
+        bundle_meta = {
+            "name": config.name,
+            "description": config.description,
+            "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            "train_config": config.to_dict(),
+            "data": {
+                "train": config.data.train,
+                "valid": config.data.valid,
+                "fingerprint": fingerprint,
+                "n_train": len(train_ex),
+                "n_valid": len(valid_ex),
+                "mask_columns": list(mask_cols),
+                "sequence_column": config.data.sequence_column,
+                "format": config.data.format,
+            },
+            "epoch": epoch + 1,
+            "monitor": monitor,
+            "valid_metrics": {h: _scalars(m) for h, m in best_metrics.items()},
+        }
+        state = {
+            "format": CHECKPOINT_FORMAT,
+            "seqrnn_version": __version__,
+            "metadata": json.dumps(meta),
+            "epoch": epoch + 1,
+            "model": model.state_dict(),
+            "optimizer": optimizer.state_dict(),
+            "scheduler": scheduler.state_dict(),
+            "best": best,
+            "best_epoch": best_epoch,
+            "bad_epochs": bad_epochs,
+            "best_metrics": json.dumps(best_metrics),
+        }
+        if improved:
+            save_bundle(out / "model.pt", model, encoder, bundle_meta)
+            atomic_torch_save(state, ckpt_dir / "best.pt")
+        atomic_torch_save(state, last_path)
+    else:
+        epoch = config.train.epochs
+    if bad_epochs >= config.train.patience:
+        log(f"early stop: no improvement of {monitor} for {bad_epochs} epochs")
+    return TrainResult(
+        out,
+        out / "model.pt",
+        best_epoch,
+        best,
+        monitor,
+        epoch,
+        {h: _scalars(m) for h, m in best_metrics.items()},
+    )
+
+
+def _monitor_mode(monitor: str, heads: Sequence[Any]) -> str:
+    metric = monitor.split("/", 1)[-1]
+    if metric in ("loss", "rmse", "mae", "mean_rmse", "mean_mae"):
+        return "min"
+    names = [h.name for h in heads]
+    if "/" not in monitor or monitor.split("/", 1)[0] not in names:
+        raise ConfigError(
+            f"train.monitor {monitor!r}: expected HEAD/METRIC with HEAD one of {', '.join(names)}"
+        )
+    return "max"
+
+
+def _lookup(metrics: dict[str, dict], monitor: str) -> float:
+    head, metric = monitor.split("/", 1)
+    value = metrics.get(head, {}).get(metric)
+    if not isinstance(value, int | float):
+        raise ConfigError(f"train.monitor {monitor!r}: head {head!r} has no scalar metric {metric!r}")
+    return float(value)
+
+
+def _scalars(metrics: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in metrics.items() if isinstance(v, int | float)}
+
+
+def _bar(enabled: bool, total: int, desc: str):
+    if not enabled or not sys.stderr.isatty():
+        return None
+    from tqdm import tqdm
+
+    return tqdm(total=total, desc=desc, unit="batch", file=sys.stderr, leave=False)

@@ -9,6 +9,7 @@ e.g. ``heads.0.columns=[dssp8]``). The resolved config is saved next to the run'
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import difflib
 import types
@@ -118,13 +119,15 @@ def apply_override(raw: dict[str, Any], item: str) -> None:
                 node[int(part)] = value
             else:
                 node = node[int(part)]
+        elif last:
+            node[part] = value
         else:
-            if last:
-                node[part] = value
-            else:
-                node = node.setdefault(part, {})
-                if not isinstance(node, dict | list):
-                    raise ConfigError(f"--set {key}: {'.'.join(parts[: i + 1])} is not a section")
+            if node.get(part) is None:  # absent, or an empty YAML section (``model:`` with nothing under it)
+                node[part] = {}
+            node = node[part]
+        # Checked after list items too: descending into a scalar list item would be a TypeError.
+        if not last and not isinstance(node, dict | list):
+            raise ConfigError(f"--set {key}: {'.'.join(parts[: i + 1])} is not a section")
 
 
 def _build(cls: type, raw: Any, where: str) -> Any:
@@ -171,6 +174,10 @@ def _coerce(tp: Any, value: Any, where: str) -> Any:
             raise ConfigError(f"config {where}: expected an integer, got {value!r}")
         return value
     if tp is float:
+        if isinstance(value, str):
+            # YAML 1.1 (PyYAML) reads exponent floats without a dot, such as 1e-3, as text.
+            with contextlib.suppress(ValueError):
+                value = float(value)
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise ConfigError(f"config {where}: expected a number, got {value!r}")
         return float(value)

@@ -46,8 +46,12 @@ class Alphabet(str, Enum):
     smiles = "smiles"
 
 
+_ARGV: list[str] = []
+
+
 def _command_line() -> str:
-    return " ".join(shlex.quote(a) for a in ["seqrnn", *sys.argv[1:]])
+    """The command as typed, recorded in every output file."""
+    return " ".join(shlex.quote(a) for a in ["seqrnn", *_ARGV])
 
 
 def _err(message: str) -> None:
@@ -108,6 +112,9 @@ def train(
     ),
     device: Optional[Device] = typer.Option(None, "--device", help="Overrides train.device."),  # noqa: UP045
     threads: Optional[int] = THREADS_OPT,  # noqa: UP045
+    stop_after: Optional[int] = typer.Option(  # noqa: UP045
+        None, "--stop-after", min=1, help="Stop after N epochs with a resumable checkpoint (wall-time limits)."
+    ),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress messages."),
 ) -> None:
     """Train a model from a YAML config; writes model.pt, checkpoints and metrics.jsonl to output_dir."""
@@ -121,7 +128,7 @@ def train(
         overrides.append(f"train.threads={threads}")
     cfg = load_config(config, overrides)
     log = (lambda _msg: None) if quiet else _err
-    result = run_training(cfg, resume=resume, log=log, progress=not quiet)
+    result = run_training(cfg, resume=resume, log=log, progress=not quiet, stop_after=stop_after)
     typer.echo(
         f"model: {result.model_path}\nbest epoch {result.best_epoch}: {result.monitor} = {result.best_value:.4f}"
     )
@@ -302,7 +309,8 @@ def models() -> None:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI and return the exit code; user errors become one line on stderr."""
-    args = sys.argv[1:] if argv is None else argv
+    args = sys.argv[1:] if argv is None else list(argv)
+    _ARGV[:] = args
     debug = "--debug" in args
     try:
         result = app(args=args, prog_name="seqrnn", standalone_mode=False)

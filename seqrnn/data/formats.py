@@ -66,8 +66,9 @@ def detect_format(path: str | Path, fmt: str | None = None) -> str:
 def open_text(path: str | Path) -> IO[str]:
     """Open plain or gzip text (by magic bytes) or stdin (``-``) as UTF-8."""
     name = str(path)
+    # utf-8-sig: a byte-order mark (Excel's "CSV UTF-8") would otherwise stick to the first header name.
     if name == "-":
-        return io.TextIOWrapper(sys.stdin.buffer, encoding="utf-8", newline=None)
+        return io.TextIOWrapper(sys.stdin.buffer, encoding="utf-8-sig", newline=None)
     try:
         raw = open(name, "rb")  # noqa: SIM115 - returned to the caller, who closes it
     except FileNotFoundError:
@@ -76,8 +77,12 @@ def open_text(path: str | Path) -> IO[str]:
         raise InputError("is a directory, not a file", source=name) from None
     except PermissionError:
         raise InputError("permission denied", source=name) from None
-    stream: IO[bytes] = gzip.GzipFile(fileobj=raw) if raw.peek(2)[:2] == b"\x1f\x8b" else raw  # type: ignore[attr-defined]
-    return io.TextIOWrapper(stream, encoding="utf-8", newline=None)
+    stream: IO[bytes] = raw
+    if raw.peek(2)[:2] == b"\x1f\x8b":  # type: ignore[attr-defined]
+        # Reopen by name: a GzipFile owns (and closes) a file it opened, never one passed as fileobj.
+        raw.close()
+        stream = gzip.GzipFile(name, "rb")
+    return io.TextIOWrapper(stream, encoding="utf-8-sig", newline=None)
 
 
 def read_records(
@@ -142,8 +147,11 @@ class _Chain(io.TextIOBase):
         self._parts = [head, rest]
 
     def __iter__(self) -> Iterator[str]:
+        # A plain loop, not ``yield from``: SimpleFastaParser abandons its first iterator after the
+        # header, and closing an abandoned ``yield from`` would close the part (the input) with it.
         for part in self._parts:
-            yield from part
+            for line in part:  # noqa: UP028
+                yield line
 
     def readline(self, size: int | None = -1) -> str:  # type: ignore[override]
         for part in self._parts:

@@ -73,17 +73,26 @@ class RaggedH5Writer:
         fd, tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".tmp", dir=self.path.parent or ".")
         os.close(fd)
         self._tmp = Path(tmp)
-        f = h5py.File(self._tmp, "w")
-        self._file = f
-        f.create_dataset("ids", (0,), maxshape=(None,), dtype=h5py.string_dtype("utf-8"), chunks=(ROW_CHUNK,))
-        self._make(f, "lengths", 1, DatasetSpec(None, np.int64))
-        self._make(f, "offsets", 1, DatasetSpec(None, np.int64))
-        f["offsets"].resize((1,))
-        f["offsets"][0] = 0
-        for name, spec in self.residue_specs.items():
-            self._make(f, name, 4, spec)
-        for name, spec in self.sequence_specs.items():
-            self._make(f, name, 1, spec)
+        try:
+            f = h5py.File(self._tmp, "w")
+            self._file = f
+            f.create_dataset(
+                "ids", (0,), maxshape=(None,), dtype=h5py.string_dtype("utf-8"), chunks=(ROW_CHUNK,)
+            )
+            self._make(f, "lengths", 1, DatasetSpec(None, np.int64))
+            self._make(f, "offsets", 1, DatasetSpec(None, np.int64))
+            f["offsets"].resize((1,))
+            f["offsets"][0] = 0
+            for name, spec in self.residue_specs.items():
+                self._make(f, name, 4, spec)
+            for name, spec in self.sequence_specs.items():
+                self._make(f, name, 1, spec)
+        except BaseException:
+            # __exit__ does not run when __enter__ fails: remove the temp file here.
+            if self._file is not None:
+                self._file.close()
+            self._tmp.unlink(missing_ok=True)
+            raise
         return self
 
     def _make(self, f: h5py.File, name: str, chunk_scale: int, spec: DatasetSpec) -> None:

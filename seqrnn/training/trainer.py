@@ -150,7 +150,10 @@ def train(
     resume: bool = False,
     log: Callable[[str], None] = lambda msg: print(msg, file=sys.stderr),
     progress: bool = True,
+    stop_after: int | None = None,
 ) -> TrainResult:
+    """Run (or with ``resume``, continue) training; ``stop_after`` ends this process after that many
+    epochs with a resumable checkpoint, for jobs with a wall-time limit."""
     if not config.data.train:
         raise ConfigError(
             "config data.train: path to the training data is required (e.g. --set data.train=x.csv)"
@@ -245,7 +248,8 @@ def train(
 
     metrics_path = out / "metrics.jsonl"
     epoch = start_epoch
-    for epoch in range(start_epoch, config.train.epochs):
+    last_epoch = config.train.epochs if stop_after is None else min(config.train.epochs, start_epoch + stop_after)
+    for epoch in range(start_epoch, last_epoch):
         if bad_epochs >= config.train.patience:
             break
         t_epoch = time.perf_counter()
@@ -345,7 +349,7 @@ def train(
             atomic_torch_save(state, ckpt_dir / "best.pt")
         atomic_torch_save(state, last_path)
     else:
-        epoch = config.train.epochs
+        epoch = last_epoch
     if bad_epochs >= config.train.patience:
         log(f"early stop: no improvement of {monitor} for {bad_epochs} epochs")
     return TrainResult(

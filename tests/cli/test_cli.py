@@ -1,0 +1,201 @@
+"""The command line as users and pipelines see it: outputs, exit codes and one-line errors."""
+
+from __future__ import annotations
+
+import gzip
+import json
+from pathlib import Path
+
+import h5py
+import numpy as np
+import pytest
+
+from seqrnn import __version__
+from seqrnn.cli.main import main
+from tests.conftest import write_config
+
+
+@pytest.fixture(scope="module")
+def protein_model(synthetic: dict[str, Path], tmp_path_factory: pytest.TempPathFactory) -> Path:
+    tmp = tmp_path_factory.mktemp("cli_model")
+    cfg = write_config("protein", synthetic["protein"], tmp / "run", tmp)
+    assert main(["train", str(cfg), "--quiet"]) == 0
+    return tmp / "run" / "model.pt"
+
+
+def _fasta(path: Path, records: dict[str, str]) -> Path:
+    path.write_text("".join(f">{k}\n{v}\n" for k, v in records.items()))
+    return path
+
+
+def _assert_one_line_error(err: str, *needles: str) -> None:
+    lines = [x for x in err.strip().splitlines() if x]
+    assert len(lines) == 1, err
+    assert lines[0].startswith("seqrnn: error:"), err
+    assert "Traceback" not in err
+    for needle in needles:
+        assert needle in lines[0], (needle, err)
+
+
+def test_version(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--version"]) == 0
+    assert capsys.readouterr().out.strip() == f"seqrnn {__version__}"
+
+
+def test_train_with_set_override_and_unknown_key(
+    synthetic: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    cfg = write_config("smiles", synthetic["smiles"], tmp_path / "run", tmp_path, epochs=1)
+    assert main(["train", str(cfg), "--set", "model.hidden=12", "--quiet"]) == 0
+    saved = (tmp_path / "run" / "config.yaml").read_text()
+    assert "hidden: 12" in saved
+    capsys.readouterr()
+    assert main(["train", str(cfg), "--set", "model.hiden=12"]) == 5
+    _assert_one_line_error(capsys.readouterr().err, "model.hiden", "did you mean")
+
+
+def test_train_refuses_to_overwrite_a_run(protein_model: Path, synthetic: dict[str, Path], capsys) -> None:
+    cfg = protein_model.parent.parent / "protein.yaml"
+    assert main(["train", str(cfg), "--quiet"]) != 0
+    _assert_one_line_error(capsys.readouterr().err, "--resume")
+
+
+def test_predict_writes_schema_and_summary(protein_model: Path, tmp_path: Path, capsys) -> None:
+    fasta = _fasta(tmp_path / "in.fasta", {"a": "MKTAYIAKQR", "b": "mkv*", "c": "ACDEFGHIKLMNPQRSTVWYBZUO"})
+    out = tmp_path / "out.h5"
+    assert main(["predict", "--model", str(protein_model), str(fasta), "-o", str(out), "--threads", "1"]) == 0
+    stdout = capsys.readouterr().out
+    assert f"wrote {out}: 3 sequences, 37 residues" in stdout
+    assert "ss3:" in stdout
+    with h5py.File(out) as f:
+        assert [x.decode() for x in f["ids"][:]] == ["a", "b", "c"]
+        assert list(f["lengths"][:]) == [10, 3, 24]
+        assert list(f["offsets"][:]) == [0, 10, 13, 37]
+        assert f["residue/ss8/probs"].shape == (37, 8)
+        assert "".join(f["residue/ss8/probs"].attrs["classes"].astype(str)) == "HGIEBTSC"
+        assert "".join(f["residue/ss3/probs"].attrs["classes"].astype(str)) == "HEC"
+        assert f.attrs["format_version"] == 1
+        assert f.attrs["seqrnn_version"] == __version__
+        assert "predict" in f.attrs["command"]
+        assert len(f.attrs["model_sha256"]) == 64
+        assert f["residue/ss8/probs"].compression == "gzip"
+
+
+def test_predict_from_gzip_and_stdin_agree(protein_model: Path, tmp_path: Path, monkeypatch, capsys) -> None:
+    records = {f"s{i}": "MKTAYIAKQRQISFVKSHFSRQ"[: 5 + i] for i in range(12)}
+    plain = _fasta(tmp_path / "in.fa", records)
+    gz = tmp_path / "in.fa.gz"
+    gz.write_bytes(gzip.compress(plain.read_bytes()))
+    assert main(["predict", "-m", str(protein_model), str(gz), "-o", str(tmp_path / "gz.h5"), "-q"]) == 0
+
+    class _Stdin:
+        buffer = __import__("io").BytesIO(plain.read_bytes())
+
+    monkeypatch.setattr("sys.stdin", _Stdin())
+    assert main(["predict", "-m", str(protein_model), "-", "-o", str(tmp_path / "stdin.h5"), "-q"]) == 0
+    with h5py.File(tmp_path / "gz.h5") as a, h5py.File(tmp_path / "stdin.h5") as b:
+        np.testing.assert_array_equal(a["residue/ss8/probs"][:], b["residue/ss8/probs"][:])
+
+
+def test_batch_size_does_not_change_predictions(protein_model: Path, tmp_path: Path) -> None:
+    rng = np.random.default_rng(0)
+    recs = {f"p{i}": "".join(rng.choice(list("ACDEFGHIKLMNPQRSTVWY"), size=int(rng.integers(5, 200)))) for i in range(40)}
+    fasta = _fasta(tmp_path / "in.fa", recs)
+    outs = []
+    for tokens in ("64", "100000"):
+        out = tmp_path / f"{tokens}.h5"
+        assert main(["predict", "-m", str(protein_model), str(fasta), "-o", str(out), "--batch-tokens", tokens, "-q"]) == 0
+        with h5py.File(out) as f:
+            outs.append(f["residue/ss3/probs"][:])
+    np.testing.assert_allclose(outs[0], outs[1], atol=1e-5)
+
+
+@pytest.mark.parametrize(
+    ("content", "code", "needles"),
+    [
+        (">a\nMKT1AY\n", 3, ["in.fa", "record a", "'1'", "position 4"]),
+        ("MKTAYI\n", 3, ["in.fa", "FASTA header"]),
+        ("", 3, ["in.fa", "empty"]),
+        (">a\n\n>b\nMK\n", 3, ["record a", "empty sequence"]),
+    ],
+)
+def test_bad_input_gives_one_line_error_and_no_output(
+    protein_model: Path, tmp_path: Path, capsys, content: str, code: int, needles: list[str]
+) -> None:
+    fasta = tmp_path / "in.fa"
+    fasta.write_text(content)
+    out = tmp_path / "out.h5"
+    assert main(["predict", "-m", str(protein_model), str(fasta), "-o", str(out)]) == code
+    _assert_one_line_error(capsys.readouterr().err, *needles)
+    assert not out.exists()
+    assert list(tmp_path.glob(".*tmp")) == []
+
+
+def test_skip_invalid_reports_and_keeps_the_rest(protein_model: Path, tmp_path: Path, capsys) -> None:
+    fasta = _fasta(tmp_path / "in.fa", {"good1": "MKTAY", "bad": "MK1", "good2": "ACDE"})
+    out = tmp_path / "o.h5"
+    assert main(["predict", "-m", str(protein_model), str(fasta), "-o", str(out), "--on-invalid", "skip"]) == 0
+    captured = capsys.readouterr()
+    assert "skipped" in captured.err and "bad" in captured.err
+    with h5py.File(out) as f:
+        assert [x.decode() for x in f["ids"][:]] == ["good1", "good2"]
+        assert f.attrs["n_skipped"] == 1
+
+
+def test_missing_file_unknown_model_and_unwritable_output(protein_model: Path, tmp_path: Path, capsys) -> None:
+    assert main(["predict", "-m", str(protein_model), str(tmp_path / "nope.fa"), "-o", str(tmp_path / "o.h5")]) == 3
+    _assert_one_line_error(capsys.readouterr().err, "nope.fa", "not found")
+    fasta = _fasta(tmp_path / "in.fa", {"a": "MK"})
+    assert main(["predict", "-m", "no-such-model", str(fasta), "-o", str(tmp_path / "o.h5")]) == 4
+    _assert_one_line_error(capsys.readouterr().err, "no-such-model")
+    assert main(["predict", "-m", str(protein_model), str(fasta), "-o", str(tmp_path / "missing" / "o.h5")]) == 6
+    _assert_one_line_error(capsys.readouterr().err, "does not exist")
+    broken = tmp_path / "broken.pt"
+    broken.write_bytes(protein_model.read_bytes()[:500])
+    assert main(["predict", "-m", str(broken), str(fasta), "-o", str(tmp_path / "o.h5")]) == 4
+    _assert_one_line_error(capsys.readouterr().err, "broken.pt")
+
+
+def test_evaluate_prints_table_and_json(protein_model: Path, synthetic: dict[str, Path], tmp_path: Path, capsys) -> None:
+    out = tmp_path / "m.json"
+    assert main(["evaluate", "-m", str(protein_model), str(synthetic["protein"]), "--json", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "ss8" in text and "accuracy" in text
+    payload = json.loads(out.read_text())
+    assert payload["mask_columns"] == ["disorder"]
+    ss3 = payload["metrics"]["ss3"]
+    assert 0.0 <= ss3["accuracy"] <= 1.0
+    cm = np.array(ss3["confusion_matrix"])
+    # Masked termini (2 per chain in the generator) are not scored.
+    assert cm.sum() == ss3["n"] == sum(
+        len(r.split()) - 2 for r in __import__("csv").DictReader(open(synthetic["protein"])) for r in [r["seq"]]
+    )
+    assert ss3["accuracy"] == pytest.approx(np.trace(cm) / cm.sum())
+
+
+def test_info_and_models(protein_model: Path, capsys) -> None:
+    assert main(["info", str(protein_model)]) == 0
+    text = capsys.readouterr().out
+    assert "ss8 [residue_classification] H G I E B T S C" in text
+    assert "sha256:" in text
+    assert main(["info", str(protein_model), "--json"]) == 0
+    meta = json.loads(capsys.readouterr().out)
+    assert meta["encoder"]["name"] == "protein"
+    assert meta["data"]["fingerprint"].startswith("sha256:")
+    assert main(["models"]) == 0
+
+
+def test_encode(tmp_path: Path, synthetic: dict[str, Path]) -> None:
+    fasta = _fasta(tmp_path / "d.fa", {"x": "ACGTN", "y": "acgu"})
+    out = tmp_path / "enc.h5"
+    assert main(["encode", str(fasta), "--alphabet", "dna", "-o", str(out)]) == 0
+    with h5py.File(out) as f:
+        vocab = f["tokens"].attrs["vocabulary"].astype(str)
+        toks = f["tokens"][:]
+        assert "".join(vocab[toks[: f["offsets"][1]]]) == "ACGTN"
+        assert "".join(vocab[toks[f["offsets"][1] :]]) == "ACGT"
+    smi = tmp_path / "m.h5"
+    assert main(["encode", str(synthetic["smiles"]), "--alphabet", "smiles", "-o", str(smi)]) == 0
+    with h5py.File(smi) as f:
+        assert f.attrs["encoder"] == "smiles"
+        assert len(f["ids"]) == 160

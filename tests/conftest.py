@@ -1,0 +1,61 @@
+"""Shared fixtures: tiny synthetic datasets and configs, written per test session (never ../shared)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from seqrnn.data.synthetic import write_examples
+
+TINY_MODEL = {"hidden": 16, "layers": 1, "embed_dim": 8, "dropout": 0.0, "head_dropout": 0.0}
+TINY_TRAIN = {"epochs": 3, "batch_tokens": 4000, "batch_size": 32, "lr": 0.01, "warmup_steps": 0, "threads": 1}
+
+TASKS = {
+    "protein": {
+        "encoder": "protein",
+        "data": {"mask_columns": ["disorder"], "id_column": "id"},
+        "heads": [
+            {"name": "ss8", "kind": "residue_classification", "columns": ["dssp8"], "classes": "HGIEBTSC"},
+            {"name": "ss3", "kind": "residue_classification", "columns": ["dssp3"], "classes": "HEC"},
+        ],
+    },
+    "dna": {
+        "encoder": "dna",
+        "data": {"sequence_column": "seq", "id_column": "EventID"},
+        "heads": [{"name": "bound", "kind": "sequence_classification", "columns": ["Bound"]}],
+        "model": {"conv_channels": 8, "conv_kernel": 9},
+    },
+    "smiles": {
+        "encoder": "smiles",
+        "data": {"sequence_column": "smiles", "id_column": "mol_id"},
+        "heads": [
+            {"name": "logs", "kind": "sequence_regression", "columns": ["logs"]},
+            {"name": "tox", "kind": "sequence_multilabel", "columns": ["halogen", "ring", "amine"]},
+        ],
+        "model": {"cell": "gru"},
+    },
+}
+
+
+@pytest.fixture(scope="session")
+def synthetic(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    return write_examples(tmp_path_factory.mktemp("synthetic"), n=160, seed=0)
+
+
+def write_config(task: str, data_path: Path, out_dir: Path, directory: Path, **train: object) -> Path:
+    spec = TASKS[task]
+    config = {
+        "name": f"tiny-{task}",
+        "seed": 0,
+        "encoder": spec["encoder"],
+        "output_dir": str(out_dir),
+        "data": {"train": str(data_path), "valid_fraction": 0.2, **spec["data"]},
+        "heads": spec["heads"],
+        "model": {**TINY_MODEL, **spec.get("model", {})},
+        "train": {**TINY_TRAIN, **train},
+    }
+    path = directory / f"{task}.yaml"
+    path.write_text(yaml.safe_dump(config, sort_keys=False))
+    return path

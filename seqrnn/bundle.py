@@ -20,7 +20,7 @@ import torch
 
 from seqrnn import __version__
 from seqrnn.encoders import Encoder
-from seqrnn.errors import ModelError
+from seqrnn.errors import ModelError, SeqrnnError
 from seqrnn.models import ModelConfig, SeqRNN
 
 FORMAT = "seqrnn-model"
@@ -126,18 +126,27 @@ def load_bundle(name_or_path: str | Path, device: str | torch.device = "cpu") ->
         raise ModelError(f"{path}: not a readable seqrnn model file ({type(exc).__name__})") from None
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
         raise ModelError(f"{path}: not a seqrnn model file")
-    version = int(payload.get("format_version", 0))
+    try:
+        version = int(payload.get("format_version", 0))
+    except (TypeError, ValueError):
+        raise ModelError(
+            f"{path}: damaged model file (format version {payload.get('format_version')!r})"
+        ) from None
     if version > FORMAT_VERSION:
         raise ModelError(
             f"{path}: model format version {version} is newer than this seqrnn supports "
             f"({FORMAT_VERSION}); upgrade seqrnn"
         )
-    metadata = json.loads(payload["metadata"])
-    encoder = Encoder.from_config(metadata["encoder"])
-    model = build_model(metadata, encoder)
+    try:
+        metadata = json.loads(payload["metadata"])
+        encoder = Encoder.from_config(metadata["encoder"])
+        model = build_model(metadata, encoder)
+    except (KeyError, TypeError, ValueError, SeqrnnError) as exc:
+        reason = f"missing {exc}" if isinstance(exc, KeyError) else str(exc).splitlines()[0]
+        raise ModelError(f"{path}: damaged model metadata ({reason})") from None
     try:
         model.load_state_dict(payload["state_dict"])
-    except RuntimeError as exc:
+    except (RuntimeError, KeyError, TypeError) as exc:
         raise ModelError(f"{path}: weights do not match the stored architecture ({exc})") from None
     model.to(device).eval()
     return ModelBundle(model, encoder, metadata, path=path, sha256=sha, name=metadata.get("name") or name)

@@ -10,7 +10,14 @@ import yaml
 from seqrnn.data.synthetic import write_examples
 
 TINY_MODEL = {"hidden": 16, "layers": 1, "embed_dim": 8, "dropout": 0.0, "head_dropout": 0.0}
-TINY_TRAIN = {"epochs": 3, "batch_tokens": 4000, "batch_size": 32, "lr": 0.01, "warmup_steps": 0, "threads": 1}
+TINY_TRAIN = {
+    "epochs": 3,
+    "batch_tokens": 4000,
+    "batch_size": 32,
+    "lr": 0.01,
+    "warmup_steps": 0,
+    "threads": 1,
+}
 
 TASKS = {
     "protein": {

@@ -113,7 +113,10 @@ def train(
     device: Optional[Device] = typer.Option(None, "--device", help="Overrides train.device."),  # noqa: UP045
     threads: Optional[int] = THREADS_OPT,  # noqa: UP045
     stop_after: Optional[int] = typer.Option(  # noqa: UP045
-        None, "--stop-after", min=1, help="Stop after N epochs with a resumable checkpoint (wall-time limits)."
+        None,
+        "--stop-after",
+        min=1,
+        help="Stop after N epochs with a resumable checkpoint (wall-time limits).",
     ),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress messages."),
 ) -> None:

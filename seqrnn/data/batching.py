@@ -89,8 +89,10 @@ def encode_record(
         for head in heads:
             try:
                 targets[head.name] = head.parse_target(rec.fields, keep, mask)
-            except (KeyError, ValueError) as exc:
-                raise InputError(str(exc).strip("'\""), source=rec.source, record=rec.id) from None
+            except KeyError as exc:
+                raise InputError(str(exc.args[0]), source=rec.source, record=rec.id) from None
+            except ValueError as exc:
+                raise InputError(str(exc), source=rec.source, record=rec.id) from None
     return Example(rec.index, rec.id, tokens.astype(np.int16, copy=False), targets)
 
 

@@ -117,12 +117,17 @@ def write_table(rows: list[dict[str, str]], path: str | Path, delimiter: str = "
     return path
 
 
-def write_examples(directory: str | Path, n: int = 200, seed: int = 0) -> dict[str, Path]:
-    """Write the three synthetic training tables into ``directory``; returns {task: path}."""
+def write_examples(
+    directory: str | Path, n: int = 200, seed: int = 0, n_dna: int | None = None
+) -> dict[str, Path]:
+    """Write the three synthetic training tables into ``directory``; returns {task: path}.
+
+    The shipped copies in ``data/examples/synthetic`` were made with ``n=300, n_dna=1000, seed=0``.
+    """
     out = Path(directory)
     out.mkdir(parents=True, exist_ok=True)
     return {
         "protein": write_table(protein_ss_rows(n, seed), out / "protein_ss.csv"),
-        "dna": write_table(dna_binding_rows(n, seed), out / "dna_binding.tsv", "\t"),
+        "dna": write_table(dna_binding_rows(n_dna or n, seed), out / "dna_binding.tsv", "\t"),
         "smiles": write_table(molecule_rows(n, seed), out / "molecules.csv"),
     }

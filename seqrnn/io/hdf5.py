@@ -120,6 +120,7 @@ class RaggedH5Writer:
             self._file.attrs["n_sequences"] = self.n
             self._file.attrs["n_residues"] = self.r
             self._file.close()
+            os.chmod(self._tmp, _default_file_mode())
             os.replace(self._tmp, self.path)
         else:
             self._file.close()
@@ -152,6 +153,13 @@ class RaggedH5Writer:
             _extend(f[name], (sequence or {})[name])
         self.n += n_new
         self.r += r_new
+
+
+def _default_file_mode() -> int:
+    """0666 minus the umask: what ``open()`` would give (mkstemp's private 0600 is wrong for results)."""
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
 
 
 def _extend(ds: h5py.Dataset, values: np.ndarray) -> None:

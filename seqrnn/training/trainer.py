@@ -248,7 +248,9 @@ def train(
 
     metrics_path = out / "metrics.jsonl"
     epoch = start_epoch
-    last_epoch = config.train.epochs if stop_after is None else min(config.train.epochs, start_epoch + stop_after)
+    last_epoch = (
+        config.train.epochs if stop_after is None else min(config.train.epochs, start_epoch + stop_after)
+    )
     for epoch in range(start_epoch, last_epoch):
         if bad_epochs >= config.train.patience:
             break

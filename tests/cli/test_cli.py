@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import gzip
 import json
 from pathlib import Path
@@ -99,12 +100,30 @@ def test_predict_from_gzip_and_stdin_agree(protein_model: Path, tmp_path: Path, 
 
 def test_batch_size_does_not_change_predictions(protein_model: Path, tmp_path: Path) -> None:
     rng = np.random.default_rng(0)
-    recs = {f"p{i}": "".join(rng.choice(list("ACDEFGHIKLMNPQRSTVWY"), size=int(rng.integers(5, 200)))) for i in range(40)}
+    recs = {
+        f"p{i}": "".join(rng.choice(list("ACDEFGHIKLMNPQRSTVWY"), size=int(rng.integers(5, 200))))
+        for i in range(40)
+    }
     fasta = _fasta(tmp_path / "in.fa", recs)
     outs = []
     for tokens in ("64", "100000"):
         out = tmp_path / f"{tokens}.h5"
-        assert main(["predict", "-m", str(protein_model), str(fasta), "-o", str(out), "--batch-tokens", tokens, "-q"]) == 0
+        assert (
+            main(
+                [
+                    "predict",
+                    "-m",
+                    str(protein_model),
+                    str(fasta),
+                    "-o",
+                    str(out),
+                    "--batch-tokens",
+                    tokens,
+                    "-q",
+                ]
+            )
+            == 0
+        )
         with h5py.File(out) as f:
             outs.append(f["residue/ss3/probs"][:])
     np.testing.assert_allclose(outs[0], outs[1], atol=1e-5)
@@ -134,7 +153,9 @@ def test_bad_input_gives_one_line_error_and_no_output(
 def test_skip_invalid_reports_and_keeps_the_rest(protein_model: Path, tmp_path: Path, capsys) -> None:
     fasta = _fasta(tmp_path / "in.fa", {"good1": "MKTAY", "bad": "MK1", "good2": "ACDE"})
     out = tmp_path / "o.h5"
-    assert main(["predict", "-m", str(protein_model), str(fasta), "-o", str(out), "--on-invalid", "skip"]) == 0
+    assert (
+        main(["predict", "-m", str(protein_model), str(fasta), "-o", str(out), "--on-invalid", "skip"]) == 0
+    )
     captured = capsys.readouterr()
     assert "skipped" in captured.err and "bad" in captured.err
     with h5py.File(out) as f:
@@ -142,13 +163,20 @@ def test_skip_invalid_reports_and_keeps_the_rest(protein_model: Path, tmp_path: 
         assert f.attrs["n_skipped"] == 1
 
 
-def test_missing_file_unknown_model_and_unwritable_output(protein_model: Path, tmp_path: Path, capsys) -> None:
-    assert main(["predict", "-m", str(protein_model), str(tmp_path / "nope.fa"), "-o", str(tmp_path / "o.h5")]) == 3
+def test_missing_file_unknown_model_and_unwritable_output(
+    protein_model: Path, tmp_path: Path, capsys
+) -> None:
+    assert (
+        main(["predict", "-m", str(protein_model), str(tmp_path / "nope.fa"), "-o", str(tmp_path / "o.h5")])
+        == 3
+    )
     _assert_one_line_error(capsys.readouterr().err, "nope.fa", "not found")
     fasta = _fasta(tmp_path / "in.fa", {"a": "MK"})
     assert main(["predict", "-m", "no-such-model", str(fasta), "-o", str(tmp_path / "o.h5")]) == 4
     _assert_one_line_error(capsys.readouterr().err, "no-such-model")
-    assert main(["predict", "-m", str(protein_model), str(fasta), "-o", str(tmp_path / "missing" / "o.h5")]) == 6
+    assert (
+        main(["predict", "-m", str(protein_model), str(fasta), "-o", str(tmp_path / "missing" / "o.h5")]) == 6
+    )
     _assert_one_line_error(capsys.readouterr().err, "does not exist")
     broken = tmp_path / "broken.pt"
     broken.write_bytes(protein_model.read_bytes()[:500])
@@ -156,7 +184,9 @@ def test_missing_file_unknown_model_and_unwritable_output(protein_model: Path, t
     _assert_one_line_error(capsys.readouterr().err, "broken.pt")
 
 
-def test_evaluate_prints_table_and_json(protein_model: Path, synthetic: dict[str, Path], tmp_path: Path, capsys) -> None:
+def test_evaluate_prints_table_and_json(
+    protein_model: Path, synthetic: dict[str, Path], tmp_path: Path, capsys
+) -> None:
     out = tmp_path / "m.json"
     assert main(["evaluate", "-m", str(protein_model), str(synthetic["protein"]), "--json", str(out)]) == 0
     text = capsys.readouterr().out
@@ -167,9 +197,9 @@ def test_evaluate_prints_table_and_json(protein_model: Path, synthetic: dict[str
     assert 0.0 <= ss3["accuracy"] <= 1.0
     cm = np.array(ss3["confusion_matrix"])
     # Masked termini (2 per chain in the generator) are not scored.
-    assert cm.sum() == ss3["n"] == sum(
-        len(r.split()) - 2 for r in __import__("csv").DictReader(open(synthetic["protein"])) for r in [r["seq"]]
-    )
+    with open(synthetic["protein"]) as fh:
+        resolved = sum(len(row["seq"].split()) - 2 for row in csv.DictReader(fh))
+    assert cm.sum() == ss3["n"] == resolved
     assert ss3["accuracy"] == pytest.approx(np.trace(cm) / cm.sum())
 
 

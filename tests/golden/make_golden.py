@@ -1,6 +1,6 @@
 """Regenerate the golden model and its expected predictions (only when the format changes on purpose).
 
-    .venv/bin/python tests/golden/make_golden.py
+.venv/bin/python tests/golden/make_golden.py
 """
 
 from __future__ import annotations
@@ -44,7 +44,12 @@ def main() -> None:
             "output_dir": f"{tmp}/run",
             "data": {"train": str(data), "mask_columns": ["disorder"], "valid_fraction": 0.2},
             "heads": [
-                {"name": "ss8", "kind": "residue_classification", "columns": ["dssp8"], "classes": "HGIEBTSC"},
+                {
+                    "name": "ss8",
+                    "kind": "residue_classification",
+                    "columns": ["dssp8"],
+                    "classes": "HGIEBTSC",
+                },
                 {"name": "ss3", "kind": "residue_classification", "columns": ["dssp3"], "classes": "HEC"},
             ],
             "model": {"hidden": 8, "layers": 2, "embed_dim": 6, "conv_channels": 6, "conv_kernel": 5},
@@ -53,7 +58,10 @@ def main() -> None:
         (Path(tmp) / "c.yaml").write_text(yaml.safe_dump(config))
         result = train(load_config(Path(tmp) / "c.yaml"), log=print, progress=False)
         shutil.copy(result.model_path, HERE / "tiny_protein.pt")
-    expected = {"model_sha256": file_sha256(HERE / "tiny_protein.pt"), **golden_predictions(HERE / "tiny_protein.pt")}
+    expected = {
+        "model_sha256": file_sha256(HERE / "tiny_protein.pt"),
+        **golden_predictions(HERE / "tiny_protein.pt"),
+    }
     (HERE / "expected.json").write_text(json.dumps(expected))
 
 

@@ -58,9 +58,7 @@ def test_train_reload_predict_evaluate(task: str, synthetic: dict[str, Path], tm
             if head.kind in ("residue_classification", "sequence_classification"):
                 np.testing.assert_allclose(ds[:].sum(1), 1.0, atol=1e-5)
 
-    evaluation = evaluate_records(
-        bundle, records, opts, CPU, bundle.metadata["data"]["mask_columns"]
-    )
+    evaluation = evaluate_records(bundle, records, opts, CPU, bundle.metadata["data"]["mask_columns"])
     assert set(evaluation.metrics) == set(bundle.model.heads)
 
 
@@ -78,7 +76,9 @@ def test_tiny_models_learn_their_rule(tmp_path: Path) -> None:
     assert result.valid_metrics["ss3"]["accuracy"] > 0.8
 
 
-def test_regression_predictions_come_back_in_original_units(synthetic: dict[str, Path], tmp_path: Path) -> None:
+def test_regression_predictions_come_back_in_original_units(
+    synthetic: dict[str, Path], tmp_path: Path
+) -> None:
     result = _train("smiles", synthetic, tmp_path, epochs=8)
     bundle = load_bundle(result.model_path)
     head = bundle.model.heads["logs"]

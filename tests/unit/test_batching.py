@@ -157,7 +157,6 @@ def test_encode_record_missing_label_column() -> None:
     assert info.value.record == "p1"
 
 
-@pytest.mark.xfail(strict=True, reason="encode_record strips quotes off the KeyError text, eating the closing one")
 def test_encode_record_missing_label_column_message_intact() -> None:
     rec = protein_record(seq="MKV")
     with pytest.raises(InputError) as info:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import gc
 import gzip
 import io
 import sys
 import types
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -91,6 +93,15 @@ def test_fasta_gzip(tmp_path: Path) -> None:
 def test_gzip_detected_by_magic_not_name(tmp_path: Path) -> None:
     path = write(tmp_path / "in.fa", gzip.compress(FASTA.encode()))
     check_fasta_records(list(read_records(path)))
+
+
+def test_gzip_input_closes_its_file(tmp_path: Path) -> None:
+    path = write(tmp_path / "in.smi.gz", gzip.compress(b"CCO x\n"))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        assert [r.text for r in read_records(path)] == ["CCO"]
+        gc.collect()
+    assert not [w for w in caught if issubclass(w.category, ResourceWarning)]
 
 
 def test_fasta_crlf_and_leading_blank_lines(tmp_path: Path) -> None:
@@ -184,7 +195,10 @@ def test_csv_default_id_when_no_id_column(tmp_path: Path) -> None:
 def test_tsv(tmp_path: Path) -> None:
     path = write(tmp_path / "in.tsv", "FoldID\tEventID\tseq\tBound\nA\tpeak0\tACGT\t1\nA\tpeak1\tGGCC\t0\n")
     records = list(read_records(path, id_column="EventID"))
-    assert [(r.id, r.text, r.fields["Bound"]) for r in records] == [("peak0", "ACGT", "1"), ("peak1", "GGCC", "0")]
+    assert [(r.id, r.text, r.fields["Bound"]) for r in records] == [
+        ("peak0", "ACGT", "1"),
+        ("peak1", "GGCC", "0"),
+    ]
 
 
 def test_explicit_columns(tmp_path: Path) -> None:

@@ -93,7 +93,12 @@ def test_empty_output_is_valid(tmp_path: Path) -> None:
 def test_exception_leaves_no_file(tmp_path: Path) -> None:
     path = tmp_path / "out.h5"
     with pytest.raises(RuntimeError, match="boom"), writer(path) as w:
-        w.append(["a"], np.array([1]), {"residue/ss3/probs": residue_rows(1, 0)}, {"sequence/y/values": np.ones((1, 2))})
+        w.append(
+            ["a"],
+            np.array([1]),
+            {"residue/ss3/probs": residue_rows(1, 0)},
+            {"sequence/y/values": np.ones((1, 2))},
+        )
         raise RuntimeError("boom")
     assert leftovers(tmp_path) == []
 
@@ -101,7 +106,12 @@ def test_exception_leaves_no_file(tmp_path: Path) -> None:
 def test_row_mismatch_inside_with_leaves_no_file(tmp_path: Path) -> None:
     path = tmp_path / "out.h5"
     with pytest.raises(ValueError, match="2 rows for 3 residues"), writer(path) as w:
-        w.append(["a"], np.array([3]), {"residue/ss3/probs": residue_rows(2, 0)}, {"sequence/y/values": np.ones((1, 2))})
+        w.append(
+            ["a"],
+            np.array([3]),
+            {"residue/ss3/probs": residue_rows(2, 0)},
+            {"sequence/y/values": np.ones((1, 2))},
+        )
     assert leftovers(tmp_path) == []
 
 
@@ -134,6 +144,16 @@ def test_temp_file_is_hidden_and_in_target_directory(tmp_path: Path) -> None:
         assert names[0].startswith(".out.h5.") and names[0].endswith(".tmp")
         assert not path.exists()
     assert path.exists()
+
+
+def test_output_gets_normal_file_mode(tmp_path: Path) -> None:
+    # The temp file is created private (0600); the finished output must get 0666 minus the umask.
+    old = os.umask(0o027)
+    try:
+        write_two_appends(tmp_path / "out.h5")
+    finally:
+        os.umask(old)
+    assert (tmp_path / "out.h5").stat().st_mode & 0o777 == 0o640
 
 
 def test_check_writable(tmp_path: Path) -> None:

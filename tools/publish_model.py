@@ -1,0 +1,46 @@
+"""Copy a trained bundle into seqrnn/pretrained/ as a built-in model and record it in index.json.
+
+    python tools/publish_model.py runs/protein_ss/model.pt protein-ss --description "..."
+
+The index entry stores the file name, its sha256 (checked on every load) and the size; benchmark figures
+live in docs/benchmarks.md, next to the command that reproduces them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+from pathlib import Path
+
+from seqrnn.bundle import file_sha256, load_bundle
+
+PRETRAINED = Path(__file__).resolve().parent.parent / "seqrnn" / "pretrained"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("bundle", type=Path)
+    parser.add_argument("name")
+    parser.add_argument("--description", default="")
+    parser.add_argument("--version", default="1")
+    args = parser.parse_args()
+    bundle = load_bundle(args.bundle)  # refuse to publish something that does not load
+    target = PRETRAINED / f"{args.name}-v{args.version}.pt"
+    shutil.copyfile(args.bundle, target)
+    index_path = PRETRAINED / "index.json"
+    index = json.loads(index_path.read_text()) if index_path.exists() else {}
+    index[args.name] = {
+        "file": target.name,
+        "sha256": file_sha256(target),
+        "bytes": target.stat().st_size,
+        "version": args.version,
+        "heads": {s["name"]: "".join(s["classes"]) for s in bundle.heads},
+        "description": args.description or bundle.metadata.get("description", ""),
+    }
+    index_path.write_text(json.dumps(index, indent=2, sort_keys=True) + "\n")
+    print(f"published {args.name} -> {target} ({target.stat().st_size} bytes)")
+
+
+if __name__ == "__main__":
+    main()

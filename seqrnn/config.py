@@ -61,6 +61,7 @@ class TrainConfig:
     device: str = "auto"
     threads: int | None = None
     max_steps_per_epoch: int | None = None
+    crop_length: int | None = None  # residue-level tasks: train on random windows of long chains
     precision: str = "fp32"  # fp32 | bf16 (autocast for the forward pass; weights and optimiser stay fp32)
 
 
@@ -212,6 +213,14 @@ def _check(config: RunConfig) -> None:
         raise ConfigError("config model.input: choose auto, embedding or onehot")
     if config.train.scheduler not in ("cosine", "constant"):
         raise ConfigError("config train.scheduler: choose cosine or constant")
+    if config.train.crop_length is not None:
+        if config.train.crop_length < 1:
+            raise ConfigError("config train.crop_length: must be at least 1")
+        sequence_heads = [h.name for h in config.heads if not h.kind.startswith("residue_")]
+        if sequence_heads:
+            raise ConfigError(
+                f"config train.crop_length: cropping would change the labels of sequence heads {sequence_heads}"
+            )
     if config.train.precision not in ("fp32", "bf16"):
         raise ConfigError("config train.precision: choose fp32 or bf16")
     if not 0.0 <= config.data.valid_fraction < 1.0:

@@ -143,6 +143,20 @@ def token_budget_batches(
     return batches
 
 
+def crop_example(example: Example, start: int, length: int) -> Example:
+    """A window of a per-residue example (targets of residue heads are sliced alike)."""
+    end = start + length
+    return Example(
+        example.index,
+        example.id,
+        example.tokens[start:end],
+        {
+            k: (v[start:end] if v.ndim == 1 and v.size == example.tokens.size else v)
+            for k, v in example.targets.items()
+        },
+    )
+
+
 def collate(examples: Sequence[Example], heads: Sequence[Head] = ()) -> Batch:
     lengths = np.array([e.tokens.size for e in examples], dtype=np.int64)
     max_len = int(lengths.max())

@@ -5,9 +5,15 @@ Shapes (B = batch, L = longest length in the batch, E = input channels, H = hidd
     -> input layer (B, L, E): learned embedding, or fixed one-hot channels (DNA, IUPAC as fractions)
     -> optional conv front end, DanQ-style, same-length output (B, L, conv_channels); padding is zeroed
        before each convolution, so a sequence's features do not depend on what it is batched with
-    -> stacked BiLSTM/BiGRU over packed sequences (no maximum length, cost linear in L) -> (B, L, F)
+    -> stacked BiLSTM/BiGRU (no maximum length, cost linear in L) -> (B, L, F)
     -> residue heads: (B, L, C); sequence heads on masked mean+max pooling (B, 2F): (B, C).
 ``forward`` returns ``{head_name: logits}``.
+
+Variable lengths without packing: each layer runs torch's fused unidirectional kernel twice over the
+padded batch, forwards as is and backwards over each sequence reversed *within its own length* (padding
+stays at the end), so neither direction ever reads padding before a real position. Results equal a packed
+BiRNN, but stay on the fast dense CPU path: on 2 CPU cores ``PackedSequence`` with mixed lengths trained
+about 8x slower (762 vs 8,224 tokens/s, fp32, 2x192 LSTM) than dense batches of the same size.
 """
 
 from __future__ import annotations
@@ -18,7 +24,6 @@ from typing import Any
 import numpy as np
 import torch
 from torch import nn
-from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from seqrnn.models.heads import HEADS, Head
 from seqrnn.registry import Registry
@@ -75,14 +80,20 @@ class SeqRNN(nn.Module):
             convs.append(nn.Conv1d(n_in, config.conv_channels, config.conv_kernel, padding="same"))
             n_in = config.conv_channels
         self.convs = nn.ModuleList(convs)
-        self.rnn = CELLS.get(config.cell)(
-            input_size=n_in,
-            hidden_size=config.hidden,
-            num_layers=config.layers,
-            batch_first=True,
-            bidirectional=True,
-            dropout=config.dropout if config.layers > 1 else 0.0,
-        )
+        cell = CELLS.get(config.cell)
+        layers = []
+        for i in range(config.layers):
+            size = n_in if i == 0 else 2 * config.hidden
+            layers.append(
+                nn.ModuleDict(
+                    {
+                        "fwd": cell(size, config.hidden, batch_first=True),
+                        "bwd": cell(size, config.hidden, batch_first=True),
+                    }
+                )
+            )
+        self.rnn = nn.ModuleList(layers)
+        self.layer_dropout = nn.Dropout(config.dropout)
         self.feature_dropout = nn.Dropout(config.dropout)
         n_feat = 2 * config.hidden
         heads: dict[str, Head] = {}
@@ -121,10 +132,17 @@ class SeqRNN(nn.Module):
             for conv in self.convs:
                 x = torch.relu(conv(x * keep))
             x = (x * keep).transpose(1, 2)
-        packed = pack_padded_sequence(x, lengths.cpu(), batch_first=True, enforce_sorted=False)
-        out, _ = self.rnn(packed)
-        out, _ = pad_packed_sequence(out, batch_first=True, total_length=tokens.shape[1])
-        return self.feature_dropout(out)
+        reverse = _reverse_index(lengths.to(x.device), x.shape[1]).unsqueeze(-1)
+        for i, layer in enumerate(self.rnn):
+            if i:
+                x = self.layer_dropout(x)
+            fwd, _ = layer["fwd"](x)
+            x_rev = x.gather(1, reverse.expand(-1, -1, x.shape[-1]))
+            bwd, _ = layer["bwd"](x_rev)
+            bwd = bwd.gather(1, reverse.expand(-1, -1, bwd.shape[-1]))
+            x = torch.cat([fwd, bwd], dim=-1)
+        x = x * mask.unsqueeze(-1).to(x.dtype)
+        return self.feature_dropout(x)
 
     def forward(self, tokens: torch.Tensor, lengths: torch.Tensor) -> dict[str, torch.Tensor]:
         feats = self.encode(tokens, lengths)
@@ -138,6 +156,13 @@ class SeqRNN(nn.Module):
                     pooled = masked_mean_max(feats, tokens.ne(0))
                 outputs[name] = head(pooled)
         return outputs
+
+
+def _reverse_index(lengths: torch.Tensor, max_len: int) -> torch.Tensor:
+    """(B, L) gather index reversing positions [0, length) of each row and leaving padding in place."""
+    positions = torch.arange(max_len, device=lengths.device).unsqueeze(0)
+    lengths = lengths.unsqueeze(1)
+    return torch.where(positions < lengths, lengths - 1 - positions, positions)
 
 
 def masked_mean_max(feats: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:

@@ -32,7 +32,7 @@ import torch
 from seqrnn import __version__
 from seqrnn.bundle import ModelBundle, atomic_torch_save, save_bundle
 from seqrnn.config import HeadConfig, RunConfig, dump_config
-from seqrnn.data.batching import collate, encode_record, token_budget_batches
+from seqrnn.data.batching import collate, crop_example, encode_record, token_budget_batches
 from seqrnn.data.formats import read_records
 from seqrnn.data.records import Record
 from seqrnn.encoders import Encoder, build_encoder
@@ -257,13 +257,24 @@ def train(
         t_epoch = time.perf_counter()
         torch.manual_seed(config.seed * 100_003 + epoch)
         rng = np.random.default_rng([config.seed, epoch])
-        batches = token_budget_batches(lengths, config.train.batch_tokens, config.train.batch_size, rng)
+        crop = config.train.crop_length
+        epoch_lengths = lengths if crop is None else np.minimum(lengths, crop)
+        # Crop offsets are drawn for every example each epoch, so resuming reproduces them exactly.
+        offsets = rng.integers(0, np.maximum(lengths - epoch_lengths, 0) + 1)
+        batches = token_budget_batches(epoch_lengths, config.train.batch_tokens, config.train.batch_size, rng)
         batches = batches[:steps_per_epoch]
         model.train()
         total, count = 0.0, 0
         bar = _bar(progress, len(batches), f"epoch {epoch + 1}/{config.train.epochs}")
+        last_note = time.perf_counter()
         for idx in batches:
-            batch = collate([train_ex[i] for i in idx], heads).to(device)
+            chosen = [
+                train_ex[i]
+                if epoch_lengths[i] == lengths[i]
+                else crop_example(train_ex[i], offsets[i], epoch_lengths[i])
+                for i in idx
+            ]
+            batch = collate(chosen, heads).to(device)
             with torch.autocast(device.type, dtype=torch.bfloat16, enabled=config.train.precision == "bf16"):
                 logits = model(batch.tokens, batch.lengths)
             loss = sum(
@@ -285,6 +296,10 @@ def train(
             if bar is not None:
                 bar.update(1)
                 bar.set_postfix(loss=f"{total / count:.4f}")
+            elif progress and time.perf_counter() - last_note > 120:
+                # Batch-job logs get a heartbeat instead of a progress bar.
+                last_note = time.perf_counter()
+                log(f"epoch {epoch + 1}: {count} sequences, train loss {total / count:.4f}")
         if bar is not None:
             bar.close()
 

@@ -114,3 +114,30 @@ def test_same_seed_same_weights(synthetic: dict[str, Path], tmp_path: Path) -> N
     sb = torch.load(b.output_dir / "checkpoints" / "last.pt", weights_only=True)["model"]
     for key in sa:
         assert torch.equal(sa[key], sb[key]), key
+
+
+def test_fasta_with_labels_in_headers_trains(tmp_path: Path) -> None:
+    """Per-residue (``ss3=HEC...``) and per-sequence (``family=a``) labels can ride in FASTA headers."""
+    from seqrnn.data.synthetic import protein_ss_rows
+
+    rows = protein_ss_rows(60, seed=4)
+    fasta = tmp_path / "labelled.fasta"
+    with fasta.open("w") as fh:
+        for i, row in enumerate(rows):
+            seq = row["seq"].replace(" ", "")
+            fh.write(f">{row['id']} ss3={row['dssp3'].replace(' ', '')} family={'ab'[i % 2]}\n{seq}\n")
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text(
+        "encoder: protein\n"
+        f"output_dir: {tmp_path / 'run'}\n"
+        f"data: {{train: {fasta}}}\n"
+        "heads:\n"
+        "  - {name: ss3, kind: residue_classification, columns: [ss3], classes: HEC}\n"
+        "  - {name: family, kind: sequence_classification, columns: [family]}\n"
+        "model: {hidden: 8, layers: 1, embed_dim: 4}\n"
+        "train: {epochs: 1, warmup_steps: 0}\n"
+    )
+    result = train(load_config(cfg), log=lambda _m: None, progress=False)
+    bundle = load_bundle(result.model_path)
+    assert bundle.model.heads["family"].classes == ["a", "b"]
+    assert 0.0 <= result.valid_metrics["ss3"]["accuracy"] <= 1.0

@@ -141,7 +141,8 @@ def test_dna_onehot_embedding_is_frozen() -> None:
     )
     model(tokens, lengths)["y"].sum().backward()
     assert weight.grad is None
-    assert model.rnn.weight_ih_l0.grad is not None
+    assert model.rnn[0]["fwd"].weight_ih_l0.grad is not None
+    assert model.rnn[0]["bwd"].weight_ih_l0.grad is not None
 
 
 def test_protein_model_learns_embedding() -> None:
@@ -191,7 +192,7 @@ def test_backward_with_lengths_1_and_50(cell: str) -> None:
 def test_lstm_forget_gate_bias_and_unknown_cell() -> None:
     model = make_model("lstm")
     h = model.config.hidden
-    bias = model.rnn.bias_ih_l0.detach()
+    bias = model.rnn[0]["bwd"].bias_ih_l0.detach()
     assert torch.all(bias[h : 2 * h] == 1.0)
     assert torch.all(bias[:h] == 0.0)
     with pytest.raises(ConfigError, match="unknown cell"):

@@ -15,6 +15,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import h5py
 import numpy as np
 import torch
 
@@ -132,7 +133,8 @@ def chain_inputs(inputs: Sequence[str | Path], options: PredictOptions) -> Itera
 
 def dataset_layout(bundle: ModelBundle) -> tuple[dict[str, DatasetSpec], dict[str, DatasetSpec]]:
     residue: dict[str, DatasetSpec] = {}
-    sequence: dict[str, DatasetSpec] = {}
+    # The sequence as the model saw it (after the input policy), aligned with the residue axis.
+    sequence: dict[str, DatasetSpec] = {"sequences": DatasetSpec(None, h5py.string_dtype("utf-8"))}
     for name, head in bundle.model.heads.items():
         spec = DatasetSpec(
             len(head.classes), np.float32, {head.label_attr: np.array(head.classes, dtype="S")}
@@ -176,7 +178,12 @@ def predict_to_h5(
                 [e.id for e in result.examples],
                 lengths,
                 residue={_key(bundle, n): a for n, a in result.residue.items()},
-                sequence={_key(bundle, n): a for n, a in result.sequence.items()},
+                sequence={
+                    "sequences": np.array(
+                        [bundle.encoder.decode(e.tokens) for e in result.examples], dtype=object
+                    ),
+                    **{_key(bundle, n): a for n, a in result.sequence.items()},
+                },
             )
             for name, arr in result.residue.items():
                 counts[name] += np.bincount(arr.argmax(1), minlength=arr.shape[1])

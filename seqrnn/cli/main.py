@@ -259,6 +259,21 @@ def evaluate(
         json_out.write_text(json.dumps(payload, indent=2))
 
 
+@app.command("export")
+def export_cmd(
+    predictions: Path = typer.Argument(..., help="A predictions HDF5 file from seqrnn predict."),
+    fmt: str = typer.Option(
+        ..., "--format", "-f", help="ss2 or horiz (a file per sequence) or tsv (one table)."
+    ),
+    output: Path = typer.Option(..., "--output", "-o", help="Directory (ss2, horiz) or file (tsv)."),
+) -> None:
+    """Export predictions as PSIPRED .ss2 / .horiz files or a per-residue TSV."""
+    from seqrnn.export import export
+
+    n = export(predictions, fmt, output)
+    typer.echo(f"exported {n} sequences as {fmt} to {output}")
+
+
 @app.command()
 def info(
     model: str = typer.Argument(..., help="Built-in model name or .pt path."),

@@ -229,3 +229,36 @@ def test_encode(tmp_path: Path, synthetic: dict[str, Path]) -> None:
     with h5py.File(smi) as f:
         assert f.attrs["encoder"] == "smiles"
         assert len(f["ids"]) == 160
+
+
+def test_export_ss2_horiz_tsv_match_the_hdf5(protein_model: Path, tmp_path: Path) -> None:
+    fasta = _fasta(tmp_path / "in.fa", {"sp|P1|A": "MKTAYIAKQRQISFVKSHFSRQ" * 4, "b": "ACDEFGHIKLMNPQRSTVWY"})
+    out = tmp_path / "o.h5"
+    assert main(["predict", "-m", str(protein_model), str(fasta), "-o", str(out), "-q"]) == 0
+    with h5py.File(out) as f:
+        probs = f["residue/ss3/probs"][:]
+        classes = list(f["residue/ss3/probs"].attrs["classes"].astype(str))
+        assert list(f["sequences"].asstr()[:]) == ["MKTAYIAKQRQISFVKSHFSRQ" * 4, "ACDEFGHIKLMNPQRSTVWY"]
+    assert main(["export", str(out), "-f", "ss2", "-o", str(tmp_path / "ss2")]) == 0
+    rows = [x.split() for x in (tmp_path / "ss2" / "sp_P1_A.ss2").read_text().splitlines()[2:]]
+    assert len(rows) == 88
+    for j, (idx, aa, pred, pc, ph, pe) in enumerate(rows):
+        assert int(idx) == j + 1 and aa == ("MKTAYIAKQRQISFVKSHFSRQ" * 4)[j]
+        assert pred == classes[int(probs[j].argmax())]
+        np.testing.assert_allclose([float(pc), float(ph), float(pe)], probs[j][[2, 0, 1]], atol=6e-4)
+    assert main(["export", str(out), "-f", "horiz", "-o", str(tmp_path / "hz")]) == 0
+    text = (tmp_path / "hz" / "b.horiz").read_text()
+    pred_line = next(x for x in text.splitlines() if x.startswith("Pred: "))[6:]
+    assert pred_line == "".join(classes[k] for k in probs[88:].argmax(1))
+    assert main(["export", str(out), "-f", "tsv", "-o", str(tmp_path / "o.tsv")]) == 0
+    lines = (tmp_path / "o.tsv").read_text().splitlines()
+    assert len(lines) == 1 + 108
+    assert lines[0].split("\t")[:4] == ["id", "position", "residue", "ss3"]
+
+
+def test_export_rejects_non_seqrnn_file(tmp_path: Path, capsys) -> None:
+    bogus = tmp_path / "x.h5"
+    with h5py.File(bogus, "w") as f:
+        f["a"] = [1]
+    assert main(["export", str(bogus), "-f", "tsv", "-o", str(tmp_path / "o.tsv")]) == 3
+    _assert_one_line_error(capsys.readouterr().err, "not a seqrnn predictions file")

@@ -275,6 +275,21 @@ def export_cmd(
 
 
 @app.command()
+def plot(
+    predictions: Path = typer.Argument(..., help="A predictions HDF5 file from seqrnn predict."),
+    output: Path = typer.Option(..., "--output", "-o", help="PNG file to write."),
+    record: Optional[str] = typer.Option(None, "--id", help="Record id to draw (default: the first)."),  # noqa: UP045
+) -> None:
+    """Draw one sequence's per-residue probability tracks as PNG (needs matplotlib)."""
+    from seqrnn.io import check_writable
+    from seqrnn.plot import plot_track
+
+    check_writable(output)
+    drawn = plot_track(predictions, record, output)
+    typer.echo(f"wrote {output} ({drawn})")
+
+
+@app.command()
 def info(
     model: str = typer.Argument(..., help="Built-in model name or .pt path."),
     as_json: bool = typer.Option(False, "--json", help="Print the full metadata as JSON."),

@@ -262,3 +262,16 @@ def test_export_rejects_non_seqrnn_file(tmp_path: Path, capsys) -> None:
         f["a"] = [1]
     assert main(["export", str(bogus), "-f", "tsv", "-o", str(tmp_path / "o.tsv")]) == 3
     _assert_one_line_error(capsys.readouterr().err, "not a seqrnn predictions file")
+
+
+def test_plot_writes_png_for_the_chosen_record(protein_model: Path, tmp_path: Path, capsys) -> None:
+    pytest.importorskip("matplotlib")
+    fasta = _fasta(tmp_path / "in.fa", {"first": "MKTAYIAKQR", "second": "ACDEFGHIKLMNPQRSTVWY" * 3})
+    out = tmp_path / "o.h5"
+    assert main(["predict", "-m", str(protein_model), str(fasta), "-o", str(out), "-q"]) == 0
+    png = tmp_path / "second.png"
+    assert main(["plot", str(out), "--id", "second", "-o", str(png)]) == 0
+    assert "second" in capsys.readouterr().out
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert main(["plot", str(out), "--id", "nope", "-o", str(png)]) == 3
+    _assert_one_line_error(capsys.readouterr().err, "no record 'nope'")

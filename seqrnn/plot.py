@@ -1,0 +1,73 @@
+"""Per-residue probability tracks as PNG (needs the optional ``matplotlib``: ``pip install seqrnn[plot]``).
+
+One panel per residue head of a predictions file: stacked class probabilities along the sequence, the
+predicted class as a colour strip on top.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from seqrnn.errors import InputError, SeqrnnError
+from seqrnn.export import Predictions
+
+# DSSP-like colours: helices red, strands yellow/blue, turns/bends green, coil grey.
+COLOURS = {
+    "H": "#d62728", "G": "#ff9896", "I": "#8c564b", "E": "#1f77b4", "B": "#aec7e8",
+    "T": "#2ca02c", "S": "#98df8a", "C": "#c7c7c7",
+}  # fmt: skip
+
+
+def plot_track(predictions: str | Path, record_id: str | None, output: str | Path) -> str:
+    """Draw one sequence's tracks; ``record_id`` None means the first record. Returns the id drawn."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        raise SeqrnnError("seqrnn plot needs matplotlib: pip install 'seqrnn[plot]'") from None
+    pred = Predictions(predictions)
+    try:
+        ids = list(pred.ids)
+        if not pred.residue_heads:
+            raise InputError("no per-residue heads to plot", source=str(predictions))
+        if record_id is None:
+            index = 0
+        elif record_id in ids:
+            index = ids.index(record_id)
+        else:
+            raise InputError(
+                f"no record {record_id!r} (first ids: {', '.join(ids[:5])})", source=str(predictions)
+            )
+        heads = pred.residue_heads
+        length = int(pred.offsets[index + 1] - pred.offsets[index])
+        fig, axes = plt.subplots(
+            len(heads), 1, figsize=(min(40, 4 + length / 25), 2.2 * len(heads)), squeeze=False
+        )
+        x = np.arange(1, length + 1)
+        for ax, head in zip(axes[:, 0], heads, strict=True):
+            classes = pred.classes(head)
+            probs = pred.file[f"residue/{head}/probs"][pred.offsets[index] : pred.offsets[index + 1]]
+            colours = [COLOURS.get(c, f"C{i % 10}") for i, c in enumerate(classes)]
+            ax.stackplot(x, probs.T, labels=classes, colors=colours, step="mid", linewidth=0)
+            ax.set_xlim(0.5, length + 0.5)
+            ax.set_ylim(0, 1.08)
+            top = probs.argmax(1)
+            ax.scatter(
+                x, np.full(length, 1.04), c=[colours[k] for k in top], marker="s", s=4, linewidths=0
+            )
+            ax.set_ylabel(f"{head}\nprobability")
+            ax.legend(loc="center left", bbox_to_anchor=(1.0, 0.5), fontsize=7, frameon=False)
+        axes[-1, 0].set_xlabel("residue")
+        axes[0, 0].set_title(f"{ids[index]} ({length} residues)", fontsize=9, loc="left")
+        fig.tight_layout()
+        tmp = Path(output).with_name(f".{Path(output).name}.tmp.png")
+        fig.savefig(tmp, dpi=110)
+        plt.close(fig)
+        tmp.replace(output)
+        return ids[index]
+    finally:
+        pred.close()

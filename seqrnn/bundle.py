@@ -144,9 +144,19 @@ def load_bundle(name_or_path: str | Path, device: str | torch.device = "cpu") ->
     except (KeyError, TypeError, ValueError, SeqrnnError) as exc:
         reason = f"missing {exc}" if isinstance(exc, KeyError) else str(exc).splitlines()[0]
         raise ModelError(f"{path}: damaged model metadata ({reason})") from None
-    try:
-        model.load_state_dict(payload["state_dict"])
-    except (RuntimeError, KeyError, TypeError) as exc:
-        raise ModelError(f"{path}: weights do not match the stored architecture ({exc})") from None
+    state = payload.get("state_dict")
+    if not isinstance(state, dict):
+        raise ModelError(f"{path}: damaged model file (no weights)")
+    expected = model.state_dict()
+    missing = sorted(set(expected) - set(state))
+    unexpected = sorted(set(state) - set(expected))
+    wrong = sorted(k for k in set(expected) & set(state) if tuple(expected[k].shape) != tuple(state[k].shape))
+    if missing or unexpected or wrong:
+        example = (missing or unexpected or wrong)[0]
+        raise ModelError(
+            f"{path}: weights do not match the stored architecture ({len(missing)} missing, "
+            f"{len(unexpected)} unexpected, {len(wrong)} wrong-shape tensors, e.g. {example!r})"
+        )
+    model.load_state_dict(state)
     model.to(device).eval()
     return ModelBundle(model, encoder, metadata, path=path, sha256=sha, name=metadata.get("name") or name)

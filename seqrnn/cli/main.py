@@ -356,7 +356,7 @@ def main(argv: list[str] | None = None) -> int:
     except SeqrnnError as exc:
         if debug:
             raise
-        _err(f"seqrnn: error: {exc}")
+        _err("seqrnn: error: " + " ".join(str(exc).split()))
         return exc.exit_code
     except BrokenPipeError:
         return 0

@@ -56,9 +56,7 @@ def plot_track(predictions: str | Path, record_id: str | None, output: str | Pat
             ax.set_xlim(0.5, length + 0.5)
             ax.set_ylim(0, 1.08)
             top = probs.argmax(1)
-            ax.scatter(
-                x, np.full(length, 1.04), c=[colours[k] for k in top], marker="s", s=4, linewidths=0
-            )
+            ax.scatter(x, np.full(length, 1.04), c=[colours[k] for k in top], marker="s", s=4, linewidths=0)
             ax.set_ylabel(f"{head}\nprobability")
             ax.legend(loc="center left", bbox_to_anchor=(1.0, 0.5), fontsize=7, frameon=False)
         axes[-1, 0].set_xlabel("residue")

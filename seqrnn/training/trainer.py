@@ -19,7 +19,9 @@ import hashlib
 import json
 import math
 import random
+import signal
 import sys
+import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -230,6 +232,7 @@ def train(
     best = -math.inf if mode == "max" else math.inf
     best_epoch, bad_epochs, start_epoch = -1, 0, 0
     best_metrics: dict[str, Any] = {}
+    resume_step = 0
     if checkpoint is not None:
         model.load_state_dict(checkpoint["model"])
         optimizer.load_state_dict(checkpoint["optimizer"])
@@ -241,7 +244,8 @@ def train(
             int(checkpoint["bad_epochs"]),
         )
         best_metrics = json.loads(checkpoint["best_metrics"])
-        log(f"resuming {out} after epoch {start_epoch}")
+        resume_step = int(checkpoint.get("step_in_epoch", 0))
+        log(f"resuming {out} at epoch {start_epoch + 1}, batch {resume_step + 1}")
     dump_config(config, out / "config.yaml")
     fingerprint = file_fingerprint([config.data.train] + ([config.data.valid] if config.data.valid else []))
     eval_options = PredictOptions(batch_tokens=max(config.train.batch_tokens, 16000))
@@ -251,108 +255,19 @@ def train(
     last_epoch = (
         config.train.epochs if stop_after is None else min(config.train.epochs, start_epoch + stop_after)
     )
-    for epoch in range(start_epoch, last_epoch):
-        if bad_epochs >= config.train.patience:
-            break
-        t_epoch = time.perf_counter()
-        torch.manual_seed(config.seed * 100_003 + epoch)
-        rng = np.random.default_rng([config.seed, epoch])
-        crop = config.train.crop_length
-        epoch_lengths = lengths if crop is None else np.minimum(lengths, crop)
-        # Crop offsets are drawn for every example each epoch, so resuming reproduces them exactly.
-        offsets = rng.integers(0, np.maximum(lengths - epoch_lengths, 0) + 1)
-        batches = token_budget_batches(epoch_lengths, config.train.batch_tokens, config.train.batch_size, rng)
-        batches = batches[:steps_per_epoch]
-        model.train()
-        total, count = 0.0, 0
-        bar = _bar(progress, len(batches), f"epoch {epoch + 1}/{config.train.epochs}")
-        last_note = time.perf_counter()
-        for idx in batches:
-            chosen = [
-                train_ex[i]
-                if epoch_lengths[i] == lengths[i]
-                else crop_example(train_ex[i], offsets[i], epoch_lengths[i])
-                for i in idx
-            ]
-            batch = collate(chosen, heads).to(device)
-            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=config.train.precision == "bf16"):
-                logits = model(batch.tokens, batch.lengths)
-            loss = sum(
-                float(h.spec.get("loss_weight", 1.0)) * h.loss(logits[h.name], batch.targets[h.name])
-                for h in heads
-            )
-            if not torch.isfinite(loss):
-                raise SeqrnnError(
-                    f"loss became {loss.item()} at epoch {epoch + 1}; lower train.lr or check the targets "
-                    f"(last good checkpoint: {last_path if last_path.exists() else 'none'})"
-                )
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), config.train.clip_grad_norm)
-            optimizer.step()
-            scheduler.step()
-            total += loss.item() * len(idx)
-            count += len(idx)
-            if bar is not None:
-                bar.update(1)
-                bar.set_postfix(loss=f"{total / count:.4f}")
-            elif progress and time.perf_counter() - last_note > 120:
-                # Batch-job logs get a heartbeat instead of a progress bar.
-                last_note = time.perf_counter()
-                log(f"epoch {epoch + 1}: {count} sequences, train loss {total / count:.4f}")
-        if bar is not None:
-            bar.close()
 
-        model.eval()
-        bundle = ModelBundle(model, encoder, meta)
-        evaluation = evaluate_examples(bundle, valid_ex, eval_options, device)
-        value = _lookup(evaluation.metrics, monitor)
-        improved = value > best if mode == "max" else value < best
-        if improved:
-            best, best_epoch, bad_epochs = value, epoch + 1, 0
-            best_metrics = evaluation.metrics
-        else:
-            bad_epochs += 1
-        record = {
-            "epoch": epoch + 1,
-            "train_loss": total / max(count, 1),
-            "lr": scheduler.get_last_lr()[0],
-            "seconds": round(time.perf_counter() - t_epoch, 2),
-            "monitor": monitor,
-            "value": value,
-            "best": improved,
-            "valid": {h: _scalars(m) for h, m in evaluation.metrics.items()},
-        }
-        with metrics_path.open("a") as fh:
-            fh.write(json.dumps(record) + "\n")
-        log(
-            f"epoch {epoch + 1}: train loss {record['train_loss']:.4f}, valid {monitor} {value:.4f}"
-            f"{' (best)' if improved else ''} [{record['seconds']:.0f}s]"
-        )
-        bundle_meta = {
-            "name": config.name,
-            "description": config.description,
-            "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-            "train_config": config.to_dict(),
-            "data": {
-                "train": config.data.train,
-                "valid": config.data.valid,
-                "fingerprint": fingerprint,
-                "n_train": len(train_ex),
-                "n_valid": len(valid_ex),
-                "mask_columns": list(mask_cols),
-                "sequence_column": config.data.sequence_column,
-                "format": config.data.format,
-            },
-            "epoch": epoch + 1,
-            "monitor": monitor,
-            "valid_metrics": {h: _scalars(m) for h, m in best_metrics.items()},
-        }
-        state = {
+    def training_state(
+        epochs_done: int, step: int = 0, partial_loss: float = 0.0, partial_count: int = 0
+    ) -> dict:
+        return {
             "format": CHECKPOINT_FORMAT,
             "seqrnn_version": __version__,
             "metadata": json.dumps(meta),
-            "epoch": epoch + 1,
+            "epoch": epochs_done,
+            "step_in_epoch": step,
+            "partial_loss": partial_loss,
+            "partial_count": partial_count,
+            "torch_rng": torch.get_rng_state(),
             "model": model.state_dict(),
             "optimizer": optimizer.state_dict(),
             "scheduler": scheduler.state_dict(),
@@ -361,12 +276,135 @@ def train(
             "bad_epochs": bad_epochs,
             "best_metrics": json.dumps(best_metrics),
         }
-        if improved:
-            save_bundle(out / "model.pt", model, encoder, bundle_meta)
-            atomic_torch_save(state, ckpt_dir / "best.pt")
-        atomic_torch_save(state, last_path)
-    else:
-        epoch = last_epoch
+
+    with StopRequest() as stop:
+        for epoch in range(start_epoch, last_epoch):
+            if bad_epochs >= config.train.patience:
+                break
+            t_epoch = time.perf_counter()
+            torch.manual_seed(config.seed * 100_003 + epoch)
+            rng = np.random.default_rng([config.seed, epoch])
+            crop = config.train.crop_length
+            epoch_lengths = lengths if crop is None else np.minimum(lengths, crop)
+            # Crop offsets are drawn for every example each epoch, so resuming reproduces them exactly.
+            offsets = rng.integers(0, np.maximum(lengths - epoch_lengths, 0) + 1)
+            batches = token_budget_batches(
+                epoch_lengths, config.train.batch_tokens, config.train.batch_size, rng
+            )
+            batches = batches[:steps_per_epoch]
+            model.train()
+            total, count, first_step = 0.0, 0, 0
+            if resume_step and checkpoint is not None:
+                # Mid-epoch resume: same batches, same dropout stream, partial loss carried over.
+                torch.set_rng_state(checkpoint["torch_rng"])
+                total, count, first_step = (
+                    float(checkpoint["partial_loss"]),
+                    int(checkpoint["partial_count"]),
+                    resume_step,
+                )
+                resume_step = 0
+            bar = _bar(progress, len(batches) - first_step, f"epoch {epoch + 1}/{config.train.epochs}")
+            last_note = time.perf_counter()
+            for step in range(first_step, len(batches)):
+                idx = batches[step]
+                chosen = [
+                    train_ex[i]
+                    if epoch_lengths[i] == lengths[i]
+                    else crop_example(train_ex[i], offsets[i], epoch_lengths[i])
+                    for i in idx
+                ]
+                batch = collate(chosen, heads).to(device)
+                with torch.autocast(
+                    device.type, dtype=torch.bfloat16, enabled=config.train.precision == "bf16"
+                ):
+                    logits = model(batch.tokens, batch.lengths)
+                loss = sum(
+                    float(h.spec.get("loss_weight", 1.0)) * h.loss(logits[h.name], batch.targets[h.name])
+                    for h in heads
+                )
+                if not torch.isfinite(loss):
+                    raise SeqrnnError(
+                        f"loss became {loss.item()} at epoch {epoch + 1}; lower train.lr or check the targets "
+                        f"(last good checkpoint: {last_path if last_path.exists() else 'none'})"
+                    )
+                optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                torch.nn.utils.clip_grad_norm_(model.parameters(), config.train.clip_grad_norm)
+                optimizer.step()
+                scheduler.step()
+                total += loss.item() * len(idx)
+                count += len(idx)
+                if stop.signum is not None:
+                    if bar is not None:
+                        bar.close()
+                    state = training_state(epoch, step + 1, total, count)
+                    atomic_torch_save(state, last_path)
+                    raise TrainingInterrupted(
+                        f"stopped by {signal.Signals(stop.signum).name} at epoch {epoch + 1}, batch {step + 1}/"
+                        f"{len(batches)}; checkpoint saved to {last_path}; continue with --resume"
+                    )
+                if bar is not None:
+                    bar.update(1)
+                    bar.set_postfix(loss=f"{total / count:.4f}")
+                elif progress and time.perf_counter() - last_note > 120:
+                    # Batch-job logs get a heartbeat instead of a progress bar.
+                    last_note = time.perf_counter()
+                    log(f"epoch {epoch + 1}: {count} sequences, train loss {total / count:.4f}")
+            if bar is not None:
+                bar.close()
+
+            model.eval()
+            bundle = ModelBundle(model, encoder, meta)
+            evaluation = evaluate_examples(bundle, valid_ex, eval_options, device)
+            value = _lookup(evaluation.metrics, monitor)
+            improved = value > best if mode == "max" else value < best
+            if improved:
+                best, best_epoch, bad_epochs = value, epoch + 1, 0
+                best_metrics = evaluation.metrics
+            else:
+                bad_epochs += 1
+            record = {
+                "epoch": epoch + 1,
+                "train_loss": total / max(count, 1),
+                "lr": scheduler.get_last_lr()[0],
+                "seconds": round(time.perf_counter() - t_epoch, 2),
+                "monitor": monitor,
+                "value": value,
+                "best": improved,
+                "valid": {h: _scalars(m) for h, m in evaluation.metrics.items()},
+            }
+            with metrics_path.open("a") as fh:
+                fh.write(json.dumps(record) + "\n")
+            log(
+                f"epoch {epoch + 1}: train loss {record['train_loss']:.4f}, valid {monitor} {value:.4f}"
+                f"{' (best)' if improved else ''} [{record['seconds']:.0f}s]"
+            )
+            bundle_meta = {
+                "name": config.name,
+                "description": config.description,
+                "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                "train_config": config.to_dict(),
+                "data": {
+                    "train": config.data.train,
+                    "valid": config.data.valid,
+                    "fingerprint": fingerprint,
+                    "n_train": len(train_ex),
+                    "n_valid": len(valid_ex),
+                    "mask_columns": list(mask_cols),
+                    "sequence_column": config.data.sequence_column,
+                    "format": config.data.format,
+                },
+                "epoch": epoch + 1,
+                "monitor": monitor,
+                "valid_metrics": {h: _scalars(m) for h, m in best_metrics.items()},
+            }
+            state = training_state(epoch + 1)
+            if improved:
+                save_bundle(out / "model.pt", model, encoder, bundle_meta)
+                atomic_torch_save(state, ckpt_dir / "best.pt")
+            atomic_torch_save(state, last_path)
+        else:
+            epoch = last_epoch
     if bad_epochs >= config.train.patience:
         log(f"early stop: no improvement of {monitor} for {bad_epochs} epochs")
     return TrainResult(
@@ -378,6 +416,34 @@ def train(
         epoch,
         {h: _scalars(m) for h, m in best_metrics.items()},
     )
+
+
+class TrainingInterrupted(SeqrnnError):
+    """SIGINT/SIGTERM arrived; a resumable checkpoint was written."""
+
+    exit_code = 130
+
+
+class StopRequest:
+    """SIGINT/SIGTERM only set a flag, so the loop can finish its batch and checkpoint (batch schedulers
+    send SIGTERM before killing a job at its wall-time limit)."""
+
+    def __init__(self) -> None:
+        self.signum: int | None = None
+        self._previous: dict[int, Any] = {}
+
+    def _handle(self, signum: int, _frame: object) -> None:
+        self.signum = signum
+
+    def __enter__(self) -> StopRequest:
+        if threading.current_thread() is threading.main_thread():
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                self._previous[sig] = signal.signal(sig, self._handle)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for sig, handler in self._previous.items():
+            signal.signal(sig, handler)
 
 
 def _monitor_mode(monitor: str, heads: Sequence[Any]) -> str:

@@ -275,3 +275,23 @@ def test_plot_writes_png_for_the_chosen_record(protein_model: Path, tmp_path: Pa
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert main(["plot", str(out), "--id", "nope", "-o", str(png)]) == 3
     _assert_one_line_error(capsys.readouterr().err, "no record 'nope'")
+
+
+@pytest.mark.parametrize(
+    ("task", "head", "dataset"), [("dna", "bound", "probs"), ("smiles", "logs", "values")]
+)
+def test_cli_train_predict_evaluate_per_sequence_tasks(
+    task: str, head: str, dataset: str, synthetic: dict[str, Path], tmp_path: Path, capsys
+) -> None:
+    cfg = write_config(task, synthetic[task], tmp_path / "run", tmp_path, epochs=2)
+    assert main(["train", str(cfg), "-q", "--threads", "1"]) == 0
+    model = tmp_path / "run" / "model.pt"
+    out = tmp_path / "p.h5"
+    assert main(["predict", "-m", str(model), str(synthetic[task]), "-o", str(out), "-q"]) == 0
+    with h5py.File(out) as f:
+        assert f[f"sequence/{head}/{dataset}"].shape[0] == len(f["ids"]) == 160
+    capsys.readouterr()
+    assert main(["evaluate", "-m", str(model), str(synthetic[task]), "--json", str(tmp_path / "m.json")]) == 0
+    assert head in capsys.readouterr().out
+    metrics = json.loads((tmp_path / "m.json").read_text())["metrics"][head]
+    assert metrics["n"] == 160

@@ -141,3 +141,40 @@ def test_fasta_with_labels_in_headers_trains(tmp_path: Path) -> None:
     bundle = load_bundle(result.model_path)
     assert bundle.model.heads["family"].classes == ["a", "b"]
     assert 0.0 <= result.valid_metrics["ss3"]["accuracy"] <= 1.0
+
+
+def test_sigterm_mid_epoch_checkpoints_and_resume_is_exact(
+    synthetic: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import os
+    import signal
+
+    from seqrnn.models.heads import ResidueClassification
+    from seqrnn.training.trainer import TrainingInterrupted
+
+    full = _train("protein", synthetic, tmp_path / "a", epochs=2, batch_tokens=1500)
+    (tmp_path / "b").mkdir()
+    cfg = write_config(
+        "protein", synthetic["protein"], tmp_path / "b" / "run", tmp_path / "b", epochs=2, batch_tokens=1500
+    )
+    original = ResidueClassification.loss
+    calls = {"n": 0}
+
+    def loss_then_signal(self, logits, target):
+        calls["n"] += 1
+        if calls["n"] == 7:  # during the 4th batch of epoch 1 (two heads per batch)
+            os.kill(os.getpid(), signal.SIGTERM)
+        return original(self, logits, target)
+
+    monkeypatch.setattr(ResidueClassification, "loss", loss_then_signal)
+    with pytest.raises(TrainingInterrupted, match="SIGTERM at epoch 1, batch 4/"):
+        train(load_config(cfg), log=lambda _m: None, progress=False)
+    monkeypatch.setattr(ResidueClassification, "loss", original)
+    state = torch.load(tmp_path / "b" / "run" / "checkpoints" / "last.pt", weights_only=True)
+    assert (state["epoch"], state["step_in_epoch"]) == (0, 4)
+    assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL  # handler restored
+    resumed = train(load_config(cfg), resume=True, log=lambda _m: None, progress=False)
+    a = torch.load(full.output_dir / "checkpoints" / "last.pt", weights_only=True)["model"]
+    b = torch.load(resumed.output_dir / "checkpoints" / "last.pt", weights_only=True)["model"]
+    for key in a:
+        assert torch.equal(a[key], b[key]), key

@@ -1,0 +1,66 @@
+"""Evaluate a protein secondary-structure model on CB513, TS115 and CASP12 and print a markdown table.
+
+    python benchmarks/protein_ss.py --model protein-ss --data ../shared/data/protein_ss/netsurfp2 \
+        --json docs/results/protein_ss.json
+
+Scoring follows the NetSurfP-2.0 / ProtTrans convention: residues with disorder == 1, and for CB513 also
+cb513_mask == 1. Test sets are used for this final evaluation only, never for tuning.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+import torch
+
+from seqrnn.bundle import load_bundle
+from seqrnn.data.formats import read_records
+from seqrnn.evaluate import evaluate_records
+from seqrnn.predict import PredictOptions
+
+SETS = {
+    "CB513": ("CB513_HHblits.csv", ["disorder", "cb513_mask"]),
+    "TS115": ("TS115_HHblits.csv", ["disorder"]),
+    "CASP12": ("CASP12_HHblits.csv", ["disorder"]),
+}
+ANCHORS = "S4PRED 75.3 Q3 on CB513 (single sequence); SPOT-1D-Single ~72-74 Q3; ProtT5 86/87/81 Q3 (CB513/TS115/CASP12)"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", default="protein-ss")
+    parser.add_argument("--data", type=Path, default=Path("../shared/data/protein_ss/netsurfp2"))
+    parser.add_argument("--json", type=Path)
+    parser.add_argument("--threads", type=int, default=2)
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    bundle = load_bundle(args.model)
+    results = {"model": bundle.name, "model_sha256": bundle.sha256, "sets": {}}
+    for name, (filename, masks) in SETS.items():
+        t0 = time.perf_counter()
+        ev = evaluate_records(
+            bundle, read_records(args.data / filename), PredictOptions(), torch.device("cpu"), masks
+        )
+        results["sets"][name] = {
+            "sequences": ev.n_sequences,
+            "seconds": round(time.perf_counter() - t0, 2),
+            **ev.metrics,
+        }
+    print("| set | chains | residues | Q3 | Q8 | MCC (3) | macro F1 (8) |")
+    print("|---|---|---|---|---|---|---|")
+    for name, r in results["sets"].items():
+        print(
+            f"| {name} | {r['sequences']} | {r['ss3']['n']} | {100 * r['ss3']['accuracy']:.1f} | "
+            f"{100 * r['ss8']['accuracy']:.1f} | {r['ss3']['mcc']:.3f} | {r['ss8']['macro_f1']:.3f} |"
+        )
+    print(f"\nAnchors: {ANCHORS}")
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(results, indent=1))
+
+
+if __name__ == "__main__":
+    main()

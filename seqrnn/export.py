@@ -97,6 +97,11 @@ def horiz_text(seq: str, probs: np.ndarray, classes: list[str]) -> str:
     return "\n".join(out)
 
 
+def export_path(predictions: str | Path, fmt: str) -> Path:
+    """Default export location next to a predictions file: ``out.h5`` -> ``out.ss2/``, ``out.tsv``."""
+    return Path(predictions).with_suffix(f".{fmt}")
+
+
 def export(predictions: str | Path, fmt: str, output: str | Path) -> int:
     """Write ``fmt`` files for every sequence; returns how many sequences were exported."""
     if fmt not in EXPORT_FORMATS:

@@ -152,14 +152,22 @@ def predict(
     fmt: Optional[str] = FORMAT_OPT,  # noqa: UP045
     sequence_column: Optional[str] = SEQCOL_OPT,  # noqa: UP045
     id_column: Optional[str] = IDCOL_OPT,  # noqa: UP045
+    export: list[str] = typer.Option(
+        [], "--export", help="Also write ss2, horiz (directories) or tsv next to the output (repeatable)."
+    ),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="Print nothing on success."),
 ) -> None:
     """Predict every record of the inputs with a model and write one HDF5 file."""
     from seqrnn.bundle import load_bundle
+    from seqrnn.export import EXPORT_FORMATS, export_path
+    from seqrnn.export import export as export_predictions
     from seqrnn.io import check_writable
     from seqrnn.predict import predict_to_h5, resolve_device
 
     check_writable(output)
+    for kind in export:
+        if kind not in EXPORT_FORMATS:
+            raise typer.BadParameter(f"--export {kind!r}: choose from {', '.join(EXPORT_FORMATS)}")
     _threads(threads)
     dev = resolve_device(device.value)
     bundle = load_bundle(model, dev)
@@ -167,6 +175,7 @@ def predict(
     summary = predict_to_h5(bundle, inputs, output, options, dev, _command_line(), progress=not quiet)
     for rec, reason in summary.skipped:
         _err(f"seqrnn: skipped {rec}: {reason}")
+    exported = [(kind, export_predictions(output, kind, export_path(output, kind))) for kind in export]
     if quiet:
         return
     rate = summary.n_residues / max(summary.seconds, 1e-9)
@@ -177,6 +186,8 @@ def predict(
     )
     for head, fractions in summary.class_fractions.items():
         typer.echo(f"  {head}: " + "  ".join(f"{k} {v:.1%}" for k, v in fractions.items()))
+    for kind, n in exported:
+        typer.echo(f"  exported {n} sequences as {kind}: {export_path(output, kind)}")
 
 
 @app.command()

@@ -295,3 +295,26 @@ def test_cli_train_predict_evaluate_per_sequence_tasks(
     assert head in capsys.readouterr().out
     metrics = json.loads((tmp_path / "m.json").read_text())["metrics"][head]
     assert metrics["n"] == 160
+
+
+def test_predict_can_export_directly(protein_model: Path, tmp_path: Path, capsys) -> None:
+    fasta = _fasta(tmp_path / "in.fa", {"a": "MKTAYIAKQR", "b": "ACDEFG"})
+    out = tmp_path / "o.h5"
+    args = [
+        "predict",
+        "-m",
+        str(protein_model),
+        str(fasta),
+        "-o",
+        str(out),
+        "--export",
+        "horiz",
+        "--export",
+        "tsv",
+    ]
+    assert main(args) == 0
+    assert sorted(p.name for p in (tmp_path / "o.horiz").iterdir()) == ["a.horiz", "b.horiz"]
+    assert len((tmp_path / "o.tsv").read_text().splitlines()) == 1 + 16
+    capsys.readouterr()
+    assert main([*args[:-1], "fasta"]) == 2  # unknown export format is a usage error, before any work
+    assert "--export 'fasta'" in capsys.readouterr().err

@@ -37,6 +37,7 @@ class PredictOptions:
     batch_size: int = 512
     window_tokens: int = 2_000_000
     on_invalid: str = "error"  # error | skip
+    precision: str = "fp32"  # fp32 | bf16 (autocast; outputs are written as float32 either way)
     fmt: str | None = None
     sequence_column: str | None = None
     id_column: str | None = None
@@ -99,7 +100,8 @@ def predict_examples(
     heads = model.heads
     lengths = np.array([e.tokens.size for e in examples], dtype=np.int64)
     per_seq: dict[str, list[np.ndarray | None]] = {name: [None] * len(examples) for name in heads}
-    with torch.inference_mode():
+    autocast = torch.autocast(device.type, dtype=torch.bfloat16, enabled=options.precision == "bf16")
+    with torch.inference_mode(), autocast:
         for idx in token_budget_batches(lengths, options.batch_tokens, options.batch_size):
             batch = collate([examples[i] for i in idx]).to(device)
             logits = model(batch.tokens, batch.lengths)

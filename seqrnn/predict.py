@@ -38,6 +38,7 @@ class PredictOptions:
     window_tokens: int = 2_000_000
     on_invalid: str = "error"  # error | skip
     precision: str = "fp32"  # fp32 | bf16 (autocast; outputs are written as float32 either way)
+    shard: tuple[int, int] | None = None  # (K, N): records whose input index i has i % N == K - 1
     fmt: str | None = None
     sequence_column: str | None = None
     id_column: str | None = None
@@ -126,17 +127,42 @@ def iter_predictions(
         yield predict_examples(bundle, window, options, device)
 
 
+def parse_shard(text: str) -> tuple[int, int]:
+    """``"K/N"`` -> (K, N) with 1 <= K <= N."""
+    try:
+        k, n = (int(x) for x in text.split("/"))
+    except ValueError:
+        raise SeqrnnError(f"--shard {text!r}: expected K/N, e.g. 3/10") from None
+    if not 1 <= k <= n:
+        raise SeqrnnError(f"--shard {text!r}: K must be between 1 and N")
+    return k, n
+
+
 def chain_inputs(inputs: Sequence[str | Path], options: PredictOptions) -> Iterator[Record]:
+    """Records of all inputs in order, numbered globally; with a shard, only that shard's records.
+
+    Shards take every N-th record (round robin), so they are balanced for sorted inputs too, and
+    deterministic: the same inputs always give the same shard contents.
+    """
+    index = 0
     for path in inputs:
-        yield from read_records(
+        for rec in read_records(
             path, options.fmt, sequence_column=options.sequence_column, id_column=options.id_column
-        )
+        ):
+            rec.index = index
+            index += 1
+            if options.shard is None or rec.index % options.shard[1] == options.shard[0] - 1:
+                yield rec
 
 
 def dataset_layout(bundle: ModelBundle) -> tuple[dict[str, DatasetSpec], dict[str, DatasetSpec]]:
     residue: dict[str, DatasetSpec] = {}
     # The sequence as the model saw it (after the input policy), aligned with the residue axis.
-    sequence: dict[str, DatasetSpec] = {"sequences": DatasetSpec(None, h5py.string_dtype("utf-8"))}
+    sequence: dict[str, DatasetSpec] = {
+        "sequences": DatasetSpec(None, h5py.string_dtype("utf-8")),
+        # Position of each record in the (concatenated) input; merging shards restores this order.
+        "record_index": DatasetSpec(None, np.int64),
+    }
     for name, head in bundle.model.heads.items():
         spec = DatasetSpec(
             len(head.classes), np.float32, {head.label_attr: np.array(head.classes, dtype="S")}
@@ -165,6 +191,7 @@ def predict_to_h5(
         "model_sha256": bundle.sha256,
         "command": command,
         "inputs": np.array([str(p) for p in inputs], dtype="S"),
+        "shard": "{}/{}".format(*(options.shard or (1, 1))),
         "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
     summary = PredictSummary(Path(output))
@@ -184,6 +211,7 @@ def predict_to_h5(
                     "sequences": np.array(
                         [bundle.encoder.decode(e.tokens) for e in result.examples], dtype=object
                     ),
+                    "record_index": np.array([e.index for e in result.examples], dtype=np.int64),
                     **{_key(bundle, n): a for n, a in result.sequence.items()},
                 },
             )
@@ -193,7 +221,8 @@ def predict_to_h5(
             summary.n_residues += int(lengths.sum())
             if bar is not None:
                 bar.update(len(result.examples))
-        if summary.n_sequences == 0:
+        if summary.n_sequences == 0 and options.shard is None:
+            # An empty shard is a valid (empty) result: N may exceed the number of records.
             raise InputError("no sequences to predict", source=", ".join(map(str, inputs)))
         writer.attrs["n_skipped"] = len(summary.skipped)
     if bar is not None:

@@ -160,6 +160,9 @@ def predict(
     fmt: Optional[str] = FORMAT_OPT,  # noqa: UP045
     sequence_column: Optional[str] = SEQCOL_OPT,  # noqa: UP045
     id_column: Optional[str] = IDCOL_OPT,  # noqa: UP045
+    shard: Optional[str] = typer.Option(  # noqa: UP045
+        None, "--shard", help="K/N: predict only records i with i % N == K-1 (array jobs; see seqrnn merge)."
+    ),
     export: list[str] = typer.Option(
         [], "--export", help="Also write ss2, horiz (directories) or tsv next to the output (repeatable)."
     ),
@@ -170,9 +173,10 @@ def predict(
     from seqrnn.export import EXPORT_FORMATS, export_path
     from seqrnn.export import export as export_predictions
     from seqrnn.io import check_writable
-    from seqrnn.predict import predict_to_h5, resolve_device
+    from seqrnn.predict import parse_shard, predict_to_h5, resolve_device
 
     check_writable(output)
+    shard_spec = parse_shard(shard) if shard else None
     for kind in export:
         if kind not in EXPORT_FORMATS:
             raise typer.BadParameter(f"--export {kind!r}: choose from {', '.join(EXPORT_FORMATS)}")
@@ -181,6 +185,7 @@ def predict(
     bundle = load_bundle(model, dev)
     options = _options(batch_tokens, batch_size, on_invalid, fmt, sequence_column, id_column)
     options.precision = precision.value
+    options.shard = shard_spec
     summary = predict_to_h5(bundle, inputs, output, options, dev, _command_line(), progress=not quiet)
     for rec, reason in summary.skipped:
         _err(f"seqrnn: skipped {rec}: {reason}")
@@ -292,6 +297,20 @@ def export_cmd(
 
     n = export(predictions, fmt, output)
     typer.echo(f"exported {n} sequences as {fmt} to {output}")
+
+
+@app.command()
+def merge(
+    shards: list[Path] = typer.Argument(..., help="Shard HDF5 files of one sharded run (all of 1..N)."),
+    output: Path = typer.Option(..., "--output", "-o", help="Merged HDF5 file to write (atomically)."),
+) -> None:
+    """Merge the shard files of a --shard K/N prediction back into one file in input order."""
+    from seqrnn.io import check_writable
+    from seqrnn.merge import merge_shards
+
+    check_writable(output)
+    n = merge_shards(shards, output, _command_line())
+    typer.echo(f"wrote {output}: {n} sequences from {len(shards)} shards")
 
 
 @app.command()

@@ -1,0 +1,134 @@
+"""``seqrnn merge``: combine the shard files of one sharded prediction into the unsharded file.
+
+Checks before writing anything: every input is a seqrnn predictions file from the same model (sha256),
+with the same shard count N, and shards 1..N are each present exactly once. Records are restored to
+input order by ``/record_index``; the merged file has the same datasets and attributes as an unsharded
+run (``shard`` = ``1/1``), so downstream steps cannot tell the difference. Memory is bounded by one
+block of records, whatever the total size.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+import h5py
+import numpy as np
+
+from seqrnn.errors import InputError
+from seqrnn.io.hdf5 import DatasetSpec, RaggedH5Writer
+
+BLOCK = 8192
+_COMMON = ("ids", "lengths", "offsets")
+
+
+def _open(path: Path) -> h5py.File:
+    try:
+        f = h5py.File(path, "r")
+    except OSError:
+        raise InputError("not a readable HDF5 file", source=str(path)) from None
+    if f.attrs.get("format") != "seqrnn-predictions" or "record_index" not in f:
+        f.close()
+        raise InputError("not a seqrnn predictions shard (no record_index)", source=str(path))
+    return f
+
+
+def _layout(f: h5py.File) -> tuple[dict[str, DatasetSpec], dict[str, DatasetSpec]]:
+    residue: dict[str, DatasetSpec] = {}
+    sequence: dict[str, DatasetSpec] = {}
+
+    def visit(name: str, obj: object) -> None:
+        if not isinstance(obj, h5py.Dataset) or name in _COMMON:
+            return
+        spec = DatasetSpec(obj.shape[1] if obj.ndim == 2 else None, obj.dtype, dict(obj.attrs))
+        (residue if name.startswith("residue/") else sequence)[name] = spec
+
+    f.visititems(visit)
+    return residue, sequence
+
+
+def merge_shards(paths: Sequence[str | Path], output: str | Path, command: str = "") -> int:
+    files = [_open(Path(p)) for p in paths]
+    try:
+        shas = {f.attrs["model_sha256"] for f in files}
+        if len(shas) != 1:
+            raise InputError("shards come from different models (model_sha256 differs)", source=str(paths[0]))
+        shards = [str(f.attrs.get("shard", "1/1")) for f in files]
+        counts = {s.split("/")[1] for s in shards}
+        expected = int(next(iter(counts)))
+        if len(counts) != 1 or sorted(int(s.split("/")[0]) for s in shards) != list(range(1, expected + 1)):
+            raise InputError(
+                f"need shards 1..N of one run exactly once; got {', '.join(sorted(shards))}",
+                source=str(paths[0]),
+            )
+        residue, sequence = _layout(files[0])
+        for f, p in zip(files[1:], paths[1:], strict=True):
+            if _layout(f)[0].keys() != residue.keys() or _layout(f)[1].keys() != sequence.keys():
+                raise InputError("shards have different datasets", source=str(p))
+        attrs = {k: v for k, v in files[0].attrs.items() if k not in ("n_sequences", "n_residues", "shard")}
+        attrs.update(
+            shard="1/1", merged_from=np.array([str(p) for p in paths], dtype="S"), merge_command=command
+        )
+        attrs["n_skipped"] = sum(int(f.attrs.get("n_skipped", 0)) for f in files)
+        total = 0
+        with RaggedH5Writer(output, attrs, residue, sequence) as writer:
+            for ranges, order in _merged_blocks(files):
+                # Each shard's rows of a block are contiguous: one read per shard, then interleave.
+                parts = []
+                for s, (start, stop) in ranges.items():
+                    f = files[s]
+                    offsets = f["offsets"][start : stop + 1]
+                    parts.append(
+                        {
+                            "ids": f["ids"].asstr()[start:stop],
+                            "lengths": f["lengths"][start:stop],
+                            "rows": offsets - offsets[0],
+                            **{k: f[k][offsets[0] : offsets[-1]] for k in residue},
+                            **{k: f[k][start:stop] for k in sequence},
+                        }
+                    )
+                keys = list(ranges)
+                picks = [(keys.index(s), i - ranges[s][0]) for s, i in order]
+                writer.append(
+                    [parts[p]["ids"][i] for p, i in picks],
+                    np.array([parts[p]["lengths"][i] for p, i in picks], dtype=np.int64),
+                    residue={
+                        k: np.concatenate(
+                            [parts[p][k][parts[p]["rows"][i] : parts[p]["rows"][i + 1]] for p, i in picks]
+                        )
+                        for k in residue
+                    },
+                    sequence={k: np.stack([parts[p][k][i] for p, i in picks]) for k in sequence},
+                )
+                total += len(picks)
+        return total
+    finally:
+        for f in files:
+            f.close()
+
+
+def _merged_blocks(
+    files: list[h5py.File],
+) -> Iterator[tuple[dict[int, tuple[int, int]], list[tuple[int, int]]]]:
+    """Blocks of the input order: per shard its row range in the block, and the (shard, row) sequence."""
+    indices = [f["record_index"][:] for f in files]
+    heap = [(int(ix[0]), s, 0) for s, ix in enumerate(indices) if ix.size]
+    heapq.heapify(heap)
+    ranges: dict[int, tuple[int, int]] = {}
+    order: list[tuple[int, int]] = []
+    previous = -1
+    while heap:
+        value, s, pos = heapq.heappop(heap)
+        if value == previous:
+            raise InputError(f"record {value} appears in two shards", source=files[s].filename)
+        previous = value
+        ranges[s] = (ranges[s][0], pos + 1) if s in ranges else (pos, pos + 1)
+        order.append((s, pos))
+        if pos + 1 < indices[s].size:
+            heapq.heappush(heap, (int(indices[s][pos + 1]), s, pos + 1))
+        if len(order) >= BLOCK:
+            yield ranges, order
+            ranges, order = {}, []
+    if order:
+        yield ranges, order

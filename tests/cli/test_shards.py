@@ -1,0 +1,99 @@
+"""Sharded prediction (--shard K/N) merged with seqrnn merge equals an unsharded run, bit for bit."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import h5py
+import numpy as np
+import pytest
+
+from seqrnn.cli.main import main
+
+GOLDEN = Path(__file__).resolve().parents[1] / "golden" / "tiny_protein.pt"
+DATASETS = (
+    "ids",
+    "lengths",
+    "offsets",
+    "sequences",
+    "record_index",
+    "residue/ss8/probs",
+    "residue/ss3/probs",
+)
+
+
+@pytest.fixture
+def fasta(tmp_path: Path) -> Path:
+    rng = np.random.default_rng(1)
+    path = tmp_path / "in.fa"
+    with path.open("w") as fh:
+        for i in range(57):
+            fh.write(
+                f">s{i}\n{''.join(rng.choice(list('ACDEFGHIKLMNPQRSTVWY'), size=int(rng.integers(3, 200))))}\n"
+            )
+    return path
+
+
+def test_merged_shards_equal_unsharded(fasta: Path, tmp_path: Path) -> None:
+    assert main(["predict", "-m", str(GOLDEN), str(fasta), "-o", str(tmp_path / "full.h5"), "-q"]) == 0
+    shards = []
+    for k in (1, 2, 3):
+        shards.append(tmp_path / f"s{k}.h5")
+        assert (
+            main(["predict", "-m", str(GOLDEN), str(fasta), "-o", str(shards[-1]), "--shard", f"{k}/3", "-q"])
+            == 0
+        )
+    with h5py.File(shards[1]) as f:
+        assert list(f["record_index"][:]) == list(range(1, 57, 3))  # round robin, no gaps, no overlap
+    merged = tmp_path / "merged.h5"
+    assert main(["merge", str(shards[2]), str(shards[0]), str(shards[1]), "-o", str(merged)]) == 0
+    with h5py.File(tmp_path / "full.h5") as a, h5py.File(merged) as b:
+        for key in DATASETS:
+            np.testing.assert_array_equal(a[key][:], b[key][:], err_msg=key)
+        assert b.attrs["shard"] == "1/1" and b.attrs["n_sequences"] == 57
+
+
+def test_more_shards_than_records_gives_empty_shards_that_merge(fasta: Path, tmp_path: Path) -> None:
+    small = tmp_path / "small.fa"
+    small.write_text(">a\nMKV\n>b\nACDE\n")
+    paths = [tmp_path / f"p{k}.h5" for k in (1, 2, 3)]
+    for k, p in enumerate(paths, 1):
+        assert main(["predict", "-m", str(GOLDEN), str(small), "-o", str(p), "--shard", f"{k}/3", "-q"]) == 0
+    assert main(["merge", *map(str, paths), "-o", str(tmp_path / "m.h5")]) == 0
+    with h5py.File(tmp_path / "m.h5") as f:
+        assert list(f["ids"].asstr()[:]) == ["a", "b"]
+
+
+def test_merge_refuses_incomplete_or_mixed_shards(fasta: Path, tmp_path: Path, capsys) -> None:
+    for k in (1, 2):
+        assert (
+            main(
+                [
+                    "predict",
+                    "-m",
+                    str(GOLDEN),
+                    str(fasta),
+                    "-o",
+                    str(tmp_path / f"s{k}.h5"),
+                    "--shard",
+                    f"{k}/3",
+                    "-q",
+                ]
+            )
+            == 0
+        )
+    out = tmp_path / "m.h5"
+    assert main(["merge", str(tmp_path / "s1.h5"), str(tmp_path / "s2.h5"), "-o", str(out)]) == 3
+    assert "need shards 1..N" in capsys.readouterr().err
+    assert not out.exists()
+    assert (
+        main(
+            ["predict", "-m", str(GOLDEN), str(fasta), "-o", str(tmp_path / "s3.h5"), "--shard", "3/3", "-q"]
+        )
+        == 0
+    )
+    with h5py.File(tmp_path / "s3.h5", "a") as f:
+        f.attrs["model_sha256"] = "0" * 64
+    assert main(["merge", *(str(tmp_path / f"s{k}.h5") for k in (1, 2, 3)), "-o", str(out)]) == 3
+    assert "different models" in capsys.readouterr().err
+    assert main(["predict", "-m", str(GOLDEN), str(fasta), "-o", str(out), "--shard", "4/3"]) != 0

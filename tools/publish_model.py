@@ -13,6 +13,8 @@ import json
 import shutil
 from pathlib import Path
 
+import torch
+
 from seqrnn.bundle import file_sha256, load_bundle
 
 PRETRAINED = Path(__file__).resolve().parent.parent / "seqrnn" / "pretrained"
@@ -24,10 +26,24 @@ def main() -> None:
     parser.add_argument("name")
     parser.add_argument("--description", default="")
     parser.add_argument("--version", default="1")
+    parser.add_argument(
+        "--half",
+        action="store_true",
+        help="store float weights as float16 (half the size; loaded back as float32)",
+    )
     args = parser.parse_args()
     bundle = load_bundle(args.bundle)  # refuse to publish something that does not load
     target = PRETRAINED / f"{args.name}-v{args.version}.pt"
-    shutil.copyfile(args.bundle, target)
+    if args.half:
+        payload = torch.load(args.bundle, map_location="cpu", weights_only=True)
+        payload["state_dict"] = {
+            k: v.half() if v.is_floating_point() else v for k, v in payload["state_dict"].items()
+        }
+        payload["weights_dtype"] = "float16"
+        torch.save(payload, target)
+    else:
+        shutil.copyfile(args.bundle, target)
+    load_bundle(target)
     index_path = PRETRAINED / "index.json"
     index = json.loads(index_path.read_text()) if index_path.exists() else {}
     index[args.name] = {

@@ -10,7 +10,9 @@ Protein policy (case-insensitive; documented in docs/input-policy.md):
     20 standard residues and X map to themselves; B (D/N), Z (E/Q) and J (I/L) map to X (ambiguous);
     U (selenocysteine) -> C and O (pyrrolysine) -> K (their closest standard residue); an internal ``*``
     (read-through stop) -> X; a trailing ``*`` and gap characters ``-`` ``.`` are dropped; whitespace is
-    dropped; anything else (digits, punctuation, non-ASCII) is an error naming the character.
+    dropped; anything else (digits, punctuation, non-ASCII) is an error naming the character. A sequence
+    of at least 20 residues that is at least 90% A/C/G/T/U/N is an error ("looks like a nucleotide
+    sequence"): those are all amino-acid letters, so DNA given to a protein model would otherwise pass.
 DNA policy: A C G T, N and the IUPAC ambiguity codes R Y S W K M B D H V; U -> T (RNA input); gaps are
     dropped; case-insensitive (soft-masked repeats stay). Inputs are one-hot with IUPAC codes as fractions.
 SMILES: regex tokenizer (bracket atoms, Cl/Br, two-letter aromatics, ``%nn`` ring closures, bonds);
@@ -112,6 +114,14 @@ class _LookupEncoder(Encoder):
         return tokens, keep
 
 
+#: Nucleotide guard for protein input: sequences this long or longer ...
+NUCLEOTIDE_MIN_LENGTH = 20
+#: ... with at least this fraction of A/C/G/T/U/N (any case) are rejected as DNA/RNA.
+NUCLEOTIDE_MAX_FRACTION = 0.9
+_NUCLEOTIDE_LUT = np.zeros(256, dtype=bool)
+_NUCLEOTIDE_LUT[list(b"ACGTUNacgtun")] = True
+
+
 @ENCODERS.register("protein")
 class ProteinEncoder(_LookupEncoder):
     name = "protein"
@@ -124,8 +134,26 @@ class ProteinEncoder(_LookupEncoder):
             # A trailing stop codon is translation output, not a residue.
             cut = len(stripped) - 1
             tokens, keep = super().encode(text[:cut])
-            return tokens, np.concatenate([keep, np.zeros(len(text) - cut, dtype=bool)])
-        return super().encode(text)
+            keep = np.concatenate([keep, np.zeros(len(text) - cut, dtype=bool)])
+        else:
+            tokens, keep = super().encode(text)
+        _reject_nucleotides(text, keep)
+        return tokens, keep
+
+
+def _reject_nucleotides(text: str, keep: np.ndarray) -> None:
+    """Raise if the kept letters look like DNA/RNA: A, C, G, T, U and N are amino-acid letters too, so
+    a nucleotide sequence would otherwise be predicted silently (and wrongly) by a protein model."""
+    n = int(keep.sum())
+    if n < NUCLEOTIDE_MIN_LENGTH:
+        return
+    # ``text`` passed the ASCII check in ``_lookup``, so bytes and characters line up with ``keep``.
+    raw = np.frombuffer(text.encode("ascii"), dtype=np.uint8)[keep]
+    fraction = float(_NUCLEOTIDE_LUT[raw].sum()) / n
+    if fraction >= NUCLEOTIDE_MAX_FRACTION:
+        raise EncodingError(
+            f"looks like a nucleotide sequence ({fraction:.0%} ACGTUN); this is a protein model"
+        )
 
 
 _COMPLEMENT = dict(zip("ACGTNRYSWKMBDHV", "TGCANYRSWMKVHDB", strict=True))

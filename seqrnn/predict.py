@@ -223,7 +223,11 @@ def predict_to_h5(
                 bar.update(len(result.examples))
         if summary.n_sequences == 0 and options.shard is None:
             # An empty shard is a valid (empty) result: N may exceed the number of records.
-            raise InputError("no sequences to predict", source=", ".join(map(str, inputs)))
+            first = f" (all {len(summary.skipped)} skipped; first: {summary.skipped[0][0]}: {summary.skipped[0][1]})"
+            raise InputError(
+                "no sequences to predict" + (first if summary.skipped else ""),
+                source=", ".join(map(str, inputs)),
+            )
         writer.attrs["n_skipped"] = len(summary.skipped)
     if bar is not None:
         bar.close()

@@ -124,9 +124,14 @@ def build_head_specs(heads: Sequence[HeadConfig], records: Sequence[Record], enc
                 f"head {h.name}: training data has fewer than 2 classes", source=records[0].source
             )
         if cls.kind == "sequence_regression":
-            values = np.stack(
-                [cls(spec, 1, 0, 0.0).parse_target(r.fields, np.ones(1, bool), None) for r in records]
-            )
+            probe = cls(spec, 1, 0, 0.0)
+            rows = []
+            for r in records:
+                try:
+                    rows.append(probe.parse_target(r.fields, np.ones(1, bool), None))
+                except ValueError as exc:
+                    raise InputError(str(exc), source=r.source, record=r.id) from None
+            values = np.stack(rows)
             spec["mean"] = np.nanmean(values, axis=0).astype(float).tolist()
             spec["std"] = np.maximum(np.nanstd(values, axis=0), 1e-6).astype(float).tolist()
         specs.append(spec)
@@ -169,7 +174,6 @@ def train(
         raise SeqrnnError(
             f"{out} already holds a run; use --resume to continue it or choose another output_dir"
         )
-    ckpt_dir.mkdir(parents=True, exist_ok=True)
     device = resolve_device(config.train.device)
     if config.train.threads:
         torch.set_num_threads(config.train.threads)
@@ -208,6 +212,7 @@ def train(
     train_ex = [encode_record(r, encoder, heads, mask_cols) for r in train_records]
     valid_ex = [encode_record(r, encoder, heads, mask_cols) for r in valid_records]
     del train_records, valid_records
+    ckpt_dir.mkdir(parents=True, exist_ok=True)  # only once the data has been read and encoded
     n_params = sum(p.numel() for p in model.parameters() if p.requires_grad)
     log(
         f"data: {len(train_ex)} train / {len(valid_ex)} valid sequences, "

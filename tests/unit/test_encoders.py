@@ -101,6 +101,36 @@ def test_protein_never_produces_padding(protein: ProteinEncoder) -> None:
     assert (tokens != 0).all()
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "GAGAGAGTTT",  # a real short peptide: all ACGTUN letters, but shorter than 20 residues
+        "ACGTACGTACGTACGTACG",  # 19 nucleotide letters: still below the length threshold
+        "AG" * 10 + "MKLWFYIPQE" * 2,  # 40 residues, 50% A/G
+        "MKTAYIAKQRQISFVKSHFSRQLEERLGLIEVQ",  # ordinary protein
+        "ACGTACGTACGTACGTAC" + "MKLWE",  # 23 residues, 78% ACGTUN: below 90%
+    ],
+)
+def test_protein_nucleotide_guard_accepts_proteins(protein: ProteinEncoder, text: str) -> None:
+    tokens, _ = protein.encode(text)
+    assert tokens.size == len(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "percent"),
+    [
+        ("ATGGCGTACGTTAGCCGATACGATCGGACT", "100%"),  # 30 nt
+        ("acgtnacgtnacgtnacgtu", "100%"),  # 20 letters, lower case, N and U count as nucleotides
+        ("ATGGCGTACG-TTAGCC GATACG\nATCGGACT*", "100%"),  # gaps, whitespace and a trailing * are not counted
+        ("ATGGCGTACGTTAGCCGATACGATCGGACTEL", "94%"),  # 30 of 32
+    ],
+)
+def test_protein_nucleotide_guard_rejects_dna(protein: ProteinEncoder, text: str, percent: str) -> None:
+    with pytest.raises(EncodingError) as info:
+        protein.encode(text)
+    assert str(info.value) == f"looks like a nucleotide sequence ({percent} ACGTUN); this is a protein model"
+
+
 # --------------------------------------------------------------------------------------------------------
 # DNA
 

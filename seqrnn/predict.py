@@ -9,6 +9,7 @@ sequence heads.
 
 from __future__ import annotations
 
+import shutil
 import sys
 import time
 from collections.abc import Iterable, Iterator, Sequence
@@ -58,6 +59,8 @@ class PredictSummary:
     n_residues: int = 0
     seconds: float = 0.0
     skipped: list[tuple[str, str]] = field(default_factory=list)
+    windows_predicted: int = 0
+    windows_reused: int = 0
     class_fractions: dict[str, dict[str, float]] = field(default_factory=dict)
 
 
@@ -172,6 +175,20 @@ def dataset_layout(bundle: ModelBundle) -> tuple[dict[str, DatasetSpec], dict[st
     return residue, sequence
 
 
+def _payload(bundle: ModelBundle, result: WindowResult) -> dict:
+    """One window as writer arguments: ids, lengths, residue and sequence datasets."""
+    return {
+        "ids": [e.id for e in result.examples],
+        "lengths": np.array([e.tokens.size for e in result.examples], dtype=np.int64),
+        "residue": {_key(bundle, n): a for n, a in result.residue.items()},
+        "sequence": {
+            "sequences": np.array([bundle.encoder.decode(e.tokens) for e in result.examples], dtype=object),
+            "record_index": np.array([e.index for e in result.examples], dtype=np.int64),
+            **{_key(bundle, n): a for n, a in result.sequence.items()},
+        },
+    }
+
+
 def predict_to_h5(
     bundle: ModelBundle,
     inputs: Sequence[str | Path],
@@ -180,8 +197,15 @@ def predict_to_h5(
     device: torch.device,
     command: str = "",
     progress: bool = False,
+    resume: bool = False,
 ) -> PredictSummary:
-    check_writable(output)
+    """Predict all inputs into one HDF5 file.
+
+    With ``resume`` every finished window is also kept as a part file in ``.<output>.parts/``; a rerun
+    after a crash or kill reuses the parts that match (same model, same records) and predicts only the
+    rest, then assembles the same file an uninterrupted run writes and removes the parts.
+    """
+    output = check_writable(output)
     residue_specs, sequence_specs = dataset_layout(bundle)
     attrs = {
         "format": FORMAT,
@@ -194,33 +218,25 @@ def predict_to_h5(
         "shard": "{}/{}".format(*(options.shard or (1, 1))),
         "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
-    summary = PredictSummary(Path(output))
+    summary = PredictSummary(output)
     counts = {n: np.zeros(len(h.classes)) for n, h in bundle.model.heads.items() if h.level == "residue"}
     start = time.perf_counter()
     bar = _progress(progress)
+    windows = _windows(chain_inputs(inputs, options), bundle, options, summary.skipped)
+    payloads = (
+        _resumable_payloads(bundle, windows, options, device, output, summary)
+        if resume
+        else (_payload(bundle, predict_examples(bundle, w, options, device)) for w in windows)
+    )
     with RaggedH5Writer(output, attrs, residue_specs, sequence_specs) as writer:
-        for result in iter_predictions(
-            bundle, chain_inputs(inputs, options), options, device, summary.skipped
-        ):
-            lengths = np.array([e.tokens.size for e in result.examples], dtype=np.int64)
-            writer.append(
-                [e.id for e in result.examples],
-                lengths,
-                residue={_key(bundle, n): a for n, a in result.residue.items()},
-                sequence={
-                    "sequences": np.array(
-                        [bundle.encoder.decode(e.tokens) for e in result.examples], dtype=object
-                    ),
-                    "record_index": np.array([e.index for e in result.examples], dtype=np.int64),
-                    **{_key(bundle, n): a for n, a in result.sequence.items()},
-                },
-            )
-            for name, arr in result.residue.items():
-                counts[name] += np.bincount(arr.argmax(1), minlength=arr.shape[1])
-            summary.n_sequences += len(result.examples)
-            summary.n_residues += int(lengths.sum())
+        for payload in payloads:
+            writer.append(**payload)
+            for key, arr in payload["residue"].items():
+                counts[key.split("/")[1]] += np.bincount(arr.argmax(1), minlength=arr.shape[1])
+            summary.n_sequences += len(payload["ids"])
+            summary.n_residues += int(payload["lengths"].sum())
             if bar is not None:
-                bar.update(len(result.examples))
+                bar.update(len(payload["ids"]))
         if summary.n_sequences == 0 and options.shard is None:
             # An empty shard is a valid (empty) result: N may exceed the number of records.
             first = f" (all {len(summary.skipped)} skipped; first: {summary.skipped[0][0]}: {summary.skipped[0][1]})"
@@ -229,6 +245,8 @@ def predict_to_h5(
                 source=", ".join(map(str, inputs)),
             )
         writer.attrs["n_skipped"] = len(summary.skipped)
+    if resume:
+        shutil.rmtree(_parts_dir(output), ignore_errors=True)
     if bar is not None:
         bar.close()
     summary.seconds = time.perf_counter() - start
@@ -238,6 +256,74 @@ def predict_to_h5(
             k: float(v / max(c.sum(), 1)) for k, v in zip(classes, c, strict=True)
         }
     return summary
+
+
+def _parts_dir(output: Path) -> Path:
+    return output.parent / f".{output.name}.parts"
+
+
+def _resumable_payloads(
+    bundle: ModelBundle,
+    windows: Iterator[list[Example]],
+    options: PredictOptions,
+    device: torch.device,
+    output: Path,
+    summary: PredictSummary,
+) -> Iterator[dict]:
+    parts = _parts_dir(output)
+    parts.mkdir(exist_ok=True)
+    residue_specs, sequence_specs = dataset_layout(bundle)
+    # Every record is read and encoded again on a rerun (cheap next to the model), which rebuilds the
+    # same window boundaries and the skip report; only the model calls of finished windows are saved.
+    for w, window in enumerate(windows):
+        part = parts / f"part{w:06d}.h5"
+        first, last = window[0].index, window[-1].index
+        payload = _read_part(part, bundle.sha256, first, last, len(window))
+        if payload is None:
+            summary.windows_predicted += 1
+            payload = _payload(bundle, predict_examples(bundle, window, options, device))
+            attrs = {"model_sha256": bundle.sha256, "first_record": first, "last_record": last}
+            with RaggedH5Writer(part, attrs, residue_specs, sequence_specs, compression=None) as writer:
+                writer.append(**payload)
+        else:
+            summary.windows_reused += 1
+        yield payload
+
+
+def _read_part(path: Path, sha256: str, first: int, last: int, n: int) -> dict | None:
+    """A finished part for exactly these records from this model, or None."""
+    if not path.is_file():
+        return None
+    try:
+        with h5py.File(path, "r") as f:
+            a = f.attrs
+            if (a.get("model_sha256"), a.get("first_record"), a.get("last_record"), a.get("n_sequences")) != (
+                sha256,
+                first,
+                last,
+                n,
+            ):
+                return None
+            payload: dict = {
+                "ids": list(f["ids"].asstr()[:]),
+                "lengths": f["lengths"][:],
+                "residue": {},
+                "sequence": {},
+            }
+            for group in ("residue", "sequence"):
+                if group in f:
+                    f[group].visititems(
+                        lambda name, obj, g=group: (
+                            payload[g].__setitem__(f"{g}/{name}", obj[:])
+                            if isinstance(obj, h5py.Dataset)
+                            else None
+                        )
+                    )
+            payload["sequence"]["sequences"] = f["sequences"][:].astype(object)
+            payload["sequence"]["record_index"] = f["record_index"][:]
+            return payload
+    except OSError:
+        return None
 
 
 def _key(bundle: ModelBundle, name: str) -> str:

@@ -163,6 +163,12 @@ def predict(
     shard: Optional[str] = typer.Option(  # noqa: UP045
         None, "--shard", help="K/N: predict only records i with i % N == K-1 (array jobs; see seqrnn merge)."
     ),
+    resume: bool = typer.Option(
+        False, "--resume", help="Keep finished windows in .OUT.parts/ and reuse them when rerun after a kill."
+    ),
+    window_tokens: int = typer.Option(
+        2_000_000, "--window-tokens", min=1, help="Residues read, predicted and written per window."
+    ),
     export: list[str] = typer.Option(
         [], "--export", help="Also write ss2, horiz (directories) or tsv next to the output (repeatable)."
     ),
@@ -186,7 +192,10 @@ def predict(
     options = _options(batch_tokens, batch_size, on_invalid, fmt, sequence_column, id_column)
     options.precision = precision.value
     options.shard = shard_spec
-    summary = predict_to_h5(bundle, inputs, output, options, dev, _command_line(), progress=not quiet)
+    options.window_tokens = window_tokens
+    summary = predict_to_h5(
+        bundle, inputs, output, options, dev, _command_line(), progress=not quiet, resume=resume
+    )
     for rec, reason in summary.skipped:
         _err(f"seqrnn: skipped {rec}: {reason}")
     exported = [(kind, export_predictions(output, kind, export_path(output, kind))) for kind in export]
@@ -197,6 +206,7 @@ def predict(
         f"wrote {summary.output}: {summary.n_sequences} sequences, {summary.n_residues} residues, "
         f"model {bundle.name}, {summary.seconds:.2f}s ({rate:,.0f} residues/s)"
         + (f", {len(summary.skipped)} skipped" if summary.skipped else "")
+        + (f", {summary.windows_reused} finished windows reused" if summary.windows_reused else "")
     )
     for head, fractions in summary.class_fractions.items():
         typer.echo(f"  {head}: " + "  ".join(f"{k} {v:.1%}" for k, v in fractions.items()))

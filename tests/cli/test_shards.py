@@ -97,3 +97,54 @@ def test_merge_refuses_incomplete_or_mixed_shards(fasta: Path, tmp_path: Path, c
     assert main(["merge", *(str(tmp_path / f"s{k}.h5") for k in (1, 2, 3)), "-o", str(out)]) == 3
     assert "different models" in capsys.readouterr().err
     assert main(["predict", "-m", str(GOLDEN), str(fasta), "-o", str(out), "--shard", "4/3"]) != 0
+
+
+def test_killed_prediction_resumes_without_recomputing_finished_windows(
+    fasta: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import seqrnn.predict as predict_module
+
+    base = ["predict", "-m", str(GOLDEN), str(fasta), "--window-tokens", "1500", "--threads", "1", "-q"]
+    assert main([*base, "-o", str(tmp_path / "plain.h5")]) == 0
+    original = predict_module.predict_examples
+    calls = {"n": 0}
+
+    def dies_on_third_window(*args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise KeyboardInterrupt  # what a kill during the third window looks like to the code
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(predict_module, "predict_examples", dies_on_third_window)
+    out = tmp_path / "resumed.h5"
+    assert main([*base, "-o", str(out), "--resume"]) == 130
+    assert not out.exists()
+    parts = sorted((tmp_path / ".resumed.h5.parts").glob("part*.h5"))
+    assert [p.name for p in parts] == ["part000000.h5", "part000001.h5"]
+
+    calls["n"] = -1000  # no more failures; count the model calls of the rerun
+    assert main([*base, "-o", str(out), "--resume"]) == 0
+    with h5py.File(tmp_path / "plain.h5") as f:
+        total = f["offsets"][-1]
+    assert total > 1500 * 3  # the input really spans several windows
+    assert not (tmp_path / ".resumed.h5.parts").exists()
+    predicted_again = calls["n"] + 1000
+    with h5py.File(tmp_path / "plain.h5") as a, h5py.File(out) as b:
+        for key in DATASETS:
+            np.testing.assert_array_equal(a[key][:], b[key][:], err_msg=key)
+    # Windows 1 and 2 were reused; only the rest was predicted.
+    monkeypatch.setattr(predict_module, "predict_examples", original)
+    from seqrnn.bundle import load_bundle
+    from seqrnn.predict import PredictOptions, _windows, chain_inputs
+
+    n_windows = len(
+        list(
+            _windows(
+                chain_inputs([fasta], PredictOptions()),
+                load_bundle(GOLDEN),
+                PredictOptions(window_tokens=1500),
+                [],
+            )
+        )
+    )
+    assert predicted_again == n_windows - 2

@@ -18,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import os
 import random
 import signal
 import sys
@@ -174,7 +175,9 @@ def train(
         raise SeqrnnError(
             f"{out} already holds a run; use --resume to continue it or choose another output_dir"
         )
-    device = resolve_device(config.train.device)
+    ctx, device = init_distributed(config.train.device)
+    if not ctx.main:
+        log, progress = (lambda _msg: None), False
     if config.train.threads:
         torch.set_num_threads(config.train.threads)
     seed_everything(config.seed)
@@ -212,18 +215,21 @@ def train(
     train_ex = [encode_record(r, encoder, heads, mask_cols) for r in train_records]
     valid_ex = [encode_record(r, encoder, heads, mask_cols) for r in valid_records]
     del train_records, valid_records
-    ckpt_dir.mkdir(parents=True, exist_ok=True)  # only once the data has been read and encoded
+    if ctx.main:
+        ckpt_dir.mkdir(parents=True, exist_ok=True)  # only once the data has been read and encoded
     n_params = sum(p.numel() for p in model.parameters() if p.requires_grad)
     log(
         f"data: {len(train_ex)} train / {len(valid_ex)} valid sequences, "
         f"{sum(e.tokens.size for e in train_ex)} train positions ({time.perf_counter() - t0:.1f}s); "
         f"model: {config.model.cell} {config.model.layers}x{config.model.hidden}, {n_params:,} parameters"
+        + (f"; {ctx.world} processes ({ctx.backend})" if ctx.world > 1 else "")
     )
 
     # optimiser --------------------------------------------------------------------------------------
     lengths = np.array([e.tokens.size for e in train_ex])
     n_batches = len(token_budget_batches(lengths, config.train.batch_tokens, config.train.batch_size))
-    steps_per_epoch = min(n_batches, config.train.max_steps_per_epoch or n_batches)
+    # With several processes each takes every world-th batch of the same seeded epoch list.
+    steps_per_epoch = max(1, min(n_batches, config.train.max_steps_per_epoch or n_batches) // ctx.world)
     optimizer = torch.optim.AdamW(
         [p for p in model.parameters() if p.requires_grad],
         lr=config.train.lr,
@@ -251,7 +257,9 @@ def train(
         best_metrics = json.loads(checkpoint["best_metrics"])
         resume_step = int(checkpoint.get("step_in_epoch", 0))
         log(f"resuming {out} at epoch {start_epoch + 1}, batch {resume_step + 1}")
-    dump_config(config, out / "config.yaml")
+    if ctx.main:
+        dump_config(config, out / "config.yaml")
+    train_model = ctx.wrap(model, device)
     fingerprint = file_fingerprint([config.data.train] + ([config.data.valid] if config.data.valid else []))
     eval_options = PredictOptions(batch_tokens=max(config.train.batch_tokens, 16000))
 
@@ -296,7 +304,7 @@ def train(
             batches = token_budget_batches(
                 epoch_lengths, config.train.batch_tokens, config.train.batch_size, rng
             )
-            batches = batches[:steps_per_epoch]
+            batches = batches[: steps_per_epoch * ctx.world][ctx.rank :: ctx.world]
             model.train()
             total, count, first_step = 0.0, 0, 0
             if resume_step and checkpoint is not None:
@@ -322,7 +330,7 @@ def train(
                 with torch.autocast(
                     device.type, dtype=torch.bfloat16, enabled=config.train.precision == "bf16"
                 ):
-                    logits = model(batch.tokens, batch.lengths)
+                    logits = train_model(batch.tokens, batch.lengths)
                 loss = sum(
                     float(h.spec.get("loss_weight", 1.0)) * h.loss(logits[h.name], batch.targets[h.name])
                     for h in heads
@@ -339,13 +347,14 @@ def train(
                 scheduler.step()
                 total += loss.item() * len(idx)
                 count += len(idx)
-                if stop.signum is not None:
+                if ctx.any(stop.signum is not None):
                     if bar is not None:
                         bar.close()
-                    state = training_state(epoch, step + 1, total, count)
-                    atomic_torch_save(state, last_path)
+                    if ctx.main:
+                        atomic_torch_save(training_state(epoch, step + 1, total, count), last_path)
+                    ctx.barrier()
                     raise TrainingInterrupted(
-                        f"stopped by {signal.Signals(stop.signum).name} at epoch {epoch + 1}, batch {step + 1}/"
+                        f"stopped by {signal.Signals(stop.signum or signal.SIGTERM).name} at epoch {epoch + 1}, batch {step + 1}/"
                         f"{len(batches)}; checkpoint saved to {last_path}; continue with --resume"
                     )
                 if bar is not None:
@@ -359,13 +368,18 @@ def train(
                 bar.close()
 
             model.eval()
-            bundle = ModelBundle(model, encoder, meta)
-            evaluation = evaluate_examples(bundle, valid_ex, eval_options, device)
-            value = _lookup(evaluation.metrics, monitor)
+            total, count = ctx.sum(total), ctx.sum(count)
+            # One process scores the validation set; all take the same early-stopping decision from it.
+            metrics = None
+            if ctx.main:
+                bundle = ModelBundle(model, encoder, meta)
+                metrics = evaluate_examples(bundle, valid_ex, eval_options, device).metrics
+            metrics = ctx.broadcast(metrics)
+            value = _lookup(metrics, monitor)
             improved = value > best if mode == "max" else value < best
             if improved:
                 best, best_epoch, bad_epochs = value, epoch + 1, 0
-                best_metrics = evaluation.metrics
+                best_metrics = metrics
             else:
                 bad_epochs += 1
             record = {
@@ -376,10 +390,11 @@ def train(
                 "monitor": monitor,
                 "value": value,
                 "best": improved,
-                "valid": {h: _scalars(m) for h, m in evaluation.metrics.items()},
+                "valid": {h: _scalars(m) for h, m in metrics.items()},
             }
-            with metrics_path.open("a") as fh:
-                fh.write(json.dumps(record) + "\n")
+            if ctx.main:
+                with metrics_path.open("a") as fh:
+                    fh.write(json.dumps(record) + "\n")
             log(
                 f"epoch {epoch + 1}: train loss {record['train_loss']:.4f}, valid {monitor} {value:.4f}"
                 f"{' (best)' if improved else ''} [{record['seconds']:.0f}s]"
@@ -403,13 +418,16 @@ def train(
                 "monitor": monitor,
                 "valid_metrics": {h: _scalars(m) for h, m in best_metrics.items()},
             }
-            state = training_state(epoch + 1)
-            if improved:
-                save_bundle(out / "model.pt", model, encoder, bundle_meta)
-                atomic_torch_save(state, ckpt_dir / "best.pt")
-            atomic_torch_save(state, last_path)
+            if ctx.main:  # a single writer: the other processes hold identical weights
+                state = training_state(epoch + 1)
+                if improved:
+                    save_bundle(out / "model.pt", model, encoder, bundle_meta)
+                    atomic_torch_save(state, ckpt_dir / "best.pt")
+                atomic_torch_save(state, last_path)
+            ctx.barrier()
         else:
             epoch = last_epoch
+    ctx.close()
     if bad_epochs >= config.train.patience:
         log(f"early stop: no improvement of {monitor} for {bad_epochs} epochs")
     return TrainResult(
@@ -421,6 +439,75 @@ def train(
         epoch,
         {h: _scalars(m) for h, m in best_metrics.items()},
     )
+
+
+@dataclass
+class DistContext:
+    """This process's place in a torch.distributed run (``torchrun``); a no-op for a single process."""
+
+    rank: int = 0
+    world: int = 1
+    backend: str = ""
+    owns_group: bool = False
+
+    @property
+    def main(self) -> bool:
+        return self.rank == 0
+
+    def wrap(self, model: torch.nn.Module, device: torch.device) -> torch.nn.Module:
+        if self.world == 1:
+            return model
+        from torch.nn.parallel import DistributedDataParallel
+
+        ids = [device.index] if device.type == "cuda" else None
+        return DistributedDataParallel(model, device_ids=ids)
+
+    def barrier(self) -> None:
+        if self.world > 1:
+            torch.distributed.barrier()
+
+    def broadcast(self, obj: Any) -> Any:
+        if self.world == 1:
+            return obj
+        box = [obj]
+        torch.distributed.broadcast_object_list(box, src=0)
+        return box[0]
+
+    def sum(self, value: float) -> float:
+        if self.world == 1:
+            return value
+        t = torch.tensor([float(value)], dtype=torch.float64)
+        torch.distributed.all_reduce(t)
+        return float(t.item())
+
+    def any(self, flag: bool) -> bool:
+        """True on every process if it is true on one (a signal may reach only some of them)."""
+        if self.world == 1:
+            return flag
+        return self.sum(1.0 if flag else 0.0) > 0
+
+    def close(self) -> None:
+        if self.owns_group:
+            torch.distributed.destroy_process_group()
+
+
+def init_distributed(device_name: str) -> tuple[DistContext, torch.device]:
+    """Join the process group torchrun describes in the environment (gloo on CPU, NCCL on GPU)."""
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    device = resolve_device(device_name)
+    if world <= 1:
+        return DistContext(), device
+    rank = int(os.environ["RANK"])
+    if device.type == "cuda":
+        local = int(os.environ.get("LOCAL_RANK", "0"))
+        torch.cuda.set_device(local)
+        device, backend = torch.device("cuda", local), "nccl"
+    else:
+        backend = "gloo"
+    owns = not torch.distributed.is_initialized()
+    if owns:
+        torch.distributed.init_process_group(backend)
+    return DistContext(rank, world, backend, owns), device
 
 
 class TrainingInterrupted(SeqrnnError):

@@ -52,6 +52,16 @@ class Alphabet(str, Enum):
 
 
 _ARGV: list[str] = []
+_JSON_LOG: list[Path] = []  # set by --log-json
+
+
+def _event(event: str, **fields: object) -> None:
+    """Append one JSON line to the --log-json file (machine-readable run log for pipelines)."""
+    if not _JSON_LOG:
+        return
+    record = {"time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "event": event, **fields}
+    with _JSON_LOG[0].open("a") as fh:
+        fh.write(json.dumps(record, default=str) + "\n")
 
 
 def _command_line() -> str:
@@ -73,8 +83,14 @@ def _version(value: bool) -> None:
 def _root(
     version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print version."),
     debug: bool = typer.Option(False, "--debug", help="Show tracebacks for errors."),
+    log_json: Optional[Path] = typer.Option(  # noqa: UP045
+        None, "--log-json", help="Append machine-readable JSON lines (start, progress, result, error) here."
+    ),
 ) -> None:
     """seqrnn: read -> encode -> batch -> model -> heads -> write."""
+    if log_json is not None:
+        _JSON_LOG[:] = [log_json]
+        _event("start", command=_command_line(), version=__version__)
 
 
 def _threads(threads: Optional[int]) -> None:  # noqa: UP045 - typer needs Optional on 3.10
@@ -135,8 +151,20 @@ def train(
     if threads:
         overrides.append(f"train.threads={threads}")
     cfg = load_config(config, overrides)
-    log = (lambda _msg: None) if quiet else _err
+
+    def log(message: str) -> None:
+        _event("log", message=message)
+        if not quiet:
+            _err(message)
+
     result = run_training(cfg, resume=resume, log=log, progress=not quiet, stop_after=stop_after)
+    _event(
+        "result",
+        model=result.model_path,
+        best_epoch=result.best_epoch,
+        monitor=result.monitor,
+        value=result.best_value,
+    )
     typer.echo(
         f"model: {result.model_path}\nbest epoch {result.best_epoch}: {result.monitor} = {result.best_value:.4f}"
     )
@@ -198,6 +226,15 @@ def predict(
     )
     for rec, reason in summary.skipped:
         _err(f"seqrnn: skipped {rec}: {reason}")
+        _event("skipped", record=rec, reason=reason)
+    _event(
+        "result",
+        output=summary.output,
+        sequences=summary.n_sequences,
+        residues=summary.n_residues,
+        seconds=round(summary.seconds, 3),
+        skipped=len(summary.skipped),
+    )
     exported = [(kind, export_predictions(output, kind, export_path(output, kind))) for kind in export]
     if quiet:
         return
@@ -393,6 +430,13 @@ def main(argv: list[str] | None = None) -> int:
     """Run the CLI and return the exit code; user errors become one line on stderr."""
     args = sys.argv[1:] if argv is None else list(argv)
     _ARGV[:] = args
+    _JSON_LOG.clear()
+    code = _run(args)
+    _event("exit", exit_code=code)
+    return code
+
+
+def _run(args: list[str]) -> int:
     debug = "--debug" in args
     try:
         result = app(args=args, prog_name="seqrnn", standalone_mode=False)
@@ -405,7 +449,9 @@ def main(argv: list[str] | None = None) -> int:
     except SeqrnnError as exc:
         if debug:
             raise
-        _err("seqrnn: error: " + " ".join(str(exc).split()))
+        message = " ".join(str(exc).split())
+        _err("seqrnn: error: " + message)
+        _event("error", message=message, exit_code=exc.exit_code)
         return exc.exit_code
     except BrokenPipeError:
         return 0

@@ -148,3 +148,16 @@ def test_killed_prediction_resumes_without_recomputing_finished_windows(
         )
     )
     assert predicted_again == n_windows - 2
+
+
+def test_log_json_records_start_result_error_and_exit(fasta: Path, tmp_path: Path) -> None:
+    import json
+
+    log = tmp_path / "run.jsonl"
+    out = tmp_path / "o.h5"
+    assert main(["--log-json", str(log), "predict", "-m", str(GOLDEN), str(fasta), "-o", str(out), "-q"]) == 0
+    assert main(["--log-json", str(log), "predict", "-m", "nope", str(fasta), "-o", str(out), "-q"]) == 4
+    events = [json.loads(x) for x in log.read_text().splitlines()]
+    assert [e["event"] for e in events] == ["start", "result", "exit", "start", "error", "exit"]
+    assert events[1]["sequences"] == 57 and events[2]["exit_code"] == 0
+    assert events[4]["exit_code"] == 4 and "nope" in events[4]["message"]

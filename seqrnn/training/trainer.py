@@ -5,12 +5,13 @@ Run directory (``output_dir``)::
     config.yaml          resolved config (every default and --set applied)
     metrics.jsonl        one JSON line per epoch: train loss, lr, validation metrics, monitor value
     model.pt             best bundle by the monitored validation metric (what ``predict`` uses)
-    checkpoints/last.pt  full training state after the last finished epoch (``--resume`` continues it)
+    checkpoints/last.pt  full training state after the last finished epoch or interruption (``--resume``)
     checkpoints/best.pt  full training state at the best epoch
 
-Every epoch's batch order and dropout masks are seeded from ``(seed, epoch)``, so a run resumed from an
-epoch boundary ends with the same weights as an uninterrupted one. Truncated BPTT is not used: each
-sequence is back-propagated through its whole length (packed), and gradients are clipped by global norm.
+Every epoch's batch order, crop windows and dropout masks are seeded from ``(seed, epoch)`` and a
+mid-epoch checkpoint (SIGINT/SIGTERM) stores the batch position and RNG state, so a resumed run ends with
+the same weights as an uninterrupted one. BPTT runs through each (optionally cropped, ``train.crop_length``)
+sequence's whole length, and gradients are clipped by global norm before every AdamW step.
 """
 
 from __future__ import annotations
@@ -18,11 +19,9 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-import os
 import random
 import signal
 import sys
-import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -43,7 +42,9 @@ from seqrnn.errors import ConfigError, InputError, SeqrnnError
 from seqrnn.evaluate import evaluate_examples, main_metric
 from seqrnn.models import HEADS
 from seqrnn.models.heads import MISSING, _normalise_class, split_labels
-from seqrnn.predict import PredictOptions, resolve_device
+from seqrnn.predict import PredictOptions
+from seqrnn.training.distributed import init_distributed
+from seqrnn.training.interrupt import StopRequest, TrainingInterrupted
 
 CHECKPOINT_FORMAT = "seqrnn-checkpoint"
 
@@ -439,103 +440,6 @@ def train(
         epoch,
         {h: _scalars(m) for h, m in best_metrics.items()},
     )
-
-
-@dataclass
-class DistContext:
-    """This process's place in a torch.distributed run (``torchrun``); a no-op for a single process."""
-
-    rank: int = 0
-    world: int = 1
-    backend: str = ""
-    owns_group: bool = False
-
-    @property
-    def main(self) -> bool:
-        return self.rank == 0
-
-    def wrap(self, model: torch.nn.Module, device: torch.device) -> torch.nn.Module:
-        if self.world == 1:
-            return model
-        from torch.nn.parallel import DistributedDataParallel
-
-        ids = [device.index] if device.type == "cuda" else None
-        return DistributedDataParallel(model, device_ids=ids)
-
-    def barrier(self) -> None:
-        if self.world > 1:
-            torch.distributed.barrier()
-
-    def broadcast(self, obj: Any) -> Any:
-        if self.world == 1:
-            return obj
-        box = [obj]
-        torch.distributed.broadcast_object_list(box, src=0)
-        return box[0]
-
-    def sum(self, value: float) -> float:
-        if self.world == 1:
-            return value
-        t = torch.tensor([float(value)], dtype=torch.float64)
-        torch.distributed.all_reduce(t)
-        return float(t.item())
-
-    def any(self, flag: bool) -> bool:
-        """True on every process if it is true on one (a signal may reach only some of them)."""
-        if self.world == 1:
-            return flag
-        return self.sum(1.0 if flag else 0.0) > 0
-
-    def close(self) -> None:
-        if self.owns_group:
-            torch.distributed.destroy_process_group()
-
-
-def init_distributed(device_name: str) -> tuple[DistContext, torch.device]:
-    """Join the process group torchrun describes in the environment (gloo on CPU, NCCL on GPU)."""
-    world = int(os.environ.get("WORLD_SIZE", "1"))
-    device = resolve_device(device_name)
-    if world <= 1:
-        return DistContext(), device
-    rank = int(os.environ["RANK"])
-    if device.type == "cuda":
-        local = int(os.environ.get("LOCAL_RANK", "0"))
-        torch.cuda.set_device(local)
-        device, backend = torch.device("cuda", local), "nccl"
-    else:
-        backend = "gloo"
-    owns = not torch.distributed.is_initialized()
-    if owns:
-        torch.distributed.init_process_group(backend)
-    return DistContext(rank, world, backend, owns), device
-
-
-class TrainingInterrupted(SeqrnnError):
-    """SIGINT/SIGTERM arrived; a resumable checkpoint was written."""
-
-    exit_code = 130
-
-
-class StopRequest:
-    """SIGINT/SIGTERM only set a flag, so the loop can finish its batch and checkpoint (batch schedulers
-    send SIGTERM before killing a job at its wall-time limit)."""
-
-    def __init__(self) -> None:
-        self.signum: int | None = None
-        self._previous: dict[int, Any] = {}
-
-    def _handle(self, signum: int, _frame: object) -> None:
-        self.signum = signum
-
-    def __enter__(self) -> StopRequest:
-        if threading.current_thread() is threading.main_thread():
-            for sig in (signal.SIGINT, signal.SIGTERM):
-                self._previous[sig] = signal.signal(sig, self._handle)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        for sig, handler in self._previous.items():
-            signal.signal(sig, handler)
 
 
 def _monitor_mode(monitor: str, heads: Sequence[Any]) -> str:

@@ -47,6 +47,8 @@ class Encoder:
     name: ClassVar[str] = "base"
     #: "embedding": learned vectors per token; "onehot": fixed channels from :meth:`onehot_matrix`.
     default_input: ClassVar[str] = "embedding"
+    #: letter that ``--on-invalid mask`` puts in place of characters outside the alphabet (None: cannot mask)
+    unknown: ClassVar[str | None] = None
 
     def __init__(self, tokens: list[str]) -> None:
         self.tokens = list(tokens)
@@ -64,6 +66,10 @@ class Encoder:
 
     def to_config(self) -> dict[str, Any]:
         return {"name": self.name, "tokens": self.tokens}
+
+    def mask_invalid(self, text: str) -> tuple[str, int]:
+        """``text`` with every character outside the alphabet replaced by :attr:`unknown`, and the count."""
+        raise EncodingError(f"characters outside the {self.name} alphabet cannot be masked")
 
     @staticmethod
     def from_config(config: dict[str, Any]) -> Encoder:
@@ -113,6 +119,13 @@ class _LookupEncoder(Encoder):
             raise EncodingError("empty sequence")
         return tokens, keep
 
+    def mask_invalid(self, text: str) -> tuple[str, int]:
+        if self.unknown is None:
+            return super().mask_invalid(text)
+        chars = [c if ord(c) < 256 and self._lut[ord(c)] != _INVALID else self.unknown for c in text]
+        masked = "".join(chars)
+        return masked, sum(a != b for a, b in zip(masked, text, strict=True))
+
 
 #: Nucleotide guard for protein input: sequences this long or longer ...
 NUCLEOTIDE_MIN_LENGTH = 20
@@ -125,6 +138,7 @@ _NUCLEOTIDE_LUT[list(b"ACGTUNacgtun")] = True
 @ENCODERS.register("protein")
 class ProteinEncoder(_LookupEncoder):
     name = "protein"
+    unknown = "X"
     canonical: ClassVar[list[str]] = list("ACDEFGHIKLMNPQRSTVWYX")
     aliases: ClassVar[dict[str, str]] = {"B": "X", "Z": "X", "J": "X", "U": "C", "O": "K", "*": "X"}
 
@@ -167,6 +181,7 @@ _IUPAC = {
 class DNAEncoder(_LookupEncoder):
     name = "dna"
     default_input = "onehot"
+    unknown = "N"
     canonical: ClassVar[list[str]] = list("ACGTNRYSWKMBDHV")
     aliases: ClassVar[dict[str, str]] = {"U": "T"}
 

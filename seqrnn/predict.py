@@ -25,6 +25,7 @@ from seqrnn.bundle import ModelBundle
 from seqrnn.data.batching import Example, collate, encode_record, token_budget_batches
 from seqrnn.data.formats import read_records
 from seqrnn.data.records import Record
+from seqrnn.encoders import EncodingError
 from seqrnn.errors import InputError, SeqrnnError
 from seqrnn.io.hdf5 import DatasetSpec, RaggedH5Writer, check_writable
 
@@ -37,7 +38,7 @@ class PredictOptions:
     batch_tokens: int = 32768
     batch_size: int = 512
     window_tokens: int = 2_000_000
-    on_invalid: str = "error"  # error | skip
+    on_invalid: str = "error"  # error | skip | mask (letters outside the alphabet -> X / N)
     precision: str = "fp32"  # fp32 | bf16 (autocast; outputs are written as float32 either way)
     shard: tuple[int, int] | None = None  # (K, N): records whose input index i has i % N == K - 1
     fmt: str | None = None
@@ -59,6 +60,7 @@ class PredictSummary:
     n_residues: int = 0
     seconds: float = 0.0
     skipped: list[tuple[str, str]] = field(default_factory=list)
+    masked: list[tuple[str, int]] = field(default_factory=list)
     windows_predicted: int = 0
     windows_reused: int = 0
     class_fractions: dict[str, dict[str, float]] = field(default_factory=dict)
@@ -83,10 +85,12 @@ def _windows(
         try:
             ex = encode_record(rec, bundle.encoder)
         except InputError as exc:
-            if options.on_invalid == "skip":
+            if options.on_invalid == "error":
+                raise
+            ex = _masked(rec, bundle, exc) if options.on_invalid == "mask" else None
+            if ex is None:
                 skipped.append((f"{rec.source}:{rec.id}", exc.reason))
                 continue
-            raise
         window.append(ex)
         tokens += ex.tokens.size
         if tokens >= options.window_tokens:
@@ -94,6 +98,19 @@ def _windows(
             window, tokens = [], 0
     if window:
         yield window
+
+
+def _masked(rec: Record, bundle: ModelBundle, error: InputError) -> Example | None:
+    """Encode with out-of-alphabet letters replaced by the unknown letter; None if that cannot help."""
+    try:
+        text, n = bundle.encoder.mask_invalid(rec.text)
+        if n == 0:  # the problem was not a letter (empty, nucleotide guard): masking cannot fix it
+            return None
+        ex = encode_record(Record(rec.id, text, rec.index, rec.source, rec.fields), bundle.encoder)
+    except (EncodingError, InputError):
+        return None
+    ex.masked = n
+    return ex
 
 
 def predict_examples(
@@ -165,6 +182,8 @@ def dataset_layout(bundle: ModelBundle) -> tuple[dict[str, DatasetSpec], dict[st
         "sequences": DatasetSpec(None, h5py.string_dtype("utf-8")),
         # Position of each record in the (concatenated) input; merging shards restores this order.
         "record_index": DatasetSpec(None, np.int64),
+        # Letters replaced by the unknown letter (X / N) under --on-invalid mask; 0 for clean records.
+        "masked": DatasetSpec(None, np.int32),
     }
     for name, head in bundle.model.heads.items():
         spec = DatasetSpec(
@@ -184,6 +203,7 @@ def _payload(bundle: ModelBundle, result: WindowResult) -> dict:
         "sequence": {
             "sequences": np.array([bundle.encoder.decode(e.tokens) for e in result.examples], dtype=object),
             "record_index": np.array([e.index for e in result.examples], dtype=np.int64),
+            "masked": np.array([e.masked for e in result.examples], dtype=np.int32),
             **{_key(bundle, n): a for n, a in result.sequence.items()},
         },
     }
@@ -234,6 +254,9 @@ def predict_to_h5(
             for key, arr in payload["residue"].items():
                 counts[key.split("/")[1]] += np.bincount(arr.argmax(1), minlength=arr.shape[1])
             summary.n_sequences += len(payload["ids"])
+            for rid, n in zip(payload["ids"], payload["sequence"]["masked"], strict=True):
+                if n:
+                    summary.masked.append((rid, int(n)))
             summary.n_residues += int(payload["lengths"].sum())
             if bar is not None:
                 bar.update(len(payload["ids"]))
@@ -245,6 +268,7 @@ def predict_to_h5(
                 source=", ".join(map(str, inputs)),
             )
         writer.attrs["n_skipped"] = len(summary.skipped)
+        writer.attrs["n_masked"] = len(summary.masked)
     if resume:
         shutil.rmtree(_parts_dir(output), ignore_errors=True)
     if bar is not None:
@@ -321,6 +345,7 @@ def _read_part(path: Path, sha256: str, first: int, last: int, n: int) -> dict |
                     )
             payload["sequence"]["sequences"] = f["sequences"][:].astype(object)
             payload["sequence"]["record_index"] = f["record_index"][:]
+            payload["sequence"]["masked"] = f["masked"][:]
             return payload
     except OSError:
         return None

@@ -38,6 +38,7 @@ class Device(str, Enum):
 class OnInvalid(str, Enum):
     error = "error"
     skip = "skip"
+    mask = "mask"
 
 
 class Precision(str, Enum):
@@ -180,7 +181,9 @@ def predict(
     batch_tokens: int = TOKENS_OPT,
     batch_size: int = BATCH_OPT,
     on_invalid: OnInvalid = typer.Option(
-        OnInvalid.error, "--on-invalid", help="error: stop; skip: report & skip."
+        OnInvalid.error,
+        "--on-invalid",
+        help="error: stop; skip: report and leave out; mask: letters outside the alphabet -> X (protein) / N (DNA).",
     ),
     precision: Precision = typer.Option(
         Precision.fp32, "--precision", help="bf16 autocast: faster on CPUs with AMX/AVX512-BF16."
@@ -227,6 +230,9 @@ def predict(
     for rec, reason in summary.skipped:
         _err(f"seqrnn: skipped {rec}: {reason}")
         _event("skipped", record=rec, reason=reason)
+    for rec, n in summary.masked:
+        _err(f"seqrnn: masked {n} letter(s) outside the alphabet in {rec}")
+        _event("masked", record=rec, letters=n)
     _event(
         "result",
         output=summary.output,
@@ -243,6 +249,7 @@ def predict(
         f"wrote {summary.output}: {summary.n_sequences} sequences, {summary.n_residues} residues, "
         f"model {bundle.name}, {summary.seconds:.2f}s ({rate:,.0f} residues/s)"
         + (f", {len(summary.skipped)} skipped" if summary.skipped else "")
+        + (f", {len(summary.masked)} masked" if summary.masked else "")
         + (f", {summary.windows_reused} finished windows reused" if summary.windows_reused else "")
     )
     for head, fractions in summary.class_fractions.items():

@@ -26,6 +26,7 @@ class Example:
     id: str
     tokens: np.ndarray
     targets: dict[str, np.ndarray] = field(default_factory=dict)
+    masked: int = 0  # letters replaced by the unknown letter under --on-invalid mask
 
 
 @dataclass

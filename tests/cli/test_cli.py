@@ -318,3 +318,19 @@ def test_predict_can_export_directly(protein_model: Path, tmp_path: Path, capsys
     capsys.readouterr()
     assert main([*args[:-1], "fasta"]) == 2  # unknown export format is a usage error, before any work
     assert "--export 'fasta'" in capsys.readouterr().err
+
+
+def test_mask_invalid_replaces_letters_and_reports(protein_model: Path, tmp_path: Path, capsys) -> None:
+    fasta = _fasta(tmp_path / "in.fa", {"a": "MKT1AY@", "b": "MKV", "dna": "ACGT" * 6})
+    out = tmp_path / "o.h5"
+    assert (
+        main(["predict", "-m", str(protein_model), str(fasta), "-o", str(out), "--on-invalid", "mask"]) == 0
+    )
+    err = capsys.readouterr().err
+    assert "masked 2 letter(s) outside the alphabet in a" in err
+    assert "skipped" in err and "nucleotide" in err  # masking cannot turn DNA into protein
+    with h5py.File(out) as f:
+        assert list(f["ids"].asstr()[:]) == ["a", "b"]
+        assert list(f["sequences"].asstr()[:]) == ["MKTXAYX", "MKV"]
+        assert list(f["masked"][:]) == [2, 0]
+        assert f.attrs["n_masked"] == 1 and f.attrs["n_skipped"] == 1

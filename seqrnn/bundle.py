@@ -72,7 +72,10 @@ def atomic_torch_save(obj: Any, path: Path) -> None:
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.close(fd)
     try:
-        torch.save(obj, tmp)
+        # Through a handle: torch names the archive root after a *path*, and a random temp name would
+        # make same-seed checkpoints differ in bytes.
+        with open(tmp, "wb") as fh:
+            torch.save(obj, fh)
         os.chmod(tmp, default_file_mode())
         os.replace(tmp, path)
     except BaseException:

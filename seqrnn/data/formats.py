@@ -185,7 +185,8 @@ def _read_table(
     id_col = _pick_column(header, id_column, ID_COLUMNS, "id", source, required=False)
     seq_i = header.index(seq_col)
     id_i = header.index(id_col) if id_col else None
-    for index, row in enumerate(reader):
+    index = 0  # counts records yielded; blank rows do not shift record numbers or default ids
+    for row in reader:
         if not row or (len(row) == 1 and not row[0].strip()):
             continue
         if len(row) != len(header):
@@ -195,6 +196,7 @@ def _read_table(
         rec_id = row[id_i].strip() if id_i is not None else f"seq{index + 1}"
         fields = {h: v for h, v in zip(header, row, strict=True)}
         yield Record(id=rec_id, text=row[seq_i], index=index, source=source, fields=fields)
+        index += 1
 
 
 def _pick_column(

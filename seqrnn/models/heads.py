@@ -150,9 +150,13 @@ def _parse_floats(fields: dict[str, str], columns: list[str]) -> np.ndarray:
             out[i] = math.nan
             continue
         try:
-            out[i] = float(raw)
+            value = float(raw)
         except ValueError:
             raise ValueError(f"column {col!r}: {raw!r} is not a number") from None
+        # float32 storage: inf, and finite values beyond its range, would poison the loss silently.
+        if not math.isfinite(value) or abs(value) > 1e30:
+            raise ValueError(f"column {col!r}: {raw!r} is not a finite number in a usable range")
+        out[i] = value
     return out
 
 

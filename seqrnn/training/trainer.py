@@ -133,9 +133,12 @@ def build_head_specs(heads: Sequence[HeadConfig], records: Sequence[Record], enc
                     rows.append(probe.parse_target(r.fields, np.ones(1, bool), None))
                 except ValueError as exc:
                     raise InputError(str(exc), source=r.source, record=r.id) from None
-            values = np.stack(rows)
-            spec["mean"] = np.nanmean(values, axis=0).astype(float).tolist()
-            spec["std"] = np.maximum(np.nanstd(values, axis=0), 1e-6).astype(float).tolist()
+            values = np.stack(rows).astype(np.float64)
+            mean, std = np.nanmean(values, axis=0), np.nanstd(values, axis=0)
+            if not (np.isfinite(mean).all() and np.isfinite(std).all()):
+                raise InputError(f"head {h.name}: targets have no finite mean/std", source=records[0].source)
+            spec["mean"] = mean.tolist()
+            spec["std"] = np.maximum(std, 1e-6).tolist()
         specs.append(spec)
     return specs
 
@@ -377,7 +380,14 @@ def train(
                 metrics = evaluate_examples(bundle, valid_ex, eval_options, device).metrics
             metrics = ctx.broadcast(metrics)
             value = _lookup(metrics, monitor)
-            improved = value > best if mode == "max" else value < best
+            if math.isfinite(value):
+                improved = value > best if mode == "max" else value < best
+            else:
+                # e.g. AUROC of a validation split with one class: keep the first model, say why.
+                improved = best_epoch == -1
+                log(
+                    f"warning: valid {monitor} is {value} at epoch {epoch + 1}; it cannot select a best model"
+                )
             if improved:
                 best, best_epoch, bad_epochs = value, epoch + 1, 0
                 best_metrics = metrics
@@ -395,7 +405,7 @@ def train(
             }
             if ctx.main:
                 with metrics_path.open("a") as fh:
-                    fh.write(json.dumps(record) + "\n")
+                    fh.write(json.dumps(_finite(record)) + "\n")
             log(
                 f"epoch {epoch + 1}: train loss {record['train_loss']:.4f}, valid {monitor} {value:.4f}"
                 f"{' (best)' if improved else ''} [{record['seconds']:.0f}s]"
@@ -460,6 +470,17 @@ def _lookup(metrics: dict[str, dict], monitor: str) -> float:
     if not isinstance(value, int | float):
         raise ConfigError(f"train.monitor {monitor!r}: head {head!r} has no scalar metric {metric!r}")
     return float(value)
+
+
+def _finite(obj: Any) -> Any:
+    """NaN/inf -> None, so metrics.jsonl stays standard JSON."""
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return None
+    if isinstance(obj, dict):
+        return {k: _finite(v) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [_finite(v) for v in obj]
+    return obj
 
 
 def _scalars(metrics: dict[str, Any]) -> dict[str, Any]:

@@ -261,10 +261,11 @@ def train(
         best_metrics = json.loads(checkpoint["best_metrics"])
         resume_step = int(checkpoint.get("step_in_epoch", 0))
         log(f"resuming {out} at epoch {start_epoch + 1}, batch {resume_step + 1}")
+    fingerprint = file_fingerprint([config.data.train] + ([config.data.valid] if config.data.valid else []))
     if ctx.main:
         dump_config(config, out / "config.yaml")
+        _write_run_record(out / "run.json", config, fingerprint, ctx.world, resume)
     train_model = ctx.wrap(model, device)
-    fingerprint = file_fingerprint([config.data.train] + ([config.data.valid] if config.data.valid else []))
     eval_options = PredictOptions(batch_tokens=max(config.train.batch_tokens, 16000))
 
     metrics_path = out / "metrics.jsonl"
@@ -470,6 +471,33 @@ def _lookup(metrics: dict[str, dict], monitor: str) -> float:
     if not isinstance(value, int | float):
         raise ConfigError(f"train.monitor {monitor!r}: head {head!r} has no scalar metric {metric!r}")
     return float(value)
+
+
+def _write_run_record(path: Path, config: RunConfig, fingerprint: str, world: int, resume: bool) -> None:
+    """What a rerun needs to repeat this run: versions, seed, data fingerprint, command context."""
+    import platform
+
+    import h5py
+
+    record = json.loads(path.read_text()) if resume and path.is_file() else {}
+    record.setdefault("started", time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
+    if resume:
+        record.setdefault("resumed", []).append(time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
+    record.update(
+        seed=config.seed,
+        data_fingerprint=fingerprint,
+        processes=world,
+        versions={
+            "seqrnn": __version__,
+            "python": platform.python_version(),
+            "torch": torch.__version__,
+            "numpy": np.__version__,
+            "h5py": h5py.__version__,
+        },
+        torch_threads=torch.get_num_threads(),
+        host=platform.node(),
+    )
+    path.write_text(json.dumps(record, indent=1))
 
 
 def _finite(obj: Any) -> Any:

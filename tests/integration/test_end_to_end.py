@@ -33,6 +33,9 @@ def test_train_reload_predict_evaluate(task: str, synthetic: dict[str, Path], tm
     run = tmp_path / "run"
     for name in ("model.pt", "config.yaml", "metrics.jsonl", "checkpoints/last.pt", "checkpoints/best.pt"):
         assert (run / name).is_file(), name
+    record = json.loads((run / "run.json").read_text())
+    assert record["seed"] == 0 and record["versions"]["torch"] == torch.__version__
+    assert record["data_fingerprint"].startswith("sha256:")
     lines = [json.loads(x) for x in (run / "metrics.jsonl").read_text().splitlines()]
     assert [x["epoch"] for x in lines] == [1, 2, 3]
     assert lines[-1]["train_loss"] < lines[0]["train_loss"]

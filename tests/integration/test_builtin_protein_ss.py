@@ -52,9 +52,10 @@ def test_example_input_predicts(tmp_path: Path) -> None:
         assert len(f["ids"]) == 4
         ss3 = f["residue/ss3/probs"][:]
         assert ss3.shape == (f["offsets"][-1], 3)
-        # GFP is a beta barrel: strand must be its most frequent predicted state.
+        # GFP is an 11-stranded beta barrel with little helix (DSSP: about half its residues in strands).
         a, b = f["offsets"][1], f["offsets"][2]
-        assert np.bincount(ss3[a:b].argmax(1), minlength=3).argmax() == 1
+        fractions = np.bincount(ss3[a:b].argmax(1), minlength=3) / (b - a)
+        assert fractions[1] > 0.35 and fractions[0] < 0.15
 
 
 def test_titin_length_chain_predicts_in_bounded_memory() -> None:

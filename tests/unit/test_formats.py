@@ -188,7 +188,7 @@ def test_csv_header_with_spaces_and_per_residue_cells(tmp_path: Path) -> None:
 def test_csv_default_id_when_no_id_column(tmp_path: Path) -> None:
     path = write(tmp_path / "in.csv", "smiles,logs\nCCO,0.1\n\nCCC,0.2\n")
     records = list(read_records(path))
-    assert [r.id for r in records] == ["seq1", "seq3"]  # blank line skipped, numbering follows rows
+    assert [r.id for r in records] == ["seq1", "seq2"]  # blank line skipped; records numbered as read
     assert [r.text for r in records] == ["CCO", "CCC"]
 
 

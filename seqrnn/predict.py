@@ -302,7 +302,7 @@ def _resumable_payloads(
     for w, window in enumerate(windows):
         part = parts / f"part{w:06d}.h5"
         first, last = window[0].index, window[-1].index
-        payload = _read_part(part, bundle.sha256, first, last, len(window))
+        payload = _read_part(part, bundle.sha256, first, last, len(window), residue_specs, sequence_specs)
         if payload is None:
             summary.windows_predicted += 1
             payload = _payload(bundle, predict_examples(bundle, window, options, device))
@@ -314,40 +314,26 @@ def _resumable_payloads(
         yield payload
 
 
-def _read_part(path: Path, sha256: str, first: int, last: int, n: int) -> dict | None:
+def _read_part(
+    path: Path, sha256: str, first: int, last: int, n: int, residue: Iterable[str], sequence: Iterable[str]
+) -> dict | None:
     """A finished part for exactly these records from this model, or None."""
     if not path.is_file():
         return None
     try:
         with h5py.File(path, "r") as f:
-            a = f.attrs
-            if (a.get("model_sha256"), a.get("first_record"), a.get("last_record"), a.get("n_sequences")) != (
-                sha256,
-                first,
-                last,
-                n,
-            ):
+            found = tuple(
+                f.attrs.get(k) for k in ("model_sha256", "first_record", "last_record", "n_sequences")
+            )
+            if found != (sha256, first, last, n):
                 return None
-            payload: dict = {
+            return {
                 "ids": list(f["ids"].asstr()[:]),
                 "lengths": f["lengths"][:],
-                "residue": {},
-                "sequence": {},
+                "residue": {k: f[k][:] for k in residue},
+                "sequence": {k: f[k][:] for k in sequence},
             }
-            for group in ("residue", "sequence"):
-                if group in f:
-                    f[group].visititems(
-                        lambda name, obj, g=group: (
-                            payload[g].__setitem__(f"{g}/{name}", obj[:])
-                            if isinstance(obj, h5py.Dataset)
-                            else None
-                        )
-                    )
-            payload["sequence"]["sequences"] = f["sequences"][:].astype(object)
-            payload["sequence"]["record_index"] = f["record_index"][:]
-            payload["sequence"]["masked"] = f["masked"][:]
-            return payload
-    except OSError:
+    except (OSError, KeyError):
         return None
 
 

@@ -13,12 +13,15 @@ import sys
 import time
 from enum import Enum
 from pathlib import Path
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
 import typer
 
 from seqrnn import __version__
 from seqrnn.errors import SeqrnnError
+
+if TYPE_CHECKING:
+    from seqrnn.predict import PredictOptions
 
 app = typer.Typer(
     add_completion=False,
@@ -101,7 +104,14 @@ def _threads(threads: Optional[int]) -> None:  # noqa: UP045 - typer needs Optio
         torch.set_num_threads(threads)
 
 
-def _options(batch_tokens: int, batch_size: int, on_invalid: OnInvalid, fmt, seq_col, id_col):
+def _options(
+    batch_tokens: int,
+    batch_size: int,
+    on_invalid: OnInvalid,
+    fmt: str | None,
+    seq_col: str | None,
+    id_col: str | None,
+) -> PredictOptions:
     from seqrnn.predict import PredictOptions
 
     return PredictOptions(

@@ -64,7 +64,8 @@ def merge_shards(paths: Sequence[str | Path], output: str | Path, command: str =
             )
         residue, sequence = _layout(files[0])
         for f, p in zip(files[1:], paths[1:], strict=True):
-            if _layout(f)[0].keys() != residue.keys() or _layout(f)[1].keys() != sequence.keys():
+            other_residue, other_sequence = _layout(f)
+            if other_residue.keys() != residue.keys() or other_sequence.keys() != sequence.keys():
                 raise InputError("shards have different datasets", source=str(p))
         attrs = {k: v for k, v in files[0].attrs.items() if k not in ("n_sequences", "n_residues", "shard")}
         attrs.update(

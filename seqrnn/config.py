@@ -225,10 +225,16 @@ def _check(config: RunConfig) -> None:
         raise ConfigError("config train.precision: choose fp32 or bf16")
     if not 0.0 <= config.data.valid_fraction < 1.0:
         raise ConfigError("config data.valid_fraction: must be in [0, 1)")
-    for name in ("epochs", "batch_tokens", "batch_size", "hidden", "layers"):
-        section = config.train if hasattr(config.train, name) else config.model
-        if getattr(section, name) < 1:
-            raise ConfigError(f"config {name}: must be at least 1")
+    positive = {
+        "train.epochs": config.train.epochs,
+        "train.batch_tokens": config.train.batch_tokens,
+        "train.batch_size": config.train.batch_size,
+        "model.hidden": config.model.hidden,
+        "model.layers": config.model.layers,
+    }
+    for key, value in positive.items():
+        if value < 1:
+            raise ConfigError(f"config {key}: must be at least 1")
 
 
 def dump_config(config: RunConfig, path: Path) -> None:

@@ -32,7 +32,7 @@ import numpy as np
 import torch
 
 from seqrnn import __version__
-from seqrnn.bundle import ModelBundle, atomic_torch_save, save_bundle
+from seqrnn.bundle import ModelBundle, atomic_torch_save, build_model, save_bundle
 from seqrnn.config import HeadConfig, RunConfig, dump_config
 from seqrnn.data.batching import collate, crop_example, encode_record, token_budget_batches
 from seqrnn.data.formats import read_records
@@ -210,8 +210,6 @@ def train(
         encoder = build_encoder(config.encoder, (r.text for r in train_records))
         specs = build_head_specs(config.heads, train_records, encoder)
     meta = {"encoder": encoder.to_config(), "heads": specs}
-
-    from seqrnn.bundle import build_model
 
     model = build_model({"model": config.model.to_dict(), "heads": specs}, encoder).to(device)
     heads = list(model.heads.values())

@@ -34,15 +34,16 @@ import torch
 from seqrnn import __version__
 from seqrnn.bundle import ModelBundle, atomic_torch_save, build_model, save_bundle
 from seqrnn.config import HeadConfig, RunConfig, dump_config
-from seqrnn.data.batching import collate, crop_example, encode_record, token_budget_batches
+from seqrnn.data.augment import Augmentation, build_augmentation
+from seqrnn.data.batching import Example, collate, crop_example, encode_record, token_budget_batches
 from seqrnn.data.formats import read_records
 from seqrnn.data.records import Record
-from seqrnn.encoders import Encoder, build_encoder
+from seqrnn.encoders import Encoder, EncodingError, build_encoder
 from seqrnn.errors import ConfigError, InputError, SeqrnnError
 from seqrnn.evaluate import evaluate_examples, main_metric
 from seqrnn.models import HEADS
 from seqrnn.models.heads import MISSING, _normalise_class, split_labels
-from seqrnn.predict import PredictOptions
+from seqrnn.predict import PredictOptions, add_views
 from seqrnn.training.distributed import init_distributed
 from seqrnn.training.interrupt import StopRequest, TrainingInterrupted
 
@@ -209,13 +210,22 @@ def train(
     else:
         encoder = build_encoder(config.encoder, (r.text for r in train_records))
         specs = build_head_specs(config.heads, train_records, encoder)
-    meta = {"encoder": encoder.to_config(), "heads": specs}
+    meta: dict[str, Any] = {"encoder": encoder.to_config(), "heads": specs}
+    augmentation = build_augmentation(config.train.augment)
+    if augmentation is not None:
+        meta["augment"] = {"name": augmentation.name, "test_views": config.train.test_views}
 
     model = build_model({"model": config.model.to_dict(), "heads": specs}, encoder).to(device)
     heads = list(model.heads.values())
     mask_cols = config.data.mask_columns
     train_ex = [encode_record(r, encoder, heads, mask_cols) for r in train_records]
     valid_ex = [encode_record(r, encoder, heads, mask_cols) for r in valid_records]
+    # Texts are kept only when training draws fresh augmented views of them every epoch.
+    train_texts = [r.text for r in train_records] if augmentation is not None else []
+    if augmentation is not None and config.train.test_views > 1:
+        probe = ModelBundle(model, encoder, meta)
+        views = (augmentation, config.train.test_views)
+        valid_ex = [add_views(e, r.text, probe, views) for e, r in zip(valid_ex, valid_records, strict=True)]
     del train_records, valid_records
     if ctx.main:
         ckpt_dir.mkdir(parents=True, exist_ok=True)  # only once the data has been read and encoded
@@ -329,6 +339,15 @@ def train(
                     else crop_example(train_ex[i], offsets[i], epoch_lengths[i])
                     for i in idx
                 ]
+                if augmentation is not None:
+                    # Seeded by (seed, epoch, step): a resumed epoch draws the same views.
+                    aug_rng = np.random.default_rng([config.seed, epoch, step, 1])
+                    chosen = [
+                        _augmented(ex, train_texts[i], augmentation, encoder, aug_rng)
+                        if aug_rng.random() < config.train.augment_prob
+                        else ex
+                        for ex, i in zip(chosen, idx, strict=True)
+                    ]
                 batch = collate(chosen, heads).to(device)
                 with torch.autocast(
                     device.type, dtype=torch.bfloat16, enabled=config.train.precision == "bf16"
@@ -424,6 +443,7 @@ def train(
                     "sequence_column": config.data.sequence_column,
                     "format": config.data.format,
                 },
+                "augment": meta.get("augment"),
                 "epoch": epoch + 1,
                 "monitor": monitor,
                 "valid_metrics": {h: _scalars(m) for h, m in best_metrics.items()},
@@ -449,6 +469,17 @@ def train(
         epoch,
         {h: _scalars(m) for h, m in best_metrics.items()},
     )
+
+
+def _augmented(
+    ex: Example, text: str, augmentation: Augmentation, encoder: Encoder, rng: np.random.Generator
+) -> Example:
+    """The example with its tokens replaced by a random view (sequence-level targets stay valid)."""
+    try:
+        tokens = encoder.encode(augmentation.random_view(text, rng))[0]
+    except EncodingError:
+        return ex
+    return Example(ex.index, ex.id, tokens.astype(np.int16, copy=False), ex.targets)
 
 
 def _monitor_mode(monitor: str, heads: Sequence[Any]) -> str:

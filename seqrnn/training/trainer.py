@@ -36,6 +36,7 @@ from seqrnn.bundle import ModelBundle, atomic_torch_save, build_model, save_bund
 from seqrnn.config import HeadConfig, RunConfig, dump_config
 from seqrnn.data.augment import Augmentation, build_augmentation
 from seqrnn.data.batching import Example, collate, crop_example, encode_record, token_budget_batches
+from seqrnn.data.dna import shuffled_negatives
 from seqrnn.data.formats import read_records
 from seqrnn.data.records import Record
 from seqrnn.encoders import Encoder, EncodingError, build_encoder
@@ -200,6 +201,18 @@ def train(
         valid_set = set(order[:n_valid].tolist())
         valid_records = [r for i, r in enumerate(train_records) if i in valid_set]
         train_records = [r for i, r in enumerate(train_records) if i not in valid_set]
+    if config.data.negatives:
+        # Each side of the split gets the shuffles of its own positives: no shared sequence content.
+        columns = [c for h in config.heads for c in h.columns]
+        start = max(r.index for r in [*train_records, *valid_records]) + 1
+        negatives = shuffled_negatives(train_records, columns, config.data.negative_label, config.seed, start)
+        start += len(negatives)
+        valid_negatives = shuffled_negatives(
+            valid_records, columns, config.data.negative_label, config.seed, start
+        )
+        train_records += negatives
+        valid_records += valid_negatives
+        log(f"data: added {len(negatives)} + {len(valid_negatives)} dinucleotide-shuffled negatives")
 
     checkpoint: dict[str, Any] | None = None
     if resume:

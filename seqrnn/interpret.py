@@ -211,7 +211,7 @@ def filter_motifs(
         windows = []
         for n in np.flatnonzero((acts[:, f] > threshold) & (acts[:, f] > 0)):
             start = int(positions[n, f]) - left
-            if 0 <= start and start + width <= onehots[n].shape[0]:
+            if start >= 0 and start + width <= onehots[n].shape[0]:
                 windows.append(onehots[n][start : start + width])
         if len(windows) < min_sites:
             continue

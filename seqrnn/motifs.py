@@ -84,7 +84,7 @@ def find_motif(found: Sequence[bio_motifs.Motif], query: str, source: str = "") 
 def to_pfm(motif: bio_motifs.Motif) -> PFM:
     counts = np.array([[motif.counts[b][i] for b in BASES] for i in range(motif.length)], dtype=np.float64)
     probs = counts / counts.sum(1, keepdims=True)
-    return PFM(motif.name, probs, int(round(counts.sum(1).mean())), motif.matrix_id)
+    return PFM(motif.name, probs, round(float(counts.sum(1).mean())), motif.matrix_id)
 
 
 def pwm_scan_scores(motif: bio_motifs.Motif, sequences: Iterable[str]) -> np.ndarray:

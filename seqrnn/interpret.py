@@ -19,17 +19,23 @@ Motifs:
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
+import h5py
 import numpy as np
 import torch
 
+from seqrnn import __version__
 from seqrnn.bundle import ModelBundle
 from seqrnn.data.batching import Example, collate
 from seqrnn.errors import ModelError
-from seqrnn.models.rnn import _reverse_index
-from seqrnn.motifs import PFM
+from seqrnn.io.hdf5 import DatasetSpec, RaggedH5Writer
+from seqrnn.models.rnn import reverse_index
+from seqrnn.motifs import PFM, Match, best_matches, load_jaspar, to_pfm, write_meme
+from seqrnn.plot import plot_logos
 
 BASES = "ACGT"
 
@@ -95,7 +101,7 @@ def _scores(
     score = target_score(bundle.model(tokens, lengths, x), target)
     if both:
         # Reverse each sequence within its length; complementing A C G T is reversing the channel axis.
-        rev = _reverse_index(lengths, tokens.shape[1]).unsqueeze(-1)
+        rev = reverse_index(lengths, tokens.shape[1]).unsqueeze(-1)
         x_rc = x.gather(1, rev.expand(-1, -1, 4)).flip(-1)
         score = (score + target_score(bundle.model(tokens, lengths, x_rc), target)) / 2
     return score
@@ -265,3 +271,145 @@ def seqlet_motif(
             seqlets.append(max(candidates, key=lambda w: float((w * logp).sum())))
     counts = np.sum(seqlets, axis=0) + 0.25
     return PFM("seqlet", counts / counts.sum(1, keepdims=True), len(seqlets))
+
+
+# ------------------------------------------------------------------------------------------------------
+# drivers behind `seqrnn interpret`
+
+
+def attributions_to_h5(
+    bundle: ModelBundle,
+    examples: Sequence[Example],
+    output: str | Path,
+    target: Target,
+    views: int | None = None,
+    methods: Sequence[str] = ("ism", "saliency"),
+    attrs: dict | None = None,
+) -> None:
+    """Write ``/score`` and the chosen ``ism``/``saliency`` arrays of every example (atomically)."""
+    residue = {m: DatasetSpec(4, np.float32, {"columns": np.array(list(BASES), dtype="S")}) for m in methods}
+    sequence = {"score": DatasetSpec(None, np.float32), "sequences": DatasetSpec(None, h5py.string_dtype())}
+    meta = {
+        "format": "seqrnn-attributions",
+        "format_version": 1,
+        "seqrnn_version": __version__,
+        "model_name": bundle.name,
+        "model_sha256": bundle.sha256,
+        "head": target.head,
+        "target": target.label,
+        "strands_averaged": _strands(bundle, views),
+        **(attrs or {}),
+    }
+    step = 256
+    with RaggedH5Writer(output, meta, residue, sequence) as writer:
+        for start in range(0, len(examples), step):
+            chunk = examples[start : start + step]
+            arrays: dict[str, list[np.ndarray]] = {m: [] for m in methods}
+            if "ism" in methods:
+                results = [ism(bundle, ex, target, views) for ex in chunk]
+                arrays["ism"] = [r[0] for r in results]
+            if "saliency" in methods:
+                arrays["saliency"] = saliency(bundle, chunk, target, views)
+            writer.append(
+                [ex.id for ex in chunk],
+                np.array([ex.tokens.size for ex in chunk]),
+                {m: np.concatenate(v).astype(np.float32) for m, v in arrays.items()},
+                {
+                    "score": score_examples(bundle, chunk, target, views).astype(np.float32),
+                    "sequences": np.array([bundle.encoder.decode(ex.tokens) for ex in chunk], dtype=object),
+                },
+            )
+
+
+@dataclass
+class MotifReport:
+    pfm: PFM
+    source: str  # "filter 83" or "seqlet"
+    influence: float | None
+    matches: list[Match]
+
+
+def extract_motifs(
+    bundle: ModelBundle,
+    examples: Sequence[Example],
+    target: Target,
+    out_dir: str | Path,
+    views: int | None = None,
+    jaspar: str | Path | None = None,
+    top: int = 10,
+    logos: bool = True,
+) -> list[MotifReport]:
+    """Motifs of the model on ``examples`` -> ``motifs.meme``, ``motifs.tsv``, ``motifs.json`` and
+    ``logos/*.png`` in ``out_dir``; each matched against ``jaspar`` when given."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    database = [to_pfm(m) for m in load_jaspar(jaspar)] if jaspar else []
+    reports: list[MotifReport] = []
+    if len(bundle.model.convs):
+        for fm in filter_motifs(bundle, examples, target, views)[:top]:
+            fm.pfm.name = f"motif{len(reports) + 1}_filter{fm.filter}"
+            reports.append(MotifReport(fm.pfm, f"filter {fm.filter}", fm.influence, []))
+    onehots = [
+        _onehot(bundle, torch.from_numpy(ex.tokens.astype(np.int64))[None])[0].numpy() for ex in examples
+    ]
+    seqlet = seqlet_motif(onehots, saliency(bundle, examples, target, views))
+    seqlet.name = f"motif{len(reports) + 1}_seqlet"
+    reports.append(MotifReport(seqlet, "seqlet", None, []))
+    for r in reports:
+        r.matches = best_matches(r.pfm, database, 5) if database else []
+    write_meme([r.pfm.trimmed() for r in reports], out / "motifs.meme")
+    rows = [
+        {
+            "motif": r.pfm.name,
+            "source": r.source,
+            "influence": r.influence,
+            "sites": r.pfm.sites,
+            "consensus": r.pfm.trimmed().consensus(),
+            "matches": [vars(m) for m in r.matches],
+        }
+        for r in reports
+    ]
+    (out / "motifs.json").write_text(json.dumps(rows, indent=1) + "\n")
+    with open(out / "motifs.tsv", "w") as fh:
+        fh.write("motif\tsource\tinfluence\tsites\tconsensus\tbest_match\tbest_match_name\tsimilarity\n")
+        for row in rows:
+            best = (
+                row["matches"][0] if row["matches"] else {"matrix_id": "", "name": "", "score": float("nan")}
+            )
+            influence = "" if row["influence"] is None else f"{row['influence']:.4f}"
+            fh.write(
+                f"{row['motif']}\t{row['source']}\t{influence}\t{row['sites']}\t{row['consensus']}\t"
+                f"{best['matrix_id']}\t{best['name']}\t{best['score']:.3f}\n"
+            )
+    if logos:
+        by_id = {m.matrix_id: m for m in database}
+        (out / "logos").mkdir(exist_ok=True)
+        for r in reports:
+            learned = r.pfm.trimmed()
+            panels = [(f"{learned.name} ({r.source}, {learned.sites} sites)", learned, 0)]
+            if r.matches:
+                best = r.matches[0]
+                match = by_id[best.matrix_id].trimmed()
+                match = match if best.strand == "+" else match.reverse_complement()
+                panels.append(
+                    (f"{best.matrix_id} {best.name} (similarity {best.score:.2f})", match, best.offset)
+                )
+            plot_logos(panels, out / "logos" / f"{learned.name}.png")
+    return reports
+
+
+def select_examples(
+    bundle: ModelBundle,
+    examples: Sequence[Example],
+    target: Target,
+    views: int | None = None,
+    positives_only: bool = True,
+    max_sequences: int | None = None,
+) -> list[Example]:
+    """The examples to explain: those the model calls for the target (score > 0) unless
+    ``positives_only`` is off, then at most ``max_sequences`` of them in input order."""
+    chosen = list(examples)
+    if positives_only and chosen:
+        scores = score_examples(bundle, chosen, target, views)
+        chosen = [ex for ex, s in zip(chosen, scores, strict=True) if s > 0]
+    return chosen[:max_sequences] if max_sequences else chosen

@@ -7,7 +7,8 @@ tools (Tomtom, FIMO) and ``Bio.motifs.parse(handle, "minimal")`` read.
 
 * ``pwm_scan_scores`` -> (N,) best log-odds hit per sequence over both strands (the no-training baseline).
 * ``compare`` scores two PFMs by column Pearson correlation over their best ungapped alignment (either
-  strand), summed and divided by the shorter motif's length: 1.0 when the shorter one matches exactly.
+  strand), summed and divided by the longer motif's length: 1.0 only when both match over their whole
+  length, so a short core (CACGTG) found inside a longer motif does not tie with a full-length match.
 """
 
 from __future__ import annotations
@@ -120,8 +121,8 @@ def pwm_scan_scores(motif: bio_motifs.Motif, sequences: Iterable[str]) -> np.nda
 def compare(a: PFM, b: PFM, min_overlap: int = 4) -> tuple[float, int, str]:
     """Best (score, offset of b relative to a, strand of b) over ungapped alignments of both strands."""
     best = (-math.inf, 0, "+")
-    shorter = min(a.length, b.length)
-    need = min(min_overlap, shorter)
+    longer = max(a.length, b.length)
+    need = min(min_overlap, a.length, b.length)
     for strand, other in (("+", b.probs), ("-", b.probs[::-1, ::-1])):
         for offset in range(-(other.shape[0] - need), a.length - need + 1):
             lo, hi = max(0, offset), min(a.length, offset + other.shape[0])
@@ -129,7 +130,7 @@ def compare(a: PFM, b: PFM, min_overlap: int = 4) -> tuple[float, int, str]:
                 continue
             x = a.probs[lo:hi]
             y = other[lo - offset : hi - offset]
-            score = float(_column_pcc(x, y).sum()) / shorter
+            score = float(_column_pcc(x, y).sum()) / longer
             if score > best[0]:
                 best = (score, offset, strand)
     return best
@@ -183,3 +184,19 @@ def write_meme(pfms: Sequence[PFM], path: str | Path) -> None:
         lines.extend(" ".join(f"{v:.6f}" for v in row) for row in pfm.probs)
         lines.append("")
     Path(path).write_text("\n".join(lines))
+
+
+def evaluate_pwm(
+    motif: bio_motifs.Motif, sequences: Sequence[str], labels: Sequence[str], positive: str = "1"
+) -> dict:
+    """The PWM scan scored like a two-class model head (``seqrnn evaluate`` metrics).
+
+    The scan's "probability" is sigmoid(best log-odds score): a monotone map, so AUROC and AUPRC are
+    those of the raw scores, and the 0.5 cut-off is a log-odds score of 0.
+    """
+    from seqrnn.metrics import classification_metrics
+
+    scores = pwm_scan_scores(motif, sequences)
+    p = 1.0 / (1.0 + np.exp(-np.clip(scores, -500, 500)))
+    y = np.array([lab.strip() == positive for lab in labels], dtype=np.int64)
+    return classification_metrics(y, np.stack([1 - p, p], axis=1), ["0", positive])

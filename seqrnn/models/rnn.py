@@ -148,7 +148,7 @@ class SeqRNN(nn.Module):
                     x.device
                 ).unsqueeze(1)
             x = x.transpose(1, 2)
-        reverse = _reverse_index(lengths.to(x.device), x.shape[1]).unsqueeze(-1)
+        reverse = reverse_index(lengths.to(x.device), x.shape[1]).unsqueeze(-1)
         for i, layer in enumerate(self.rnn):
             if i:
                 x = self.layer_dropout(x)
@@ -176,7 +176,7 @@ class SeqRNN(nn.Module):
         return outputs
 
 
-def _reverse_index(lengths: torch.Tensor, max_len: int) -> torch.Tensor:
+def reverse_index(lengths: torch.Tensor, max_len: int) -> torch.Tensor:
     """(B, L) gather index reversing positions [0, length) of each row and leaving padding in place."""
     positions = torch.arange(max_len, device=lengths.device).unsqueeze(0)
     lengths = lengths.unsqueeze(1)

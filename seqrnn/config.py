@@ -30,6 +30,7 @@ class DataConfig:
     valid: str | None = None
     valid_fraction: float = 0.1
     format: str | None = None
+    genome: str | None = None  # genome FASTA for BED inputs (indexed with pyfaidx)
     sequence_column: str | None = None
     id_column: str | None = None
     mask_columns: list[str] = field(default_factory=list)

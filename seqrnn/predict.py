@@ -46,6 +46,7 @@ class PredictOptions:
     fmt: str | None = None
     sequence_column: str | None = None
     id_column: str | None = None
+    genome: str | None = None  # the genome FASTA that BED intervals refer to
 
 
 @dataclass
@@ -221,7 +222,11 @@ def chain_inputs(inputs: Sequence[str | Path], options: PredictOptions) -> Itera
     index = 0
     for path in inputs:
         for rec in read_records(
-            path, options.fmt, sequence_column=options.sequence_column, id_column=options.id_column
+            path,
+            options.fmt,
+            sequence_column=options.sequence_column,
+            id_column=options.id_column,
+            genome=options.genome,
         ):
             rec.index = index
             index += 1

@@ -111,6 +111,7 @@ def _options(
     fmt: str | None,
     seq_col: str | None,
     id_col: str | None,
+    genome: Path | None = None,
 ) -> PredictOptions:
     from seqrnn.predict import PredictOptions
 
@@ -121,6 +122,7 @@ def _options(
         fmt=fmt,
         sequence_column=seq_col,
         id_column=id_col,
+        genome=str(genome) if genome else None,
     )
 
 
@@ -129,6 +131,7 @@ FORMAT_OPT = typer.Option(
 )
 SEQCOL_OPT = typer.Option(None, "--sequence-column", help="CSV/TSV column holding sequences or SMILES.")
 IDCOL_OPT = typer.Option(None, "--id-column", help="CSV/TSV column holding record ids.")
+GENOME_OPT = typer.Option(None, "--genome", help="Genome FASTA that BED inputs refer to (pyfaidx index).")
 DEVICE_OPT = typer.Option(Device.auto, "--device", help="auto picks CUDA when available.")
 THREADS_OPT = typer.Option(None, "--threads", min=1, help="CPU threads for torch (default: torch's choice).")
 TOKENS_OPT = typer.Option(32768, "--batch-tokens", min=1, help="Padded positions per batch (token budget).")
@@ -207,6 +210,7 @@ def predict(
     fmt: Optional[str] = FORMAT_OPT,  # noqa: UP045
     sequence_column: Optional[str] = SEQCOL_OPT,  # noqa: UP045
     id_column: Optional[str] = IDCOL_OPT,  # noqa: UP045
+    genome: Optional[Path] = GENOME_OPT,  # noqa: UP045
     shard: Optional[str] = typer.Option(  # noqa: UP045
         None, "--shard", help="K/N: predict only records i with i % N == K-1 (array jobs; see seqrnn merge)."
     ),
@@ -237,7 +241,7 @@ def predict(
     _threads(threads)
     dev = resolve_device(device.value)
     bundle = load_bundle(model, dev)
-    options = _options(batch_tokens, batch_size, on_invalid, fmt, sequence_column, id_column)
+    options = _options(batch_tokens, batch_size, on_invalid, fmt, sequence_column, id_column, genome)
     options.precision = precision.value
     options.shard = shard_spec
     options.window_tokens = window_tokens
@@ -285,11 +289,12 @@ def encode(
     fmt: Optional[str] = FORMAT_OPT,  # noqa: UP045
     sequence_column: Optional[str] = SEQCOL_OPT,  # noqa: UP045
     id_column: Optional[str] = IDCOL_OPT,  # noqa: UP045
+    genome: Optional[Path] = GENOME_OPT,  # noqa: UP045
 ) -> None:
     """Write the integer-encoded sequences (ids, lengths, offsets, tokens) to HDF5."""
     from seqrnn.encode import encode_to_h5, encoder_for_inputs
 
-    options = _options(1, 1, OnInvalid.error, fmt, sequence_column, id_column)
+    options = _options(1, 1, OnInvalid.error, fmt, sequence_column, id_column, genome)
     if (alphabet is None) == (model is None):
         raise typer.BadParameter("give exactly one of --alphabet or --model")
     if model is not None:
@@ -318,6 +323,7 @@ def evaluate(
     fmt: Optional[str] = FORMAT_OPT,  # noqa: UP045
     sequence_column: Optional[str] = SEQCOL_OPT,  # noqa: UP045
     id_column: Optional[str] = IDCOL_OPT,  # noqa: UP045
+    genome: Optional[Path] = GENOME_OPT,  # noqa: UP045
 ) -> None:
     """Predict labelled data and report accuracy, per-class F1, confusion, MCC, AUROC, RMSE, ..."""
     from seqrnn.bundle import load_bundle
@@ -338,7 +344,7 @@ def evaluate(
     masks = (
         mask_column if mask_column is not None else bundle.metadata.get("data", {}).get("mask_columns", [])
     )
-    options = _options(batch_tokens, 512, OnInvalid.error, fmt, sequence_column, id_column)
+    options = _options(batch_tokens, 512, OnInvalid.error, fmt, sequence_column, id_column, genome)
     options.test_views = test_views
     t0 = time.perf_counter()
     result = evaluate_records(bundle, chain_inputs(data, options), options, dev, masks)
@@ -389,6 +395,7 @@ def interpret(
     fmt: Optional[str] = FORMAT_OPT,  # noqa: UP045
     sequence_column: Optional[str] = SEQCOL_OPT,  # noqa: UP045
     id_column: Optional[str] = IDCOL_OPT,  # noqa: UP045
+    genome: Optional[Path] = GENOME_OPT,  # noqa: UP045
 ) -> None:
     """Explain a DNA model: in-silico mutagenesis and saliency per base, and the motifs it learned."""
     from seqrnn.bundle import load_bundle
@@ -410,7 +417,7 @@ def interpret(
     _threads(threads)
     bundle = load_bundle(model)
     tgt = resolve_target(bundle, head, target)
-    options = _options(32768, 512, OnInvalid.error, fmt, sequence_column, id_column)
+    options = _options(32768, 512, OnInvalid.error, fmt, sequence_column, id_column, genome)
     examples = [encode_record(r, bundle.encoder) for r in chain_inputs(inputs, options)]
     chosen = select_examples(bundle, examples, tgt, test_views, not all_sequences, max_sequences)
     if not chosen:
@@ -441,6 +448,7 @@ def scan(
     fmt: Optional[str] = FORMAT_OPT,  # noqa: UP045
     sequence_column: Optional[str] = SEQCOL_OPT,  # noqa: UP045
     id_column: Optional[str] = IDCOL_OPT,  # noqa: UP045
+    genome: Optional[Path] = GENOME_OPT,  # noqa: UP045
 ) -> None:
     """Baseline without training: best PWM log-odds hit per sequence, scored like seqrnn evaluate."""
     from seqrnn.errors import InputError
@@ -449,7 +457,7 @@ def scan(
     from seqrnn.predict import chain_inputs
 
     found = find_motif(load_jaspar(jaspar), motif, str(jaspar))
-    options = _options(32768, 512, OnInvalid.error, fmt, sequence_column, id_column)
+    options = _options(32768, 512, OnInvalid.error, fmt, sequence_column, id_column, genome)
     texts, labels = [], []
     for rec in chain_inputs(inputs, options):
         if label_column not in rec.fields:

@@ -80,7 +80,11 @@ def file_fingerprint(paths: Sequence[str]) -> str:
 def _read(path: str, config: RunConfig) -> list[Record]:
     records = []
     for rec in read_records(
-        path, config.data.format, sequence_column=config.data.sequence_column, id_column=config.data.id_column
+        path,
+        config.data.format,
+        sequence_column=config.data.sequence_column,
+        id_column=config.data.id_column,
+        genome=config.data.genome,
     ):
         records.append(rec)
         if config.data.max_records and len(records) >= config.data.max_records:

@@ -163,3 +163,17 @@ def test_planted_motif_is_found(dna_run, synthetic, tmp_path) -> None:
 
 def _rc(s: str) -> str:
     return s[::-1].translate(str.maketrans("ACGT", "TGCA"))
+
+
+def test_predict_bed_intervals_with_strand_averaging(dna_run, tmp_path) -> None:
+    model, _ = dna_run
+    genome = tmp_path / "genome.fa"
+    genome.write_text(">chr1\n" + "ACGTAGGCTTGACGTCAAGCTAGGATCCATGGCATTAGCA" * 3 + "\n")
+    bed = tmp_path / "peaks.bed"
+    bed.write_text("chr1\t0\t60\tplus\t0\t+\nchr1\t0\t60\tminus\t0\t-\n")
+    out = tmp_path / "bed.h5"
+    assert main(["predict", str(bed), "--genome", str(genome), "-m", str(model), "-o", str(out), "-q"]) == 0
+    with h5py.File(out) as f:
+        probs = f["sequence/bound/probs"][:]
+        assert list(f["ids"].asstr()[:]) == ["plus", "minus"]
+    np.testing.assert_allclose(probs[0], probs[1], atol=1e-5)  # both strands of one interval agree

@@ -92,7 +92,11 @@ def main() -> None:
             motif = None
         if motif is not None:
             m = evaluate_pwm(motif, [r.text for r in test], [r.fields["Bound"] for r in test])
-            row["pwm"] = {"motif": f"{motif.matrix_id} {motif.name}", "auroc": m["auroc"], "auprc": m["auprc"]}
+            row["pwm"] = {
+                "motif": f"{motif.matrix_id} {motif.name}",
+                "auroc": m["auroc"],
+                "auprc": m["auprc"],
+            }
         for name in args.models:
             print(f"{tf} {name}", file=sys.stderr)
             t0 = time.perf_counter()
@@ -105,6 +109,8 @@ def main() -> None:
                 target = resolve_target(bundle)
                 peaks = [encode_record(r, bundle.encoder) for r in test if r.fields["Bound"] == "1"]
                 chosen = select_examples(bundle, peaks, target, max_sequences=args.motif_sequences)
+                # A model that calls (almost) no peak bound still gets its motifs read from all peaks.
+                chosen = chosen if len(chosen) >= 50 else peaks[: args.motif_sequences]
                 reports = extract_motifs(
                     bundle, chosen, target, runs / f"{tf}_{name}" / "motifs", jaspar=data / JASPAR, top=10
                 )
@@ -154,7 +160,9 @@ def table(results: dict) -> str:
         motifs = row.get("motifs") or []
         if motifs:
             m = motifs[0]
-            cells.append(f"{m['consensus']} -> {m['best'][0][1]} ({m['best'][0][2]:.2f}); {tf} rank {m['own_rank']}")
+            cells.append(
+                f"{m['consensus']} -> {m['best'][0][1]} ({m['best'][0][2]:.2f}); {tf} rank {m['own_rank']}"
+            )
         else:
             cells.append("")
         lines.append("| " + " | ".join(cells) + " |")

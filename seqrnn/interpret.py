@@ -13,8 +13,8 @@ Motifs:
     * filter motifs (models with a convolutional front end): each first-layer filter's PFM is built from
       the windows where it fires at >= half its maximum over the sequences (DanQ, Basset); filters are
       ranked by influence, the mean drop of the score when the filter is switched off.
-    * a seqlet motif (any model): each sequence's highest-saliency window, re-aligned over both strands
-      by a few rounds of PFM refitting.
+    * a seqlet motif (any model): each sequence's highest-attribution window (saliency; ISM for models
+      with a learned input embedding), re-aligned over both strands by a few rounds of PFM refitting.
 """
 
 from __future__ import annotations
@@ -53,8 +53,6 @@ def resolve_target(bundle: ModelBundle, head: str | None = None, label: str | No
     """The head output to explain; default: the first sequence head, its class "1" or last class."""
     if bundle.encoder.name != "dna":
         raise ModelError(f"interpretation needs a DNA model; this one reads {bundle.encoder.name}")
-    if not len(bundle.model.convs) and bundle.model.embed.weight.shape[1] != 4:
-        raise ModelError("interpretation needs one-hot DNA input (model.input: onehot)")
     heads = {n: h for n, h in bundle.model.heads.items() if h.level != "residue"}
     if not heads:
         raise ModelError("the model has no sequence-level head to interpret")
@@ -85,7 +83,13 @@ def _strands(bundle: ModelBundle, views: int | None) -> bool:
 
 def _onehot(bundle: ModelBundle, tokens: torch.Tensor) -> torch.Tensor:
     """(B, L) tokens -> (B, L, 4) A C G T fractions (N = 0.25 each), zero at padding."""
-    return bundle.model.embed(tokens).detach().float()
+    return torch.from_numpy(bundle.encoder.onehot_matrix())[tokens]  # type: ignore[attr-defined]
+
+
+def has_onehot_input(bundle: ModelBundle) -> bool:
+    """True when the model reads the fixed one-hot bases (the DNA default), so input gradients are per base."""
+    weight = bundle.model.embed.weight
+    return weight.shape[1] == 4 and not weight.requires_grad
 
 
 def _scores(
@@ -96,14 +100,23 @@ def _scores(
     both: bool,
     embedded: torch.Tensor | None = None,
 ) -> torch.Tensor:
-    """(B,) scores of a padded batch; with ``both``, the mean over the two strands."""
-    x = _onehot(bundle, tokens) if embedded is None else embedded
-    score = target_score(bundle.model(tokens, lengths, x), target)
+    """(B,) scores of a padded batch; with ``both``, the mean over the two strands.
+
+    ``embedded`` (B, L, 4) one-hot input (for input gradients) replaces the tokens' own input layer.
+    """
+    model = bundle.model
+    score = target_score(model(tokens, lengths, embedded), target)
     if both:
-        # Reverse each sequence within its length; complementing A C G T is reversing the channel axis.
-        rev = reverse_index(lengths, tokens.shape[1]).unsqueeze(-1)
-        x_rc = x.gather(1, rev.expand(-1, -1, 4)).flip(-1)
-        score = (score + target_score(bundle.model(tokens, lengths, x_rc), target)) / 2
+        # The other strand: each sequence reversed within its own length, then complemented.
+        rev = reverse_index(lengths, tokens.shape[1])
+        if embedded is None:
+            complement = torch.from_numpy(bundle.encoder.complement_table())  # type: ignore[attr-defined]
+            score = score + target_score(model(complement[tokens.gather(1, rev)], lengths), target)
+        else:
+            # In A C G T column order, complementing is reversing the channel axis.
+            x_rc = embedded.gather(1, rev.unsqueeze(-1).expand(-1, -1, 4)).flip(-1)
+            score = score + target_score(model(tokens, lengths, x_rc), target)
+        score = score / 2
     return score
 
 
@@ -157,7 +170,9 @@ def ism(
 def saliency(
     bundle: ModelBundle, examples: Sequence[Example], target: Target, views: int | None = None
 ) -> list[np.ndarray]:
-    """Per sequence (L, 4): d score / d one-hot input, times the input."""
+    """Per sequence (L, 4): d score / d one-hot input, times the input (one-hot input models only)."""
+    if not has_onehot_input(bundle):
+        raise ModelError("saliency needs a model that reads one-hot bases (model.input: onehot); use ISM")
     both = _strands(bundle, views)
     out: list[np.ndarray] = [np.zeros((0, 4))] * len(examples)
     model = bundle.model
@@ -192,6 +207,8 @@ def filter_motifs(
     model = bundle.model
     if not len(model.convs):
         raise ModelError("filter motifs need a convolutional front end; use the seqlet motif instead")
+    if not examples:
+        raise ModelError("no sequences to build filter motifs from")
     conv = model.convs[0]
     width = conv.kernel_size[0]
     left = (width - 1) // 2  # torch's padding="same" puts the extra column on the right
@@ -201,13 +218,14 @@ def filter_motifs(
     with torch.inference_mode():
         for idx in _batches(examples, 65536):
             batch = collate([examples[i] for i in idx])
-            x = _onehot(bundle, batch.tokens)
+            x = model.embed(batch.tokens).float()
             keep = batch.tokens.ne(0).unsqueeze(1).float()
             act = torch.relu(conv(x.transpose(1, 2) * keep)) * keep  # (B, C, L)
             best = act.max(dim=2)
             best_act.append(best.values.numpy())
             best_pos.append(best.indices.numpy())
-            onehots.extend(x[row, : examples[i].tokens.size].numpy() for row, i in enumerate(idx))
+            bases = _onehot(bundle, batch.tokens)
+            onehots.extend(bases[row, : examples[i].tokens.size].numpy() for row, i in enumerate(idx))
     acts = np.concatenate(best_act)  # (N, C)
     positions = np.concatenate(best_pos)
     base = score_examples(bundle, examples, target, views)
@@ -352,7 +370,15 @@ def extract_motifs(
     onehots = [
         _onehot(bundle, torch.from_numpy(ex.tokens.astype(np.int64))[None])[0].numpy() for ex in examples
     ]
-    seqlet = seqlet_motif(onehots, saliency(bundle, examples, target, views))
+    if has_onehot_input(bundle):
+        attributions = saliency(bundle, examples, target, views)
+    else:
+        # Learned-embedding models: a base's importance is the mean score loss when it is mutated.
+        attributions = [
+            -ism(bundle, ex, target, views)[0].sum(1, keepdims=True) / 3 * oh
+            for ex, oh in zip(examples, onehots, strict=True)
+        ]
+    seqlet = seqlet_motif(onehots, attributions)
     seqlet.name = f"motif{len(reports) + 1}_seqlet"
     reports.append(MotifReport(seqlet, "seqlet", None, []))
     for r in reports:

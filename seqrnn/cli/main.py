@@ -434,8 +434,9 @@ def interpret(
         reports = extract_motifs(bundle, chosen, tgt, motifs_dir, test_views, jaspar, top, logos)
         typer.echo(f"wrote {len(reports)} motifs from {what} to {motifs_dir}")
         for r in reports[:5]:
-            best = f"  best match {r.matches[0].matrix_id} {r.matches[0].name} ({r.matches[0].score:.2f})"
-            typer.echo(f"  {r.pfm.name}: {r.pfm.trimmed().consensus()}" + (best if r.matches else ""))
+            best = r.matches[0] if r.matches else None
+            match = f"  best match {best.matrix_id} {best.name} ({best.score:.2f})" if best else ""
+            typer.echo(f"  {r.pfm.name}: {r.pfm.trimmed().consensus()}{match}")
 
 
 @app.command()

@@ -16,6 +16,7 @@ from seqrnn.cli.main import main
 from seqrnn.data.batching import encode_record
 from seqrnn.data.records import Record
 from seqrnn.data.synthetic import MOTIF
+from seqrnn.errors import ModelError
 from seqrnn.interpret import ism, resolve_target, saliency, score_examples
 from tests.conftest import write_config
 
@@ -177,3 +178,34 @@ def test_predict_bed_intervals_with_strand_averaging(dna_run, tmp_path) -> None:
         probs = f["sequence/bound/probs"][:]
         assert list(f["ids"].asstr()[:]) == ["plus", "minus"]
     np.testing.assert_allclose(probs[0], probs[1], atol=1e-5)  # both strands of one interval agree
+
+
+def test_learned_embedding_models_get_ism_and_seqlets_but_no_saliency(synthetic, tmp_path) -> None:
+    cfg = write_config("dna", synthetic["dna"], tmp_path / "run", tmp_path, epochs=1)
+    sets = [
+        "model.input=embedding",
+        "model.conv_channels=0",
+        "train.augment=reverse_complement",
+        "train.test_views=2",
+    ]
+    assert main(["train", str(cfg), "--quiet", *[a for s in sets for a in ("--set", s)]]) == 0
+    bundle = load_bundle(tmp_path / "run" / "model.pt")
+    target = resolve_target(bundle)
+    ex = encode_record(Record("s", "ACGTAGGCTTGACGTCAAGC", 0, "x"), bundle.encoder)
+    delta, own = ism(bundle, ex, target)
+    assert delta.shape == (20, 4) and np.abs(delta).sum() > 0
+    rc = encode_record(Record("r", "GCTTGACGTCAAGCCTACGT", 0, "x"), bundle.encoder)
+    assert score_examples(bundle, [rc], target)[0] == pytest.approx(own, abs=1e-4)  # strands averaged
+    with pytest.raises(ModelError, match="one-hot"):
+        saliency(bundle, [ex], target)
+    out = tmp_path / "m"
+    args = [
+        "interpret",
+        str(synthetic["dna"]),
+        "-m",
+        str(tmp_path / "run" / "model.pt"),
+        "--motifs",
+        str(out),
+    ]
+    assert main([*args, "--all-sequences", "--max-sequences", "10", "--no-logos"]) == 0
+    assert json.loads((out / "motifs.json").read_text())[0]["source"] == "seqlet"

@@ -45,6 +45,7 @@ class OnInvalid(str, Enum):
 
 
 class Precision(str, Enum):
+    auto = "auto"
     fp32 = "fp32"
     bf16 = "bf16"
 
@@ -205,7 +206,9 @@ def predict(
         help="error: stop; skip: report and leave out; mask: letters outside the alphabet -> X (protein) / N (DNA).",
     ),
     precision: Precision = typer.Option(
-        Precision.fp32, "--precision", help="bf16 autocast: faster on CPUs with AMX/AVX512-BF16."
+        Precision.auto,
+        "--precision",
+        help="auto: bf16 autocast where the CPU (AVX512-BF16/AMX) or GPU computes it natively, else fp32.",
     ),
     fmt: Optional[str] = FORMAT_OPT,  # noqa: UP045
     sequence_column: Optional[str] = SEQCOL_OPT,  # noqa: UP045

@@ -291,7 +291,8 @@ def train(
         dump_config(config, out / "config.yaml")
         _write_run_record(out / "run.json", config, fingerprint, ctx.world, resume)
     train_model = ctx.wrap(model, device)
-    eval_options = PredictOptions(batch_tokens=max(config.train.batch_tokens, 16000))
+    # Validation in fp32 everywhere: model selection must not depend on the machine's bf16 support.
+    eval_options = PredictOptions(batch_tokens=max(config.train.batch_tokens, 16000), precision="fp32")
 
     metrics_path = out / "metrics.jsonl"
     epoch = start_epoch

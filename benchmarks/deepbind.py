@@ -83,6 +83,9 @@ def main() -> None:
     args = ap.parse_args()
     if args.merge:
         results = json.loads(Path(args.out).read_text())
+        jaspar = load_jaspar(Path(args.data) / JASPAR)
+        for tf, row in results.items():  # the PWM scan takes a second: always from the current code
+            _pwm_row(row, jaspar, tf, list(read_records(files(Path(args.data), tf)[1])))
         for other in args.merge:
             for tf, row in json.loads(Path(other).read_text()).items():
                 results.setdefault(tf, {}).update({k: v for k, v in row.items() if k in MODELS})
@@ -100,17 +103,7 @@ def main() -> None:
         row = results.setdefault(tf, {})
         row["n_train_positives"] = sum(1 for _ in read_records(train_file))
         row["n_test"] = len(test)
-        try:
-            motif = find_motif(jaspar, tf)
-        except InputError:
-            motif = None
-        if motif is not None:
-            m = evaluate_pwm(motif, [r.text for r in test], [r.fields["Bound"] for r in test])
-            row["pwm"] = {
-                "motif": f"{motif.matrix_id} {motif.name}",
-                "auroc": m["auroc"],
-                "auprc": m["auprc"],
-            }
+        _pwm_row(row, jaspar, tf, test)
         for name in args.models:
             print(f"{tf} {name}", file=sys.stderr)
             t0 = time.perf_counter()
@@ -140,6 +133,15 @@ def main() -> None:
                 ]
         Path(args.out).write_text(json.dumps(results, indent=1) + "\n")
     print(table(results))
+
+
+def _pwm_row(row: dict, jaspar: list, tf: str, test: list) -> None:
+    try:
+        motif = find_motif(jaspar, tf)
+    except InputError:
+        return
+    m = evaluate_pwm(motif, [r.text for r in test], [r.fields["Bound"] for r in test])
+    row["pwm"] = {"motif": f"{motif.matrix_id} {motif.name}", "auroc": m["auroc"], "auprc": m["auprc"]}
 
 
 def _own_rank(pfm, tf: str, jaspar_path: Path) -> int | None:

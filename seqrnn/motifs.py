@@ -71,12 +71,14 @@ def load_jaspar(path: str | Path) -> list[bio_motifs.Motif]:
 
 
 def find_motif(found: Sequence[bio_motifs.Motif], query: str, source: str = "") -> bio_motifs.Motif:
-    """A motif by matrix id (MA0093.4, or MA0093 for any version) or by TF name (case-insensitive)."""
+    """A motif by matrix id (MA0093.4, or MA0093 for any version) or by TF name (exact spelling first,
+    then case-insensitive)."""
     q = query.strip().upper()
     for m in found:
         if m.matrix_id.upper() == q or m.matrix_id.upper().split(".")[0] == q:
             return m
-    named = [m for m in found if m.name.upper() == q]
+    # The exact spelling first: JASPAR has both TCF12 (human) and Tcf12 (mouse).
+    named = [m for m in found if m.name == query.strip()] or [m for m in found if m.name.upper() == q]
     if not named:
         raise InputError(f"no motif with id or name {query!r}", source=source)
     return named[0]

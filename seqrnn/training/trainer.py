@@ -7,6 +7,10 @@ Run directory (``output_dir``)::
     model.pt             best bundle by the monitored validation metric (what ``predict`` uses)
     checkpoints/last.pt  full training state after the last finished epoch or interruption (``--resume``)
     checkpoints/best.pt  full training state at the best epoch
+    run.json             seed, split (method, sizes), data fingerprint, versions
+    rejected.tsv         records set aside under ``data.on_invalid: skip`` (file, row, id, sequence, reason)
+    test_metrics.json    the best model scored once on the held-out test split (``data.test`` or
+                         ``data.test_fraction``; random or scaffold split, :mod:`seqrnn.data.splits`)
 
 Every epoch's batch order, crop windows and dropout masks are seeded from ``(seed, epoch)`` and a
 mid-epoch checkpoint (SIGINT/SIGTERM) stores the batch position and RNG state, so a resumed run ends with
@@ -16,6 +20,7 @@ sequence's whole length, and gradients are clipped by global norm before every A
 
 from __future__ import annotations
 
+import csv
 import hashlib
 import json
 import math
@@ -32,12 +37,14 @@ import numpy as np
 import torch
 
 from seqrnn import __version__
-from seqrnn.bundle import ModelBundle, atomic_torch_save, build_model, save_bundle
+from seqrnn.bundle import ModelBundle, atomic_torch_save, build_model, load_bundle, save_bundle
+from seqrnn.chem import check_standardize, note_without_rdkit, require_rdkit
 from seqrnn.config import HeadConfig, RunConfig, dump_config
 from seqrnn.data.batching import collate, crop_example, encode_record, token_budget_batches
 from seqrnn.data.formats import read_records
 from seqrnn.data.records import Record
-from seqrnn.encoders import Encoder, build_encoder
+from seqrnn.data.splits import split_indices
+from seqrnn.encoders import Encoder, EncodingError, build_encoder
 from seqrnn.errors import ConfigError, InputError, SeqrnnError
 from seqrnn.evaluate import evaluate_examples, main_metric
 from seqrnn.models import HEADS
@@ -58,6 +65,7 @@ class TrainResult:
     monitor: str
     epochs_run: int
     valid_metrics: dict[str, Any]
+    test_metrics: dict[str, Any] | None = None  # held-out test split, scored once with the best model
 
 
 def seed_everything(seed: int) -> None:
@@ -186,19 +194,48 @@ def train(
         torch.set_num_threads(config.train.threads)
     seed_everything(config.seed)
 
-    # read -> encode ---------------------------------------------------------------------------------
+    # read -> screen -> split -> encode --------------------------------------------------------------
     t0 = time.perf_counter()
-    train_records = _read(config.data.train, config)
-    if config.data.valid:
-        valid_records = _read(config.data.valid, config)
-    else:
-        order = np.random.default_rng(config.seed).permutation(len(train_records))
-        n_valid = max(1, round(config.data.valid_fraction * len(train_records)))
-        if n_valid >= len(train_records):
+    probe = _probe_encoder(config, log)
+    rejected: list[tuple[Record, str]] = []
+    train_records = _screen(_read(config.data.train, config), probe, config, rejected)
+    valid_records = (
+        _screen(_read(config.data.valid, config), probe, config, rejected) if config.data.valid else []
+    )
+    test_records = (
+        _screen(_read(config.data.test, config), probe, config, rejected) if config.data.test else []
+    )
+    split = {"method": config.data.split, "seed": config.seed}
+    held_out = {
+        "valid": 0.0 if config.data.valid else config.data.valid_fraction,
+        "test": 0.0 if config.data.test else config.data.test_fraction,
+    }
+    if not config.data.valid or held_out["test"] > 0:
+        smiles = None
+        if config.data.split != "random":
+            smiles = [probe.prepare(r.text) for r in train_records]  # type: ignore[attr-defined]
+        tr, va, te = split_indices(
+            len(train_records),
+            held_out["valid"],
+            held_out["test"],
+            config.seed,
+            config.data.split,
+            smiles,
+            min_valid=0 if config.data.valid else 1,
+        )
+        if not tr:
             raise InputError("too few records to take a validation split", source=config.data.train)
-        valid_set = set(order[:n_valid].tolist())
-        valid_records = [r for i, r in enumerate(train_records) if i in valid_set]
-        train_records = [r for i, r in enumerate(train_records) if i not in valid_set]
+        valid_records += [train_records[i] for i in va]
+        test_records += [train_records[i] for i in te]
+        train_records = [train_records[i] for i in tr]
+    split.update(
+        train=len(train_records), valid=len(valid_records), test=len(test_records), rejected=len(rejected)
+    )
+    if rejected:
+        log(
+            f"rejected {len(rejected)} invalid record(s) under data.on_invalid=skip "
+            f"(first: record {rejected[0][0].id}: {rejected[0][1]}); listed in {out / 'rejected.tsv'}"
+        )
 
     checkpoint: dict[str, Any] | None = None
     if resume:
@@ -207,7 +244,9 @@ def train(
         encoder = Encoder.from_config(meta["encoder"])
         specs = meta["heads"]
     else:
-        encoder = build_encoder(config.encoder, (r.text for r in train_records))
+        encoder = build_encoder(
+            config.encoder, (r.text for r in train_records), standardize=config.data.standardize
+        )
         specs = build_head_specs(config.heads, train_records, encoder)
     meta = {"encoder": encoder.to_config(), "heads": specs}
 
@@ -216,12 +255,14 @@ def train(
     mask_cols = config.data.mask_columns
     train_ex = [encode_record(r, encoder, heads, mask_cols) for r in train_records]
     valid_ex = [encode_record(r, encoder, heads, mask_cols) for r in valid_records]
-    del train_records, valid_records
+    test_ex = [encode_record(r, encoder, heads, mask_cols) for r in test_records]
+    del train_records, valid_records, test_records
     if ctx.main:
         ckpt_dir.mkdir(parents=True, exist_ok=True)  # only once the data has been read and encoded
     n_params = sum(p.numel() for p in model.parameters() if p.requires_grad)
     log(
-        f"data: {len(train_ex)} train / {len(valid_ex)} valid sequences, "
+        f"data: {len(train_ex)} train / {len(valid_ex)} valid / {len(test_ex)} test sequences "
+        f"({config.data.split} split), "
         f"{sum(e.tokens.size for e in train_ex)} train positions ({time.perf_counter() - t0:.1f}s); "
         f"model: {config.model.cell} {config.model.layers}x{config.model.hidden}, {n_params:,} parameters"
         + (f"; {ctx.world} processes ({ctx.backend})" if ctx.world > 1 else "")
@@ -259,10 +300,13 @@ def train(
         best_metrics = json.loads(checkpoint["best_metrics"])
         resume_step = int(checkpoint.get("step_in_epoch", 0))
         log(f"resuming {out} at epoch {start_epoch + 1}, batch {resume_step + 1}")
-    fingerprint = file_fingerprint([config.data.train] + ([config.data.valid] if config.data.valid else []))
+    fingerprint = file_fingerprint(
+        [config.data.train] + [p for p in (config.data.valid, config.data.test) if p]
+    )
     if ctx.main:
         dump_config(config, out / "config.yaml")
-        _write_run_record(out / "run.json", config, fingerprint, ctx.world, resume)
+        _write_run_record(out / "run.json", config, fingerprint, ctx.world, resume, split)
+        _write_rejected(out / "rejected.tsv", rejected)
     train_model = ctx.wrap(model, device)
     eval_options = PredictOptions(batch_tokens=max(config.train.batch_tokens, 16000))
 
@@ -420,6 +464,9 @@ def train(
                     "fingerprint": fingerprint,
                     "n_train": len(train_ex),
                     "n_valid": len(valid_ex),
+                    "n_test": len(test_ex),
+                    "test": config.data.test,
+                    "split": split,
                     "mask_columns": list(mask_cols),
                     "sequence_column": config.data.sequence_column,
                     "format": config.data.format,
@@ -440,6 +487,10 @@ def train(
     ctx.close()
     if bad_epochs >= config.train.patience:
         log(f"early stop: no improvement of {monitor} for {bad_epochs} epochs")
+    finished = bad_epochs >= config.train.patience or epoch >= config.train.epochs
+    test_metrics = None
+    if test_ex and finished and ctx.main:
+        test_metrics = _score_test(out, test_ex, split, eval_options, device, log)
     return TrainResult(
         out,
         out / "model.pt",
@@ -448,7 +499,85 @@ def train(
         monitor,
         epoch,
         {h: _scalars(m) for h, m in best_metrics.items()},
+        test_metrics,
     )
+
+
+def _probe_encoder(config: RunConfig, log: Callable[[str], None]) -> Encoder:
+    """An encoder that checks records before the split (SMILES: vocabulary not fitted yet)."""
+    if config.data.split != "random":
+        require_rdkit(f"data.split {config.data.split}")
+    if config.encoder == "smiles":
+        check_standardize(config.data.standardize)
+        note_without_rdkit(log)
+    elif config.data.standardize != "none":
+        raise ConfigError(
+            f"config data.standardize: applies to SMILES only, not the {config.encoder} encoder"
+        )
+    return build_encoder(config.encoder, [], standardize=config.data.standardize)
+
+
+def _screen(
+    records: list[Record], probe: Encoder, config: RunConfig, rejected: list[tuple[Record, str]]
+) -> list[Record]:
+    """Records whose sequence the encoder accepts; the others raise, or under ``skip`` are set aside."""
+    kept = []
+    for rec in records:
+        try:
+            probe.encode(rec.text)
+        except EncodingError as exc:
+            if config.data.on_invalid == "error":
+                raise InputError(
+                    f"{exc} (data.on_invalid=skip sets such records aside)", source=rec.source, record=rec.id
+                ) from None
+            rejected.append((rec, str(exc)))
+            continue
+        kept.append(rec)
+    if not kept:
+        raise InputError(f"no usable records: all {len(records)} rejected", source=records[0].source)
+    return kept
+
+
+def _write_rejected(path: Path, rejected: Sequence[tuple[Record, str]]) -> None:
+    """``rejected.tsv``: file, row (1-based record number), id, sequence and reason of each set-aside record."""
+    path.unlink(missing_ok=True)
+    if not rejected:
+        return
+    tmp = path.with_name(f".{path.name}.tmp")
+    with tmp.open("w", newline="") as fh:
+        writer = csv.writer(fh, delimiter="\t", lineterminator="\n")
+        writer.writerow(["file", "row", "id", "sequence", "reason"])
+        for rec, reason in rejected:
+            writer.writerow([rec.source, rec.index + 1, rec.id, rec.text, reason])
+    tmp.replace(path)
+
+
+def _score_test(
+    out: Path,
+    test_ex: Sequence[Any],
+    split: dict[str, Any],
+    options: PredictOptions,
+    device: torch.device,
+    log: Callable[[str], None],
+) -> dict[str, Any]:
+    """Score the best bundle (model.pt) once on the held-out test records; writes test_metrics.json."""
+    bundle = load_bundle(out / "model.pt", device)
+    metrics = evaluate_examples(bundle, test_ex, options, device).metrics
+    payload = {
+        "model": str(out / "model.pt"),
+        "model_sha256": bundle.sha256,
+        "epoch": bundle.metadata.get("epoch"),
+        "split": split,
+        "n_test": len(test_ex),
+        "metrics": metrics,
+    }
+    tmp = out / ".test_metrics.json.tmp"
+    tmp.write_text(json.dumps(_finite(payload), indent=1))
+    tmp.replace(out / "test_metrics.json")
+    for head, m in metrics.items():
+        shown = ", ".join(f"{k} {v:.4f}" for k, v in _scalars(m).items() if k != "n")
+        log(f"test ({len(test_ex)} records, best epoch {payload['epoch']}): {head}: {shown}")
+    return {h: _scalars(m) for h, m in metrics.items()}
 
 
 def _monitor_mode(monitor: str, heads: Sequence[Any]) -> str:
@@ -471,7 +600,9 @@ def _lookup(metrics: dict[str, dict], monitor: str) -> float:
     return float(value)
 
 
-def _write_run_record(path: Path, config: RunConfig, fingerprint: str, world: int, resume: bool) -> None:
+def _write_run_record(
+    path: Path, config: RunConfig, fingerprint: str, world: int, resume: bool, split: dict[str, Any]
+) -> None:
     """What a rerun needs to repeat this run: versions, seed, data fingerprint, command context."""
     import platform
 
@@ -483,6 +614,7 @@ def _write_run_record(path: Path, config: RunConfig, fingerprint: str, world: in
         record.setdefault("resumed", []).append(time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
     record.update(
         seed=config.seed,
+        split=split,
         data_fingerprint=fingerprint,
         processes=world,
         versions={

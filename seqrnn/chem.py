@@ -103,8 +103,12 @@ def largest_fragment(mol: Any) -> Any:
     return frags[int(np.argmax(sizes))]  # argmax: the first of equal-sized fragments
 
 
-def prepare_smiles(smiles: str, standardize: str = "none", check: bool = True) -> str:
-    """The SMILES the model sees: stripped; with RDKit (and ``check``) validated, then standardised."""
+def prepare_smiles(smiles: str, standardize: str = "none", check: bool = True, canonical: bool = True) -> str:
+    """The SMILES the model sees: stripped; with RDKit (and ``check``) validated, then standardised.
+
+    ``canonical=False`` (augmented views) keeps the atom order of the input: ``canonical`` then only
+    validates, ``largest_fragment`` drops the other fragments without reordering atoms.
+    """
     text = smiles.strip()
     if not text:
         raise EncodingError("empty SMILES")
@@ -112,11 +116,11 @@ def prepare_smiles(smiles: str, standardize: str = "none", check: bool = True) -
         return text
     chem = require_rdkit(f"SMILES standardize {standardize!r}")
     mol = to_mol(text)
-    if standardize == "none":
+    if standardize == "none" or (standardize == "canonical" and not canonical):
         return text
     if standardize == "largest_fragment":
         mol = largest_fragment(mol)
-    return chem.MolToSmiles(mol)
+    return chem.MolToSmiles(mol, canonical=canonical)
 
 
 def murcko_scaffold(smiles: str) -> str:

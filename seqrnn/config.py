@@ -68,6 +68,9 @@ class TrainConfig:
     max_steps_per_epoch: int | None = None
     crop_length: int | None = None  # residue-level tasks: train on random windows of long chains
     precision: str = "fp32"  # fp32 | bf16 (autocast for the forward pass; weights and optimiser stay fp32)
+    augment: str | None = None  # seqrnn.data.augment name, e.g. reverse_complement, smiles_enumeration
+    augment_prob: float = 0.5  # chance that a training example is replaced by a random view each epoch
+    test_views: int = 1  # views averaged at validation and prediction (1 = none); stored in the bundle
 
 
 @dataclass
@@ -230,6 +233,19 @@ def _check(config: RunConfig) -> None:
             )
     if config.train.precision not in ("fp32", "bf16"):
         raise ConfigError("config train.precision: choose fp32 or bf16")
+    if config.train.augment is not None:
+        from seqrnn.data.augment import AUGMENTATIONS
+
+        AUGMENTATIONS.get(config.train.augment)
+        residue_heads = [h.name for h in config.heads if h.kind.startswith("residue_")]
+        if residue_heads:
+            raise ConfigError(
+                f"config train.augment: augmented views would move the labels of residue heads {residue_heads}"
+            )
+    if not 0.0 <= config.train.augment_prob <= 1.0:
+        raise ConfigError("config train.augment_prob: must be in [0, 1]")
+    if config.train.test_views > 1 and config.train.augment is None:
+        raise ConfigError("config train.test_views: averaging views needs train.augment")
     if not 0.0 <= config.data.valid_fraction < 1.0:
         raise ConfigError("config data.valid_fraction: must be in [0, 1)")
     if not 0.0 <= config.data.test_fraction < 1.0:
@@ -246,6 +262,7 @@ def _check(config: RunConfig) -> None:
         "train.epochs": config.train.epochs,
         "train.batch_tokens": config.train.batch_tokens,
         "train.batch_size": config.train.batch_size,
+        "train.test_views": config.train.test_views,
         "model.hidden": config.model.hidden,
         "model.layers": config.model.layers,
     }

@@ -65,6 +65,10 @@ class Encoder:
     def encode(self, text: str) -> tuple[np.ndarray, np.ndarray]:
         raise NotImplementedError
 
+    def encode_view(self, text: str) -> tuple[np.ndarray, np.ndarray]:
+        """Encode an augmented view (:mod:`seqrnn.data.augment`) of an input; by default like ``encode``."""
+        return self.encode(text)
+
     def decode(self, tokens: Iterable[int]) -> str:
         return "".join(self.tokens[int(t)] for t in tokens)
 
@@ -263,18 +267,22 @@ class SmilesEncoder(Encoder):
                 seen.update(tokenize_smiles(s.strip()))
         return cls([PAD, UNK, *sorted(seen)], standardize, check)
 
-    def prepare(self, text: str) -> str:
+    def prepare(self, text: str, canonical: bool = True) -> str:
         """The SMILES as the model sees it (stripped; checked / standardised with RDKit when asked)."""
         from seqrnn.chem import prepare_smiles
 
-        return prepare_smiles(text, self.standardize, self.check)
+        return prepare_smiles(text, self.standardize, self.check, canonical)
 
-    def encode(self, text: str) -> tuple[np.ndarray, np.ndarray]:
+    def encode_view(self, text: str) -> tuple[np.ndarray, np.ndarray]:
+        """A randomised SMILES keeps its atom order: standardisation must not canonicalise it back."""
+        return self.encode(text, canonical=False)
+
+    def encode(self, text: str, canonical: bool = True) -> tuple[np.ndarray, np.ndarray]:
         text = text.strip()
         if not text:
             raise EncodingError("empty SMILES")
         toks = tokenize_smiles(text)  # first: its message names the position of a stray character
-        prepared = self.prepare(text)
+        prepared = self.prepare(text, canonical)
         if prepared != text:
             toks = tokenize_smiles(prepared)
         unk = self.index[UNK]

@@ -18,7 +18,7 @@ from seqrnn.data.batching import Example, encode_record
 from seqrnn.data.records import Record
 from seqrnn.metrics import classification_metrics, multilabel_metrics, regression_metrics
 from seqrnn.models.heads import IGNORE, Head
-from seqrnn.predict import PredictOptions, predict_examples
+from seqrnn.predict import PredictOptions, add_views, predict_examples, resolve_views
 
 
 def main_metric(head: Head) -> tuple[str, str]:
@@ -86,5 +86,9 @@ def evaluate_records(
     mask_columns: Sequence[str] = (),
 ) -> Evaluation:
     heads = list(bundle.model.heads.values())
-    examples = [encode_record(r, bundle.encoder, heads, mask_columns) for r in records]
+    views = resolve_views(bundle, options)
+    examples = [
+        add_views(encode_record(r, bundle.encoder, heads, mask_columns), r.text, bundle, views)
+        for r in records
+    ]
     return evaluate_examples(bundle, examples, options, device)

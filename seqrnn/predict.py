@@ -22,11 +22,12 @@ import torch
 
 from seqrnn import __version__
 from seqrnn.bundle import ModelBundle
+from seqrnn.data.augment import Augmentation, build_augmentation
 from seqrnn.data.batching import Example, collate, encode_record, token_budget_batches
 from seqrnn.data.formats import read_records
 from seqrnn.data.records import Record
 from seqrnn.encoders import EncodingError
-from seqrnn.errors import InputError, SeqrnnError
+from seqrnn.errors import InputError, ModelError, SeqrnnError
 from seqrnn.io.hdf5 import DatasetSpec, RaggedH5Writer, check_writable
 
 FORMAT = "seqrnn-predictions"
@@ -41,6 +42,7 @@ class PredictOptions:
     on_invalid: str = "error"  # error | skip | mask (letters outside the alphabet -> X / N)
     precision: str = "fp32"  # fp32 | bf16 (autocast; outputs are written as float32 either way)
     shard: tuple[int, int] | None = None  # (K, N): records whose input index i has i % N == K - 1
+    test_views: int | None = None  # views averaged per sequence (None: the bundle's train.test_views)
     fmt: str | None = None
     sequence_column: str | None = None
     id_column: str | None = None
@@ -76,14 +78,49 @@ def resolve_device(name: str = "auto") -> torch.device:
     return torch.device(name)
 
 
+def resolve_views(bundle: ModelBundle, options: PredictOptions) -> tuple[Augmentation | None, int]:
+    """The augmentation and number of views to average: the bundle's choice unless options override.
+
+    DNA models without a stored augmentation still accept ``--test-views 2`` (strand averaging);
+    other models must have been trained with one.
+    """
+    stored = bundle.metadata.get("augment") or {}
+    n = options.test_views if options.test_views is not None else int(stored.get("test_views", 1))
+    if n <= 1:
+        return None, 1
+    name = stored.get("name") or ("reverse_complement" if bundle.encoder.name == "dna" else None)
+    if name is None:
+        raise ModelError(f"--test-views {n}: this model was trained without an augmentation to average over")
+    if any(h.level == "residue" for h in bundle.model.heads.values()):
+        raise ModelError(f"--test-views {n}: views cannot be averaged for per-residue heads")
+    return build_augmentation(name), n
+
+
+def add_views(ex: Example, text: str, bundle: ModelBundle, views: tuple[Augmentation | None, int]) -> Example:
+    """Attach the encoded extra views of ``text`` to ``ex`` (views that fail to encode are left out)."""
+    augmentation, n = views
+    if augmentation is None:
+        return ex
+    extra = []
+    for view in augmentation.views(text, n)[1:]:
+        try:
+            extra.append(bundle.encoder.encode_view(view)[0].astype(np.int16, copy=False))
+        except EncodingError:
+            continue
+    ex.views = extra
+    return ex
+
+
 def _windows(
     records: Iterable[Record], bundle: ModelBundle, options: PredictOptions, skipped: list[tuple[str, str]]
 ) -> Iterator[list[Example]]:
     window: list[Example] = []
     tokens = 0
+    views = resolve_views(bundle, options)
     for rec in records:
         try:
             ex = encode_record(rec, bundle.encoder)
+            text = rec.text
         except InputError as exc:
             if options.on_invalid == "error":
                 raise
@@ -91,7 +128,8 @@ def _windows(
             if ex is None:
                 skipped.append((f"{rec.source}:{rec.id}", exc.reason))
                 continue
-        window.append(ex)
+            text = bundle.encoder.mask_invalid(rec.text)[0]
+        window.append(add_views(ex, text, bundle, views))
         tokens += ex.tokens.size
         if tokens >= options.window_tokens:
             yield window
@@ -116,22 +154,38 @@ def _masked(rec: Record, bundle: ModelBundle, error: InputError) -> Example | No
 def predict_examples(
     bundle: ModelBundle, examples: Sequence[Example], options: PredictOptions, device: torch.device
 ) -> WindowResult:
-    """Predict one window; outputs are in the order of ``examples``."""
+    """Predict one window; outputs are in the order of ``examples``.
+
+    Examples with ``views`` get their sequence-level outputs averaged over the input and its views.
+    """
     model = bundle.model
     heads = model.heads
-    lengths = np.array([e.tokens.size for e in examples], dtype=np.int64)
-    per_seq: dict[str, list[np.ndarray | None]] = {name: [None] * len(examples) for name in heads}
+    flat = list(examples)
+    owner = list(range(len(examples)))
+    for i, ex in enumerate(examples):
+        for view in ex.views or ():
+            flat.append(Example(ex.index, ex.id, view))
+            owner.append(i)
+    lengths = np.array([e.tokens.size for e in flat], dtype=np.int64)
+    per_seq: dict[str, list[np.ndarray | None]] = {name: [None] * len(flat) for name in heads}
     autocast = torch.autocast(device.type, dtype=torch.bfloat16, enabled=options.precision == "bf16")
     with torch.inference_mode(), autocast:
         for idx in token_budget_batches(lengths, options.batch_tokens, options.batch_size):
-            batch = collate([examples[i] for i in idx]).to(device)
+            batch = collate([flat[i] for i in idx]).to(device)
             logits = model(batch.tokens, batch.lengths)
             for name, head in heads.items():
-                out = head.postprocess(logits[name]).cpu().numpy()
+                out = head.postprocess(logits[name]).float().cpu().numpy()
                 for row, i in enumerate(idx):
                     per_seq[name][i] = out[row, : lengths[i]] if head.level == "residue" else out[row]
-    residue = {n: np.concatenate(per_seq[n]) for n, h in heads.items() if h.level == "residue"}
-    sequence = {n: np.stack(per_seq[n]) for n, h in heads.items() if h.level != "residue"}
+    n = len(examples)
+    residue = {k: np.concatenate(per_seq[k][:n]) for k, h in heads.items() if h.level == "residue"}
+    sequence = {k: np.stack(per_seq[k]) for k, h in heads.items() if h.level != "residue"}
+    if len(flat) > n:
+        counts = np.bincount(owner, minlength=n).astype(np.float64)
+        for k, values in sequence.items():
+            total = np.zeros((n, *values.shape[1:]), dtype=np.float64)
+            np.add.at(total, np.asarray(owner), values)
+            sequence[k] = (total / counts.reshape(-1, *[1] * (values.ndim - 1))).astype(values.dtype)
     return WindowResult(list(examples), residue, sequence)
 
 

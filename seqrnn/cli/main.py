@@ -133,6 +133,12 @@ DEVICE_OPT = typer.Option(Device.auto, "--device", help="auto picks CUDA when av
 THREADS_OPT = typer.Option(None, "--threads", min=1, help="CPU threads for torch (default: torch's choice).")
 TOKENS_OPT = typer.Option(32768, "--batch-tokens", min=1, help="Padded positions per batch (token budget).")
 BATCH_OPT = typer.Option(512, "--batch-size", min=1, help="Sequences per batch at most.")
+VIEWS_OPT = typer.Option(
+    None,
+    "--test-views",
+    min=1,
+    help="Average sequence-level outputs over N views (DNA: 2 = both strands); default: the model's.",
+)
 
 
 @app.command()
@@ -210,6 +216,7 @@ def predict(
     window_tokens: int = typer.Option(
         2_000_000, "--window-tokens", min=1, help="Residues read, predicted and written per window."
     ),
+    test_views: Optional[int] = VIEWS_OPT,  # noqa: UP045
     export: list[str] = typer.Option(
         [], "--export", help="Also write ss2, horiz (directories) or tsv next to the output (repeatable)."
     ),
@@ -234,6 +241,7 @@ def predict(
     options.precision = precision.value
     options.shard = shard_spec
     options.window_tokens = window_tokens
+    options.test_views = test_views
     summary = predict_to_h5(
         bundle, inputs, output, options, dev, _command_line(), progress=not quiet, resume=resume
     )
@@ -306,6 +314,7 @@ def evaluate(
     device: Device = DEVICE_OPT,
     threads: Optional[int] = THREADS_OPT,  # noqa: UP045
     batch_tokens: int = TOKENS_OPT,
+    test_views: Optional[int] = VIEWS_OPT,  # noqa: UP045
     fmt: Optional[str] = FORMAT_OPT,  # noqa: UP045
     sequence_column: Optional[str] = SEQCOL_OPT,  # noqa: UP045
     id_column: Optional[str] = IDCOL_OPT,  # noqa: UP045
@@ -330,6 +339,7 @@ def evaluate(
         mask_column if mask_column is not None else bundle.metadata.get("data", {}).get("mask_columns", [])
     )
     options = _options(batch_tokens, 512, OnInvalid.error, fmt, sequence_column, id_column)
+    options.test_views = test_views
     t0 = time.perf_counter()
     result = evaluate_records(bundle, chain_inputs(data, options), options, dev, masks)
     for head, metrics in result.metrics.items():

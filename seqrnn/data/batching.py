@@ -27,6 +27,7 @@ class Example:
     tokens: np.ndarray
     targets: dict[str, np.ndarray] = field(default_factory=dict)
     masked: int = 0  # letters replaced by the unknown letter under --on-invalid mask
+    views: list[np.ndarray] | None = None  # extra test-time views (seqrnn.data.augment), averaged
 
 
 @dataclass

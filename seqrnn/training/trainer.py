@@ -20,6 +20,7 @@ sequence's whole length, and gradients are clipped by global norm before every A
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import hashlib
 import json
@@ -40,7 +41,8 @@ from seqrnn import __version__
 from seqrnn.bundle import ModelBundle, atomic_torch_save, build_model, load_bundle, save_bundle
 from seqrnn.chem import check_standardize, note_without_rdkit, require_rdkit
 from seqrnn.config import HeadConfig, RunConfig, dump_config
-from seqrnn.data.batching import collate, crop_example, encode_record, token_budget_batches
+from seqrnn.data.augment import Augmentation, build_augmentation
+from seqrnn.data.batching import Example, collate, crop_example, encode_record, token_budget_batches
 from seqrnn.data.formats import read_records
 from seqrnn.data.records import Record
 from seqrnn.data.splits import split_indices
@@ -49,7 +51,7 @@ from seqrnn.errors import ConfigError, InputError, SeqrnnError
 from seqrnn.evaluate import evaluate_examples, main_metric
 from seqrnn.models import HEADS
 from seqrnn.models.heads import MISSING, _normalise_class, split_labels
-from seqrnn.predict import PredictOptions
+from seqrnn.predict import PredictOptions, add_views
 from seqrnn.training.distributed import init_distributed
 from seqrnn.training.interrupt import StopRequest, TrainingInterrupted
 
@@ -196,14 +198,14 @@ def train(
 
     # read -> screen -> split -> encode --------------------------------------------------------------
     t0 = time.perf_counter()
-    probe = _probe_encoder(config, log)
+    checker = _probe_encoder(config, log)
     rejected: list[tuple[Record, str]] = []
-    train_records = _screen(_read(config.data.train, config), probe, config, rejected)
+    train_records = _screen(_read(config.data.train, config), checker, config, rejected)
     valid_records = (
-        _screen(_read(config.data.valid, config), probe, config, rejected) if config.data.valid else []
+        _screen(_read(config.data.valid, config), checker, config, rejected) if config.data.valid else []
     )
     test_records = (
-        _screen(_read(config.data.test, config), probe, config, rejected) if config.data.test else []
+        _screen(_read(config.data.test, config), checker, config, rejected) if config.data.test else []
     )
     split = {"method": config.data.split, "seed": config.seed}
     held_out = {
@@ -213,7 +215,7 @@ def train(
     if not config.data.valid or held_out["test"] > 0:
         smiles = None
         if config.data.split != "random":
-            smiles = [probe.prepare(r.text) for r in train_records]  # type: ignore[attr-defined]
+            smiles = [checker.prepare(r.text) for r in train_records]  # type: ignore[attr-defined]
         tr, va, te = split_indices(
             len(train_records),
             held_out["valid"],
@@ -243,12 +245,18 @@ def train(
         meta = json.loads(checkpoint["metadata"])
         encoder = Encoder.from_config(meta["encoder"])
         specs = meta["heads"]
-    else:
+    augmentation = build_augmentation(config.train.augment)
+    if not resume:
         encoder = build_encoder(
-            config.encoder, (r.text for r in train_records), standardize=config.data.standardize
+            config.encoder,
+            (r.text for r in train_records),
+            standardize=config.data.standardize,
+            extra=_vocabulary_views(train_records, augmentation, config.seed),
         )
         specs = build_head_specs(config.heads, train_records, encoder)
-    meta = {"encoder": encoder.to_config(), "heads": specs}
+    meta: dict[str, Any] = {"encoder": encoder.to_config(), "heads": specs}
+    if augmentation is not None:
+        meta["augment"] = {"name": augmentation.name, "test_views": config.train.test_views}
 
     model = build_model({"model": config.model.to_dict(), "heads": specs}, encoder).to(device)
     heads = list(model.heads.values())
@@ -256,6 +264,13 @@ def train(
     train_ex = [encode_record(r, encoder, heads, mask_cols) for r in train_records]
     valid_ex = [encode_record(r, encoder, heads, mask_cols) for r in valid_records]
     test_ex = [encode_record(r, encoder, heads, mask_cols) for r in test_records]
+    # Texts are kept only when training draws fresh augmented views of them every epoch.
+    train_texts = [r.text for r in train_records] if augmentation is not None else []
+    if augmentation is not None and config.train.test_views > 1:
+        probe = ModelBundle(model, encoder, meta)
+        views = (augmentation, config.train.test_views)
+        valid_ex = [add_views(e, r.text, probe, views) for e, r in zip(valid_ex, valid_records, strict=True)]
+        test_ex = [add_views(e, r.text, probe, views) for e, r in zip(test_ex, test_records, strict=True)]
     del train_records, valid_records, test_records
     if ctx.main:
         ckpt_dir.mkdir(parents=True, exist_ok=True)  # only once the data has been read and encoded
@@ -373,6 +388,15 @@ def train(
                     else crop_example(train_ex[i], offsets[i], epoch_lengths[i])
                     for i in idx
                 ]
+                if augmentation is not None:
+                    # Seeded by (seed, epoch, step): a resumed epoch draws the same views.
+                    aug_rng = np.random.default_rng([config.seed, epoch, step, 1])
+                    chosen = [
+                        _augmented(ex, train_texts[i], augmentation, encoder, aug_rng)
+                        if aug_rng.random() < config.train.augment_prob
+                        else ex
+                        for ex, i in zip(chosen, idx, strict=True)
+                    ]
                 batch = collate(chosen, heads).to(device)
                 with torch.autocast(
                     device.type, dtype=torch.bfloat16, enabled=config.train.precision == "bf16"
@@ -471,6 +495,7 @@ def train(
                     "sequence_column": config.data.sequence_column,
                     "format": config.data.format,
                 },
+                "augment": meta.get("augment"),
                 "epoch": epoch + 1,
                 "monitor": monitor,
                 "valid_metrics": {h: _scalars(m) for h, m in best_metrics.items()},
@@ -578,6 +603,34 @@ def _score_test(
         shown = ", ".join(f"{k} {v:.4f}" for k, v in _scalars(m).items() if k != "n")
         log(f"test ({len(test_ex)} records, best epoch {payload['epoch']}): {head}: {shown}")
     return {h: _scalars(m) for h, m in metrics.items()}
+
+
+def _vocabulary_views(
+    records: Sequence[Record], augmentation: Augmentation | None, seed: int, n: int = 5
+) -> list[str]:
+    """Random views of the training texts, so that a fitted vocabulary (SMILES) covers what augmented
+    training will show the model (randomised SMILES bring ring-closure digits and chirality tags that
+    canonical ones lack) instead of mapping them to ``<unk>``."""
+    if augmentation is None:
+        return []
+    rng = np.random.default_rng([seed, 2])
+    views = []
+    for rec in records:
+        for _ in range(n):
+            with contextlib.suppress(EncodingError):
+                views.append(augmentation.random_view(rec.text, rng))
+    return views
+
+
+def _augmented(
+    ex: Example, text: str, augmentation: Augmentation, encoder: Encoder, rng: np.random.Generator
+) -> Example:
+    """The example with its tokens replaced by a random view (sequence-level targets stay valid)."""
+    try:
+        tokens = encoder.encode_view(augmentation.random_view(text, rng))[0]
+    except EncodingError:
+        return ex
+    return Example(ex.index, ex.id, tokens.astype(np.int16, copy=False), ex.targets)
 
 
 def _monitor_mode(monitor: str, heads: Sequence[Any]) -> str:

@@ -227,6 +227,12 @@ def train(
         )
         if not tr:
             raise InputError("too few records to take a validation split", source=config.data.train)
+        if not va and not valid_records:
+            raise InputError(
+                f"the {config.data.split} split left no validation records (one scaffold group holds "
+                "most molecules); use data.split=random or more data",
+                source=config.data.train,
+            )
         valid_records += [train_records[i] for i in va]
         test_records += [train_records[i] for i in te]
         train_records = [train_records[i] for i in tr]

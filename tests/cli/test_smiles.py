@@ -61,7 +61,9 @@ def test_training_on_invalid_error_names_the_record(tmp_path: Path, capsys) -> N
     assert not (tmp_path / "run").exists()
 
 
-def test_predict_skip_and_csv_keep_every_input_row(trained: tuple[Path, Path], tmp_path: Path, capsys) -> None:
+def test_predict_skip_and_csv_keep_every_input_row(
+    trained: tuple[Path, Path], tmp_path: Path, capsys
+) -> None:
     run, data = trained
     out = tmp_path / "pred.h5"
     args = ["predict", "-m", str(run / "model.pt"), str(data), "-o", str(out), "--on-invalid", "skip"]

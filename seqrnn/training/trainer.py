@@ -257,7 +257,9 @@ def train(
             config.encoder,
             (r.text for r in train_records),
             standardize=config.data.standardize,
-            extra=_vocabulary_views(train_records, augmentation, config.seed),
+            extra=_vocabulary_views(train_records, augmentation, config.seed)
+            if config.encoder == "smiles"  # a fitted vocabulary; fixed alphabets need no views
+            else (),
         )
         specs = build_head_specs(config.heads, train_records, encoder)
     meta: dict[str, Any] = {"encoder": encoder.to_config(), "heads": specs}

@@ -123,3 +123,14 @@ def test_a_moleculenet_config_trains_on_another_csv(tmp_path: Path) -> None:
     assert main(["predict", "-m", str(tmp_path / "run" / "model.pt"), str(data), "-o", str(out), "-q"]) == 0
     with h5py.File(out) as f:
         assert f["sequence/logS/values"].shape == (60, 1)
+
+
+def test_split_and_standardize_mistakes_are_one_line_errors(tmp_path: Path, capsys) -> None:
+    data = write_table(molecule_rows(40, seed=2), tmp_path / "mols.csv")
+    cfg = write_config("smiles", data, tmp_path / "run", tmp_path, epochs=1)
+    # Synthetic molecules share a handful of scaffolds: nothing is left for validation.
+    assert main(["train", str(cfg), "--set", "data.split=scaffold", "--set", "data.test_fraction=0.1"]) == 3
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("seqrnn: error:") and "left no validation records" in err and "\n" not in err
+    assert main(["train", str(cfg), "--set", "data.standardize=inchi"]) == 5
+    assert "data.standardize" in capsys.readouterr().err

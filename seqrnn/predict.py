@@ -289,6 +289,10 @@ def predict_to_h5(
     rest, then assembles the same file an uninterrupted run writes and removes the parts.
     """
     output = check_writable(output)
+    if bundle.encoder.name == "smiles":
+        from seqrnn.chem import note_without_rdkit
+
+        note_without_rdkit()  # once: validity and canonical form cannot be checked without RDKit
     residue_specs, sequence_specs = dataset_layout(bundle)
     attrs = {
         "format": FORMAT,

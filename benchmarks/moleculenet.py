@@ -103,14 +103,14 @@ def main() -> None:
 
 def summarise(results: dict) -> None:
     for name, entry in results["sets"].items():
-        values = [r["test"] for r in entry["runs"]]
-        entry["mean"] = statistics.fmean(values)
+        values = [r["test"] for r in entry["runs"] if r["test"] is not None]  # None: undefined (one class)
+        entry["mean"] = statistics.fmean(values) if values else float("nan")
         entry["std"] = statistics.stdev(values) if len(values) > 1 else 0.0
         entry["metric"] = SETS[name][3]
         entry["chemprop"], entry["moleculenet_best"] = SETS[name][5], SETS[name][6]
         entry["target"] = TARGETS[name]
         higher = SETS[name][4]
-        entry["target_met"] = entry["mean"] >= TARGETS[name] if higher else entry["mean"] <= TARGETS[name]
+        entry["target_met"] = bool(entry["mean"] >= TARGETS[name] if higher else entry["mean"] <= TARGETS[name])
 
 
 def table(results: dict) -> str:

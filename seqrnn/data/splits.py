@@ -5,13 +5,17 @@
 - ``random``: a permutation seeded with ``seed``; validation takes the first ``round(valid_fraction*n)``
   positions (at least ``min_valid``), test the next ``round(test_fraction*n)`` (at least 1 when the fraction is
   above 0), training the rest. Without a test fraction this is the split seqrnn always made.
-- ``scaffold``: chemprop's deterministic scaffold split (``scaffold_split(balanced=False)``): molecules
-  are grouped by Bemis-Murcko scaffold, groups sorted by size (largest first, ties in order of first
-  appearance) and each group goes whole to training while it fits under the training size, else to
-  validation while that fits, else to test. The same data gives the same split for every seed; the
-  large groups (acyclic molecules, benzene, ...) end up in training, the rare scaffolds in test.
-- ``scaffold_balanced``: chemprop's balanced variant: groups larger than half the validation or test
-  size come first, then the small ones, each part shuffled with ``seed``, and filled the same way.
+- ``scaffold``: MoleculeNet's deterministic scaffold split (DeepChem ``ScaffoldSplitter``): molecules
+  are grouped by Bemis-Murcko scaffold, groups sorted by size, largest first (equal sizes: the group
+  first seen later in the file first), and each group goes whole to training while training stays
+  within its size, else to validation while training + validation stay within theirs, else to test.
+  The same data gives the same split for every seed; the large groups (acyclic molecules, benzene, ...)
+  end up in training, rare scaffolds in validation and test. (chemprop's unbalanced variant breaks
+  ties the other way round; on BBBP.csv, whose last 400 rows are all permeable, that leaves a single
+  class in validation and test.)
+- ``scaffold_balanced``: chemprop's balanced variant (its default): groups larger than half the
+  validation or test size come first, then the small ones, each part shuffled with ``seed``; each
+  group goes to training if it fits, else to validation if it fits, else to test.
 
 No scaffold is ever shared between two parts. Scaffold splits need RDKit (``seqrnn[chem]``).
 """
@@ -49,19 +53,23 @@ def split_indices(
     if smiles is None or len(smiles) != n:
         raise ConfigError(f"data.split {method}: needs the SMILES of every record")
     groups = scaffold_groups(smiles)
-    if method == "scaffold":
-        ordered = sorted(groups, key=len, reverse=True)  # stable: equal sizes keep first-appearance order
-    else:
-        rng = np.random.default_rng(seed)
-        big = [g for g in groups if len(g) > n_valid / 2 or len(g) > n_test / 2]
-        small = [g for g in groups if not (len(g) > n_valid / 2 or len(g) > n_test / 2)]
-        ordered = [big[i] for i in rng.permutation(len(big))] + [
-            small[i] for i in rng.permutation(len(small))
-        ]
     n_train = n - n_valid - n_test
     train: list[int] = []
     valid: list[int] = []
     test: list[int] = []
+    if method == "scaffold":
+        for group in sorted(groups, key=lambda g: (len(g), g[0]), reverse=True):
+            if len(train) + len(group) <= n_train:
+                train += group
+            elif len(train) + len(valid) + len(group) <= n_train + n_valid:
+                valid += group
+            else:
+                test += group
+        return sorted(train), sorted(valid), sorted(test)
+    rng = np.random.default_rng(seed)
+    big = [g for g in groups if len(g) > n_valid / 2 or len(g) > n_test / 2]
+    small = [g for g in groups if not (len(g) > n_valid / 2 or len(g) > n_test / 2)]
+    ordered = [big[i] for i in rng.permutation(len(big))] + [small[i] for i in rng.permutation(len(small))]
     for group in ordered:
         if len(train) + len(group) <= n_train:
             train += group

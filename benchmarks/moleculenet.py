@@ -110,7 +110,9 @@ def summarise(results: dict) -> None:
         entry["chemprop"], entry["moleculenet_best"] = SETS[name][5], SETS[name][6]
         entry["target"] = TARGETS[name]
         higher = SETS[name][4]
-        entry["target_met"] = bool(entry["mean"] >= TARGETS[name] if higher else entry["mean"] <= TARGETS[name])
+        entry["target_met"] = bool(
+            entry["mean"] >= TARGETS[name] if higher else entry["mean"] <= TARGETS[name]
+        )
 
 
 def table(results: dict) -> str:

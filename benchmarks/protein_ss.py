@@ -35,14 +35,19 @@ def main() -> None:
     parser.add_argument("--data", type=Path, default=Path("../shared/data/protein_ss/netsurfp2"))
     parser.add_argument("--json", type=Path)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--precision", choices=["fp32", "bf16"], default="fp32")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     bundle = load_bundle(args.model)
-    results = {"model": bundle.name, "model_sha256": bundle.sha256, "sets": {}}
+    results = {"model": bundle.name, "model_sha256": bundle.sha256, "precision": args.precision, "sets": {}}
     for name, (filename, masks) in SETS.items():
         t0 = time.perf_counter()
         ev = evaluate_records(
-            bundle, read_records(args.data / filename), PredictOptions(), torch.device("cpu"), masks
+            bundle,
+            read_records(args.data / filename),
+            PredictOptions(precision=args.precision),
+            torch.device("cpu"),
+            masks,
         )
         results["sets"][name] = {
             "sequences": ev.n_sequences,

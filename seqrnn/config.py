@@ -35,10 +35,13 @@ class DataConfig:
     on_invalid: str = "error"  # error | skip (skipped records are listed in rejected.tsv)
     standardize: str = "none"  # SMILES: none | canonical | largest_fragment (needs RDKit)
     format: str | None = None
+    genome: str | None = None  # genome FASTA for BED inputs (indexed with pyfaidx)
     sequence_column: str | None = None
     id_column: str | None = None
     mask_columns: list[str] = field(default_factory=list)
     max_records: int | None = None  # cap for quick runs; None = all
+    negatives: str | None = None  # dinucleotide_shuffle: add one shuffled negative per positive (DeepBind)
+    negative_label: str = "0"  # label the generated negatives get (and positives do not have)
 
 
 @dataclass
@@ -231,6 +234,14 @@ def _check(config: RunConfig) -> None:
             raise ConfigError(
                 f"config train.crop_length: cropping would change the labels of sequence heads {sequence_heads}"
             )
+    if config.model.conv_pool > 1:
+        if not config.model.conv_channels:
+            raise ConfigError(
+                "config model.conv_pool: pooling needs a convolutional front end (conv_channels)"
+            )
+        residue_heads = [h.name for h in config.heads if h.kind.startswith("residue_")]
+        if residue_heads:
+            raise ConfigError(f"config model.conv_pool: pooling would misalign residue heads {residue_heads}")
     if config.train.precision not in ("fp32", "bf16"):
         raise ConfigError("config train.precision: choose fp32 or bf16")
     if config.train.augment is not None:
@@ -246,6 +257,15 @@ def _check(config: RunConfig) -> None:
         raise ConfigError("config train.augment_prob: must be in [0, 1]")
     if config.train.test_views > 1 and config.train.augment is None:
         raise ConfigError("config train.test_views: averaging views needs train.augment")
+    if config.data.negatives is not None:
+        from seqrnn.data.dna import NEGATIVES
+
+        NEGATIVES.get(config.data.negatives)
+        if config.encoder != "dna":
+            raise ConfigError("config data.negatives: shuffled negatives are made for DNA (encoder: dna)")
+        others = [h.name for h in config.heads if h.kind != "sequence_classification"]
+        if others:
+            raise ConfigError(f"config data.negatives: heads {others} are not sequence_classification")
     if not 0.0 <= config.data.valid_fraction < 1.0:
         raise ConfigError("config data.valid_fraction: must be in [0, 1)")
     if not 0.0 <= config.data.test_fraction < 1.0:
@@ -265,6 +285,7 @@ def _check(config: RunConfig) -> None:
         "train.test_views": config.train.test_views,
         "model.hidden": config.model.hidden,
         "model.layers": config.model.layers,
+        "model.conv_pool": config.model.conv_pool,
     }
     for key, value in positive.items():
         if value < 1:

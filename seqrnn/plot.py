@@ -1,7 +1,7 @@
-"""Per-residue probability tracks as PNG (needs the optional ``matplotlib``: ``pip install seqrnn[plot]``).
+"""Pictures (optional ``matplotlib`` and ``logomaker``: ``pip install seqrnn[plot]``).
 
-One panel per residue head of a predictions file: stacked class probabilities along the sequence, the
-predicted class as a colour strip on top.
+``plot_track``: one panel per residue head of a predictions file: stacked class probabilities along the
+sequence, the predicted class as a colour strip on top. ``plot_logos``: DNA sequence logos in bits.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ import numpy as np
 
 from seqrnn.errors import InputError, SeqrnnError
 from seqrnn.export import Predictions
+from seqrnn.motifs import PFM
 
 # DSSP-like colours: helices red, strands yellow/blue, turns/bends green, coil grey.
 COLOURS = {
@@ -69,3 +70,40 @@ def plot_track(predictions: str | Path, record_id: str | None, output: str | Pat
         return ids[index]
     finally:
         pred.close()
+
+
+def plot_logos(panels: list[tuple[str, PFM, int]], output: str | Path) -> None:
+    """Information-content sequence logos, one panel per (title, PFM, x offset), drawn by logomaker.
+
+    Offsets line up aligned motifs (e.g. a learned motif above its best JASPAR match).
+    """
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import logomaker
+        import matplotlib.pyplot as plt
+        import pandas as pd
+    except ImportError:
+        raise SeqrnnError("sequence logos need logomaker: pip install 'seqrnn[plot]'") from None
+    start = min(offset for _t, _p, offset in panels)
+    end = max(offset + pfm.length for _t, pfm, offset in panels)
+    fig, axes = plt.subplots(
+        len(panels), 1, figsize=(max(3.0, 0.45 * (end - start) + 1), 1.7 * len(panels)), squeeze=False
+    )
+    for ax, (title, pfm, offset) in zip(axes[:, 0], panels, strict=True):
+        frame = pd.DataFrame(
+            pfm.probs.astype(np.float64), columns=list("ACGT"), index=np.arange(pfm.length) + offset
+        )
+        bits = logomaker.transform_matrix(frame, from_type="probability", to_type="information")
+        logomaker.Logo(bits, ax=ax, color_scheme="classic")
+        ax.set_xlim(start - 0.5, end - 0.5)
+        ax.set_ylim(0, 2)
+        ax.set_ylabel("bits")
+        ax.set_xticks([])
+        ax.set_title(title, fontsize=8, loc="left")
+    fig.tight_layout()
+    tmp = Path(output).with_name(f".{Path(output).name}.tmp.png")
+    fig.savefig(tmp, dpi=110)
+    plt.close(fig)
+    tmp.replace(output)

@@ -1,4 +1,4 @@
-"""``seqrnn`` command line: train, predict, encode, evaluate, info, models.
+"""``seqrnn`` command line: train, predict, encode, evaluate, interpret, scan, export, merge, plot, info, models.
 
 Exit codes: 0 success; 1 internal error (a bug: rerun with --debug for the traceback); 2 usage error;
 3 bad input data; 4 model file problem; 5 config error; 6 output cannot be written; 130 interrupted.
@@ -45,6 +45,7 @@ class OnInvalid(str, Enum):
 
 
 class Precision(str, Enum):
+    auto = "auto"
     fp32 = "fp32"
     bf16 = "bf16"
 
@@ -111,6 +112,7 @@ def _options(
     fmt: str | None,
     seq_col: str | None,
     id_col: str | None,
+    genome: Path | None = None,
 ) -> PredictOptions:
     from seqrnn.predict import PredictOptions
 
@@ -121,6 +123,7 @@ def _options(
         fmt=fmt,
         sequence_column=seq_col,
         id_column=id_col,
+        genome=str(genome) if genome else None,
     )
 
 
@@ -129,6 +132,7 @@ FORMAT_OPT = typer.Option(
 )
 SEQCOL_OPT = typer.Option(None, "--sequence-column", help="CSV/TSV column holding sequences or SMILES.")
 IDCOL_OPT = typer.Option(None, "--id-column", help="CSV/TSV column holding record ids.")
+GENOME_OPT = typer.Option(None, "--genome", help="Genome FASTA that BED inputs refer to (pyfaidx index).")
 DEVICE_OPT = typer.Option(Device.auto, "--device", help="auto picks CUDA when available.")
 THREADS_OPT = typer.Option(None, "--threads", min=1, help="CPU threads for torch (default: torch's choice).")
 TOKENS_OPT = typer.Option(32768, "--batch-tokens", min=1, help="Padded positions per batch (token budget).")
@@ -202,11 +206,14 @@ def predict(
         help="error: stop; skip: report and leave out; mask: letters outside the alphabet -> X (protein) / N (DNA).",
     ),
     precision: Precision = typer.Option(
-        Precision.fp32, "--precision", help="bf16 autocast: faster on CPUs with AMX/AVX512-BF16."
+        Precision.auto,
+        "--precision",
+        help="auto: bf16 autocast where the CPU (AVX512-BF16/AMX) or GPU computes it natively, else fp32.",
     ),
     fmt: Optional[str] = FORMAT_OPT,  # noqa: UP045
     sequence_column: Optional[str] = SEQCOL_OPT,  # noqa: UP045
     id_column: Optional[str] = IDCOL_OPT,  # noqa: UP045
+    genome: Optional[Path] = GENOME_OPT,  # noqa: UP045
     shard: Optional[str] = typer.Option(  # noqa: UP045
         None, "--shard", help="K/N: predict only records i with i % N == K-1 (array jobs; see seqrnn merge)."
     ),
@@ -239,7 +246,7 @@ def predict(
     _threads(threads)
     dev = resolve_device(device.value)
     bundle = load_bundle(model, dev)
-    options = _options(batch_tokens, batch_size, on_invalid, fmt, sequence_column, id_column)
+    options = _options(batch_tokens, batch_size, on_invalid, fmt, sequence_column, id_column, genome)
     options.precision = precision.value
     options.shard = shard_spec
     options.window_tokens = window_tokens
@@ -287,11 +294,12 @@ def encode(
     fmt: Optional[str] = FORMAT_OPT,  # noqa: UP045
     sequence_column: Optional[str] = SEQCOL_OPT,  # noqa: UP045
     id_column: Optional[str] = IDCOL_OPT,  # noqa: UP045
+    genome: Optional[Path] = GENOME_OPT,  # noqa: UP045
 ) -> None:
     """Write the integer-encoded sequences (ids, lengths, offsets, tokens) to HDF5."""
     from seqrnn.encode import encode_to_h5, encoder_for_inputs
 
-    options = _options(1, 1, OnInvalid.error, fmt, sequence_column, id_column)
+    options = _options(1, 1, OnInvalid.error, fmt, sequence_column, id_column, genome)
     if (alphabet is None) == (model is None):
         raise typer.BadParameter("give exactly one of --alphabet or --model")
     if model is not None:
@@ -320,6 +328,7 @@ def evaluate(
     fmt: Optional[str] = FORMAT_OPT,  # noqa: UP045
     sequence_column: Optional[str] = SEQCOL_OPT,  # noqa: UP045
     id_column: Optional[str] = IDCOL_OPT,  # noqa: UP045
+    genome: Optional[Path] = GENOME_OPT,  # noqa: UP045
 ) -> None:
     """Predict labelled data and report accuracy, per-class F1, confusion, MCC, AUROC, RMSE, ..."""
     from seqrnn.bundle import load_bundle
@@ -340,7 +349,7 @@ def evaluate(
     masks = (
         mask_column if mask_column is not None else bundle.metadata.get("data", {}).get("mask_columns", [])
     )
-    options = _options(batch_tokens, 512, OnInvalid.error, fmt, sequence_column, id_column)
+    options = _options(batch_tokens, 512, OnInvalid.error, fmt, sequence_column, id_column, genome)
     options.test_views = test_views
     t0 = time.perf_counter()
     result = evaluate_records(bundle, chain_inputs(data, options), options, dev, masks)
@@ -358,6 +367,120 @@ def evaluate(
             "metrics": result.metrics,
         }
         json_out.write_text(json.dumps(payload, indent=2))
+
+
+@app.command()
+def interpret(
+    inputs: list[str] = typer.Argument(..., help="DNA sequences (FASTA / TSV / DeepBind .seq, .gz ok)."),
+    model: str = typer.Option(..., "--model", "-m", help="A DNA model (.pt) with a sequence-level head."),
+    output: Optional[Path] = typer.Option(  # noqa: UP045
+        None, "--output", "-o", help="HDF5 file for per-base attributions (ism, saliency) and scores."
+    ),
+    motifs_dir: Optional[Path] = typer.Option(  # noqa: UP045
+        None, "--motifs", help="Directory for learned motifs: motifs.meme, motifs.tsv/json, logos/*.png."
+    ),
+    jaspar: Optional[Path] = typer.Option(  # noqa: UP045
+        None, "--jaspar", help="JASPAR motif file to match the learned motifs against."
+    ),
+    method: list[str] = typer.Option(
+        ["ism", "saliency"], "--method", help="Attributions for --output: ism and/or saliency (repeat)."
+    ),
+    head: Optional[str] = typer.Option(None, "--head", help="Head to explain (default: the first)."),  # noqa: UP045
+    target: Optional[str] = typer.Option(  # noqa: UP045
+        None, "--target", help="Class or target to explain (default: 1, else the last class)."
+    ),
+    all_sequences: bool = typer.Option(
+        False, "--all-sequences", help="Explain every sequence, not only those the model calls positive."
+    ),
+    max_sequences: int = typer.Option(1000, "--max-sequences", min=1, help="Explain at most this many."),
+    top: int = typer.Option(10, "--top", min=1, help="Filter motifs to keep, by influence."),
+    logos: bool = typer.Option(True, "--logos/--no-logos", help="Draw sequence logos (needs logomaker)."),
+    test_views: Optional[int] = VIEWS_OPT,  # noqa: UP045
+    threads: Optional[int] = THREADS_OPT,  # noqa: UP045
+    fmt: Optional[str] = FORMAT_OPT,  # noqa: UP045
+    sequence_column: Optional[str] = SEQCOL_OPT,  # noqa: UP045
+    id_column: Optional[str] = IDCOL_OPT,  # noqa: UP045
+    genome: Optional[Path] = GENOME_OPT,  # noqa: UP045
+) -> None:
+    """Explain a DNA model: in-silico mutagenesis and saliency per base, and the motifs it learned."""
+    from seqrnn.bundle import load_bundle
+    from seqrnn.data.batching import encode_record
+    from seqrnn.errors import InputError
+    from seqrnn.interpret import attributions_to_h5, extract_motifs, resolve_target, select_examples
+    from seqrnn.io import check_writable
+    from seqrnn.predict import chain_inputs
+
+    if output is None and motifs_dir is None:
+        raise typer.BadParameter("give --output (attributions) and/or --motifs (a directory)")
+    for m in method:
+        if m not in ("ism", "saliency"):
+            raise typer.BadParameter(f"--method {m!r}: choose ism or saliency")
+    if output is not None:
+        check_writable(output)
+    if motifs_dir is not None and motifs_dir.exists() and not motifs_dir.is_dir():
+        raise typer.BadParameter(f"--motifs {motifs_dir}: exists and is not a directory")
+    _threads(threads)
+    bundle = load_bundle(model)
+    tgt = resolve_target(bundle, head, target)
+    options = _options(32768, 512, OnInvalid.error, fmt, sequence_column, id_column, genome)
+    examples = [encode_record(r, bundle.encoder) for r in chain_inputs(inputs, options)]
+    chosen = select_examples(bundle, examples, tgt, test_views, not all_sequences, max_sequences)
+    if not chosen:
+        raise InputError(
+            f"no sequence is called {tgt.head} = {tgt.label} by the model; nothing to explain "
+            "(use --all-sequences)",
+            source=", ".join(inputs),
+        )
+    what = f"{len(chosen)} of {len(examples)} sequences ({tgt.head} = {tgt.label})"
+    if output is not None:
+        attributions_to_h5(bundle, chosen, output, tgt, test_views, method, {"command": _command_line()})
+        typer.echo(f"wrote {output}: {', '.join(method)} for {what}")
+    if motifs_dir is not None:
+        reports = extract_motifs(bundle, chosen, tgt, motifs_dir, test_views, jaspar, top, logos)
+        typer.echo(f"wrote {len(reports)} motifs from {what} to {motifs_dir}")
+        for r in reports[:5]:
+            best = r.matches[0] if r.matches else None
+            match = f"  best match {best.matrix_id} {best.name} ({best.score:.2f})" if best else ""
+            typer.echo(f"  {r.pfm.name}: {r.pfm.trimmed().consensus()}{match}")
+
+
+@app.command()
+def scan(
+    inputs: list[str] = typer.Argument(..., help="DNA sequences with labels (TSV / DeepBind .seq / FASTA)."),
+    jaspar: Path = typer.Option(..., "--jaspar", help="JASPAR motif file."),
+    motif: str = typer.Option(..., "--motif", help="Matrix id (MA0093.4) or TF name (USF1)."),
+    label_column: str = typer.Option("Bound", "--label-column", help="Column with the 0/1 labels."),
+    json_out: Optional[Path] = typer.Option(None, "--json", help="Also write all metrics as JSON here."),  # noqa: UP045
+    fmt: Optional[str] = FORMAT_OPT,  # noqa: UP045
+    sequence_column: Optional[str] = SEQCOL_OPT,  # noqa: UP045
+    id_column: Optional[str] = IDCOL_OPT,  # noqa: UP045
+    genome: Optional[Path] = GENOME_OPT,  # noqa: UP045
+) -> None:
+    """Baseline without training: best PWM log-odds hit per sequence, scored like seqrnn evaluate."""
+    from seqrnn.errors import InputError
+    from seqrnn.metrics import format_table
+    from seqrnn.motifs import evaluate_pwm, find_motif, load_jaspar
+    from seqrnn.predict import chain_inputs
+
+    found = find_motif(load_jaspar(jaspar), motif, str(jaspar))
+    options = _options(32768, 512, OnInvalid.error, fmt, sequence_column, id_column, genome)
+    texts, labels = [], []
+    for rec in chain_inputs(inputs, options):
+        if label_column not in rec.fields:
+            raise InputError(f"no label column {label_column!r}", source=rec.source, record=rec.id)
+        texts.append(rec.text)
+        labels.append(rec.fields[label_column])
+    metrics = evaluate_pwm(found, texts, labels)
+    title = f"PWM scan {found.matrix_id} {found.name} on {', '.join(inputs)}"
+    typer.echo(format_table(metrics, title))
+    if json_out is not None:
+        payload = {
+            "model": f"pwm:{found.matrix_id}",
+            "motif": found.name,
+            "data": list(inputs),
+            "pwm": metrics,
+        }
+        json_out.write_text(json.dumps(payload, indent=1) + "\n")
 
 
 @app.command("export")

@@ -11,6 +11,10 @@ format      extensions                                  record
 ``csv``     .csv                                        header row; ``sequence_column`` (default: the
 ``tsv``     .tsv .tab .txt .seq                         first of seq/sequence/smiles), ``id_column``;
                                                         other columns go to ``fields``
+``bed``     .bed (needs ``genome``: an indexed FASTA)   the interval's sequence (reverse complemented
+                                                        on strand ``-``); id = name or chrom:start-end;
+                                                        fields chrom start end name score strand, then
+                                                        col7, col8, ...
 ==========  ==========================================  ==============================================
 
 Readers stream: nothing is held in memory beyond the current record. Compressed input is detected by
@@ -28,17 +32,19 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
 
+from Bio.Seq import reverse_complement
 from Bio.SeqIO.FastaIO import SimpleFastaParser
 
 from seqrnn.data.records import Record
 from seqrnn.errors import InputError
 
-FORMATS = ("fasta", "smi", "csv", "tsv")
+FORMATS = ("fasta", "smi", "csv", "tsv", "bed")
 _EXTENSIONS = {
     **dict.fromkeys((".fa", ".fasta", ".fna", ".faa", ".ffn", ".fas", ".seqs", ".mfa"), "fasta"),
     **dict.fromkeys((".smi", ".smiles"), "smi"),
     ".csv": "csv",
     **dict.fromkeys((".tsv", ".tab", ".txt", ".seq"), "tsv"),
+    ".bed": "bed",
 }
 SEQUENCE_COLUMNS = ("seq", "sequence", "smiles", "Sequence", "SMILES", "Smiles")
 ID_COLUMNS = ("id", "ID", "name", "Name", "EventID", "mol_id", "Compound ID")
@@ -59,7 +65,7 @@ def detect_format(path: str | Path, fmt: str | None = None) -> str:
     if suffixes and suffixes[-1] in _EXTENSIONS:
         return _EXTENSIONS[suffixes[-1]]
     raise InputError(
-        "cannot tell the format from the file name; pass --format fasta|smi|csv|tsv", source=name
+        "cannot tell the format from the file name; pass --format fasta|smi|csv|tsv|bed", source=name
     )
 
 
@@ -91,13 +97,18 @@ def read_records(
     *,
     sequence_column: str | None = None,
     id_column: str | None = None,
+    genome: str | Path | None = None,
 ) -> Iterator[Record]:
     """Stream :class:`Record` objects from one input file; errors name the file and the record."""
     fmt = detect_format(path, fmt)
     source = str(path)
+    if fmt == "bed" and genome is None:
+        raise InputError("BED intervals need the genome FASTA they refer to (--genome)", source=source)
     handle = open_text(path)
     try:
-        if fmt == "fasta":
+        if fmt == "bed":
+            yield from _guard(_read_bed(handle, source, str(genome)), source)
+        elif fmt == "fasta":
             yield from _guard(_read_fasta(handle, source), source)
         elif fmt == "smi":
             yield from _guard(_read_smi(handle, source), source)
@@ -221,3 +232,49 @@ def _pick_column(
             source=source,
         )
     return None
+
+
+def _read_bed(handle: IO[str], source: str, genome: str) -> Iterator[Record]:
+    """BED intervals -> genome sequence through pyfaidx (a .fai index is built next to the FASTA once)."""
+    try:
+        import pyfaidx
+    except ImportError:  # pragma: no cover - a core dependency
+        raise InputError("reading BED needs pyfaidx: pip install pyfaidx", source=source) from None
+    try:
+        fasta = pyfaidx.Fasta(genome, as_raw=True, sequence_always_upper=True, rebuild=False)
+    except (OSError, pyfaidx.FastaIndexingError, ValueError) as exc:
+        raise InputError(f"cannot open the genome FASTA ({exc})", source=genome) from None
+    with fasta:
+        index = 0
+        for line_no, line in enumerate(handle, start=1):
+            if not line.strip() or line.startswith(("#", "track", "browser")):
+                continue
+            cols = line.rstrip("\n\r").split("\t")
+            where = f"line {line_no}"
+            if len(cols) < 3:
+                raise InputError(
+                    "a BED line needs chrom, start and end (tab separated)", source=source, record=where
+                )
+            chrom = cols[0]
+            try:
+                start, end = int(cols[1]), int(cols[2])
+            except ValueError:
+                raise InputError("start and end must be integers", source=source, record=where) from None
+            if chrom not in fasta:
+                raise InputError(f"chromosome {chrom!r} is not in {genome}", source=source, record=where)
+            size = len(fasta[chrom])
+            if not 0 <= start < end <= size:
+                raise InputError(
+                    f"interval {chrom}:{start}-{end} is empty or outside the chromosome (length {size})",
+                    source=source,
+                    record=where,
+                )
+            text = fasta[chrom][start:end]
+            strand = cols[5] if len(cols) > 5 else "."
+            if strand == "-":
+                text = reverse_complement(text)
+            name = cols[3] if len(cols) > 3 and cols[3] not in ("", ".") else f"{chrom}:{start}-{end}"
+            fields = dict(zip(("chrom", "start", "end", "name", "score", "strand"), cols, strict=False))
+            fields.update({f"col{i + 1}": v for i, v in enumerate(cols) if i >= 6})
+            yield Record(id=name, text=text, index=index, source=source, fields=fields)
+            index += 1

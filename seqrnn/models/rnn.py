@@ -4,7 +4,9 @@ Shapes (B = batch, L = longest length in the batch, E = input channels, H = hidd
     tokens (B, L) int64, 0 = padding; lengths (B,) int64
     -> input layer (B, L, E): learned embedding, or fixed one-hot channels (DNA, IUPAC as fractions)
     -> optional conv front end, DanQ-style, same-length output (B, L, conv_channels); padding is zeroed
-       before each convolution, so a sequence's features do not depend on what it is batched with
+       before each convolution, so a sequence's features do not depend on what it is batched with;
+       with ``conv_pool`` P > 1 then max-pooled to (B, ceil(L / P), conv_channels), lengths likewise
+       (only for sequence heads: residue positions no longer line up)
     -> stacked BiLSTM/BiGRU (no maximum length, cost linear in L) -> (B, L, F)
     -> residue heads: (B, L, C); sequence heads on masked mean+max pooling (B, 2F): (B, C).
 ``forward`` returns ``{head_name: logits}``.
@@ -44,6 +46,7 @@ class ModelConfig:
     conv_channels: int = 0  # 0 = no convolutional front end
     conv_kernel: int = 9
     conv_layers: int = 1
+    conv_pool: int = 1  # max-pool width and stride after the convolutions (DanQ: 13); sequence heads only
     hidden: int = 128
     layers: int = 2
     dropout: float = 0.2
@@ -122,17 +125,30 @@ class SeqRNN(nn.Module):
     def residue_heads(self) -> list[str]:
         return [n for n, h in self.heads.items() if h.level == "residue"]
 
-    def encode(self, tokens: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
-        """(B, L) tokens -> (B, L, 2H) features, zero at padding."""
+    def encode(
+        self, tokens: torch.Tensor, lengths: torch.Tensor, embedded: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """(B, L) tokens -> (B, L', 2H) features, zero at padding, and the (B, L') mask of real positions
+        (L' = L unless ``conv_pool`` shortens it). ``embedded`` (B, L, E) replaces the input layer's
+        output, so attributions can take gradients with respect to the (one-hot) input."""
         mask = tokens.ne(0)
-        x = self.input_dropout(self.embed(tokens))
+        x = self.input_dropout(self.embed(tokens) if embedded is None else embedded)
         if len(self.convs):
             x = x.transpose(1, 2)
             keep = mask.unsqueeze(1).to(x.dtype)
             for conv in self.convs:
                 x = torch.relu(conv(x * keep))
-            x = (x * keep).transpose(1, 2)
-        reverse = _reverse_index(lengths.to(x.device), x.shape[1]).unsqueeze(-1)
+            x = x * keep
+            pool = self.config.conv_pool
+            if pool > 1:
+                # ReLU outputs are >= 0 and padding is 0, so padding never wins a max over real positions.
+                x = nn.functional.max_pool1d(x, pool, pool, ceil_mode=True)
+                lengths = torch.div(lengths + pool - 1, pool, rounding_mode="floor")
+                mask = torch.arange(x.shape[-1], device=x.device).unsqueeze(0) < lengths.to(
+                    x.device
+                ).unsqueeze(1)
+            x = x.transpose(1, 2)
+        reverse = reverse_index(lengths.to(x.device), x.shape[1]).unsqueeze(-1)
         for i, layer in enumerate(self.rnn):
             if i:
                 x = self.layer_dropout(x)
@@ -142,10 +158,12 @@ class SeqRNN(nn.Module):
             bwd = bwd.gather(1, reverse.expand(-1, -1, bwd.shape[-1]))
             x = torch.cat([fwd, bwd], dim=-1)
         x = x * mask.unsqueeze(-1).to(x.dtype)
-        return self.feature_dropout(x)
+        return self.feature_dropout(x), mask
 
-    def forward(self, tokens: torch.Tensor, lengths: torch.Tensor) -> dict[str, torch.Tensor]:
-        feats = self.encode(tokens, lengths)
+    def forward(
+        self, tokens: torch.Tensor, lengths: torch.Tensor, embedded: torch.Tensor | None = None
+    ) -> dict[str, torch.Tensor]:
+        feats, mask = self.encode(tokens, lengths, embedded)
         outputs: dict[str, torch.Tensor] = {}
         pooled: torch.Tensor | None = None
         for name, head in self.heads.items():
@@ -153,12 +171,12 @@ class SeqRNN(nn.Module):
                 outputs[name] = head(feats)
             else:
                 if pooled is None:
-                    pooled = masked_mean_max(feats, tokens.ne(0))
+                    pooled = masked_mean_max(feats, mask)
                 outputs[name] = head(pooled)
         return outputs
 
 
-def _reverse_index(lengths: torch.Tensor, max_len: int) -> torch.Tensor:
+def reverse_index(lengths: torch.Tensor, max_len: int) -> torch.Tensor:
     """(B, L) gather index reversing positions [0, length) of each row and leaving padding in place."""
     positions = torch.arange(max_len, device=lengths.device).unsqueeze(0)
     lengths = lengths.unsqueeze(1)

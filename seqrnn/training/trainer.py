@@ -43,6 +43,7 @@ from seqrnn.chem import check_standardize, note_without_rdkit, require_rdkit
 from seqrnn.config import HeadConfig, RunConfig, dump_config
 from seqrnn.data.augment import Augmentation, build_augmentation
 from seqrnn.data.batching import Example, collate, crop_example, encode_record, token_budget_batches
+from seqrnn.data.dna import shuffled_negatives
 from seqrnn.data.formats import read_records
 from seqrnn.data.records import Record
 from seqrnn.data.splits import split_indices
@@ -88,7 +89,11 @@ def file_fingerprint(paths: Sequence[str]) -> str:
 def _read(path: str, config: RunConfig) -> list[Record]:
     records = []
     for rec in read_records(
-        path, config.data.format, sequence_column=config.data.sequence_column, id_column=config.data.id_column
+        path,
+        config.data.format,
+        sequence_column=config.data.sequence_column,
+        id_column=config.data.id_column,
+        genome=config.data.genome,
     ):
         records.append(rec)
         if config.data.max_records and len(records) >= config.data.max_records:
@@ -236,6 +241,28 @@ def train(
         valid_records += [train_records[i] for i in va]
         test_records += [train_records[i] for i in te]
         train_records = [train_records[i] for i in tr]
+    if config.data.negatives:
+        # Each side of the split gets the shuffles of its own positives: no shared sequence content.
+        columns = [c for h in config.heads for c in h.columns]
+        start = max(r.index for r in [*train_records, *valid_records, *test_records]) + 1
+        negatives = shuffled_negatives(train_records, columns, config.data.negative_label, config.seed, start)
+        start += len(negatives)
+        valid_negatives = shuffled_negatives(
+            valid_records, columns, config.data.negative_label, config.seed, start
+        )
+        start += len(valid_negatives)
+        test_negatives = (
+            shuffled_negatives(test_records, columns, config.data.negative_label, config.seed, start)
+            if test_records
+            else []
+        )
+        train_records += negatives
+        valid_records += valid_negatives
+        test_records += test_negatives
+        log(
+            f"data: added {len(negatives)} + {len(valid_negatives)} + {len(test_negatives)} "
+            "dinucleotide-shuffled negatives"
+        )
     split.update(
         train=len(train_records), valid=len(valid_records), test=len(test_records), rejected=len(rejected)
     )
@@ -331,7 +358,8 @@ def train(
         _write_run_record(out / "run.json", config, fingerprint, ctx.world, resume, split)
         _write_rejected(out / "rejected.tsv", rejected)
     train_model = ctx.wrap(model, device)
-    eval_options = PredictOptions(batch_tokens=max(config.train.batch_tokens, 16000))
+    # Validation in fp32 everywhere: model selection must not depend on the machine's bf16 support.
+    eval_options = PredictOptions(batch_tokens=max(config.train.batch_tokens, 16000), precision="fp32")
 
     metrics_path = out / "metrics.jsonl"
     epoch = start_epoch

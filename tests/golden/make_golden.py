@@ -27,7 +27,7 @@ def golden_predictions(model: Path) -> dict[str, list]:
     bundle = load_bundle(model)
     records = read_records(HERE / "input.fasta")
     out: dict[str, list] = {}
-    for result in iter_predictions(bundle, records, PredictOptions(), torch.device("cpu")):
+    for result in iter_predictions(bundle, records, PredictOptions(precision="fp32"), torch.device("cpu")):
         for head, arr in result.residue.items():
             out.setdefault(head, []).extend(arr.round(6).tolist())
     return out

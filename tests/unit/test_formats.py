@@ -286,3 +286,44 @@ def test_read_records_is_a_generator(tmp_path: Path) -> None:
     assert isinstance(records, types.GeneratorType)
     with pytest.raises(InputError):
         next(records)
+
+
+def test_bed_intervals_from_an_indexed_genome(tmp_path: Path) -> None:
+    genome = tmp_path / "genome.fa"
+    genome.write_text(">chr1 test\nACGTACGTTTGACCAGGT\nAAACCCGGGT\n>chr2\nGGGGAAAA\n")
+    bed = tmp_path / "peaks.bed"
+    bed.write_text("track name=peaks\nchr1\t0\t4\tp1\t5\t+\t1\nchr1\t8\t12\t.\t0\t-\t0\nchr2\t2\t6\n")
+    recs = list(read_records(bed, genome=genome))
+    assert [r.id for r in recs] == ["p1", "chr1:8-12", "chr2:2-6"]
+    assert [r.text for r in recs] == ["ACGT", "TCAA", "GGAA"]  # TTGA on the minus strand
+    assert recs[0].fields["col7"] == "1" and recs[1].fields["strand"] == "-"
+    assert [r.index for r in recs] == [0, 1, 2]
+
+
+@pytest.mark.parametrize(
+    "line, reason",
+    [
+        ("chrX\t0\t4", "not in"),
+        ("chr1\t5\t50", "outside the chromosome"),
+        ("chr1\t5\t5", "empty"),
+        ("chr1\tfive\t9", "integers"),
+        ("chr1 0 4", "tab separated"),
+    ],
+)
+def test_bad_bed_lines(tmp_path: Path, line: str, reason: str) -> None:
+    genome = tmp_path / "genome.fa"
+    genome.write_text(">chr1\nACGTACGTTTGACCAGGT\n")
+    bed = tmp_path / "x.bed"
+    bed.write_text(line + "\n")
+    with pytest.raises(InputError, match=reason) as info:
+        list(read_records(bed, genome=genome))
+    assert "line 1" in str(info.value)
+
+
+def test_bed_needs_a_genome(tmp_path: Path) -> None:
+    bed = tmp_path / "x.bed"
+    bed.write_text("chr1\t0\t4\n")
+    with pytest.raises(InputError, match="--genome"):
+        list(read_records(bed))
+    with pytest.raises(InputError, match="genome FASTA"):
+        list(read_records(bed, genome=tmp_path / "missing.fa"))

@@ -89,7 +89,7 @@ def test_features_zero_at_padding() -> None:
     gen = torch.Generator().manual_seed(3)
     tokens, lengths = pad([random_seq(gen, 10), random_seq(gen, 4)])
     with torch.no_grad():
-        feats = model.encode(tokens, lengths)
+        feats, _ = model.encode(tokens, lengths)
     assert feats.shape == (2, 10, 16)
     assert feats[1, 4:].abs().max() == 0
     assert feats[1, :4].abs().max() > 0
@@ -187,3 +187,16 @@ def test_lstm_forget_gate_bias_and_unknown_cell() -> None:
     assert torch.all(bias[:h] == 0.0)
     with pytest.raises(ConfigError, match="unknown cell"):
         SeqRNN(ModelConfig(cell="rnn"), VOCAB, [RESIDUE])
+
+
+def test_conv_pool_is_batch_invariant_and_shortens_the_rnn() -> None:
+    model = make_model(conv=4, heads=[SEQUENCE], conv_pool=3).eval()
+    gen = torch.Generator().manual_seed(5)
+    short = random_seq(gen, 7)  # 7 -> 3 pooled positions, the last one from a single residue
+    others = [random_seq(gen, 31), random_seq(gen, 2)]
+    with torch.no_grad():
+        alone = model(*pad([short]))
+        batched = model(*pad([others[0], short, others[1]]))
+        feats, mask = model.encode(*pad([others[0], short]))
+    torch.testing.assert_close(batched["y"][1], alone["y"][0], rtol=0, atol=1e-5)
+    assert feats.shape[1] == 11 and mask.sum(1).tolist() == [11, 3]

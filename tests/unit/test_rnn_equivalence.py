@@ -27,7 +27,7 @@ def test_matches_packed_bidirectional(cell: str) -> None:
     for i, n in enumerate(lengths):
         tokens[i, n:] = 0
     with torch.no_grad():
-        ours = model.encode(tokens, lengths)
+        ours, _ = model.encode(tokens, lengths)
         x = model.embed(tokens)
         packed = pack_padded_sequence(x, lengths, batch_first=True, enforce_sorted=False)
         theirs, _ = pad_packed_sequence(ref(packed)[0], batch_first=True, total_length=9)

@@ -1,0 +1,202 @@
+"""Position frequency matrices: JASPAR loading, PWM scanning, motif comparison and MEME output.
+
+A motif here is a :class:`PFM`: a name and an (L, 4) float array of base probabilities in A, C, G, T
+order (rows sum to 1), plus the number of sites it was built from. JASPAR files are parsed by Biopython
+(``Bio.motifs``); MEME files are written in MEME's "minimal" text format (version 4), which MEME suite
+tools (Tomtom, FIMO) and ``Bio.motifs.parse(handle, "minimal")`` read.
+
+* ``pwm_scan_scores`` -> (N,) best log-odds hit per sequence over both strands (the no-training baseline).
+* ``compare`` scores two PFMs by column Pearson correlation over their best ungapped alignment (either
+  strand), summed and divided by the longer motif's length: 1.0 only when both match over their whole
+  length, so a short core (CACGTG) found inside a longer motif does not tie with a full-length match.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from Bio import motifs as bio_motifs
+from Bio.motifs import jaspar
+
+from seqrnn.errors import InputError
+
+BASES = "ACGT"
+
+
+@dataclass
+class PFM:
+    name: str
+    probs: np.ndarray  # (L, 4) A C G T, rows sum to 1
+    sites: int = 0
+    matrix_id: str = ""
+
+    @property
+    def length(self) -> int:
+        return int(self.probs.shape[0])
+
+    def consensus(self) -> str:
+        return "".join(BASES[i] for i in self.probs.argmax(1))
+
+    def information(self) -> np.ndarray:
+        """(L,) information content per column in bits (uniform background)."""
+        p = np.clip(self.probs, 1e-9, 1.0)
+        return 2.0 + (p * np.log2(p)).sum(1)
+
+    def trimmed(self, min_bits: float = 0.3) -> PFM:
+        """Without the low-information columns at either end (at least one column is kept)."""
+        keep = np.flatnonzero(self.information() >= min_bits)
+        if keep.size == 0:
+            return self
+        return PFM(self.name, self.probs[keep[0] : keep[-1] + 1], self.sites, self.matrix_id)
+
+    def reverse_complement(self) -> PFM:
+        return PFM(self.name, self.probs[::-1, ::-1].copy(), self.sites, self.matrix_id)
+
+
+def load_jaspar(path: str | Path) -> list[bio_motifs.Motif]:
+    try:
+        with open(path) as fh:
+            found = list(bio_motifs.parse(fh, "jaspar"))
+    except OSError as exc:
+        raise InputError(f"cannot read motif file ({exc.strerror})", source=str(path)) from None
+    except (ValueError, IndexError) as exc:
+        raise InputError(f"not a JASPAR motif file ({exc})", source=str(path)) from None
+    if not found:
+        raise InputError("no motifs in file", source=str(path))
+    return found
+
+
+def find_motif(found: Sequence[bio_motifs.Motif], query: str, source: str = "") -> bio_motifs.Motif:
+    """A motif by matrix id (MA0093.4, or MA0093 for any version) or by TF name (case-insensitive)."""
+    q = query.strip().upper()
+    for m in found:
+        if m.matrix_id.upper() == q or m.matrix_id.upper().split(".")[0] == q:
+            return m
+    named = [m for m in found if m.name.upper() == q]
+    if not named:
+        raise InputError(f"no motif with id or name {query!r}", source=source)
+    return named[0]
+
+
+def to_pfm(motif: bio_motifs.Motif) -> PFM:
+    counts = np.array([[motif.counts[b][i] for b in BASES] for i in range(motif.length)], dtype=np.float64)
+    probs = counts / counts.sum(1, keepdims=True)
+    return PFM(motif.name, probs, round(float(counts.sum(1).mean())), motif.matrix_id)
+
+
+def pwm_scan_scores(motif: bio_motifs.Motif, sequences: Iterable[str]) -> np.ndarray:
+    """(N,) best log-odds score (bits, uniform background, JASPAR pseudocounts) over both strands.
+
+    Letters other than ACGT score as the worst base at that position, so an N never creates a hit;
+    a sequence shorter than the motif gets -inf.
+    """
+    motif = bio_motifs.Motif(alphabet="ACGT", counts=motif.counts)  # a copy: pseudocounts stay local
+    motif.pseudocounts = jaspar.calculate_pseudocounts(motif)
+    pssm = np.array([[motif.pssm[b][i] for b in BASES] for i in range(motif.length)])
+    both = [pssm, pssm[::-1, ::-1]]
+    lookup = np.full(256, 4, dtype=np.int64)
+    for i, b in enumerate(BASES):
+        lookup[ord(b)] = lookup[ord(b.lower())] = i
+    out = []
+    width = pssm.shape[0]
+    for seq in sequences:
+        idx = lookup[np.frombuffer(seq.strip().encode("ascii", "replace"), dtype=np.uint8)]
+        if idx.size < width:
+            out.append(-math.inf)
+            continue
+        windows = np.lib.stride_tricks.sliding_window_view(idx, width)
+        best = -math.inf
+        for mat in both:
+            padded = np.concatenate([mat, mat.min(1, keepdims=True)], axis=1)  # column 4: non-ACGT
+            scores = padded[np.arange(width), windows].sum(1)
+            best = max(best, float(scores.max()))
+        out.append(best)
+    return np.asarray(out, dtype=np.float64)
+
+
+def compare(a: PFM, b: PFM, min_overlap: int = 4) -> tuple[float, int, str]:
+    """Best (score, offset of b relative to a, strand of b) over ungapped alignments of both strands."""
+    best = (-math.inf, 0, "+")
+    longer = max(a.length, b.length)
+    need = min(min_overlap, a.length, b.length)
+    for strand, other in (("+", b.probs), ("-", b.probs[::-1, ::-1])):
+        for offset in range(-(other.shape[0] - need), a.length - need + 1):
+            lo, hi = max(0, offset), min(a.length, offset + other.shape[0])
+            if hi - lo < need:
+                continue
+            x = a.probs[lo:hi]
+            y = other[lo - offset : hi - offset]
+            score = float(_column_pcc(x, y).sum()) / longer
+            if score > best[0]:
+                best = (score, offset, strand)
+    return best
+
+
+def _column_pcc(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    xc = x - x.mean(1, keepdims=True)
+    yc = y - y.mean(1, keepdims=True)
+    den = np.sqrt((xc**2).sum(1) * (yc**2).sum(1))
+    return np.where(den > 0, (xc * yc).sum(1) / np.where(den > 0, den, 1.0), 0.0)
+
+
+@dataclass
+class Match:
+    matrix_id: str
+    name: str
+    score: float
+    offset: int
+    strand: str
+
+
+def best_matches(query: PFM, database: Sequence[PFM], top: int = 5) -> list[Match]:
+    """The ``top`` database motifs most similar to ``query`` (low-information ends trimmed first)."""
+    q = query.trimmed()
+    scored = []
+    for m in database:
+        score, offset, strand = compare(q, m.trimmed())
+        scored.append(Match(m.matrix_id, m.name, score, offset, strand))
+    scored.sort(key=lambda m: -m.score)
+    return scored[:top]
+
+
+def write_meme(pfms: Sequence[PFM], path: str | Path) -> None:
+    """MEME minimal motif format, version 4 (uniform background)."""
+    lines = [
+        "MEME version 4",
+        "",
+        f"ALPHABET= {BASES}",
+        "",
+        "strands: + -",
+        "",
+        "Background letter frequencies",
+        "A 0.25 C 0.25 G 0.25 T 0.25",
+        "",
+    ]
+    for pfm in pfms:
+        lines.append(f"MOTIF {pfm.name.replace(' ', '_')}")
+        lines.append(
+            f"letter-probability matrix: alength= 4 w= {pfm.length} nsites= {max(pfm.sites, 1)} E= 0"
+        )
+        lines.extend(" ".join(f"{v:.6f}" for v in row) for row in pfm.probs)
+        lines.append("")
+    Path(path).write_text("\n".join(lines))
+
+
+def evaluate_pwm(
+    motif: bio_motifs.Motif, sequences: Sequence[str], labels: Sequence[str], positive: str = "1"
+) -> dict:
+    """The PWM scan scored like a two-class model head (``seqrnn evaluate`` metrics).
+
+    The scan's "probability" is sigmoid(best log-odds score): a monotone map, so AUROC and AUPRC are
+    those of the raw scores, and the 0.5 cut-off is a log-odds score of 0.
+    """
+    from seqrnn.metrics import classification_metrics
+
+    scores = pwm_scan_scores(motif, sequences)
+    p = 1.0 / (1.0 + np.exp(-np.clip(scores, -500, 500)))
+    y = np.array([lab.strip() == positive for lab in labels], dtype=np.int64)
+    return classification_metrics(y, np.stack([1 - p, p], axis=1), ["0", positive])

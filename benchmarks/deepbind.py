@@ -74,7 +74,21 @@ def main() -> None:
     ap.add_argument("--set", action="append", default=[], help="config override for every run")
     ap.add_argument("--motif-sequences", type=int, default=500)
     ap.add_argument("--out", default=str(ROOT / "docs/results/deepbind.json"))
+    ap.add_argument(
+        "--merge",
+        nargs="*",
+        default=[],
+        help="result files of runs made in parallel: merge and print the table",
+    )
     args = ap.parse_args()
+    if args.merge:
+        results = json.loads(Path(args.out).read_text())
+        for other in args.merge:
+            for tf, row in json.loads(Path(other).read_text()).items():
+                results.setdefault(tf, {}).update({k: v for k, v in row.items() if k in MODELS})
+        Path(args.out).write_text(json.dumps(results, indent=1) + "\n")
+        print(table(results))
+        return
     torch.set_num_threads(args.threads)
     data, runs = Path(args.data), Path(args.runs)
     jaspar = load_jaspar(data / JASPAR)

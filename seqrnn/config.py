@@ -29,6 +29,11 @@ class DataConfig:
     train: str = ""
     valid: str | None = None
     valid_fraction: float = 0.1
+    test: str | None = None  # held-out test file; without it ``test_fraction`` of ``train`` is held out
+    test_fraction: float = 0.0  # scored once, with the best model, into test_metrics.json
+    split: str = "random"  # random | scaffold | scaffold_balanced (Bemis-Murcko, needs RDKit)
+    on_invalid: str = "error"  # error | skip (skipped records are listed in rejected.tsv)
+    standardize: str = "none"  # SMILES: none | canonical | largest_fragment (needs RDKit)
     format: str | None = None
     genome: str | None = None  # genome FASTA for BED inputs (indexed with pyfaidx)
     sequence_column: str | None = None
@@ -196,6 +201,8 @@ def _coerce(tp: Any, value: Any, where: str) -> Any:
 
 
 def _check(config: RunConfig) -> None:
+    from seqrnn.chem import STANDARDIZE
+    from seqrnn.data.splits import SPLITS
     from seqrnn.encoders import ENCODERS
     from seqrnn.models import CELLS
 
@@ -261,6 +268,16 @@ def _check(config: RunConfig) -> None:
             raise ConfigError(f"config data.negatives: heads {others} are not sequence_classification")
     if not 0.0 <= config.data.valid_fraction < 1.0:
         raise ConfigError("config data.valid_fraction: must be in [0, 1)")
+    if not 0.0 <= config.data.test_fraction < 1.0:
+        raise ConfigError("config data.test_fraction: must be in [0, 1)")
+    if config.data.valid_fraction + config.data.test_fraction >= 1.0:
+        raise ConfigError("config data.valid_fraction + data.test_fraction: must leave records to train on")
+    if config.data.split not in SPLITS:
+        raise ConfigError(f"config data.split: choose {', '.join(SPLITS)}")
+    if config.data.on_invalid not in ("error", "skip"):
+        raise ConfigError("config data.on_invalid: choose error or skip")
+    if config.data.standardize not in STANDARDIZE:
+        raise ConfigError(f"config data.standardize: choose {', '.join(STANDARDIZE)}")
     positive = {
         "train.epochs": config.train.epochs,
         "train.batch_tokens": config.train.batch_tokens,

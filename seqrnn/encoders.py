@@ -16,11 +16,15 @@ Protein policy (case-insensitive; documented in docs/input-policy.md):
 DNA policy: A C G T, N and the IUPAC ambiguity codes R Y S W K M B D H V; U -> T (RNA input); gaps are
     dropped; case-insensitive (soft-masked repeats stay). Inputs are one-hot with IUPAC codes as fractions.
 SMILES: regex tokenizer (bracket atoms, Cl/Br, two-letter aromatics, ``%nn`` ring closures, bonds);
-    the vocabulary is fitted on training data; an unseen token maps to ``<unk>``.
+    the vocabulary is fitted on training data; an unseen token maps to ``<unk>``. With RDKit installed
+    (``seqrnn[chem]``) each SMILES must also parse and sanitise (``check``), and can be rewritten to its
+    canonical form or largest fragment (``standardize``; see :mod:`seqrnn.chem`); both travel in the
+    bundle, so prediction applies what training did.
 """
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections.abc import Iterable
 from typing import Any, ClassVar
@@ -61,6 +65,10 @@ class Encoder:
     def encode(self, text: str) -> tuple[np.ndarray, np.ndarray]:
         raise NotImplementedError
 
+    def encode_view(self, text: str) -> tuple[np.ndarray, np.ndarray]:
+        """Encode an augmented view (:mod:`seqrnn.data.augment`) of an input; by default like ``encode``."""
+        return self.encode(text)
+
     def decode(self, tokens: Iterable[int]) -> str:
         return "".join(self.tokens[int(t)] for t in tokens)
 
@@ -74,7 +82,8 @@ class Encoder:
     @staticmethod
     def from_config(config: dict[str, Any]) -> Encoder:
         cls = ENCODERS.get(config["name"])
-        return cls(tokens=list(config["tokens"]))
+        options = {k: v for k, v in config.items() if k not in ("name", "tokens")}  # e.g. SMILES policy
+        return cls(tokens=list(config["tokens"]), **options)
 
 
 class _LookupEncoder(Encoder):
@@ -230,33 +239,64 @@ def tokenize_smiles(smiles: str) -> list[str]:
 class SmilesEncoder(Encoder):
     name = "smiles"
 
-    def __init__(self, tokens: list[str] | None = None) -> None:
+    def __init__(
+        self, tokens: list[str] | None = None, standardize: str = "none", check: bool = True
+    ) -> None:
         super().__init__(tokens or [PAD, UNK])
+        self.standardize = standardize
+        self.check = check
 
     @classmethod
-    def fit(cls, smiles: Iterable[str]) -> SmilesEncoder:
-        """Build the vocabulary from training SMILES (sorted, so the same data gives the same indices)."""
+    def fit(
+        cls, smiles: Iterable[str], standardize: str = "none", check: bool = True, extra: Iterable[str] = ()
+    ) -> SmilesEncoder:
+        """Build the vocabulary from training SMILES (sorted, so the same data gives the same indices).
+
+        ``extra`` texts (e.g. randomised training SMILES) are tokenised as they are, so augmented views
+        never meet ``<unk>``.
+        """
+        encoder = cls(standardize=standardize, check=check)
         seen: set[str] = set()
         for s in smiles:
             try:
-                seen.update(tokenize_smiles(s.strip()))
+                seen.update(tokenize_smiles(encoder.prepare(s)))
             except EncodingError:
                 continue
-        return cls([PAD, UNK, *sorted(seen)])
+        for s in extra:
+            with contextlib.suppress(EncodingError):
+                seen.update(tokenize_smiles(s.strip()))
+        return cls([PAD, UNK, *sorted(seen)], standardize, check)
 
-    def encode(self, text: str) -> tuple[np.ndarray, np.ndarray]:
+    def prepare(self, text: str, canonical: bool = True) -> str:
+        """The SMILES as the model sees it (stripped; checked / standardised with RDKit when asked)."""
+        from seqrnn.chem import prepare_smiles
+
+        return prepare_smiles(text, self.standardize, self.check, canonical)
+
+    def encode_view(self, text: str) -> tuple[np.ndarray, np.ndarray]:
+        """A randomised SMILES keeps its atom order: standardisation must not canonicalise it back."""
+        return self.encode(text, canonical=False)
+
+    def encode(self, text: str, canonical: bool = True) -> tuple[np.ndarray, np.ndarray]:
         text = text.strip()
         if not text:
             raise EncodingError("empty SMILES")
-        toks = tokenize_smiles(text)
+        toks = tokenize_smiles(text)  # first: its message names the position of a stray character
+        prepared = self.prepare(text, canonical)
+        if prepared != text:
+            toks = tokenize_smiles(prepared)
         unk = self.index[UNK]
         ids = np.fromiter((self.index.get(t, unk) for t in toks), dtype=np.int64, count=len(toks))
         return ids, np.ones(len(toks), dtype=bool)
 
+    def to_config(self) -> dict[str, Any]:
+        return {**super().to_config(), "standardize": self.standardize, "check": self.check}
 
-def build_encoder(name: str, training_texts: Iterable[str] | None = None) -> Encoder:
-    """Create an encoder by registry name; SMILES vocabularies are fitted on ``training_texts``."""
+
+def build_encoder(name: str, training_texts: Iterable[str] | None = None, **options: Any) -> Encoder:
+    """Create an encoder by registry name; SMILES vocabularies are fitted on ``training_texts``
+    (``options``: SMILES ``standardize``, ``check`` and ``extra`` texts, see :meth:`SmilesEncoder.fit`)."""
     cls = ENCODERS.get(name)
     if cls is SmilesEncoder:
-        return SmilesEncoder.fit(training_texts or [])
+        return SmilesEncoder.fit(training_texts or [], **options)
     return cls()

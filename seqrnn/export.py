@@ -4,15 +4,22 @@
 - ``horiz``: PSIPRED HFORMAT, one file per sequence: confidence digits, prediction and sequence in
   blocks of 60 residues;
 - ``tsv``: one table for all sequences, one row per residue: id, position, residue, and for every
-  residue head the predicted class and each class probability.
+  residue head the predicted class and each class probability;
+- ``csv``: one row per input record (molecules, sequences), the input's own columns first (CSV/TSV
+  inputs are re-read from the paths stored in the file; ``.smi``/FASTA give ``id`` and the sequence),
+  then per sequence-level head: regression values in the training data's units (``pred_<head>`` or
+  ``pred_<head>_<target>``), the predicted class and class probabilities (``pred_<head>``,
+  ``pred_<head>_P<class>``), multi-label probabilities (``pred_<head>_P<label>``); ``pred_status`` is
+  ``ok`` or ``skipped`` with the reason in ``pred_note``, so skipped rows stay in place, not dropped.
 PSIPRED formats need a 3-state head with classes H, E, C (``ss3`` of the built-in model).
 """
 
 from __future__ import annotations
 
+import csv
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import h5py
@@ -20,7 +27,7 @@ import numpy as np
 
 from seqrnn.errors import InputError, OutputError
 
-EXPORT_FORMATS = ("ss2", "horiz", "tsv")
+EXPORT_FORMATS = ("ss2", "horiz", "tsv", "csv")
 
 
 class Predictions:
@@ -111,6 +118,8 @@ def export(predictions: str | Path, fmt: str, output: str | Path) -> int:
     try:
         if fmt == "tsv":
             return _export_tsv(pred, output)
+        if fmt == "csv":
+            return _export_csv(pred, output)
         head = _ss3_head(pred)
         classes = pred.classes(head)
         output.mkdir(parents=True, exist_ok=True)
@@ -151,6 +160,100 @@ def _export_tsv(pred: Predictions, output: Path) -> int:
         tmp.unlink(missing_ok=True)
         raise OutputError(f"{output}: {exc.strerror}") from None
     return len(pred.ids)
+
+
+def _prediction_columns(pred: Predictions) -> list[tuple[str, np.ndarray, Callable[[np.ndarray], list[str]]]]:
+    """(header, values, row formatter) per sequence-level head, ``values`` (N, C) in file order."""
+    heads = []
+    group = pred.file.get("sequence")
+    for name in sorted(group) if group is not None else []:
+        (dataset,) = group[name].values()
+        kind = dataset.attrs.get("kind", "")
+        labels = list(dataset.attrs.get("targets", dataset.attrs.get("classes", [])).astype(str))
+        values = dataset[:]
+        if kind == "sequence_regression":
+            header = [f"pred_{name}"] if len(labels) == 1 else [f"pred_{name}_{t}" for t in labels]
+            heads.append((header, values, lambda row: [f"{v:.6g}" for v in row]))
+        elif kind == "sequence_classification":
+            header = [f"pred_{name}"] + [f"pred_{name}_P{c}" for c in labels]
+            heads.append(
+                (header, values, lambda row, c=labels: [c[int(row.argmax())]] + [f"{p:.4f}" for p in row])
+            )
+        else:
+            heads.append(
+                ([f"pred_{name}_P{c}" for c in labels], values, lambda row: [f"{p:.4f}" for p in row])
+            )
+    return heads  # type: ignore[return-value]
+
+
+def _export_csv(pred: Predictions, output: Path) -> int:
+    from seqrnn.data.formats import detect_format
+    from seqrnn.predict import PredictOptions, chain_inputs, parse_shard
+
+    attrs = pred.file.attrs
+    inputs = [str(p) for p in np.asarray(attrs.get("inputs", [])).astype(str)]
+    if not inputs or "-" in inputs:
+        raise InputError(
+            "csv export re-reads the input files; standard input cannot be read again", source=str(pred.path)
+        )
+    heads = _prediction_columns(pred)
+    if not heads:
+        raise InputError("no per-sequence heads to export as csv", source=str(pred.path))
+    shard = str(attrs.get("shard", "1/1"))
+    options = PredictOptions(
+        fmt=str(attrs.get("input_format", "")) or None,
+        sequence_column=str(attrs.get("sequence_column", "")) or None,
+        id_column=str(attrs.get("id_column", "")) or None,
+        shard=None if shard == "1/1" else parse_shard(shard),
+    )
+    row_of = {int(k): i for i, k in enumerate(pred.file["record_index"][:])}
+    skipped = {}
+    if "skipped" in pred.file:
+        reasons = pred.file["skipped/reasons"].asstr()[:]
+        skipped = dict(zip(pred.file["skipped/record_index"][:].tolist(), reasons, strict=True))
+    added = [h for header, _, _ in heads for h in header] + ["pred_status", "pred_note"]
+    tmp = output.with_name(f".{output.name}.tmp")
+    n = 0
+    try:
+        with tmp.open("w", newline="") as fh:
+            writer: csv.DictWriter | None = None
+            for rec in chain_inputs(inputs, options):
+                fmt_in = detect_format(rec.source, options.fmt)
+                if fmt_in in ("csv", "tsv"):
+                    cells = dict(rec.fields)  # every column of the input row, in its order
+                else:
+                    cells = {
+                        "id": rec.id,
+                        "smiles" if fmt_in == "smi" else "sequence": rec.text,
+                        **rec.fields,
+                    }
+                if writer is None:
+                    clash = sorted(set(cells) & set(added))
+                    if clash:
+                        raise InputError(
+                            f"input column {clash[0]!r} clashes with a csv export column", source=rec.source
+                        )
+                    writer = csv.DictWriter(
+                        fh, fieldnames=[*cells, *added], restval="", extrasaction="ignore"
+                    )
+                    writer.writeheader()
+                i = row_of.get(rec.index)
+                if i is None:
+                    cells.update(pred_status="skipped", pred_note=skipped.get(rec.index, "not predicted"))
+                else:
+                    for header, values, fmt in heads:
+                        cells.update(zip(header, fmt(values[i]), strict=True))
+                    cells.update(pred_status="ok", pred_note="")
+                writer.writerow(cells)
+                n += 1
+        os.replace(tmp, output)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise OutputError(f"{output}: {exc.strerror}") from None
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return n
 
 
 def _atomic_write(path: Path, text: str) -> None:

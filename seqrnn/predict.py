@@ -15,6 +15,7 @@ import time
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 import h5py
 import numpy as np
@@ -49,6 +50,14 @@ class PredictOptions:
     genome: str | None = None  # the genome FASTA that BED intervals refer to
 
 
+class Skipped(NamedTuple):
+    """A record left out under ``--on-invalid skip``: ``record`` is ``FILE:ID`` as logged."""
+
+    record: str
+    reason: str
+    index: int = -1  # position in the (concatenated) input, as /record_index
+
+
 @dataclass
 class WindowResult:
     examples: list[Example]
@@ -62,7 +71,7 @@ class PredictSummary:
     n_sequences: int = 0
     n_residues: int = 0
     seconds: float = 0.0
-    skipped: list[tuple[str, str]] = field(default_factory=list)
+    skipped: list[Skipped] = field(default_factory=list)
     masked: list[tuple[str, int]] = field(default_factory=list)
     windows_predicted: int = 0
     windows_reused: int = 0
@@ -117,7 +126,7 @@ def add_views(ex: Example, text: str, bundle: ModelBundle, views: tuple[Augmenta
     extra = []
     for view in augmentation.views(text, n)[1:]:
         try:
-            extra.append(bundle.encoder.encode(view)[0].astype(np.int16, copy=False))
+            extra.append(bundle.encoder.encode_view(view)[0].astype(np.int16, copy=False))
         except EncodingError:
             continue
     ex.views = extra
@@ -125,7 +134,7 @@ def add_views(ex: Example, text: str, bundle: ModelBundle, views: tuple[Augmenta
 
 
 def _windows(
-    records: Iterable[Record], bundle: ModelBundle, options: PredictOptions, skipped: list[tuple[str, str]]
+    records: Iterable[Record], bundle: ModelBundle, options: PredictOptions, skipped: list[Skipped]
 ) -> Iterator[list[Example]]:
     window: list[Example] = []
     tokens = 0
@@ -139,7 +148,7 @@ def _windows(
                 raise
             ex = _masked(rec, bundle, exc) if options.on_invalid == "mask" else None
             if ex is None:
-                skipped.append((f"{rec.source}:{rec.id}", exc.reason))
+                skipped.append(Skipped(f"{rec.source}:{rec.id}", exc.reason, rec.index))
                 continue
             text = bundle.encoder.mask_invalid(rec.text)[0]
         window.append(add_views(ex, text, bundle, views))
@@ -208,7 +217,7 @@ def iter_predictions(
     records: Iterable[Record],
     options: PredictOptions,
     device: torch.device,
-    skipped: list[tuple[str, str]] | None = None,
+    skipped: list[Skipped] | None = None,
 ) -> Iterator[WindowResult]:
     skipped = [] if skipped is None else skipped
     for window in _windows(records, bundle, options, skipped):
@@ -298,6 +307,10 @@ def predict_to_h5(
     rest, then assembles the same file an uninterrupted run writes and removes the parts.
     """
     output = check_writable(output)
+    if bundle.encoder.name == "smiles":
+        from seqrnn.chem import note_without_rdkit
+
+        note_without_rdkit()  # once: validity and canonical form cannot be checked without RDKit
     residue_specs, sequence_specs = dataset_layout(bundle)
     attrs = {
         "format": FORMAT,
@@ -341,6 +354,14 @@ def predict_to_h5(
                 source=", ".join(map(str, inputs)),
             )
         writer.attrs["n_skipped"] = len(summary.skipped)
+        if summary.skipped:
+            writer.put("skipped/record_index", np.array([s.index for s in summary.skipped], dtype=np.int64))
+            writer.put("skipped/records", np.array([s.record for s in summary.skipped], dtype=object))
+            writer.put("skipped/reasons", np.array([s.reason for s in summary.skipped], dtype=object))
+        # How the inputs were read, so `seqrnn export -f csv` can put predictions next to their rows.
+        writer.attrs["input_format"] = options.fmt or ""
+        writer.attrs["sequence_column"] = options.sequence_column or ""
+        writer.attrs["id_column"] = options.id_column or ""
         writer.attrs["n_masked"] = len(summary.masked)
     if resume:
         shutil.rmtree(_parts_dir(output), ignore_errors=True)

@@ -225,7 +225,9 @@ def predict(
     ),
     test_views: Optional[int] = VIEWS_OPT,  # noqa: UP045
     export: list[str] = typer.Option(
-        [], "--export", help="Also write ss2, horiz (directories) or tsv next to the output (repeatable)."
+        [],
+        "--export",
+        help="Also write ss2, horiz (directories), tsv, or csv (input rows + predictions) next to the output (repeatable).",
     ),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="Print nothing on success."),
 ) -> None:
@@ -252,9 +254,9 @@ def predict(
     summary = predict_to_h5(
         bundle, inputs, output, options, dev, _command_line(), progress=not quiet, resume=resume
     )
-    for rec, reason in summary.skipped:
-        _err(f"seqrnn: skipped {rec}: {reason}")
-        _event("skipped", record=rec, reason=reason)
+    for skipped in summary.skipped:
+        _err(f"seqrnn: skipped {skipped.record} (row {skipped.index + 1}): {skipped.reason}")
+        _event("skipped", record=skipped.record, row=skipped.index + 1, reason=skipped.reason)
     for rec, n in summary.masked:
         _err(f"seqrnn: masked {n} letter(s) outside the alphabet in {rec}")
         _event("masked", record=rec, letters=n)
@@ -485,7 +487,10 @@ def scan(
 def export_cmd(
     predictions: Path = typer.Argument(..., help="A predictions HDF5 file from seqrnn predict."),
     fmt: str = typer.Option(
-        ..., "--format", "-f", help="ss2 or horiz (a file per sequence) or tsv (one table)."
+        ...,
+        "--format",
+        "-f",
+        help="ss2 or horiz (a file per sequence), tsv (one row per residue) or csv (input rows + predictions).",
     ),
     output: Path = typer.Option(..., "--output", "-o", help="Directory (ss2, horiz) or file (tsv)."),
 ) -> None:

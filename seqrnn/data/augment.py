@@ -49,3 +49,23 @@ class ReverseComplement(Augmentation):
 
     def views(self, text: str, n: int) -> list[str]:
         return [text, reverse_complement(text.strip())][: max(1, min(n, 2))]
+
+
+@AUGMENTATIONS.register("smiles_enumeration")
+class SmilesEnumeration(Augmentation):
+    """Randomised SMILES (Bjerrum 2017): the same molecule written from another atom order (needs RDKit).
+
+    ``views`` are fixed per molecule (seeded from a hash of the text), so predictions are reproducible.
+    """
+
+    name = "smiles_enumeration"
+
+    def random_view(self, text: str, rng: np.random.Generator) -> str:
+        from seqrnn.chem import random_smiles
+
+        return random_smiles(text, rng)
+
+    def views(self, text: str, n: int) -> list[str]:
+        from seqrnn.chem import smiles_views
+
+        return smiles_views(text, max(1, n))

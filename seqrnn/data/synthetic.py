@@ -85,7 +85,8 @@ def dna_binding_rows(n: int, seed: int = 0, length: int = 60) -> list[dict[str, 
 def molecule_rows(n: int, seed: int = 0) -> list[dict[str, str]]:
     """SMILES from a small grammar; ``logs`` depends on atom counts, ``halogen``/``ring``/``amine`` are labels."""
     rng = np.random.default_rng(seed)
-    pieces = ["C", "CC", "O", "N", "c1ccccc1", "Cl", "Br", "C(=O)", "C(C)", "F"]
+    # Halogens hang off a carbon as branches, so every SMILES is chemically valid (RDKit accepts it).
+    pieces = ["C", "CC", "O", "N", "c1ccccc1", "C(Cl)", "C(Br)", "C(=O)", "C(C)", "C(F)"]
     rows = []
     for i in range(n):
         parts = ["C", *rng.choice(pieces, size=int(rng.integers(2, 9)))]

@@ -154,6 +154,13 @@ class RaggedH5Writer:
         self.n += n_new
         self.r += r_new
 
+    def put(self, name: str, values: np.ndarray) -> None:
+        """A whole dataset written at once (e.g. ``skipped/reasons``); object arrays become UTF-8 strings."""
+        f = self._file
+        assert f is not None, "use the writer as a context manager"
+        dtype = h5py.string_dtype("utf-8") if values.dtype == object else values.dtype
+        f.create_dataset(name, data=values, dtype=dtype)
+
 
 def _default_file_mode() -> int:
     """0666 minus the umask: what ``open()`` would give (mkstemp's private 0600 is wrong for results)."""

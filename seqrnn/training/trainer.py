@@ -7,6 +7,10 @@ Run directory (``output_dir``)::
     model.pt             best bundle by the monitored validation metric (what ``predict`` uses)
     checkpoints/last.pt  full training state after the last finished epoch or interruption (``--resume``)
     checkpoints/best.pt  full training state at the best epoch
+    run.json             seed, split (method, sizes), data fingerprint, versions
+    rejected.tsv         records set aside under ``data.on_invalid: skip`` (file, row, id, sequence, reason)
+    test_metrics.json    the best model scored once on the held-out test split (``data.test`` or
+                         ``data.test_fraction``; random or scaffold split, :mod:`seqrnn.data.splits`)
 
 Every epoch's batch order, crop windows and dropout masks are seeded from ``(seed, epoch)`` and a
 mid-epoch checkpoint (SIGINT/SIGTERM) stores the batch position and RNG state, so a resumed run ends with
@@ -16,6 +20,8 @@ sequence's whole length, and gradients are clipped by global norm before every A
 
 from __future__ import annotations
 
+import contextlib
+import csv
 import hashlib
 import json
 import math
@@ -32,13 +38,15 @@ import numpy as np
 import torch
 
 from seqrnn import __version__
-from seqrnn.bundle import ModelBundle, atomic_torch_save, build_model, save_bundle
+from seqrnn.bundle import ModelBundle, atomic_torch_save, build_model, load_bundle, save_bundle
+from seqrnn.chem import check_standardize, note_without_rdkit, require_rdkit
 from seqrnn.config import HeadConfig, RunConfig, dump_config
 from seqrnn.data.augment import Augmentation, build_augmentation
 from seqrnn.data.batching import Example, collate, crop_example, encode_record, token_budget_batches
 from seqrnn.data.dna import shuffled_negatives
 from seqrnn.data.formats import read_records
 from seqrnn.data.records import Record
+from seqrnn.data.splits import split_indices
 from seqrnn.encoders import Encoder, EncodingError, build_encoder
 from seqrnn.errors import ConfigError, InputError, SeqrnnError
 from seqrnn.evaluate import evaluate_examples, main_metric
@@ -60,6 +68,7 @@ class TrainResult:
     monitor: str
     epochs_run: int
     valid_metrics: dict[str, Any]
+    test_metrics: dict[str, Any] | None = None  # held-out test split, scored once with the best model
 
 
 def seed_everything(seed: int) -> None:
@@ -192,31 +201,76 @@ def train(
         torch.set_num_threads(config.train.threads)
     seed_everything(config.seed)
 
-    # read -> encode ---------------------------------------------------------------------------------
+    # read -> screen -> split -> encode --------------------------------------------------------------
     t0 = time.perf_counter()
-    train_records = _read(config.data.train, config)
-    if config.data.valid:
-        valid_records = _read(config.data.valid, config)
-    else:
-        order = np.random.default_rng(config.seed).permutation(len(train_records))
-        n_valid = max(1, round(config.data.valid_fraction * len(train_records)))
-        if n_valid >= len(train_records):
+    checker = _probe_encoder(config, log)
+    rejected: list[tuple[Record, str]] = []
+    train_records = _screen(_read(config.data.train, config), checker, config, rejected)
+    valid_records = (
+        _screen(_read(config.data.valid, config), checker, config, rejected) if config.data.valid else []
+    )
+    test_records = (
+        _screen(_read(config.data.test, config), checker, config, rejected) if config.data.test else []
+    )
+    split = {"method": config.data.split, "seed": config.seed}
+    held_out = {
+        "valid": 0.0 if config.data.valid else config.data.valid_fraction,
+        "test": 0.0 if config.data.test else config.data.test_fraction,
+    }
+    if not config.data.valid or held_out["test"] > 0:
+        smiles = None
+        if config.data.split != "random":
+            smiles = [checker.prepare(r.text) for r in train_records]  # type: ignore[attr-defined]
+        tr, va, te = split_indices(
+            len(train_records),
+            held_out["valid"],
+            held_out["test"],
+            config.seed,
+            config.data.split,
+            smiles,
+            min_valid=0 if config.data.valid else 1,
+        )
+        if not tr:
             raise InputError("too few records to take a validation split", source=config.data.train)
-        valid_set = set(order[:n_valid].tolist())
-        valid_records = [r for i, r in enumerate(train_records) if i in valid_set]
-        train_records = [r for i, r in enumerate(train_records) if i not in valid_set]
+        if not va and not valid_records:
+            raise InputError(
+                f"the {config.data.split} split left no validation records (one scaffold group holds "
+                "most molecules); use data.split=random or more data",
+                source=config.data.train,
+            )
+        valid_records += [train_records[i] for i in va]
+        test_records += [train_records[i] for i in te]
+        train_records = [train_records[i] for i in tr]
     if config.data.negatives:
         # Each side of the split gets the shuffles of its own positives: no shared sequence content.
         columns = [c for h in config.heads for c in h.columns]
-        start = max(r.index for r in [*train_records, *valid_records]) + 1
+        start = max(r.index for r in [*train_records, *valid_records, *test_records]) + 1
         negatives = shuffled_negatives(train_records, columns, config.data.negative_label, config.seed, start)
         start += len(negatives)
         valid_negatives = shuffled_negatives(
             valid_records, columns, config.data.negative_label, config.seed, start
         )
+        start += len(valid_negatives)
+        test_negatives = (
+            shuffled_negatives(test_records, columns, config.data.negative_label, config.seed, start)
+            if test_records
+            else []
+        )
         train_records += negatives
         valid_records += valid_negatives
-        log(f"data: added {len(negatives)} + {len(valid_negatives)} dinucleotide-shuffled negatives")
+        test_records += test_negatives
+        log(
+            f"data: added {len(negatives)} + {len(valid_negatives)} + {len(test_negatives)} "
+            "dinucleotide-shuffled negatives"
+        )
+    split.update(
+        train=len(train_records), valid=len(valid_records), test=len(test_records), rejected=len(rejected)
+    )
+    if rejected:
+        log(
+            f"rejected {len(rejected)} invalid record(s) under data.on_invalid=skip "
+            f"(first: record {rejected[0][0].id}: {rejected[0][1]}); listed in {out / 'rejected.tsv'}"
+        )
 
     checkpoint: dict[str, Any] | None = None
     if resume:
@@ -224,11 +278,18 @@ def train(
         meta = json.loads(checkpoint["metadata"])
         encoder = Encoder.from_config(meta["encoder"])
         specs = meta["heads"]
-    else:
-        encoder = build_encoder(config.encoder, (r.text for r in train_records))
+    augmentation = build_augmentation(config.train.augment)
+    if not resume:
+        encoder = build_encoder(
+            config.encoder,
+            (r.text for r in train_records),
+            standardize=config.data.standardize,
+            extra=_vocabulary_views(train_records, augmentation, config.seed)
+            if config.encoder == "smiles"  # a fitted vocabulary; fixed alphabets need no views
+            else (),
+        )
         specs = build_head_specs(config.heads, train_records, encoder)
     meta: dict[str, Any] = {"encoder": encoder.to_config(), "heads": specs}
-    augmentation = build_augmentation(config.train.augment)
     if augmentation is not None:
         meta["augment"] = {"name": augmentation.name, "test_views": config.train.test_views}
 
@@ -237,18 +298,21 @@ def train(
     mask_cols = config.data.mask_columns
     train_ex = [encode_record(r, encoder, heads, mask_cols) for r in train_records]
     valid_ex = [encode_record(r, encoder, heads, mask_cols) for r in valid_records]
+    test_ex = [encode_record(r, encoder, heads, mask_cols) for r in test_records]
     # Texts are kept only when training draws fresh augmented views of them every epoch.
     train_texts = [r.text for r in train_records] if augmentation is not None else []
     if augmentation is not None and config.train.test_views > 1:
         probe = ModelBundle(model, encoder, meta)
         views = (augmentation, config.train.test_views)
         valid_ex = [add_views(e, r.text, probe, views) for e, r in zip(valid_ex, valid_records, strict=True)]
-    del train_records, valid_records
+        test_ex = [add_views(e, r.text, probe, views) for e, r in zip(test_ex, test_records, strict=True)]
+    del train_records, valid_records, test_records
     if ctx.main:
         ckpt_dir.mkdir(parents=True, exist_ok=True)  # only once the data has been read and encoded
     n_params = sum(p.numel() for p in model.parameters() if p.requires_grad)
     log(
-        f"data: {len(train_ex)} train / {len(valid_ex)} valid sequences, "
+        f"data: {len(train_ex)} train / {len(valid_ex)} valid / {len(test_ex)} test sequences "
+        f"({config.data.split} split), "
         f"{sum(e.tokens.size for e in train_ex)} train positions ({time.perf_counter() - t0:.1f}s); "
         f"model: {config.model.cell} {config.model.layers}x{config.model.hidden}, {n_params:,} parameters"
         + (f"; {ctx.world} processes ({ctx.backend})" if ctx.world > 1 else "")
@@ -286,10 +350,13 @@ def train(
         best_metrics = json.loads(checkpoint["best_metrics"])
         resume_step = int(checkpoint.get("step_in_epoch", 0))
         log(f"resuming {out} at epoch {start_epoch + 1}, batch {resume_step + 1}")
-    fingerprint = file_fingerprint([config.data.train] + ([config.data.valid] if config.data.valid else []))
+    fingerprint = file_fingerprint(
+        [config.data.train] + [p for p in (config.data.valid, config.data.test) if p]
+    )
     if ctx.main:
         dump_config(config, out / "config.yaml")
-        _write_run_record(out / "run.json", config, fingerprint, ctx.world, resume)
+        _write_run_record(out / "run.json", config, fingerprint, ctx.world, resume, split)
+        _write_rejected(out / "rejected.tsv", rejected)
     train_model = ctx.wrap(model, device)
     # Validation in fp32 everywhere: model selection must not depend on the machine's bf16 support.
     eval_options = PredictOptions(batch_tokens=max(config.train.batch_tokens, 16000), precision="fp32")
@@ -457,6 +524,9 @@ def train(
                     "fingerprint": fingerprint,
                     "n_train": len(train_ex),
                     "n_valid": len(valid_ex),
+                    "n_test": len(test_ex),
+                    "test": config.data.test,
+                    "split": split,
                     "mask_columns": list(mask_cols),
                     "sequence_column": config.data.sequence_column,
                     "format": config.data.format,
@@ -478,6 +548,10 @@ def train(
     ctx.close()
     if bad_epochs >= config.train.patience:
         log(f"early stop: no improvement of {monitor} for {bad_epochs} epochs")
+    finished = bad_epochs >= config.train.patience or epoch >= config.train.epochs
+    test_metrics = None
+    if test_ex and finished and ctx.main:
+        test_metrics = _score_test(out, test_ex, split, eval_options, device, log)
     return TrainResult(
         out,
         out / "model.pt",
@@ -486,7 +560,102 @@ def train(
         monitor,
         epoch,
         {h: _scalars(m) for h, m in best_metrics.items()},
+        test_metrics,
     )
+
+
+def _probe_encoder(config: RunConfig, log: Callable[[str], None]) -> Encoder:
+    """An encoder that checks records before the split (SMILES: vocabulary not fitted yet)."""
+    if config.data.split != "random":
+        require_rdkit(f"data.split {config.data.split}")
+    if config.encoder == "smiles":
+        check_standardize(config.data.standardize)
+        note_without_rdkit(log)
+    elif config.data.standardize != "none":
+        raise ConfigError(
+            f"config data.standardize: applies to SMILES only, not the {config.encoder} encoder"
+        )
+    return build_encoder(config.encoder, [], standardize=config.data.standardize)
+
+
+def _screen(
+    records: list[Record], probe: Encoder, config: RunConfig, rejected: list[tuple[Record, str]]
+) -> list[Record]:
+    """Records whose sequence the encoder accepts; the others raise, or under ``skip`` are set aside."""
+    kept = []
+    for rec in records:
+        try:
+            probe.encode(rec.text)
+        except EncodingError as exc:
+            if config.data.on_invalid == "error":
+                raise InputError(
+                    f"{exc} (data.on_invalid=skip sets such records aside)", source=rec.source, record=rec.id
+                ) from None
+            rejected.append((rec, str(exc)))
+            continue
+        kept.append(rec)
+    if not kept:
+        raise InputError(f"no usable records: all {len(records)} rejected", source=records[0].source)
+    return kept
+
+
+def _write_rejected(path: Path, rejected: Sequence[tuple[Record, str]]) -> None:
+    """``rejected.tsv``: file, row (1-based record number), id, sequence and reason of each set-aside record."""
+    path.unlink(missing_ok=True)
+    if not rejected:
+        return
+    tmp = path.with_name(f".{path.name}.tmp")
+    with tmp.open("w", newline="") as fh:
+        writer = csv.writer(fh, delimiter="\t", lineterminator="\n")
+        writer.writerow(["file", "row", "id", "sequence", "reason"])
+        for rec, reason in rejected:
+            writer.writerow([rec.source, rec.index + 1, rec.id, rec.text, reason])
+    tmp.replace(path)
+
+
+def _score_test(
+    out: Path,
+    test_ex: Sequence[Any],
+    split: dict[str, Any],
+    options: PredictOptions,
+    device: torch.device,
+    log: Callable[[str], None],
+) -> dict[str, Any]:
+    """Score the best bundle (model.pt) once on the held-out test records; writes test_metrics.json."""
+    bundle = load_bundle(out / "model.pt", device)
+    metrics = evaluate_examples(bundle, test_ex, options, device).metrics
+    payload = {
+        "model": str(out / "model.pt"),
+        "model_sha256": bundle.sha256,
+        "epoch": bundle.metadata.get("epoch"),
+        "split": split,
+        "n_test": len(test_ex),
+        "metrics": metrics,
+    }
+    tmp = out / ".test_metrics.json.tmp"
+    tmp.write_text(json.dumps(_finite(payload), indent=1))
+    tmp.replace(out / "test_metrics.json")
+    for head, m in metrics.items():
+        shown = ", ".join(f"{k} {v:.4f}" for k, v in _scalars(m).items() if k != "n")
+        log(f"test ({len(test_ex)} records, best epoch {payload['epoch']}): {head}: {shown}")
+    return {h: _scalars(m) for h, m in metrics.items()}
+
+
+def _vocabulary_views(
+    records: Sequence[Record], augmentation: Augmentation | None, seed: int, n: int = 5
+) -> list[str]:
+    """Random views of the training texts, so that a fitted vocabulary (SMILES) covers what augmented
+    training will show the model (randomised SMILES bring ring-closure digits and chirality tags that
+    canonical ones lack) instead of mapping them to ``<unk>``."""
+    if augmentation is None:
+        return []
+    rng = np.random.default_rng([seed, 2])
+    views = []
+    for rec in records:
+        for _ in range(n):
+            with contextlib.suppress(EncodingError):
+                views.append(augmentation.random_view(rec.text, rng))
+    return views
 
 
 def _augmented(
@@ -494,7 +663,7 @@ def _augmented(
 ) -> Example:
     """The example with its tokens replaced by a random view (sequence-level targets stay valid)."""
     try:
-        tokens = encoder.encode(augmentation.random_view(text, rng))[0]
+        tokens = encoder.encode_view(augmentation.random_view(text, rng))[0]
     except EncodingError:
         return ex
     return Example(ex.index, ex.id, tokens.astype(np.int16, copy=False), ex.targets)
@@ -520,7 +689,9 @@ def _lookup(metrics: dict[str, dict], monitor: str) -> float:
     return float(value)
 
 
-def _write_run_record(path: Path, config: RunConfig, fingerprint: str, world: int, resume: bool) -> None:
+def _write_run_record(
+    path: Path, config: RunConfig, fingerprint: str, world: int, resume: bool, split: dict[str, Any]
+) -> None:
     """What a rerun needs to repeat this run: versions, seed, data fingerprint, command context."""
     import platform
 
@@ -532,6 +703,7 @@ def _write_run_record(path: Path, config: RunConfig, fingerprint: str, world: in
         record.setdefault("resumed", []).append(time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
     record.update(
         seed=config.seed,
+        split=split,
         data_fingerprint=fingerprint,
         processes=world,
         versions={

@@ -371,16 +371,18 @@ def test_skip_reports_and_keeps_the_rest(protein_model: Path, tmp_path: Path, ca
     captured = capsys.readouterr()
     assert "Traceback" not in captured.err
     assert captured.err.splitlines() == [
-        f"seqrnn: skipped {path}:digit: character '1' at position 4 is not in the protein alphabet",
-        f"seqrnn: skipped {path}:dna: looks like a nucleotide sequence (100% ACGTUN); this is a protein model",
-        f"seqrnn: skipped {path}:empty: empty sequence",
-        f"seqrnn: skipped {path}:at: character '@' at position 3 is not in the protein alphabet",
+        f"seqrnn: skipped {path}:digit (row 2): character '1' at position 4 is not in the protein alphabet",
+        f"seqrnn: skipped {path}:dna (row 3): looks like a nucleotide sequence (100% ACGTUN); this is a protein model",
+        f"seqrnn: skipped {path}:empty (row 4): empty sequence",
+        f"seqrnn: skipped {path}:at (row 5): character '@' at position 3 is not in the protein alphabet",
     ]
     assert "2 sequences" in captured.out and "4 skipped" in captured.out
     with h5py.File(out) as f:
         assert _ids(f) == ["good1", "good2"]
         assert list(f["sequences"].asstr()[:]) == [PROTEIN, "ACDEFG"]
         assert f.attrs["n_skipped"] == 4
+        assert list(f["skipped/record_index"][:]) == [1, 2, 3, 4]
+        assert f["skipped/records"].asstr()[0] == f"{path}:digit"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["mixed.fa", "out.h5"]
 
 

@@ -1,0 +1,134 @@
+"""Train the MoleculeNet configs over several seeds, score each best model on its test split, and print a
+markdown table (mean ± std over seeds) next to the published figures.
+
+    python benchmarks/moleculenet.py --seeds 0 1 2 --threads 1 \
+        --data ../shared/data/smiles/moleculenet --json docs/results/moleculenet.json
+
+Each run is ``seqrnn train configs/moleculenet/<set>.yaml --set seed=S --set output_dir=<runs>/<set>_sS``;
+a run directory that already holds ``test_metrics.json`` is reused, so an interrupted benchmark
+continues where it stopped. Model choices were made on the validation splits; the test splits are
+scored once per run, by the trainer, with the best-validation model.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+from seqrnn.config import load_config
+from seqrnn.training import train
+
+# dataset -> (config, file, metric key in test_metrics.json, label, higher is better, chemprop, MoleculeNet best)
+SETS = {
+    "esol": ("esol.yaml", "delaney-processed.csv", ("logS", "mean_rmse"), "RMSE", False, 0.555, 0.58),
+    "lipophilicity": (
+        "lipophilicity.yaml",
+        "Lipophilicity.csv",
+        ("logD", "mean_rmse"),
+        "RMSE",
+        False,
+        0.555,
+        0.655,
+    ),
+    "bbbp": ("bbbp.yaml", "BBBP.csv", ("p_np", "auroc"), "AUROC", True, 0.737, 0.729),
+    "tox21": ("tox21.yaml", "tox21.csv", ("tox", "mean_auroc"), "mean AUROC", True, 0.851, 0.829),
+}
+TARGETS = {"esol": 0.65, "lipophilicity": 0.75, "bbbp": 0.70, "tox21": 0.80}
+
+
+def run_one(name: str, seed: int, args: argparse.Namespace) -> dict:
+    config_file, data_file, (head, metric), *_ = SETS[name]
+    out = args.runs / f"{name}_s{seed}"
+    done = out / "test_metrics.json"
+    seconds = None
+    if not done.is_file():
+        overrides = [
+            f"seed={seed}",
+            f"output_dir={out}",
+            f"data.train={args.data / data_file}",
+            f"train.threads={args.threads}",
+            *args.set,
+        ]
+        config = load_config(args.configs / config_file, overrides)
+        t0 = time.perf_counter()
+        train(
+            config, log=lambda m: print(f"[{name} s{seed}] {m}", file=sys.stderr, flush=True), progress=False
+        )
+        seconds = round(time.perf_counter() - t0, 1)
+    test = json.loads(done.read_text())
+    epochs = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
+    best = [e for e in epochs if e["best"]][-1]
+    return {
+        "seed": seed,
+        "run": str(out),
+        "test": test["metrics"][head][metric],
+        "valid": best["value"],
+        "best_epoch": best["epoch"],
+        "epochs": len(epochs),
+        "train_seconds": seconds if seconds is not None else round(sum(e["seconds"] for e in epochs), 1),
+        "split": test["split"],
+        "test_metrics": test["metrics"][head],
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sets", nargs="+", default=list(SETS), choices=list(SETS))
+    parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
+    parser.add_argument("--data", type=Path, default=Path("../shared/data/smiles/moleculenet"))
+    parser.add_argument("--configs", type=Path, default=Path("configs/moleculenet"))
+    parser.add_argument("--runs", type=Path, default=Path("runs/moleculenet"))
+    parser.add_argument("--json", type=Path)
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--set", action="append", default=[], help="extra config override for every run")
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    results: dict = {"threads": args.threads, "seeds": args.seeds, "sets": {}}
+    # Seed-major order: every data set has a first seed before any has a third.
+    for seed in args.seeds:
+        for name in args.sets:
+            results["sets"].setdefault(name, {"runs": []})["runs"].append(run_one(name, seed, args))
+            summarise(results)
+            if args.json:
+                args.json.parent.mkdir(parents=True, exist_ok=True)
+                args.json.write_text(json.dumps(results, indent=1))
+    print(table(results))
+
+
+def summarise(results: dict) -> None:
+    for name, entry in results["sets"].items():
+        values = [r["test"] for r in entry["runs"] if r["test"] is not None]  # None: undefined (one class)
+        entry["mean"] = statistics.fmean(values) if values else float("nan")
+        entry["std"] = statistics.stdev(values) if len(values) > 1 else 0.0
+        entry["metric"] = SETS[name][3]
+        entry["chemprop"], entry["moleculenet_best"] = SETS[name][5], SETS[name][6]
+        entry["target"] = TARGETS[name]
+        higher = SETS[name][4]
+        entry["target_met"] = bool(
+            entry["mean"] >= TARGETS[name] if higher else entry["mean"] <= TARGETS[name]
+        )
+
+
+def table(results: dict) -> str:
+    lines = [
+        "| data set | split | metric | seqrnn (mean ± std, n seeds) | target | chemprop D-MPNN | MoleculeNet best |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for name, e in results["sets"].items():
+        split = e["runs"][0]["split"]["method"]
+        lines.append(
+            f"| {name} | {split} | {e['metric']} | {e['mean']:.3f} ± {e['std']:.3f} (n={len(e['runs'])}) | "
+            f"{'>=' if SETS[name][4] else '<='} {e['target']} {'(met)' if e['target_met'] else '(not met)'} | "
+            f"{e['chemprop']} | {e['moleculenet_best']} |"
+        )
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    main()

@@ -39,7 +39,7 @@ FORMAT_VERSION = 1
 class PredictOptions:
     batch_tokens: int = 32768
     batch_size: int = 512
-    window_tokens: int = 2_000_000
+    window_tokens: int = 250_000  # ~700 average proteins: enough to bucket lengths, small to hold
     on_invalid: str = "error"  # error | skip | mask (letters outside the alphabet -> X / N)
     precision: str = "auto"  # auto | fp32 | bf16 (autocast; outputs are written as float32 either way)
     shard: tuple[int, int] | None = None  # (K, N): records whose input index i has i % N == K - 1

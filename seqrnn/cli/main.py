@@ -221,7 +221,7 @@ def predict(
         False, "--resume", help="Keep finished windows in .OUT.parts/ and reuse them when rerun after a kill."
     ),
     window_tokens: int = typer.Option(
-        2_000_000, "--window-tokens", min=1, help="Residues read, predicted and written per window."
+        250_000, "--window-tokens", min=1, help="Residues read, predicted and written per window."
     ),
     test_views: Optional[int] = VIEWS_OPT,  # noqa: UP045
     export: list[str] = typer.Option(

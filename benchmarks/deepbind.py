@@ -30,7 +30,7 @@ from seqrnn.data.formats import read_records
 from seqrnn.errors import InputError
 from seqrnn.evaluate import evaluate_records
 from seqrnn.interpret import extract_motifs, resolve_target, select_examples
-from seqrnn.motifs import evaluate_pwm, find_motif, load_jaspar
+from seqrnn.motifs import best_matches, evaluate_pwm, find_motif, load_jaspar, to_pfm
 from seqrnn.predict import PredictOptions
 from seqrnn.training import train
 
@@ -95,6 +95,7 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     data, runs = Path(args.data), Path(args.runs)
     jaspar = load_jaspar(data / JASPAR)
+    database = [to_pfm(m) for m in jaspar]  # converted once, not per motif
     results = json.loads(Path(args.out).read_text()) if Path(args.out).exists() else {}
     device = torch.device("cpu")
     for tf in args.tfs:
@@ -127,7 +128,7 @@ def main() -> None:
                         "consensus": r.pfm.trimmed().consensus(),
                         "influence": r.influence,
                         "best": [(m.matrix_id, m.name, round(m.score, 3)) for m in r.matches[:3]],
-                        "own_rank": _own_rank(r.pfm, tf, data / JASPAR),
+                        "own_rank": _own_rank(r.pfm, tf, database),
                     }
                     for r in reports[:3] + reports[-1:]
                 ]
@@ -144,11 +145,8 @@ def _pwm_row(row: dict, jaspar: list, tf: str, test: list) -> None:
     row["pwm"] = {"motif": f"{motif.matrix_id} {motif.name}", "auroc": m["auroc"], "auprc": m["auprc"]}
 
 
-def _own_rank(pfm, tf: str, jaspar_path: Path) -> int | None:
+def _own_rank(pfm, tf: str, database: list) -> int | None:
     """Rank of the TF's own JASPAR motif among all matches of ``pfm`` (1 = best), None if it has none."""
-    from seqrnn.motifs import best_matches, to_pfm
-
-    database = [to_pfm(m) for m in load_jaspar(jaspar_path)]
     ranked = best_matches(pfm, database, len(database))
     names = [m.name.upper() for m in ranked]
     return names.index(tf) + 1 if tf in names else None

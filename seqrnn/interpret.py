@@ -323,9 +323,11 @@ def attributions_to_h5(
         for start in range(0, len(examples), step):
             chunk = examples[start : start + step]
             arrays: dict[str, list[np.ndarray]] = {m: [] for m in methods}
+            scores = None
             if "ism" in methods:
                 results = [ism(bundle, ex, target, views) for ex in chunk]
                 arrays["ism"] = [r[0] for r in results]
+                scores = np.array([r[1] for r in results])  # ISM scores the unmutated sequence too
             if "saliency" in methods:
                 arrays["saliency"] = saliency(bundle, chunk, target, views)
             writer.append(
@@ -333,7 +335,9 @@ def attributions_to_h5(
                 np.array([ex.tokens.size for ex in chunk]),
                 {m: np.concatenate(v).astype(np.float32) for m, v in arrays.items()},
                 {
-                    "score": score_examples(bundle, chunk, target, views).astype(np.float32),
+                    "score": (
+                        scores if scores is not None else score_examples(bundle, chunk, target, views)
+                    ).astype(np.float32),
                     "sequences": np.array([bundle.encoder.decode(ex.tokens) for ex in chunk], dtype=object),
                 },
             )

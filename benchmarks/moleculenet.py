@@ -42,14 +42,20 @@ SETS = {
 TARGETS = {"esol": 0.65, "lipophilicity": 0.75, "bbbp": 0.70, "tox21": 0.80}
 
 
-def run_one(name: str, seed: int, args: argparse.Namespace) -> dict:
+def member_dir(args: argparse.Namespace, name: str, seed: int, member: int) -> Path:
+    return args.runs / (f"{name}_s{seed}" if member == 0 else f"{name}_s{seed}_m{member}")
+
+
+def run_one(name: str, seed: int, args: argparse.Namespace, member: int = 0) -> dict:
+    """Train (or reuse) one model on split ``seed``; member m > 0 differs only in its init seed."""
     config_file, data_file, (head, metric), *_ = SETS[name]
-    out = args.runs / f"{name}_s{seed}"
+    out = member_dir(args, name, seed, member)
     done = out / "test_metrics.json"
     seconds = None
     if not done.is_file():
         overrides = [
-            f"seed={seed}",
+            f"seed={seed + 1000 * member}",
+            f"data.split_seed={seed}",
             f"output_dir={out}",
             f"data.train={args.data / data_file}",
             f"train.threads={args.threads}",
@@ -66,6 +72,7 @@ def run_one(name: str, seed: int, args: argparse.Namespace) -> dict:
     best = [e for e in epochs if e["best"]][-1]
     return {
         "seed": seed,
+        "member": member,
         "run": str(out),
         "test": test["metrics"][head][metric],
         "valid": best["value"],
@@ -86,6 +93,7 @@ def main() -> None:
     parser.add_argument("--runs", type=Path, default=Path("runs/moleculenet"))
     parser.add_argument("--json", type=Path)
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--members", type=int, default=1, help="models per split (init seeds) to ensemble")
     parser.add_argument("--set", action="append", default=[], help="extra config override for every run")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
@@ -93,7 +101,10 @@ def main() -> None:
     # Seed-major order: every data set has a first seed before any has a third.
     for seed in args.seeds:
         for name in args.sets:
-            results["sets"].setdefault(name, {"runs": []})["runs"].append(run_one(name, seed, args))
+            entry = results["sets"].setdefault(name, {"runs": []})
+            entry["runs"].append(run_one(name, seed, args))
+            for member in range(1, args.members):
+                run_one(name, seed, args, member)
             summarise(results)
             if args.json:
                 args.json.parent.mkdir(parents=True, exist_ok=True)

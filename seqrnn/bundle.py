@@ -11,6 +11,7 @@ import hashlib
 import json
 import os
 import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -22,6 +23,7 @@ from seqrnn import __version__
 from seqrnn.encoders import Encoder
 from seqrnn.errors import ModelError, SeqrnnError
 from seqrnn.models import ModelConfig, SeqRNN
+from seqrnn.models.ensemble import Ensemble
 
 FORMAT = "seqrnn-model"
 FORMAT_VERSION = 1
@@ -29,7 +31,7 @@ FORMAT_VERSION = 1
 
 @dataclass
 class ModelBundle:
-    model: SeqRNN
+    model: SeqRNN  # or an Ensemble of SeqRNNs (load_models), which has the same heads and predict()
     encoder: Encoder
     metadata: dict[str, Any]
     path: Path | None = None
@@ -163,3 +165,38 @@ def load_bundle(name_or_path: str | Path, device: str | torch.device = "cpu") ->
     model.load_state_dict(state)
     model.to(device).eval()
     return ModelBundle(model, encoder, metadata, path=path, sha256=sha, name=metadata.get("name") or name)
+
+
+def load_models(names: Sequence[str | Path], device: str | torch.device = "cpu") -> ModelBundle:
+    """One model, or an :class:`~seqrnn.models.ensemble.Ensemble` of several that predicts their mean.
+
+    Members must share the encoder (same vocabulary) and the heads (names, kinds, classes), so one
+    encoding serves all and the averaged outputs mean the same thing; the ensemble's sha256 is that of
+    its members' sha256s in the order given.
+    """
+    if len(names) == 1:
+        return load_bundle(names[0], device)
+    if not names:
+        raise ModelError("no model given")
+    bundles = [load_bundle(n, device) for n in names]
+    first = bundles[0]
+    for other, name in zip(bundles[1:], names[1:], strict=True):
+        if other.metadata["encoder"] != first.metadata["encoder"]:
+            raise ModelError(
+                f"{name}: cannot ensemble with {names[0]}: the encoders differ "
+                "(train the members on one split, with data.split_seed fixed)"
+            )
+        if [_head_key(h) for h in other.heads] != [_head_key(h) for h in first.heads]:
+            raise ModelError(f"{name}: cannot ensemble with {names[0]}: the heads differ")
+    members = [
+        {"name": b.name, "model": str(n), "sha256": b.sha256} for b, n in zip(bundles, names, strict=True)
+    ]
+    metadata = {**first.metadata, "ensemble": members}
+    sha = hashlib.sha256("".join(b.sha256 for b in bundles).encode()).hexdigest()
+    model = Ensemble([b.model for b in bundles])
+    name = "ensemble(" + ",".join(b.name for b in bundles) + ")"
+    return ModelBundle(model, first.encoder, metadata, path=None, sha256=sha, name=name)  # type: ignore[arg-type]
+
+
+def _head_key(spec: dict[str, Any]) -> tuple:
+    return spec["name"], spec["kind"], tuple(spec.get("classes") or ())

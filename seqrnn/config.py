@@ -32,6 +32,7 @@ class DataConfig:
     test: str | None = None  # held-out test file; without it ``test_fraction`` of ``train`` is held out
     test_fraction: float = 0.0  # scored once, with the best model, into test_metrics.json
     split: str = "random"  # random | scaffold | scaffold_balanced (Bemis-Murcko, needs RDKit)
+    split_seed: int | None = None  # None: the run's seed; fix it to train ensemble members on one split
     on_invalid: str = "error"  # error | skip (skipped records are listed in rejected.tsv)
     standardize: str = "none"  # SMILES: none | canonical | largest_fragment (needs RDKit)
     format: str | None = None

@@ -195,9 +195,9 @@ def predict_examples(
     with torch.inference_mode(), autocast:
         for idx in token_budget_batches(lengths, options.batch_tokens, options.batch_size):
             batch = collate([flat[i] for i in idx]).to(device)
-            logits = model(batch.tokens, batch.lengths)
+            outputs = model.predict(batch.tokens, batch.lengths)
             for name, head in heads.items():
-                out = head.postprocess(logits[name]).float().cpu().numpy()
+                out = outputs[name].float().cpu().numpy()
                 for row, i in enumerate(idx):
                     per_seq[name][i] = out[row, : lengths[i]] if head.level == "residue" else out[row]
     n = len(examples)
@@ -318,6 +318,7 @@ def predict_to_h5(
         "seqrnn_version": __version__,
         "model_name": bundle.name,
         "model_sha256": bundle.sha256,
+        **_ensemble_attrs(bundle),
         "command": command,
         "inputs": np.array([str(p) for p in inputs], dtype="S"),
         "shard": "{}/{}".format(*(options.shard or (1, 1))),
@@ -374,6 +375,16 @@ def predict_to_h5(
             k: float(v / max(c.sum(), 1)) for k, v in zip(classes, c, strict=True)
         }
     return summary
+
+
+def _ensemble_attrs(bundle: ModelBundle) -> dict[str, np.ndarray]:
+    members = bundle.metadata.get("ensemble")
+    if not members:
+        return {}
+    return {
+        "model_members": np.array([m["model"] for m in members], dtype="S"),
+        "model_members_sha256": np.array([m["sha256"] for m in members], dtype="S"),
+    }
 
 
 def _parts_dir(output: Path) -> Path:

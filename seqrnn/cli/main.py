@@ -194,7 +194,12 @@ def train(
 @app.command()
 def predict(
     inputs: list[str] = typer.Argument(..., help="FASTA / SMILES / CSV / TSV files (.gz ok), '-' for stdin."),
-    model: str = typer.Option(..., "--model", "-m", help="Built-in model name (seqrnn models) or .pt path."),
+    model: list[str] = typer.Option(
+        ...,
+        "--model",
+        "-m",
+        help="Built-in model name (seqrnn models) or .pt path; repeat to average an ensemble.",
+    ),
     output: Path = typer.Option(..., "--output", "-o", help="HDF5 file to write (atomically)."),
     device: Device = DEVICE_OPT,
     threads: Optional[int] = THREADS_OPT,  # noqa: UP045
@@ -232,7 +237,7 @@ def predict(
     quiet: bool = typer.Option(False, "--quiet", "-q", help="Print nothing on success."),
 ) -> None:
     """Predict every record of the inputs with a model and write one HDF5 file."""
-    from seqrnn.bundle import load_bundle
+    from seqrnn.bundle import load_models
     from seqrnn.export import EXPORT_FORMATS, export_path
     from seqrnn.export import export as export_predictions
     from seqrnn.io import check_writable
@@ -245,7 +250,7 @@ def predict(
             raise typer.BadParameter(f"--export {kind!r}: choose from {', '.join(EXPORT_FORMATS)}")
     _threads(threads)
     dev = resolve_device(device.value)
-    bundle = load_bundle(model, dev)
+    bundle = load_models(model, dev)
     options = _options(batch_tokens, batch_size, on_invalid, fmt, sequence_column, id_column, genome)
     options.precision = precision.value
     options.shard = shard_spec
@@ -315,7 +320,9 @@ def encode(
 @app.command()
 def evaluate(
     data: list[str] = typer.Argument(..., help="Labelled data (CSV/TSV/FASTA with label columns)."),
-    model: str = typer.Option(..., "--model", "-m", help="Built-in model name or .pt path."),
+    model: list[str] = typer.Option(
+        ..., "--model", "-m", help="Built-in model name or .pt path; repeat to score an ensemble."
+    ),
     label: list[str] = typer.Option([], "--label", help="HEAD=COLUMN: read a head's labels from COLUMN."),
     mask_column: Optional[list[str]] = typer.Option(  # noqa: UP045
         None, "--mask-column", help="Score residues only where COLUMN is 1 (repeat; default: the model's)."
@@ -331,14 +338,14 @@ def evaluate(
     genome: Optional[Path] = GENOME_OPT,  # noqa: UP045
 ) -> None:
     """Predict labelled data and report accuracy, per-class F1, confusion, MCC, AUROC, RMSE, ..."""
-    from seqrnn.bundle import load_bundle
+    from seqrnn.bundle import load_models
     from seqrnn.evaluate import evaluate_records
     from seqrnn.metrics import format_table
     from seqrnn.predict import chain_inputs, resolve_device
 
     _threads(threads)
     dev = resolve_device(device.value)
-    bundle = load_bundle(model, dev)
+    bundle = load_models(model, dev)
     for item in label:
         head, _, column = item.partition("=")
         if head not in bundle.model.heads or not column:

@@ -9,7 +9,8 @@ Shapes (B = batch, L = longest length in the batch, E = input channels, H = hidd
        (only for sequence heads: residue positions no longer line up)
     -> stacked BiLSTM/BiGRU (no maximum length, cost linear in L) -> (B, L, F)
     -> residue heads: (B, L, C); sequence heads on masked mean+max pooling (B, 2F): (B, C).
-``forward`` returns ``{head_name: logits}``.
+``forward`` returns ``{head_name: logits}``; ``predict`` the heads' post-processed outputs (probabilities,
+or values in original units), which is what :class:`seqrnn.models.ensemble.Ensemble` averages.
 
 Variable lengths without packing: each layer runs torch's fused unidirectional kernel twice over the
 padded batch, forwards as is and backwards over each sequence reversed *within its own length* (padding
@@ -174,6 +175,11 @@ class SeqRNN(nn.Module):
                     pooled = masked_mean_max(feats, mask)
                 outputs[name] = head(pooled)
         return outputs
+
+    def predict(self, tokens: torch.Tensor, lengths: torch.Tensor) -> dict[str, torch.Tensor]:
+        """What prediction writes: each head's probabilities or values in original units, float32."""
+        logits = self(tokens, lengths)
+        return {name: head.postprocess(logits[name]) for name, head in self.heads.items()}
 
 
 def reverse_index(lengths: torch.Tensor, max_len: int) -> torch.Tensor:

@@ -212,7 +212,8 @@ def train(
     test_records = (
         _screen(_read(config.data.test, config), checker, config, rejected) if config.data.test else []
     )
-    split = {"method": config.data.split, "seed": config.seed}
+    split_seed = config.seed if config.data.split_seed is None else config.data.split_seed
+    split = {"method": config.data.split, "seed": split_seed}
     held_out = {
         "valid": 0.0 if config.data.valid else config.data.valid_fraction,
         "test": 0.0 if config.data.test else config.data.test_fraction,
@@ -225,7 +226,7 @@ def train(
             len(train_records),
             held_out["valid"],
             held_out["test"],
-            config.seed,
+            split_seed,
             config.data.split,
             smiles,
             min_valid=0 if config.data.valid else 1,
@@ -284,7 +285,8 @@ def train(
             config.encoder,
             (r.text for r in train_records),
             standardize=config.data.standardize,
-            extra=_vocabulary_views(train_records, augmentation, config.seed)
+            # Seeded by the split: ensemble members of one split get one vocabulary.
+            extra=_vocabulary_views(train_records, augmentation, split_seed)
             if config.encoder == "smiles"  # a fitted vocabulary; fixed alphabets need no views
             else (),
         )

@@ -134,3 +134,31 @@ def test_split_and_standardize_mistakes_are_one_line_errors(tmp_path: Path, caps
     assert err.startswith("seqrnn: error:") and "left no validation records" in err and "\n" not in err
     assert main(["train", str(cfg), "--set", "data.standardize=inchi"]) == 5
     assert "data.standardize" in capsys.readouterr().err
+
+
+def test_ensemble_members_share_a_split_and_predict_as_their_mean(tmp_path: Path) -> None:
+    data = write_table(molecule_rows(80, seed=6), tmp_path / "mols.csv")
+    cfg = write_config("smiles", data, tmp_path / "unused", tmp_path, epochs=1)
+    runs = [tmp_path / f"member{k}" for k in range(2)]
+    for k, run in enumerate(runs):
+        extra = ["--set", f"seed={7 + k}", "--set", "data.split_seed=3", "--set", f"output_dir={run}"]
+        extra += ["--set", "train.augment=smiles_enumeration", "--set", "data.test_fraction=0.2"]
+        assert main(["train", str(cfg), "--quiet", *extra]) == 0
+    infos = [json.loads((run / "run.json").read_text()) for run in runs]
+    assert infos[0]["split"] == infos[1]["split"] and infos[0]["split"]["seed"] == 3
+    assert infos[0]["seed"] != infos[1]["seed"]
+    models = [str(run / "model.pt") for run in runs]
+    outs = [tmp_path / f"p{k}.h5" for k in range(3)]
+    for model, out in zip(models, outs, strict=False):
+        assert main(["predict", "-m", model, str(data), "-o", str(out), "-q", "--test-views", "1"]) == 0
+    args = ["predict", "-m", models[0], "-m", models[1], str(data), "-o", str(outs[2]), "-q"]
+    assert main([*args, "--test-views", "1"]) == 0
+    with h5py.File(outs[0]) as a, h5py.File(outs[1]) as b, h5py.File(outs[2]) as both:
+        key = "sequence/logs/values"
+        assert not (a[key][:] == b[key][:]).all()
+        assert both[key][:] == pytest.approx((a[key][:] + b[key][:]) / 2, rel=1e-5, abs=1e-5)
+        assert [m.decode() for m in both.attrs["model_members"]] == models
+        assert both.attrs["model_name"].startswith("ensemble(")
+    report = tmp_path / "eval.json"
+    assert main(["evaluate", "-m", models[0], "-m", models[1], str(data), "--json", str(report)]) == 0
+    assert json.loads(report.read_text())["model"].startswith("ensemble(")

@@ -1,0 +1,38 @@
+"""Ensembles: several trained models with the same encoder and heads, predicting as one.
+
+``Ensemble.predict(tokens (B, L), lengths (B,))`` returns, per head, the mean over members of each
+member's post-processed output: residue heads (B, L, C), sequence heads (B, C). Probabilities are
+averaged, not logits, and regression members de-standardise with their own scalers before averaging.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+from torch import nn
+
+from seqrnn.models.rnn import ModelConfig, SeqRNN
+
+
+class Ensemble(nn.Module):
+    def __init__(self, members: Sequence[SeqRNN]) -> None:
+        super().__init__()
+        if len(members) < 2:
+            raise ValueError("an ensemble needs at least two members")
+        self.members = nn.ModuleList(members)
+
+    @property
+    def heads(self) -> nn.ModuleDict:
+        return self.members[0].heads  # type: ignore[return-value]
+
+    @property
+    def config(self) -> ModelConfig:
+        return self.members[0].config  # type: ignore[return-value]
+
+    def predict(self, tokens: torch.Tensor, lengths: torch.Tensor) -> dict[str, torch.Tensor]:
+        total: dict[str, torch.Tensor] = {}
+        for member in self.members:
+            for name, value in member.predict(tokens, lengths).items():  # type: ignore[operator]
+                total[name] = value if name not in total else total[name] + value
+        return {name: value / len(self.members) for name, value in total.items()}

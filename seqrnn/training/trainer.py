@@ -8,6 +8,7 @@ Run directory (``output_dir``)::
     checkpoints/last.pt  full training state after the last finished epoch or interruption (``--resume``)
     checkpoints/best.pt  full training state at the best epoch
     run.json             seed, split (method, sizes), data fingerprint, versions
+    split.tsv            the part (train, valid, test) of every record: file, row (1-based), id
     rejected.tsv         records set aside under ``data.on_invalid: skip`` (file, row, id, sequence, reason)
     test_metrics.json    the best model scored once on the held-out test split (``data.test`` or
                          ``data.test_fraction``; random or scaffold split, :mod:`seqrnn.data.splits`)
@@ -267,6 +268,9 @@ def train(
     split.update(
         train=len(train_records), valid=len(valid_records), test=len(test_records), rejected=len(rejected)
     )
+    if ctx.main:
+        out.mkdir(parents=True, exist_ok=True)
+        _write_split(out / "split.tsv", {"train": train_records, "valid": valid_records, "test": test_records})
     if rejected:
         log(
             f"rejected {len(rejected)} invalid record(s) under data.on_invalid=skip "
@@ -612,6 +616,19 @@ def _write_rejected(path: Path, rejected: Sequence[tuple[Record, str]]) -> None:
         writer.writerow(["file", "row", "id", "sequence", "reason"])
         for rec, reason in rejected:
             writer.writerow([rec.source, rec.index + 1, rec.id, rec.text, reason])
+    tmp.replace(path)
+
+
+def _write_split(path: Path, parts: dict[str, Sequence[Record]]) -> None:
+    """``split.tsv``: which part (train, valid, test) each record went to, by file, row and id, so the
+    same split can be scored again (ensembles, other tools) without recomputing it."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    with tmp.open("w", newline="") as fh:
+        writer = csv.writer(fh, delimiter="\t", lineterminator="\n")
+        writer.writerow(["part", "file", "row", "id"])
+        for part, records in parts.items():
+            for rec in records:
+                writer.writerow([part, rec.source, rec.index + 1, rec.id])
     tmp.replace(path)
 
 

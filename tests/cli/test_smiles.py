@@ -48,6 +48,12 @@ def test_training_sets_invalid_rows_aside_and_scores_the_test_split(trained: tup
     split = json.loads((run / "run.json").read_text())["split"]
     assert split["method"] == "random" and split["rejected"] == 2
     assert split["train"] + split["valid"] + split["test"] == 118
+    with open(run / "split.tsv", newline="") as fh:
+        parts = list(csv.DictReader(fh, delimiter="\t"))
+    assert sorted(int(p["row"]) for p in parts) == [i + 1 for i in range(120) if i not in INVALID]
+    assert {p["part"]: sum(q["part"] == p["part"] for q in parts) for p in parts} == {
+        k: split[k] for k in ("train", "valid", "test")
+    }
     test = json.loads((run / "test_metrics.json").read_text())
     assert test["n_test"] == split["test"] and "mean_rmse" in test["metrics"]["logs"]
 
@@ -147,6 +153,7 @@ def test_ensemble_members_share_a_split_and_predict_as_their_mean(tmp_path: Path
     infos = [json.loads((run / "run.json").read_text()) for run in runs]
     assert infos[0]["split"] == infos[1]["split"] and infos[0]["split"]["seed"] == 3
     assert infos[0]["seed"] != infos[1]["seed"]
+    assert (runs[0] / "split.tsv").read_text() == (runs[1] / "split.tsv").read_text()
     models = [str(run / "model.pt") for run in runs]
     outs = [tmp_path / f"p{k}.h5" for k in range(3)]
     for model, out in zip(models, outs, strict=False):

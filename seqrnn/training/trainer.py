@@ -270,7 +270,9 @@ def train(
     )
     if ctx.main:
         out.mkdir(parents=True, exist_ok=True)
-        _write_split(out / "split.tsv", {"train": train_records, "valid": valid_records, "test": test_records})
+        _write_split(
+            out / "split.tsv", {"train": train_records, "valid": valid_records, "test": test_records}
+        )
     if rejected:
         log(
             f"rejected {len(rejected)} invalid record(s) under data.on_invalid=skip "

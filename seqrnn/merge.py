@@ -3,7 +3,7 @@
 Checks before writing anything: every input is a seqrnn predictions file from the same model (sha256),
 with the same shard count N, and shards 1..N are each present exactly once. Records are restored to
 input order by ``/record_index``; the merged file has the same datasets and attributes as an unsharded
-run (``shard`` = ``1/1``), so downstream steps cannot tell the difference. Memory is bounded by one
+run (``shard`` = ``1/1``, ``/skipped`` gathered from all shards), so downstream steps cannot tell the difference. Memory is bounded by one
 block of records, whatever the total size.
 """
 
@@ -39,7 +39,7 @@ def _layout(f: h5py.File) -> tuple[dict[str, DatasetSpec], dict[str, DatasetSpec
     sequence: dict[str, DatasetSpec] = {}
 
     def visit(name: str, obj: object) -> None:
-        if not isinstance(obj, h5py.Dataset) or name in _COMMON:
+        if not isinstance(obj, h5py.Dataset) or name in _COMMON or name.startswith("skipped/"):
             return
         spec = DatasetSpec(obj.shape[1] if obj.ndim == 2 else None, obj.dtype, dict(obj.attrs))
         (residue if name.startswith("residue/") else sequence)[name] = spec
@@ -103,10 +103,24 @@ def merge_shards(paths: Sequence[str | Path], output: str | Path, command: str =
                     sequence={k: np.stack([parts[p][k][i] for p, i in picks]) for k in sequence},
                 )
                 total += len(picks)
+            _merge_skipped(files, writer)
         return total
     finally:
         for f in files:
             f.close()
+
+
+def _merge_skipped(files: Sequence[h5py.File], writer: RaggedH5Writer) -> None:
+    """The shards' ``/skipped`` lists as one, in input order, as an unsharded run lists them."""
+    parts = [f["skipped"] for f in files if "skipped" in f]
+    if not parts:
+        return
+    index = np.concatenate([g["record_index"][:] for g in parts])
+    order = np.argsort(index, kind="stable")
+    writer.put("skipped/record_index", index[order])
+    for key in ("records", "reasons"):
+        values = np.concatenate([g[key].asstr()[:] for g in parts]).astype(object)
+        writer.put(f"skipped/{key}", values[order])
 
 
 def _merged_blocks(

@@ -161,3 +161,23 @@ def test_log_json_records_start_result_error_and_exit(fasta: Path, tmp_path: Pat
     assert [e["event"] for e in events] == ["start", "result", "exit", "start", "error", "exit"]
     assert events[1]["sequences"] == 57 and events[2]["exit_code"] == 0
     assert events[4]["exit_code"] == 4 and "nope" in events[4]["message"]
+
+
+def test_skipped_records_of_every_shard_reach_the_merged_file(fasta: Path, tmp_path: Path) -> None:
+    bad = tmp_path / "bad.fa"
+    records = fasta.read_text().splitlines()
+    records[2 * 4 + 1] = "MKV1LL"  # record 4 (shard 2/3): a digit is not a residue
+    records[2 * 9 + 1] = "AC*DE?"  # record 9 (shard 1/3)
+    bad.write_text("\n".join(records) + "\n")
+    args = ["predict", "-m", str(GOLDEN), str(bad), "--on-invalid", "skip", "-q"]
+    assert main([*args, "-o", str(tmp_path / "full.h5")]) == 0
+    shards = [tmp_path / f"s{k}.h5" for k in (1, 2, 3)]
+    for k, shard in enumerate(shards, 1):
+        assert main([*args, "-o", str(shard), "--shard", f"{k}/3"]) == 0
+    merged = tmp_path / "merged.h5"
+    assert main(["merge", *map(str, shards), "-o", str(merged)]) == 0
+    with h5py.File(tmp_path / "full.h5") as a, h5py.File(merged) as b:
+        assert list(b["skipped/record_index"][:]) == [4, 9]
+        for key in ("skipped/record_index", "skipped/records", "skipped/reasons", *DATASETS):
+            np.testing.assert_array_equal(a[key][:], b[key][:], err_msg=key)
+        assert b.attrs["n_skipped"] == a.attrs["n_skipped"] == 2

@@ -30,6 +30,7 @@ from seqrnn.data.records import Record
 from seqrnn.encoders import EncodingError
 from seqrnn.errors import InputError, ModelError, SeqrnnError
 from seqrnn.io.hdf5 import DatasetSpec, RaggedH5Writer, check_writable
+from seqrnn.memory import release_free_memory
 
 FORMAT = "seqrnn-predictions"
 FORMAT_VERSION = 1
@@ -194,6 +195,7 @@ def predict_examples(
     autocast = torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16)
     with torch.inference_mode(), autocast:
         for idx in token_budget_batches(lengths, options.batch_tokens, options.batch_size):
+            release_free_memory()  # the last batch's activations: keeps resident memory flat
             batch = collate([flat[i] for i in idx]).to(device)
             outputs = model.predict(batch.tokens, batch.lengths)
             for name, head in heads.items():

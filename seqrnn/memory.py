@@ -1,0 +1,39 @@
+"""Handing freed memory back to the operating system during long runs.
+
+glibc keeps freed heap memory for reuse, and length-bucketed batches of ever different shapes leave it
+fragmented, so resident memory crept up with the number of batches predicted: +25% from 10,000 to
+1,000,000 sequences (docs/performance.md). ``release_free_memory`` calls ``malloc_trim(0)``, which returns
+the free pages; prediction calls it once per batch, where it costs far less than the batch. On other C
+libraries (macOS, musl) it does nothing.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import platform
+from collections.abc import Callable
+from functools import cache
+
+
+@cache
+def _malloc_trim() -> Callable[[int], int] | None:
+    if platform.system() != "Linux" or platform.libc_ver()[0] != "glibc":
+        return None
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        trim = libc.malloc_trim
+    except (OSError, AttributeError):
+        return None
+    trim.argtypes = [ctypes.c_size_t]
+    trim.restype = ctypes.c_int
+    return trim
+
+
+def release_free_memory() -> bool:
+    """Return free heap pages to the OS; True if anything could be asked (glibc), else False."""
+    trim = _malloc_trim()
+    if trim is None:
+        return False
+    trim(0)
+    return True

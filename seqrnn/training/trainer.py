@@ -268,11 +268,12 @@ def train(
     split.update(
         train=len(train_records), valid=len(valid_records), test=len(test_records), rejected=len(rejected)
     )
-    if ctx.main:
-        out.mkdir(parents=True, exist_ok=True)
-        _write_split(
-            out / "split.tsv", {"train": train_records, "valid": valid_records, "test": test_records}
-        )
+    # Kept as rows, written with the other run files once the data has encoded without errors.
+    split_rows = [
+        (part, rec.source, rec.index + 1, rec.id)
+        for part, records in (("train", train_records), ("valid", valid_records), ("test", test_records))
+        for rec in records
+    ]
     if rejected:
         log(
             f"rejected {len(rejected)} invalid record(s) under data.on_invalid=skip "
@@ -365,6 +366,7 @@ def train(
         dump_config(config, out / "config.yaml")
         _write_run_record(out / "run.json", config, fingerprint, ctx.world, resume, split)
         _write_rejected(out / "rejected.tsv", rejected)
+        _write_split(out / "split.tsv", split_rows)
     train_model = ctx.wrap(model, device)
     # Validation in fp32 everywhere: model selection must not depend on the machine's bf16 support.
     eval_options = PredictOptions(batch_tokens=max(config.train.batch_tokens, 16000), precision="fp32")
@@ -621,16 +623,14 @@ def _write_rejected(path: Path, rejected: Sequence[tuple[Record, str]]) -> None:
     tmp.replace(path)
 
 
-def _write_split(path: Path, parts: dict[str, Sequence[Record]]) -> None:
+def _write_split(path: Path, rows: Sequence[tuple[str, str, int, str]]) -> None:
     """``split.tsv``: which part (train, valid, test) each record went to, by file, row and id, so the
     same split can be scored again (ensembles, other tools) without recomputing it."""
     tmp = path.with_name(f".{path.name}.tmp")
     with tmp.open("w", newline="") as fh:
         writer = csv.writer(fh, delimiter="\t", lineterminator="\n")
         writer.writerow(["part", "file", "row", "id"])
-        for part, records in parts.items():
-            for rec in records:
-                writer.writerow([part, rec.source, rec.index + 1, rec.id])
+        writer.writerows(rows)
     tmp.replace(path)
 
 

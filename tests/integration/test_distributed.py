@@ -46,5 +46,13 @@ def test_torchrun_two_processes_matches_single_process_trend(
     acc = bundle.metadata["valid_metrics"]["ss3"]["accuracy"]
     assert abs(acc - single.valid_metrics["ss3"]["accuracy"]) < 0.15
     names = sorted(p.name for p in run.rglob("*") if p.is_file())
-    assert names == ["best.pt", "config.yaml", "last.pt", "metrics.jsonl", "model.pt", "run.json"]
+    assert names == [
+        "best.pt",
+        "config.yaml",
+        "last.pt",
+        "metrics.jsonl",
+        "model.pt",
+        "run.json",
+        "split.tsv",
+    ]
     assert json.loads((run / "run.json").read_text())["processes"] == 2

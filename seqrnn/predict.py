@@ -30,7 +30,7 @@ from seqrnn.data.records import Record
 from seqrnn.encoders import EncodingError
 from seqrnn.errors import InputError, ModelError, SeqrnnError
 from seqrnn.io.hdf5 import DatasetSpec, RaggedH5Writer, check_writable
-from seqrnn.memory import release_free_memory
+from seqrnn.memory import cap_primitive_caches, release_free_memory
 
 FORMAT = "seqrnn-predictions"
 FORMAT_VERSION = 1
@@ -309,6 +309,7 @@ def predict_to_h5(
     rest, then assembles the same file an uninterrupted run writes and removes the parts.
     """
     output = check_writable(output)
+    cap_primitive_caches()
     if bundle.encoder.name == "smiles":
         from seqrnn.chem import note_without_rdkit
 

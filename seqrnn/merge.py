@@ -3,8 +3,8 @@
 Checks before writing anything: every input is a seqrnn predictions file from the same model (sha256),
 with the same shard count N, and shards 1..N are each present exactly once. Records are restored to
 input order by ``/record_index``; the merged file has the same datasets and attributes as an unsharded
-run (``shard`` = ``1/1``, ``/skipped`` gathered from all shards), so downstream steps cannot tell the difference. Memory is bounded by one
-block of records, whatever the total size.
+run (``shard`` = ``1/1``, ``/skipped`` gathered from all shards), so downstream steps cannot tell the
+difference. Memory is bounded by one block of records, whatever the total size.
 """
 
 from __future__ import annotations

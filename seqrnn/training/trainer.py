@@ -612,24 +612,23 @@ def _screen(
 def _write_rejected(path: Path, rejected: Sequence[tuple[Record, str]]) -> None:
     """``rejected.tsv``: file, row (1-based record number), id, sequence and reason of each set-aside record."""
     path.unlink(missing_ok=True)
-    if not rejected:
-        return
-    tmp = path.with_name(f".{path.name}.tmp")
-    with tmp.open("w", newline="") as fh:
-        writer = csv.writer(fh, delimiter="\t", lineterminator="\n")
-        writer.writerow(["file", "row", "id", "sequence", "reason"])
-        for rec, reason in rejected:
-            writer.writerow([rec.source, rec.index + 1, rec.id, rec.text, reason])
-    tmp.replace(path)
+    if rejected:
+        rows = [(rec.source, rec.index + 1, rec.id, rec.text, reason) for rec, reason in rejected]
+        _write_tsv(path, ("file", "row", "id", "sequence", "reason"), rows)
 
 
 def _write_split(path: Path, rows: Sequence[tuple[str, str, int, str]]) -> None:
     """``split.tsv``: which part (train, valid, test) each record went to, by file, row and id, so the
     same split can be scored again (ensembles, other tools) without recomputing it."""
+    _write_tsv(path, ("part", "file", "row", "id"), rows)
+
+
+def _write_tsv(path: Path, header: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+    """A tab-separated file with a header, written under a temporary name and renamed into place."""
     tmp = path.with_name(f".{path.name}.tmp")
     with tmp.open("w", newline="") as fh:
         writer = csv.writer(fh, delimiter="\t", lineterminator="\n")
-        writer.writerow(["part", "file", "row", "id"])
+        writer.writerow(header)
         writer.writerows(rows)
     tmp.replace(path)
 

@@ -17,7 +17,7 @@ import h5py
 import numpy as np
 
 from seqrnn.errors import InputError
-from seqrnn.io.hdf5 import DatasetSpec, RaggedH5Writer
+from seqrnn.io.hdf5 import DatasetSpec, RaggedH5Writer, write_skipped
 
 BLOCK = 8192
 _COMMON = ("ids", "lengths", "offsets")
@@ -112,15 +112,14 @@ def merge_shards(paths: Sequence[str | Path], output: str | Path, command: str =
 
 def _merge_skipped(files: Sequence[h5py.File], writer: RaggedH5Writer) -> None:
     """The shards' ``/skipped`` lists as one, in input order, as an unsharded run lists them."""
-    parts = [f["skipped"] for f in files if "skipped" in f]
-    if not parts:
-        return
-    index = np.concatenate([g["record_index"][:] for g in parts])
-    order = np.argsort(index, kind="stable")
-    writer.put("skipped/record_index", index[order])
-    for key in ("records", "reasons"):
-        values = np.concatenate([g[key].asstr()[:] for g in parts]).astype(object)
-        writer.put(f"skipped/{key}", values[order])
+    skipped = [
+        (int(index), record, reason)
+        for g in (f["skipped"] for f in files if "skipped" in f)
+        for index, record, reason in zip(
+            g["record_index"][:], g["records"].asstr()[:], g["reasons"].asstr()[:], strict=True
+        )
+    ]
+    write_skipped(writer, sorted(skipped, key=lambda s: s[0]))
 
 
 def _merged_blocks(

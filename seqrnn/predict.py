@@ -29,7 +29,7 @@ from seqrnn.data.formats import read_records
 from seqrnn.data.records import Record
 from seqrnn.encoders import EncodingError
 from seqrnn.errors import InputError, ModelError, SeqrnnError
-from seqrnn.io.hdf5 import DatasetSpec, RaggedH5Writer, check_writable
+from seqrnn.io.hdf5 import DatasetSpec, RaggedH5Writer, check_writable, write_skipped
 from seqrnn.memory import cap_primitive_caches, release_free_memory
 
 FORMAT = "seqrnn-predictions"
@@ -358,10 +358,7 @@ def predict_to_h5(
                 source=", ".join(map(str, inputs)),
             )
         writer.attrs["n_skipped"] = len(summary.skipped)
-        if summary.skipped:
-            writer.put("skipped/record_index", np.array([s.index for s in summary.skipped], dtype=np.int64))
-            writer.put("skipped/records", np.array([s.record for s in summary.skipped], dtype=object))
-            writer.put("skipped/reasons", np.array([s.reason for s in summary.skipped], dtype=object))
+        write_skipped(writer, [(s.index, s.record, s.reason) for s in summary.skipped])
         # How the inputs were read, so `seqrnn export -f csv` can put predictions next to their rows.
         writer.attrs["input_format"] = options.fmt or ""
         writer.attrs["sequence_column"] = options.sequence_column or ""

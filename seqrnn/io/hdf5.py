@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
@@ -160,6 +160,16 @@ class RaggedH5Writer:
         assert f is not None, "use the writer as a context manager"
         dtype = h5py.string_dtype("utf-8") if values.dtype == object else values.dtype
         f.create_dataset(name, data=values, dtype=dtype)
+
+
+def write_skipped(writer: RaggedH5Writer, skipped: Sequence[tuple[int, str, str]]) -> None:
+    """``/skipped/{record_index,records,reasons}`` from (input index, ``FILE:ID``, reason) entries, in
+    the order given; nothing when there are none."""
+    if not skipped:
+        return
+    writer.put("skipped/record_index", np.array([s[0] for s in skipped], dtype=np.int64))
+    writer.put("skipped/records", np.array([s[1] for s in skipped], dtype=object))
+    writer.put("skipped/reasons", np.array([s[2] for s in skipped], dtype=object))
 
 
 def _default_file_mode() -> int:

@@ -229,6 +229,12 @@ def predict(
         250_000, "--window-tokens", min=1, help="Residues read, predicted and written per window."
     ),
     test_views: Optional[int] = VIEWS_OPT,  # noqa: UP045
+    workers: int = typer.Option(
+        0,
+        "--workers",
+        min=0,
+        help="CPU batches predicted at once, each on threads/workers threads (0: one per thread, up to 8).",
+    ),
     export: list[str] = typer.Option(
         [],
         "--export",
@@ -256,6 +262,7 @@ def predict(
     options.shard = shard_spec
     options.window_tokens = window_tokens
     options.test_views = test_views
+    options.workers = workers
     summary = predict_to_h5(
         bundle, inputs, output, options, dev, _command_line(), progress=not quiet, resume=resume
     )

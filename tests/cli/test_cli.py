@@ -10,6 +10,7 @@ from pathlib import Path
 import h5py
 import numpy as np
 import pytest
+import torch
 
 from seqrnn import __version__
 from seqrnn.cli.main import main
@@ -98,7 +99,7 @@ def test_predict_from_gzip_and_stdin_agree(protein_model: Path, tmp_path: Path, 
         np.testing.assert_array_equal(a["residue/ss8/probs"][:], b["residue/ss8/probs"][:])
 
 
-def test_batch_size_does_not_change_predictions(protein_model: Path, tmp_path: Path) -> None:
+def test_batch_size_and_workers_do_not_change_predictions(protein_model: Path, tmp_path: Path) -> None:
     rng = np.random.default_rng(0)
     recs = {
         f"p{i}": "".join(rng.choice(list("ACDEFGHIKLMNPQRSTVWY"), size=int(rng.integers(5, 200))))
@@ -106,27 +107,24 @@ def test_batch_size_does_not_change_predictions(protein_model: Path, tmp_path: P
     }
     fasta = _fasta(tmp_path / "in.fa", recs)
     outs = []
-    for tokens in ("64", "100000"):
-        out = tmp_path / f"{tokens}.h5"
-        assert (
-            main(
-                [
-                    "predict",
-                    "-m",
-                    str(protein_model),
-                    str(fasta),
-                    "-o",
-                    str(out),
-                    "--batch-tokens",
-                    tokens,
-                    "-q",
-                ]
-            )
-            == 0
-        )
-        with h5py.File(out) as f:
-            outs.append(f["residue/ss3/probs"][:])
-    np.testing.assert_allclose(outs[0], outs[1], atol=1e-5)
+    # 64-token batches inline; one batch; 64-token batches on 2 concurrent workers, windows looked ahead.
+    runs = [
+        ["--batch-tokens", "64"],
+        ["--batch-tokens", "100000"],
+        ["--batch-tokens", "64", "--threads", "2", "--workers", "2", "--window-tokens", "1000"],
+    ]
+    threads = torch.get_num_threads()
+    try:
+        for k, extra in enumerate(runs):
+            out = tmp_path / f"{k}.h5"
+            assert main(["predict", "-m", str(protein_model), str(fasta), "-o", str(out), "-q", *extra]) == 0
+            with h5py.File(out) as f:
+                outs.append((f["residue/ss3/probs"][:], f["ids"][:]))
+    finally:
+        torch.set_num_threads(threads)
+    for probs, ids in outs[1:]:
+        np.testing.assert_allclose(outs[0][0], probs, atol=1e-5)
+        assert list(ids) == list(outs[0][1])
 
 
 @pytest.mark.parametrize(

@@ -33,7 +33,9 @@ def _bundle() -> ModelBundle:
 def _records(n: int = 30, seed: int = 0) -> list[Record]:
     rng = np.random.default_rng(seed)
     lengths = rng.integers(5, 200, size=n)
-    return [Record(f"p{i}", "".join(rng.choice(ALPHABET, size=int(k))), i, "mem") for i, k in enumerate(lengths)]
+    return [
+        Record(f"p{i}", "".join(rng.choice(ALPHABET, size=int(k))), i, "mem") for i, k in enumerate(lengths)
+    ]
 
 
 def _run(workers: int) -> list:

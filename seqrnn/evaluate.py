@@ -18,7 +18,7 @@ from seqrnn.data.batching import Example, encode_record
 from seqrnn.data.records import Record
 from seqrnn.metrics import classification_metrics, multilabel_metrics, regression_metrics
 from seqrnn.models.heads import IGNORE, Head
-from seqrnn.predict import PredictOptions, add_views, predict_examples, resolve_views
+from seqrnn.predict import PredictOptions, add_views, predict_windows, resolve_views
 
 
 def main_metric(head: Head) -> tuple[str, str]:
@@ -63,9 +63,8 @@ def evaluate_examples(
     targets: dict[str, list[np.ndarray]] = {n: [] for n in heads}
     outputs: dict[str, list[np.ndarray]] = {n: [] for n in heads}
     step = 4096  # windows keep peak memory flat on large evaluation sets
-    for start in range(0, len(examples), step):
-        chunk = examples[start : start + step]
-        result = predict_examples(bundle, chunk, options, device)
+    chunks = [list(examples[start : start + step]) for start in range(0, len(examples), step)]
+    for chunk, result in zip(chunks, predict_windows(bundle, chunks, options, device), strict=True):
         offsets = np.concatenate([[0], np.cumsum([e.tokens.size for e in chunk])])
         for name, head in heads.items():
             for i, ex in enumerate(chunk):

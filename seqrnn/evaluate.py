@@ -8,7 +8,7 @@ to HDF5: residue heads (L, C), sequence heads (C,)) and returns a JSON-able metr
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import torch
@@ -16,9 +16,10 @@ import torch
 from seqrnn.bundle import ModelBundle
 from seqrnn.data.batching import Example, encode_record
 from seqrnn.data.records import Record
+from seqrnn.errors import InputError
 from seqrnn.metrics import classification_metrics, multilabel_metrics, regression_metrics
 from seqrnn.models.heads import IGNORE, Head
-from seqrnn.predict import PredictOptions, add_views, predict_windows, resolve_views
+from seqrnn.predict import PredictOptions, Skipped, add_views, predict_windows, resolve_views
 
 
 def main_metric(head: Head) -> tuple[str, str]:
@@ -54,6 +55,7 @@ def score_head(head: Head, targets: Sequence[np.ndarray], outputs: Sequence[np.n
 class Evaluation:
     metrics: dict[str, dict]
     n_sequences: int
+    skipped: list[Skipped] = field(default_factory=list)  # under on_invalid="skip": left out of the scores
 
 
 def evaluate_examples(
@@ -86,8 +88,24 @@ def evaluate_records(
 ) -> Evaluation:
     heads = list(bundle.model.heads.values())
     views = resolve_views(bundle, options)
-    examples = [
-        add_views(encode_record(r, bundle.encoder, heads, mask_columns), r.text, bundle, views)
-        for r in records
-    ]
-    return evaluate_examples(bundle, examples, options, device)
+    examples: list[Example] = []
+    skipped: list[Skipped] = []
+    for r in records:
+        try:
+            ex = encode_record(r, bundle.encoder, heads, mask_columns)
+        except InputError as exc:
+            if options.on_invalid != "skip":
+                raise
+            skipped.append(Skipped(f"{r.source}:{r.id}", exc.reason, r.index))
+            continue
+        examples.append(add_views(ex, r.text, bundle, views))
+    if not examples:
+        first = (
+            f" (all {len(skipped)} skipped; first: {skipped[0].record}: {skipped[0].reason})"
+            if skipped
+            else ""
+        )
+        raise InputError("no labelled sequences to score" + first)
+    evaluation = evaluate_examples(bundle, examples, options, device)
+    evaluation.skipped = skipped
+    return evaluation

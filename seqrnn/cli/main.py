@@ -343,6 +343,11 @@ def evaluate(
     sequence_column: Optional[str] = SEQCOL_OPT,  # noqa: UP045
     id_column: Optional[str] = IDCOL_OPT,  # noqa: UP045
     genome: Optional[Path] = GENOME_OPT,  # noqa: UP045
+    on_invalid: OnInvalid = typer.Option(
+        OnInvalid.error,
+        "--on-invalid",
+        help="error: stop; skip: report the record and score the rest (mask is not offered: labels would no longer match).",
+    ),
 ) -> None:
     """Predict labelled data and report accuracy, per-class F1, confusion, MCC, AUROC, RMSE, ..."""
     from seqrnn.bundle import load_models
@@ -363,14 +368,23 @@ def evaluate(
     masks = (
         mask_column if mask_column is not None else bundle.metadata.get("data", {}).get("mask_columns", [])
     )
-    options = _options(batch_tokens, 512, OnInvalid.error, fmt, sequence_column, id_column, genome)
+    if on_invalid == OnInvalid.mask:
+        raise typer.BadParameter(
+            "--on-invalid mask: evaluate offers error or skip (masked letters change what is scored)"
+        )
+    options = _options(batch_tokens, 512, on_invalid, fmt, sequence_column, id_column, genome)
     options.test_views = test_views
     t0 = time.perf_counter()
     result = evaluate_records(bundle, chain_inputs(data, options), options, dev, masks)
+    for skipped in result.skipped:
+        _err(f"seqrnn: skipped {skipped.record} (row {skipped.index + 1}): {skipped.reason}")
     for head, metrics in result.metrics.items():
         typer.echo(format_table(metrics, f"{head} ({bundle.model.heads[head].kind}) on {', '.join(data)}"))
         typer.echo("")
-    typer.echo(f"{result.n_sequences} sequences scored in {time.perf_counter() - t0:.1f}s")
+    typer.echo(
+        f"{result.n_sequences} sequences scored in {time.perf_counter() - t0:.1f}s"
+        + (f", {len(result.skipped)} skipped" if result.skipped else "")
+    )
     if json_out is not None:
         payload = {
             "model": bundle.name,
@@ -378,6 +392,7 @@ def evaluate(
             "data": list(data),
             "mask_columns": list(masks),
             "n_sequences": result.n_sequences,
+            "skipped": [{"record": k.record, "row": k.index + 1, "reason": k.reason} for k in result.skipped],
             "metrics": result.metrics,
         }
         json_out.write_text(json.dumps(payload, indent=2))

@@ -201,6 +201,32 @@ def test_evaluate_prints_table_and_json(
     assert ss3["accuracy"] == pytest.approx(np.trace(cm) / cm.sum())
 
 
+def test_evaluate_skip_invalid_reports_and_scores_the_rest(
+    protein_model: Path, synthetic: dict[str, Path], tmp_path: Path, capsys
+) -> None:
+    with open(synthetic["protein"]) as fh:
+        rows = list(csv.DictReader(fh))
+    bad = [dict(rows[0]), dict(rows[1])]
+    bad[0]["seq"] = "M K 1 " + bad[0]["seq"][6:]  # a digit is no residue
+    bad[1]["dssp3"] = bad[1]["dssp3"].rsplit(" ", 1)[0]  # one label short of the sequence
+    data = tmp_path / "mixed.csv"
+    with open(data, "w", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(bad + rows[2:10])
+    assert main(["evaluate", "-m", str(protein_model), str(data)]) == 3  # the default stops at the first
+    capsys.readouterr()
+    out = tmp_path / "m.json"
+    args = ["evaluate", "-m", str(protein_model), str(data), "--on-invalid", "skip", "--json", str(out)]
+    assert main(args) == 0
+    captured = capsys.readouterr()
+    assert "8 sequences scored" in captured.out and "2 skipped" in captured.out
+    assert captured.err.count("seqrnn: skipped") == 2 and "mixed.csv" in captured.err
+    payload = json.loads(out.read_text())
+    assert payload["n_sequences"] == 8 and [k["row"] for k in payload["skipped"]] == [1, 2]
+    assert main(["evaluate", "-m", str(protein_model), str(data), "--on-invalid", "mask"]) == 2
+
+
 def test_info_and_models(protein_model: Path, capsys) -> None:
     assert main(["info", str(protein_model)]) == 0
     text = capsys.readouterr().out

@@ -46,8 +46,8 @@ MAX_AUTO_WORKERS = 8  # each worker holds one batch's activations; more rarely p
 
 @dataclass
 class PredictOptions:
-    batch_tokens: int = 32768
-    batch_size: int = 512
+    batch_tokens: int = 32768  # padded positions in flight at once, shared among the workers
+    batch_size: int = 512  # sequences in flight at once, shared among the workers
     window_tokens: int = 250_000  # ~700 average proteins: enough to bucket lengths, small to hold
     on_invalid: str = "error"  # error | skip | mask (letters outside the alphabet -> X / N)
     precision: str = "auto"  # auto | fp32 | bf16 (autocast; outputs are written as float32 either way)
@@ -261,11 +261,10 @@ def start_window(
                 for row, i in enumerate(idx):
                     per_seq[name][i] = out[row, : lengths[i]] if head.level == "residue" else out[row]
 
+    # Both limits are for all batches in flight, so memory does not grow with the worker count.
     # Longest batches first (token_budget_batches' order), so a long chain does not finish last alone.
-    futures = [
-        runner.submit(partial(run, idx))
-        for idx in token_budget_batches(lengths, options.batch_tokens, options.batch_size)
-    ]
+    tokens, size = (max(1, limit // runner.workers) for limit in (options.batch_tokens, options.batch_size))
+    futures = [runner.submit(partial(run, idx)) for idx in token_budget_batches(lengths, tokens, size)]
 
     def finish() -> WindowResult:
         for future in futures:

@@ -135,8 +135,15 @@ IDCOL_OPT = typer.Option(None, "--id-column", help="CSV/TSV column holding recor
 GENOME_OPT = typer.Option(None, "--genome", help="Genome FASTA that BED inputs refer to (pyfaidx index).")
 DEVICE_OPT = typer.Option(Device.auto, "--device", help="auto picks CUDA when available.")
 THREADS_OPT = typer.Option(None, "--threads", min=1, help="CPU threads for torch (default: torch's choice).")
-TOKENS_OPT = typer.Option(32768, "--batch-tokens", min=1, help="Padded positions per batch (token budget).")
-BATCH_OPT = typer.Option(512, "--batch-size", min=1, help="Sequences per batch at most.")
+TOKENS_OPT = typer.Option(
+    32768,
+    "--batch-tokens",
+    min=1,
+    help="Padded positions per batch (token budget; shared by concurrent CPU workers).",
+)
+BATCH_OPT = typer.Option(
+    512, "--batch-size", min=1, help="Sequences per batch at most (shared by concurrent CPU workers)."
+)
 VIEWS_OPT = typer.Option(
     None,
     "--test-views",

@@ -84,3 +84,20 @@ def test_worker_count_follows_threads_and_device(two_threads: None) -> None:
         assert runner.workers == 2  # never more workers than threads
     with BatchRunner(PredictOptions(), torch.device("cuda")) as runner:
         assert runner.workers == 1  # one stream of batches on a GPU
+
+
+def test_batch_limits_are_shared_by_the_workers(two_threads: None) -> None:
+    bundle = _bundle()
+    shapes: list[tuple[int, int]] = []
+    real = bundle.model.predict
+
+    def recording(tokens: torch.Tensor, lengths: torch.Tensor) -> dict:
+        shapes.append(tuple(tokens.shape))
+        return real(tokens, lengths)
+
+    bundle.model.predict = recording  # type: ignore[method-assign]
+    options = PredictOptions(precision="fp32", batch_tokens=800, batch_size=6, workers=2)
+    list(iter_predictions(bundle, _records(), options, torch.device("cpu")))
+    # Two batches in flight hold no more than one batch of the limits given.
+    assert max(b for b, _ in shapes) <= 3
+    assert max(b * n for b, n in shapes if b > 1) <= 400

@@ -96,7 +96,7 @@ def evaluate_records(
         except InputError as exc:
             if options.on_invalid != "skip":
                 raise
-            skipped.append(Skipped(f"{r.source}:{r.id}", exc.reason, r.index))
+            skipped.append(Skipped.of(r, exc))
             continue
         examples.append(add_views(ex, r.text, bundle, views))
     if not examples:

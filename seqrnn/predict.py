@@ -7,8 +7,8 @@ Per window the results are ``{head: (R_window, C)}`` for residue heads and ``{he
 sequence heads.
 
 On the CPU a window's batches run concurrently, one single-threaded worker per thread (up to
-``MAX_AUTO_WORKERS``): torch's RNN kernel gains little from a second thread on one batch, while two
-batches on two threads run nearly twice as fast (docs/performance.md). Each batch is computed the same
+``MAX_AUTO_WORKERS``): torch's RNN kernel gains little from a second thread on one batch, and two
+batches side by side get more done than one batch on two threads (docs/performance.md). Each batch is computed the same
 way whichever worker takes it, so outputs do not depend on scheduling.
 """
 
@@ -66,6 +66,10 @@ class Skipped(NamedTuple):
     record: str
     reason: str
     index: int = -1  # position in the (concatenated) input, as /record_index
+
+    @classmethod
+    def of(cls, rec: Record, error: InputError) -> Skipped:
+        return cls(f"{rec.source}:{rec.id}", error.reason, rec.index)
 
 
 @dataclass
@@ -158,7 +162,7 @@ def _windows(
                 raise
             ex = _masked(rec, bundle, exc) if options.on_invalid == "mask" else None
             if ex is None:
-                skipped.append(Skipped(f"{rec.source}:{rec.id}", exc.reason, rec.index))
+                skipped.append(Skipped.of(rec, exc))
                 continue
             text = bundle.encoder.mask_invalid(rec.text)[0]
         window.append(add_views(ex, text, bundle, views))

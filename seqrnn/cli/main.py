@@ -21,7 +21,9 @@ from seqrnn import __version__
 from seqrnn.errors import SeqrnnError
 
 if TYPE_CHECKING:
-    from seqrnn.predict import PredictOptions
+    from collections.abc import Sequence
+
+    from seqrnn.predict import PredictOptions, Skipped
 
 app = typer.Typer(
     add_completion=False,
@@ -96,6 +98,13 @@ def _root(
     if log_json is not None:
         _JSON_LOG[:] = [log_json]
         _event("start", command=_command_line(), version=__version__)
+
+
+def _report_skipped(skipped: Sequence[Skipped]) -> None:
+    """One stderr line (and a JSON-log event) per record left out under --on-invalid skip."""
+    for item in skipped:
+        _err(f"seqrnn: skipped {item.record} (row {item.index + 1}): {item.reason}")
+        _event("skipped", record=item.record, row=item.index + 1, reason=item.reason)
 
 
 def _threads(threads: Optional[int]) -> None:  # noqa: UP045 - typer needs Optional on 3.10
@@ -273,9 +282,7 @@ def predict(
     summary = predict_to_h5(
         bundle, inputs, output, options, dev, _command_line(), progress=not quiet, resume=resume
     )
-    for skipped in summary.skipped:
-        _err(f"seqrnn: skipped {skipped.record} (row {skipped.index + 1}): {skipped.reason}")
-        _event("skipped", record=skipped.record, row=skipped.index + 1, reason=skipped.reason)
+    _report_skipped(summary.skipped)
     for rec, n in summary.masked:
         _err(f"seqrnn: masked {n} letter(s) outside the alphabet in {rec}")
         _event("masked", record=rec, letters=n)
@@ -383,8 +390,7 @@ def evaluate(
     options.test_views = test_views
     t0 = time.perf_counter()
     result = evaluate_records(bundle, chain_inputs(data, options), options, dev, masks)
-    for skipped in result.skipped:
-        _err(f"seqrnn: skipped {skipped.record} (row {skipped.index + 1}): {skipped.reason}")
+    _report_skipped(result.skipped)
     for head, metrics in result.metrics.items():
         typer.echo(format_table(metrics, f"{head} ({bundle.model.heads[head].kind}) on {', '.join(data)}"))
         typer.echo("")

@@ -19,7 +19,14 @@ from seqrnn.data.records import Record
 from seqrnn.errors import InputError
 from seqrnn.metrics import classification_metrics, multilabel_metrics, regression_metrics
 from seqrnn.models.heads import IGNORE, Head
-from seqrnn.predict import PredictOptions, Skipped, add_views, predict_windows, resolve_views
+from seqrnn.predict import (
+    PredictOptions,
+    Skipped,
+    add_views,
+    all_skipped_note,
+    predict_windows,
+    resolve_views,
+)
 
 
 def main_metric(head: Head) -> tuple[str, str]:
@@ -100,12 +107,7 @@ def evaluate_records(
             continue
         examples.append(add_views(ex, r.text, bundle, views))
     if not examples:
-        first = (
-            f" (all {len(skipped)} skipped; first: {skipped[0].record}: {skipped[0].reason})"
-            if skipped
-            else ""
-        )
-        raise InputError("no labelled sequences to score" + first)
+        raise InputError("no labelled sequences to score" + all_skipped_note(skipped))
     evaluation = evaluate_examples(bundle, examples, options, device)
     evaluation.skipped = skipped
     return evaluation

@@ -8,8 +8,8 @@ sequence heads.
 
 On the CPU a window's batches run concurrently, one single-threaded worker per thread (up to
 ``MAX_AUTO_WORKERS``): torch's RNN kernel gains little from a second thread on one batch, and two
-batches side by side get more done than one batch on two threads (docs/performance.md). Each batch is computed the same
-way whichever worker takes it, so outputs do not depend on scheduling.
+batches side by side get more done than one batch on two threads (docs/performance.md). Each batch is
+computed the same way whichever worker takes it, so outputs do not depend on scheduling.
 """
 
 from __future__ import annotations
@@ -70,6 +70,13 @@ class Skipped(NamedTuple):
     @classmethod
     def of(cls, rec: Record, error: InputError) -> Skipped:
         return cls(f"{rec.source}:{rec.id}", error.reason, rec.index)
+
+
+def all_skipped_note(skipped: Sequence[Skipped]) -> str:
+    """Appended to "nothing left" errors: how many records were skipped and why the first was."""
+    return (
+        f" (all {len(skipped)} skipped; first: {skipped[0].record}: {skipped[0].reason})" if skipped else ""
+    )
 
 
 @dataclass
@@ -214,12 +221,9 @@ class BatchRunner:
     def submit(self, fn: Callable[[], None]) -> Future[None]:
         if self._pool is not None:
             return self._pool.submit(fn)
+        fn()  # inline: an error or Ctrl-C stops the window here, not after its remaining batches
         done: Future[None] = Future()
-        try:
-            fn()
-            done.set_result(None)
-        except BaseException as exc:
-            done.set_exception(exc)
+        done.set_result(None)
         return done
 
     def __enter__(self) -> BatchRunner:
@@ -448,9 +452,8 @@ def predict_to_h5(
                 bar.update(len(payload["ids"]))
         if summary.n_sequences == 0 and options.shard is None:
             # An empty shard is a valid (empty) result: N may exceed the number of records.
-            first = f" (all {len(summary.skipped)} skipped; first: {summary.skipped[0][0]}: {summary.skipped[0][1]})"
             raise InputError(
-                "no sequences to predict" + (first if summary.skipped else ""),
+                "no sequences to predict" + all_skipped_note(summary.skipped),
                 source=", ".join(map(str, inputs)),
             )
         writer.attrs["n_skipped"] = len(summary.skipped)

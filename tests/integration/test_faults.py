@@ -54,11 +54,11 @@ def test_nan_loss_in_epoch_2_names_last_good_checkpoint(
     original_batches = trainer_module.token_budget_batches
     original_loss = SequenceRegression.loss
 
-    def counting_batches(lengths, max_tokens, max_batch, rng=None):
+    def counting_batches(lengths, max_tokens, max_batch, rng=None, **kwargs):
         if rng is not None:  # the per-epoch call (the sizing call has no rng)
             state["epoch"] += 1
             state["batch"] = 0
-        return original_batches(lengths, max_tokens, max_batch, rng)
+        return original_batches(lengths, max_tokens, max_batch, rng, **kwargs)
 
     def nan_from_third_batch_of_epoch_2(self, logits, target):
         state["batch"] += 1

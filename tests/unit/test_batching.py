@@ -67,6 +67,20 @@ def test_batches_deterministic_per_seed() -> None:
     assert run(11) != run(12)
 
 
+@pytest.mark.parametrize("seed", [None, 0])
+@pytest.mark.parametrize(("max_tokens", "max_batch"), [(16000, 512), (3000, 64), (900, 100)])
+def test_row_multiple_gives_multiples_within_the_budget(
+    seed: int | None, max_tokens: int, max_batch: int
+) -> None:
+    lengths = np.random.default_rng(4).integers(20, 700, size=2000)
+    rng = None if seed is None else np.random.default_rng(seed)
+    batches = token_budget_batches(lengths, max_tokens, max_batch, rng, row_multiple=8)
+    check_batches(batches, lengths, max_tokens, max_batch)
+    assert all(b.size <= 8 or b.size % 8 == 0 for b in batches)
+    plain = token_budget_batches(lengths, max_tokens, max_batch, row_multiple=1)
+    assert any(b.size > 8 and b.size % 8 for b in plain)  # the case the option exists for
+
+
 def test_batches_empty_input() -> None:
     assert token_budget_batches(np.array([], dtype=np.int64), 100, 8) == []
 

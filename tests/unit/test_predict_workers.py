@@ -1,9 +1,11 @@
-"""Concurrent CPU batch workers: same outputs and order as running batches inline, errors surface, no leaks."""
+"""Concurrent CPU batch workers: same outputs and order as running batches inline, errors surface, no leaks;
+RNN directions lent to idle threads; bf16 row counts."""
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future
 
 import numpy as np
 import pytest
@@ -12,8 +14,9 @@ import torch
 from seqrnn.bundle import ModelBundle
 from seqrnn.data.records import Record
 from seqrnn.encoders import ProteinEncoder
-from seqrnn.predict import BatchRunner, PredictOptions, iter_predictions
-from tests.unit.test_bundle import tiny_model
+from seqrnn.models.rnn import direction_helper
+from seqrnn.predict import BatchRunner, PredictOptions, SpareThreads, iter_predictions
+from tests.unit.test_bundle import fixed_input, tiny_model
 
 ALPHABET = np.array(list("ACDEFGHIKLMNPQRSTVWY"))
 
@@ -72,7 +75,7 @@ def test_a_failing_batch_raises_in_the_caller_and_leaves_no_threads(two_threads:
     options = PredictOptions(precision="fp32", batch_tokens=400, window_tokens=800, workers=2)
     with pytest.raises(RuntimeError, match="boom in batch 3"):
         list(iter_predictions(bundle, _records(), options, torch.device("cpu")))
-    assert not [t for t in threading.enumerate() if t.name.startswith("seqrnn-batch")]
+    assert not [t for t in threading.enumerate() if t.name.startswith(("seqrnn-batch", "seqrnn-direction"))]
 
 
 def test_worker_count_follows_threads_and_device(two_threads: None) -> None:
@@ -101,3 +104,74 @@ def test_batch_limits_are_shared_by_the_workers(two_threads: None) -> None:
     # Two batches in flight hold no more than one batch of the limits given.
     assert max(b for b, _ in shapes) <= 3
     assert max(b * n for b, n in shapes if b > 1) <= 400
+
+
+class _CountingHelper:
+    def __init__(self) -> None:
+        self.pool = SpareThreads(2)
+        self.lent = 0
+
+    def try_submit(self, fn: Callable[[torch.Tensor], object], x: torch.Tensor) -> Future | None:
+        future = self.pool.try_submit(fn, x)
+        self.lent += future is not None
+        return future
+
+
+@pytest.mark.parametrize("precision", ["fp32", "bf16"])
+def test_lent_backward_directions_give_identical_outputs(precision: str) -> None:
+    model = _bundle().model
+    texts = ["".join(np.random.default_rng(i).choice(ALPHABET, size=n)) for i, n in enumerate([90, 40, 7])]
+    tokens, lengths = fixed_input(ProteinEncoder(), texts)
+    helper = _CountingHelper()
+    with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=precision == "bf16"):
+        alone = model.predict(tokens, lengths)
+        with direction_helper(helper):
+            lent = model.predict(tokens, lengths)
+    helper.pool.shutdown()
+    assert helper.lent == len(model.rnn)  # every layer's backward direction ran on the helper
+    for name in alone:
+        assert torch.equal(alone[name], lent[name])
+
+
+def test_directions_are_not_lent_with_gradients() -> None:
+    model = _bundle().model
+    tokens, lengths = fixed_input(ProteinEncoder(), ["ACDEFGHIKL"])
+    helper = _CountingHelper()
+    with direction_helper(helper):
+        model(tokens, lengths)  # autograd graphs stay in one thread
+    helper.pool.shutdown()
+    assert helper.lent == 0
+
+
+def test_spare_threads_lend_only_slots_no_batch_holds() -> None:
+    spare = SpareThreads(2)
+    release = threading.Event()
+    with spare.hold():  # one batch running: one thread is free
+        lent = spare.try_submit(lambda x: release.wait(5), torch.zeros(1))
+        assert lent is not None
+        assert spare.try_submit(lambda x: x, torch.zeros(1)) is None  # both threads busy
+        release.set()
+        lent.result()
+    with spare.hold(), spare.hold():  # two batches on two threads: nothing to lend
+        assert spare.try_submit(lambda x: x, torch.zeros(1)) is None
+    spare.shutdown()
+
+
+def test_bf16_batches_keep_to_multiples_of_8_rows(two_threads: None) -> None:
+    bundle = _bundle()
+    rows: list[int] = []
+    real = bundle.model.predict
+
+    def recording(tokens: torch.Tensor, lengths: torch.Tensor) -> dict:
+        rows.append(tokens.shape[0])
+        return real(tokens, lengths)
+
+    bundle.model.predict = recording  # type: ignore[method-assign]
+    records = _records(n=300, seed=1)
+    for precision in ("fp32", "bf16"):
+        rows.clear()
+        options = PredictOptions(precision=precision, batch_tokens=20000, workers=2)
+        results = list(iter_predictions(bundle, records, options, torch.device("cpu")))
+        assert sum(rows) == 300 and [e.id for w in results for e in w.examples] == [r.id for r in records]
+        odd = [b for b in rows if b > 8 and b % 8]
+        assert (odd == []) == (precision == "bf16")

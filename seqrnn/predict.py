@@ -206,11 +206,13 @@ def _masked(rec: Record, bundle: ModelBundle, error: InputError) -> Example | No
 class SpareThreads:
     """The CPU threads a worker's batch may borrow for its layers' backward directions
     (:class:`seqrnn.models.rnn.DirectionHelper`): one slot per thread, held by a running batch or a
-    lent direction. A batch waits for a slot, so lending helps a long chain that runs alone without
-    oversubscribing the cores (which cost 15% on the benchmark proteome when batches did not wait)."""
+    lent direction. Lending happens only while no batch is queued, and a batch waits for a slot, so
+    it helps a long chain that runs alone at the end without oversubscribing the cores or taking a
+    thread from a batch that could use it."""
 
     def __init__(self, threads: int) -> None:
         self._free = threads
+        self._queued = 0
         self._changed = threading.Condition()
         self._pool = ThreadPoolExecutor(
             threads - 1,
@@ -219,10 +221,15 @@ class SpareThreads:
             initargs=(1,),
         )
 
+    def queued(self) -> None:
+        with self._changed:
+            self._queued += 1
+
     @contextmanager
     def hold(self) -> Iterator[None]:
-        """A slot for the running batch itself."""
+        """A slot for a queued batch that starts running."""
         with self._changed:
+            self._queued -= 1
             self._changed.wait_for(lambda: self._free > 0)
             self._free -= 1
         try:
@@ -232,7 +239,7 @@ class SpareThreads:
 
     def try_submit(self, fn: Callable[[torch.Tensor], object], x: torch.Tensor) -> Future | None:
         with self._changed:
-            if self._free <= 0:
+            if self._free <= 0 or self._queued > 0:
                 return None
             self._free -= 1
         try:
@@ -294,6 +301,7 @@ class BatchRunner:
         spare = self.spare
         if spare is None:
             return fn
+        spare.queued()
 
         def run() -> None:
             with spare.hold(), direction_helper(spare):

@@ -143,17 +143,20 @@ def test_directions_are_not_lent_with_gradients() -> None:
     assert helper.lent == 0
 
 
-def test_spare_threads_lend_only_slots_no_batch_holds() -> None:
+def test_spare_threads_lend_only_idle_threads() -> None:
     spare = SpareThreads(2)
     release = threading.Event()
-    with spare.hold():  # one batch running: one thread is free
+    spare.queued()
+    with spare.hold():  # one batch running, none queued: one thread is idle
         lent = spare.try_submit(lambda x: release.wait(5), torch.zeros(1))
         assert lent is not None
         assert spare.try_submit(lambda x: x, torch.zeros(1)) is None  # both threads busy
         release.set()
         lent.result()
-    with spare.hold(), spare.hold():  # two batches on two threads: nothing to lend
+        spare.queued()  # another batch waits for a worker: it gets the thread, not a direction
         assert spare.try_submit(lambda x: x, torch.zeros(1)) is None
+        with spare.hold():  # two batches on two threads: nothing to lend
+            assert spare.try_submit(lambda x: x, torch.zeros(1)) is None
     spare.shutdown()
 
 

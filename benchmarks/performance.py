@@ -151,7 +151,7 @@ def worker(kind: str, fasta: str, threads: int, extra: dict) -> dict:
 def _train_worker(kind: str, bundle, texts: list[str]) -> dict:
     from naive_reference import naive_train_steps
 
-    from seqrnn.data.batching import BF16_ROW_MULTIPLE, collate, token_budget_batches
+    from seqrnn.data.batching import BF16_ROWS, collate, token_budget_batches
 
     crop = 1000
     encoded = [bundle.encoder.encode(t[:crop])[0] for t in texts]
@@ -193,8 +193,8 @@ def _train_worker(kind: str, bundle, texts: list[str]) -> dict:
     model.train()
     head_modules = [model.heads[h] for h in heads]
     t0 = time.perf_counter()
-    rows = BF16_ROW_MULTIPLE if precision == "bf16" else 1  # as the trainer does
-    for idx in token_budget_batches(lengths, 16000, 64, rng, row_multiple=rows):
+    rows = BF16_ROWS if precision == "bf16" else {}  # as the trainer does
+    for idx in token_budget_batches(lengths, 16000, 64, rng, **rows):
         batch = collate([examples[i] for i in idx], head_modules)
         with torch.autocast("cpu", dtype=torch.bfloat16, enabled=precision == "bf16"):
             logits = model(batch.tokens, batch.lengths)

@@ -34,7 +34,7 @@ from seqrnn import __version__
 from seqrnn.bundle import ModelBundle
 from seqrnn.data.augment import Augmentation, build_augmentation
 from seqrnn.data.batching import (
-    BF16_ROW_MULTIPLE,
+    BF16_ROWS,
     Example,
     collate,
     encode_record,
@@ -342,7 +342,6 @@ def start_window(
     lengths = np.array([e.tokens.size for e in flat], dtype=np.int64)
     per_seq: dict[str, list[np.ndarray | None]] = {name: [None] * len(flat) for name in heads}
     bf16 = resolve_precision(options.precision, device) == "bf16"
-    multiple = BF16_ROW_MULTIPLE if bf16 else 1
 
     def run(idx: np.ndarray) -> None:
         # inference_mode and autocast are thread-local: entered by whichever thread runs the batch.
@@ -358,7 +357,7 @@ def start_window(
     # Both limits are for all batches in flight, so memory does not grow with the worker count.
     # Longest batches first (token_budget_batches' order), so a long chain does not finish last alone.
     tokens, size = (max(1, limit // runner.workers) for limit in (options.batch_tokens, options.batch_size))
-    batches = token_budget_batches(lengths, tokens, size, row_multiple=multiple)
+    batches = token_budget_batches(lengths, tokens, size, **(BF16_ROWS if bf16 else {}))
     futures = [runner.submit(partial(run, idx)) for idx in batches]
 
     def finish() -> WindowResult:

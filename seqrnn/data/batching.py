@@ -108,7 +108,8 @@ def _without_whitespace(text: str, keep: np.ndarray) -> np.ndarray:
     return keep[~np.isin(raw, _WHITESPACE)]
 
 
-BF16_ROW_MULTIPLE = 8  # bf16 batches: at most this many rows or a multiple (token_budget_batches)
+# token_budget_batches options for bf16 (see there): row counts above 48 are multiples of 8.
+BF16_ROWS: dict[str, int] = {"row_multiple": 8, "multiple_above": 48}
 
 
 def token_budget_batches(
@@ -117,14 +118,16 @@ def token_budget_batches(
     max_batch: int,
     rng: np.random.Generator | None = None,
     row_multiple: int = 1,
+    multiple_above: int = 0,
 ) -> list[np.ndarray]:
     """Group example positions into batches of similar length.
 
     Sorting by length keeps padding waste low; with ``rng`` (training) lengths get a little noise and
     batch order is shuffled, so batches differ between epochs but stay deterministic for a seed.
-    With ``row_multiple`` M, every batch has at most M rows or a multiple of M. Why: torch's bf16 CPU
-    RNN kernel (oneDNN, AMX) is slow for some row counts: 53, 59 or 61 rows ran 5-10x slower than 56 or
-    64, in prediction and training alike (the protein-ss BiLSTM, 1 thread; docs/performance.md).
+    A batch of more than ``multiple_above`` rows holds a multiple of ``row_multiple`` rows. Why: torch's
+    bf16 CPU RNN kernel (oneDNN, AMX) is slow for some row counts above about 50: 53, 59 or 61 rows ran
+    5-10x slower than 56 or 64 in prediction, 53 rows 3x slower than 56 in training (the protein-ss
+    BiLSTM, 1 thread), while 24-48 rows showed no such case (docs/performance.md).
     """
     lengths = np.asarray(lengths)
     if lengths.size == 0:
@@ -144,7 +147,7 @@ def token_budget_batches(
         chunk = order[start:end]
         while chunk.size > 1 and int(lengths[chunk].max()) * chunk.size > max_tokens:
             chunk = chunk[:-1]
-        if chunk.size > row_multiple:
+        if chunk.size > max(multiple_above, row_multiple):
             chunk = chunk[: chunk.size - chunk.size % row_multiple]
         batches.append(chunk)
         start += chunk.size

@@ -44,7 +44,7 @@ from seqrnn.chem import check_standardize, note_without_rdkit, require_rdkit
 from seqrnn.config import HeadConfig, RunConfig, dump_config
 from seqrnn.data.augment import Augmentation, build_augmentation
 from seqrnn.data.batching import (
-    BF16_ROW_MULTIPLE,
+    BF16_ROWS,
     Example,
     collate,
     crop_example,
@@ -336,11 +336,9 @@ def train(
 
     # optimiser --------------------------------------------------------------------------------------
     lengths = np.array([e.tokens.size for e in train_ex])
-    # bf16 batches of some row counts run several times slower (token_budget_batches): multiples of 8.
-    rows = BF16_ROW_MULTIPLE if config.train.precision == "bf16" else 1
-    n_batches = len(
-        token_budget_batches(lengths, config.train.batch_tokens, config.train.batch_size, row_multiple=rows)
-    )
+    # bf16 batches of some row counts run several times slower (token_budget_batches).
+    rows = BF16_ROWS if config.train.precision == "bf16" else {}
+    n_batches = len(token_budget_batches(lengths, config.train.batch_tokens, config.train.batch_size, **rows))
     # With several processes each takes every world-th batch of the same seeded epoch list.
     steps_per_epoch = max(1, min(n_batches, config.train.max_steps_per_epoch or n_batches) // ctx.world)
     optimizer = torch.optim.AdamW(
@@ -421,7 +419,7 @@ def train(
             # Crop offsets are drawn for every example each epoch, so resuming reproduces them exactly.
             offsets = rng.integers(0, np.maximum(lengths - epoch_lengths, 0) + 1)
             batches = token_budget_batches(
-                epoch_lengths, config.train.batch_tokens, config.train.batch_size, rng, row_multiple=rows
+                epoch_lengths, config.train.batch_tokens, config.train.batch_size, rng, **rows
             )
             batches = batches[: steps_per_epoch * ctx.world][ctx.rank :: ctx.world]
             model.train()

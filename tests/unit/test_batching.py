@@ -74,11 +74,12 @@ def test_row_multiple_gives_multiples_within_the_budget(
 ) -> None:
     lengths = np.random.default_rng(4).integers(20, 700, size=2000)
     rng = None if seed is None else np.random.default_rng(seed)
-    batches = token_budget_batches(lengths, max_tokens, max_batch, rng, row_multiple=8)
+    batches = token_budget_batches(lengths, max_tokens, max_batch, rng, row_multiple=8, multiple_above=24)
     check_batches(batches, lengths, max_tokens, max_batch)
-    assert all(b.size <= 8 or b.size % 8 == 0 for b in batches)
-    plain = token_budget_batches(lengths, max_tokens, max_batch, row_multiple=1)
-    assert any(b.size > 8 and b.size % 8 for b in plain)  # the case the option exists for
+    assert all(b.size <= 24 or b.size % 8 == 0 for b in batches)
+    assert any(8 < b.size <= 24 and b.size % 8 for b in batches)  # left as they were
+    plain = token_budget_batches(lengths, max_tokens, max_batch)
+    assert any(b.size > 24 and b.size % 8 for b in plain)  # the case the option exists for
 
 
 def test_batches_empty_input() -> None:

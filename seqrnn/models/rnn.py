@@ -181,9 +181,10 @@ class SeqRNN(nn.Module):
         for i, layer in enumerate(self.rnn):
             if i:
                 x = self.layer_dropout(x)
-            pending = helper.try_submit(_in_caller_modes(layer["bwd"]), reverse(x)) if helper else None
+            backward = reverse(x)
+            pending = helper.try_submit(_in_caller_modes(layer["bwd"]), backward) if helper else None
             fwd, _ = layer["fwd"](x)
-            bwd, _ = pending.result() if pending is not None else layer["bwd"](reverse(x))
+            bwd, _ = pending.result() if pending is not None else layer["bwd"](backward)
             x = torch.cat([fwd, reverse(bwd)], dim=-1)
         x = x * mask.T.unsqueeze(-1).to(x.dtype)
         return self.feature_dropout(x), mask

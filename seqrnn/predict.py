@@ -282,7 +282,8 @@ class BatchRunner:
             if workers > 1
             else None
         )
-        # Single-threaded workers (the CPU default) lend idle threads to each other's RNN directions.
+        # Single-threaded workers (the CPU default) lend idle threads to each other's RNN directions;
+        # never the inline path (one worker with one thread each means one thread in all).
         self.spare = (
             SpareThreads(threads) if device.type == "cpu" and threads > 1 and self.threads_each == 1 else None
         )
@@ -290,9 +291,7 @@ class BatchRunner:
     def submit(self, fn: Callable[[], None]) -> Future[None]:
         if self._pool is not None:
             return self._pool.submit(self._lending(fn))
-        self._lending(
-            fn
-        )()  # inline: an error or Ctrl-C stops the window here, not after its remaining batches
+        fn()  # inline: an error or Ctrl-C stops the window here, not after its remaining batches
         done: Future[None] = Future()
         done.set_result(None)
         return done

@@ -25,13 +25,13 @@ import torch
 
 from seqrnn.bundle import load_bundle
 from seqrnn.config import load_config
-from seqrnn.data.batching import encode_record
+from seqrnn.data.examples import encode_record
 from seqrnn.data.formats import read_records
 from seqrnn.errors import InputError
 from seqrnn.evaluate import evaluate_records
+from seqrnn.inference import PredictOptions
 from seqrnn.interpret import extract_motifs, resolve_target, select_examples
 from seqrnn.motifs import best_matches, evaluate_pwm, find_motif, load_jaspar, to_pfm
-from seqrnn.predict import PredictOptions
 from seqrnn.training import train
 
 ROOT = Path(__file__).resolve().parents[1]

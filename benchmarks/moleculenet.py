@@ -24,8 +24,9 @@ import torch
 
 from seqrnn.bundle import load_models
 from seqrnn.config import load_config
+from seqrnn.data.inputs import ReadOptions, chain_inputs
 from seqrnn.evaluate import evaluate_records
-from seqrnn.predict import PredictOptions, chain_inputs
+from seqrnn.inference import PredictOptions
 from seqrnn.training import train
 
 # dataset -> (config, file, metric key in test_metrics.json, label, higher is better, chemprop, MoleculeNet best)
@@ -99,13 +100,11 @@ def score_ensemble(name: str, seed: int, args: argparse.Namespace) -> dict:
     with listed[0].open(newline="") as fh:
         rows = {int(r["row"]) - 1 for r in csv.DictReader(fh, delimiter="\t") if r["part"] == "test"}
     config = load_config(runs[0] / "config.yaml")
-    options = PredictOptions(
-        precision="fp32",
-        fmt=config.data.format,
-        sequence_column=config.data.sequence_column,
-        id_column=config.data.id_column,
+    read = ReadOptions(
+        fmt=config.data.format, sequence_column=config.data.sequence_column, id_column=config.data.id_column
     )
-    records = [r for r in chain_inputs([args.data / data_file], options) if r.index in rows]
+    options = PredictOptions(precision="fp32", read=read)
+    records = [r for r in chain_inputs([args.data / data_file], read) if r.index in rows]
     device = torch.device("cpu")
     single = evaluate_records(load_models([runs[0] / "model.pt"]), records, options, device)
     recorded = json.loads((runs[0] / "test_metrics.json").read_text())["metrics"][head][metric]

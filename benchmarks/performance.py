@@ -129,7 +129,8 @@ def worker(kind: str, fasta: str, threads: int, extra: dict) -> dict:
             "peak_rss_mb": _peak_rss_mb(),
         }
     if kind.startswith("seqrnn"):
-        from seqrnn.predict import PredictOptions, predict_to_h5
+        from seqrnn.inference import PredictOptions
+        from seqrnn.predict import predict_to_h5
 
         options = PredictOptions(precision=kind.split("_")[1])
         with tempfile.TemporaryDirectory() as tmp:
@@ -178,7 +179,7 @@ def _train_worker(kind: str, bundle, texts: list[str]) -> dict:
         naive_train_steps(model, batches, heads)
         return {"seconds": time.perf_counter() - t0, "residues": residues, "sequences": len(encoded)}
     # seqrnn's training inner loop: token-budget length buckets (trainer default budget), optional bf16.
-    from seqrnn.data.batching import Example
+    from seqrnn.data.examples import Example
 
     precision = kind.split("_")[1]
     lengths = np.array([e.size for e in encoded])

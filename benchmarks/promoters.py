@@ -25,7 +25,7 @@ from seqrnn.bundle import load_bundle
 from seqrnn.config import load_config
 from seqrnn.data.formats import read_records
 from seqrnn.evaluate import evaluate_records
-from seqrnn.predict import PredictOptions
+from seqrnn.inference import PredictOptions
 from seqrnn.training import train
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -19,7 +19,7 @@ import torch
 from seqrnn.bundle import load_bundle
 from seqrnn.data.formats import read_records
 from seqrnn.evaluate import evaluate_records
-from seqrnn.predict import PredictOptions
+from seqrnn.inference import PredictOptions
 
 SETS = {
     "CB513": ("CB513_HHblits.csv", ["disorder", "cb513_mask"]),

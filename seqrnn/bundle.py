@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from importlib import resources
@@ -20,8 +18,11 @@ from typing import Any
 import torch
 
 from seqrnn import __version__
+from seqrnn.data.augment import build_augmentation
+from seqrnn.data.examples import NO_VIEWS, Views
 from seqrnn.encoders import Encoder
 from seqrnn.errors import ModelError, SeqrnnError
+from seqrnn.io.files import AtomicOutput
 from seqrnn.models import ModelConfig, SeqRNN
 from seqrnn.models.ensemble import Ensemble
 
@@ -31,6 +32,8 @@ FORMAT_VERSION = 1
 
 @dataclass
 class ModelBundle:
+    """A loaded model with everything needed to apply it: encoder, heads, provenance, checksum."""
+
     model: SeqRNN  # or an Ensemble of SeqRNNs (load_models), which has the same heads and predict()
     encoder: Encoder
     metadata: dict[str, Any]
@@ -40,7 +43,27 @@ class ModelBundle:
 
     @property
     def heads(self) -> list[dict[str, Any]]:
+        """The stored head specs (name, kind, columns, classes, ...), in model order."""
         return self.metadata["heads"]
+
+    def views(self, test_views: int | None = None) -> Views:
+        """The augmentation and number of views to average: the bundle's choice unless overridden.
+
+        DNA models without a stored augmentation still accept ``test_views=2`` (strand averaging);
+        other models must have been trained with one.
+        """
+        stored = self.metadata.get("augment") or {}
+        n = test_views if test_views is not None else int(stored.get("test_views", 1))
+        if n <= 1:
+            return NO_VIEWS
+        name = stored.get("name") or ("reverse_complement" if self.encoder.name == "dna" else None)
+        if name is None:
+            raise ModelError(
+                f"--test-views {n}: this model was trained without an augmentation to average over"
+            )
+        if any(h.level == "residue" for h in self.model.heads.values()):
+            raise ModelError(f"--test-views {n}: views cannot be averaged for per-residue heads")
+        return build_augmentation(name), n
 
 
 def build_model(metadata: dict[str, Any], encoder: Encoder) -> SeqRNN:
@@ -70,26 +93,12 @@ def save_bundle(path: str | Path, model: SeqRNN, encoder: Encoder, metadata: dic
 
 
 def atomic_torch_save(obj: Any, path: Path) -> None:
+    """``torch.save`` to ``path`` atomically (the parent directory is created)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        # Through a handle: torch names the archive root after a *path*, and a random temp name would
-        # make same-seed checkpoints differ in bytes.
-        with open(tmp, "wb") as fh:
-            torch.save(obj, fh)
-        os.chmod(tmp, default_file_mode())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def default_file_mode() -> int:
-    """0666 minus the umask: what ``open()`` would give (mkstemp's private 0600 is wrong for results)."""
-    umask = os.umask(0)
-    os.umask(umask)
-    return 0o666 & ~umask
+    # Through a handle: torch names the archive root after a *path*, and a random temp name would
+    # make same-seed checkpoints differ in bytes.
+    with AtomicOutput(path) as tmp, open(tmp, "wb") as fh:
+        torch.save(obj, fh)
 
 
 def file_sha256(path: str | Path) -> str:

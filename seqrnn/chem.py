@@ -25,8 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from seqrnn.encoders import EncodingError
-from seqrnn.errors import ConfigError
+from seqrnn.errors import ConfigError, EncodingError
 
 STANDARDIZE = ("none", "canonical", "largest_fragment")
 INSTALL_HINT = "pip install 'seqrnn[chem]'"

@@ -7,25 +7,26 @@ encoder name and the ``seqrnn-encoded`` format tag.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 
 from seqrnn import __version__
-from seqrnn.data.batching import encode_record
+from seqrnn.data.examples import encode_record
 from seqrnn.data.formats import read_records
+from seqrnn.data.inputs import ReadOptions, chain_inputs
 from seqrnn.encoders import Encoder, SmilesEncoder, build_encoder
 from seqrnn.errors import InputError
+from seqrnn.io.files import utc_timestamp
 from seqrnn.io.hdf5 import DatasetSpec, RaggedH5Writer, check_writable
-from seqrnn.predict import PredictOptions, chain_inputs
 
 FORMAT = "seqrnn-encoded"
 FORMAT_VERSION = 1
 
 
-def encoder_for_inputs(alphabet: str, inputs: Sequence[str | Path], options: PredictOptions) -> Encoder:
+def encoder_for_inputs(alphabet: str, inputs: Sequence[str | Path], options: ReadOptions) -> Encoder:
+    """The encoder of an alphabet; a SMILES vocabulary is fitted on the inputs' own tokens."""
     if alphabet != "smiles":
         return build_encoder(alphabet)
     if any(str(p) == "-" for p in inputs):
@@ -41,9 +42,10 @@ def encode_to_h5(
     encoder: Encoder,
     inputs: Sequence[str | Path],
     output: str | Path,
-    options: PredictOptions,
+    options: ReadOptions,
     command: str = "",
 ) -> tuple[int, int]:
+    """Write the inputs' integer tokens (ids, lengths, offsets, /tokens) to HDF5; -> (sequences, tokens)."""
     check_writable(output)
     attrs = {
         "format": FORMAT,
@@ -51,7 +53,7 @@ def encode_to_h5(
         "seqrnn_version": __version__,
         "encoder": encoder.name,
         "command": command,
-        "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "created": utc_timestamp(),
     }
     vocab = np.array(encoder.tokens, dtype=object)
     spec = DatasetSpec(None, np.int16, {"vocabulary": vocab.astype("S")})

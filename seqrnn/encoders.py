@@ -31,6 +31,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from seqrnn.errors import EncodingError
 from seqrnn.registry import Registry
 
 PAD = "<pad>"
@@ -39,10 +40,6 @@ _DROP = -2
 _INVALID = -1
 
 ENCODERS: Registry[type[Encoder]] = Registry("encoder")
-
-
-class EncodingError(ValueError):
-    """Raised with a human-readable reason when a sequence breaks the alphabet's policy."""
 
 
 class Encoder:

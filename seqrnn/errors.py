@@ -13,6 +13,14 @@ class SeqrnnError(Exception):
     exit_code = 1
 
 
+class EncodingError(ValueError):
+    """A sequence breaks its alphabet's policy; the message is the human-readable reason.
+
+    Raised by the encoders (and RDKit checks) without file or record context; the callers that know
+    the record turn it into an :class:`InputError`.
+    """
+
+
 class InputError(SeqrnnError):
     """Bad input data: unreadable file, malformed record, character outside the alphabet."""
 
@@ -43,6 +51,6 @@ class ConfigError(SeqrnnError):
 
 
 class OutputError(SeqrnnError):
-    """An output that cannot be written (unwritable directory, existing file without --force)."""
+    """An output that cannot be written (missing or unwritable directory, a directory given as a file)."""
 
     exit_code = 6

@@ -14,19 +14,13 @@ import numpy as np
 import torch
 
 from seqrnn.bundle import ModelBundle
-from seqrnn.data.batching import Example, encode_record
+from seqrnn.data.examples import Example, prepare_example
+from seqrnn.data.inputs import Skipped, all_skipped_note
 from seqrnn.data.records import Record
 from seqrnn.errors import InputError
+from seqrnn.inference import PredictOptions, predict_windows
 from seqrnn.metrics import classification_metrics, multilabel_metrics, regression_metrics
 from seqrnn.models.heads import IGNORE, Head
-from seqrnn.predict import (
-    PredictOptions,
-    Skipped,
-    add_views,
-    all_skipped_note,
-    predict_windows,
-    resolve_views,
-)
 
 
 def main_metric(head: Head) -> tuple[str, str]:
@@ -94,18 +88,18 @@ def evaluate_records(
     mask_columns: Sequence[str] = (),
 ) -> Evaluation:
     heads = list(bundle.model.heads.values())
-    views = resolve_views(bundle, options)
+    views = bundle.views(options.test_views)
     examples: list[Example] = []
     skipped: list[Skipped] = []
     for r in records:
         try:
-            ex = encode_record(r, bundle.encoder, heads, mask_columns)
+            ex = prepare_example(r, bundle.encoder, views=views, heads=heads, mask_columns=mask_columns)
         except InputError as exc:
             if options.on_invalid != "skip":
                 raise
             skipped.append(Skipped.of(r, exc))
             continue
-        examples.append(add_views(ex, r.text, bundle, views))
+        examples.append(ex)
     if not examples:
         raise InputError("no labelled sequences to score" + all_skipped_note(skipped))
     evaluation = evaluate_examples(bundle, examples, options, device)

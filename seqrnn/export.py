@@ -17,50 +17,17 @@ PSIPRED formats need a 3-state head with classes H, E, C (``ss3`` of the built-i
 from __future__ import annotations
 
 import csv
-import os
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
-import h5py
 import numpy as np
 
 from seqrnn.errors import InputError, OutputError
+from seqrnn.io.files import AtomicOutput, atomic_write_text
+from seqrnn.io.predictions import Predictions
 
 EXPORT_FORMATS = ("ss2", "horiz", "tsv", "csv")
-
-
-class Predictions:
-    """Read access to a seqrnn predictions file, one sequence at a time."""
-
-    def __init__(self, path: str | Path) -> None:
-        self.path = Path(path)
-        try:
-            self.file = h5py.File(self.path, "r")
-        except (OSError, FileNotFoundError):
-            raise InputError("not a readable HDF5 file", source=str(path)) from None
-        if self.file.attrs.get("format") != "seqrnn-predictions":
-            raise InputError("not a seqrnn predictions file", source=str(path))
-        self.ids = self.file["ids"].asstr()[:]
-        self.offsets = self.file["offsets"][:]
-        self.sequences = self.file["sequences"].asstr()[:] if "sequences" in self.file else None
-        self.residue_heads = sorted(self.file["residue"]) if "residue" in self.file else []
-
-    def classes(self, head: str) -> list[str]:
-        return list(self.file[f"residue/{head}/probs"].attrs["classes"].astype(str))
-
-    def residues(self, head: str) -> Iterator[tuple[int, str, str, np.ndarray]]:
-        ds = self.file[f"residue/{head}/probs"]
-        for i, rec_id in enumerate(self.ids):
-            seq = (
-                self.sequences[i]
-                if self.sequences is not None
-                else "X" * int(self.offsets[i + 1] - self.offsets[i])
-            )
-            yield i, rec_id, seq, ds[self.offsets[i] : self.offsets[i + 1]]
-
-    def close(self) -> None:
-        self.file.close()
 
 
 def _ss3_head(pred: Predictions) -> str:
@@ -126,7 +93,7 @@ def export(predictions: str | Path, fmt: str, output: str | Path) -> int:
         render = ss2_text if fmt == "ss2" else horiz_text
         n = 0
         for _i, rec_id, seq, probs in pred.residues(head):
-            _atomic_write(output / f"{safe_name(rec_id)}.{fmt}", render(seq, probs, classes))
+            atomic_write_text(output / f"{safe_name(rec_id)}.{fmt}", render(seq, probs, classes))
             n += 1
         return n
     finally:
@@ -141,9 +108,8 @@ def _export_tsv(pred: Predictions, output: Path) -> int:
     header = ["id", "position", "residue"]
     for h in heads:
         header += [h] + [f"{h}_P{c}" for c in classes[h]]
-    tmp = output.with_name(f".{output.name}.tmp")
     try:
-        with tmp.open("w") as fh:
+        with AtomicOutput(output) as tmp, tmp.open("w") as fh:
             fh.write("\t".join(header) + "\n")
             iters = [pred.residues(h) for h in heads]
             for rows in zip(*iters, strict=True):
@@ -155,9 +121,7 @@ def _export_tsv(pred: Predictions, output: Path) -> int:
                         cells.append(classes[h][int(p.argmax())])
                         cells += [f"{x:.4f}" for x in p]
                     fh.write("\t".join(cells) + "\n")
-        os.replace(tmp, output)
     except OSError as exc:
-        tmp.unlink(missing_ok=True)
         raise OutputError(f"{output}: {exc.strerror}") from None
     return len(pred.ids)
 
@@ -188,7 +152,7 @@ def _prediction_columns(pred: Predictions) -> list[tuple[str, np.ndarray, Callab
 
 def _export_csv(pred: Predictions, output: Path) -> int:
     from seqrnn.data.formats import detect_format
-    from seqrnn.predict import PredictOptions, chain_inputs, parse_shard
+    from seqrnn.data.inputs import ReadOptions, chain_inputs, parse_shard
 
     attrs = pred.file.attrs
     inputs = [str(p) for p in np.asarray(attrs.get("inputs", [])).astype(str)]
@@ -200,7 +164,7 @@ def _export_csv(pred: Predictions, output: Path) -> int:
     if not heads:
         raise InputError("no per-sequence heads to export as csv", source=str(pred.path))
     shard = str(attrs.get("shard", "1/1"))
-    options = PredictOptions(
+    options = ReadOptions(
         fmt=str(attrs.get("input_format", "")) or None,
         sequence_column=str(attrs.get("sequence_column", "")) or None,
         id_column=str(attrs.get("id_column", "")) or None,
@@ -212,10 +176,9 @@ def _export_csv(pred: Predictions, output: Path) -> int:
         reasons = pred.file["skipped/reasons"].asstr()[:]
         skipped = dict(zip(pred.file["skipped/record_index"][:].tolist(), reasons, strict=True))
     added = [h for header, _, _ in heads for h in header] + ["pred_status", "pred_note"]
-    tmp = output.with_name(f".{output.name}.tmp")
     n = 0
     try:
-        with tmp.open("w", newline="") as fh:
+        with AtomicOutput(output) as tmp, tmp.open("w", newline="") as fh:
             writer: csv.DictWriter | None = None
             for rec in chain_inputs(inputs, options):
                 fmt_in = detect_format(rec.source, options.fmt)
@@ -246,17 +209,6 @@ def _export_csv(pred: Predictions, output: Path) -> int:
                     cells.update(pred_status="ok", pred_note="")
                 writer.writerow(cells)
                 n += 1
-        os.replace(tmp, output)
     except OSError as exc:
-        tmp.unlink(missing_ok=True)
         raise OutputError(f"{output}: {exc.strerror}") from None
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
     return n
-
-
-def _atomic_write(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)

@@ -30,7 +30,8 @@ import torch
 
 from seqrnn import __version__
 from seqrnn.bundle import ModelBundle
-from seqrnn.data.batching import Example, collate
+from seqrnn.data.batching import collate
+from seqrnn.data.examples import Example
 from seqrnn.errors import ModelError
 from seqrnn.io.hdf5 import DatasetSpec, RaggedH5Writer
 from seqrnn.models.rnn import reverse_index

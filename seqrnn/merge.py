@@ -18,20 +18,14 @@ import numpy as np
 
 from seqrnn.errors import InputError
 from seqrnn.io.hdf5 import DatasetSpec, RaggedH5Writer, write_skipped
+from seqrnn.io.predictions import open_predictions_file
 
 BLOCK = 8192
 _COMMON = ("ids", "lengths", "offsets")
 
 
 def _open(path: Path) -> h5py.File:
-    try:
-        f = h5py.File(path, "r")
-    except OSError:
-        raise InputError("not a readable HDF5 file", source=str(path)) from None
-    if f.attrs.get("format") != "seqrnn-predictions" or "record_index" not in f:
-        f.close()
-        raise InputError("not a seqrnn predictions shard (no record_index)", source=str(path))
-    return f
+    return open_predictions_file(path, shard=True)
 
 
 def _layout(f: h5py.File) -> tuple[dict[str, DatasetSpec], dict[str, DatasetSpec]]:

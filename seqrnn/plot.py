@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from seqrnn.errors import InputError, SeqrnnError
-from seqrnn.export import Predictions
+from seqrnn.io.predictions import Predictions
 from seqrnn.motifs import PFM
 
 # DSSP-like colours: helices red, strands yellow/blue, turns/bends green, coil grey.

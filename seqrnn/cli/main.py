@@ -23,7 +23,7 @@ from seqrnn.errors import SeqrnnError
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-    from seqrnn.predict import PredictOptions, Skipped
+    from seqrnn.data.inputs import ReadOptions, Skipped
 
 app = typer.Typer(
     add_completion=False,
@@ -114,25 +114,13 @@ def _threads(threads: Optional[int]) -> None:  # noqa: UP045 - typer needs Optio
         torch.set_num_threads(threads)
 
 
-def _options(
-    batch_tokens: int,
-    batch_size: int,
-    on_invalid: OnInvalid,
-    fmt: str | None,
-    seq_col: str | None,
-    id_col: str | None,
-    genome: Path | None = None,
-) -> PredictOptions:
-    from seqrnn.predict import PredictOptions
+def _read_options(
+    fmt: str | None, seq_col: str | None, id_col: str | None, genome: Path | None = None
+) -> ReadOptions:
+    from seqrnn.data.inputs import ReadOptions
 
-    return PredictOptions(
-        batch_tokens=batch_tokens,
-        batch_size=batch_size,
-        on_invalid=on_invalid.value,
-        fmt=fmt,
-        sequence_column=seq_col,
-        id_column=id_col,
-        genome=str(genome) if genome else None,
+    return ReadOptions(
+        fmt=fmt, sequence_column=seq_col, id_column=id_col, genome=str(genome) if genome else None
     )
 
 
@@ -260,10 +248,13 @@ def predict(
 ) -> None:
     """Predict every record of the inputs with a model and write one HDF5 file."""
     from seqrnn.bundle import load_models
+    from seqrnn.data.inputs import parse_shard
     from seqrnn.export import EXPORT_FORMATS, export_path
     from seqrnn.export import export as export_predictions
+    from seqrnn.inference import PredictOptions
     from seqrnn.io import check_writable
-    from seqrnn.predict import parse_shard, predict_to_h5, resolve_device
+    from seqrnn.predict import predict_to_h5
+    from seqrnn.runtime import resolve_device
 
     check_writable(output)
     shard_spec = parse_shard(shard) if shard else None
@@ -273,12 +264,18 @@ def predict(
     _threads(threads)
     dev = resolve_device(device.value)
     bundle = load_models(model, dev)
-    options = _options(batch_tokens, batch_size, on_invalid, fmt, sequence_column, id_column, genome)
-    options.precision = precision.value
-    options.shard = shard_spec
-    options.window_tokens = window_tokens
-    options.test_views = test_views
-    options.workers = workers
+    read = _read_options(fmt, sequence_column, id_column, genome)
+    read.shard = shard_spec
+    options = PredictOptions(
+        batch_tokens=batch_tokens,
+        batch_size=batch_size,
+        window_tokens=window_tokens,
+        on_invalid=on_invalid.value,
+        precision=precision.value,
+        test_views=test_views,
+        workers=workers,
+        read=read,
+    )
     summary = predict_to_h5(
         bundle, inputs, output, options, dev, _command_line(), progress=not quiet, resume=resume
     )
@@ -325,7 +322,7 @@ def encode(
     """Write the integer-encoded sequences (ids, lengths, offsets, tokens) to HDF5."""
     from seqrnn.encode import encode_to_h5, encoder_for_inputs
 
-    options = _options(1, 1, OnInvalid.error, fmt, sequence_column, id_column, genome)
+    options = _read_options(fmt, sequence_column, id_column, genome)
     if (alphabet is None) == (model is None):
         raise typer.BadParameter("give exactly one of --alphabet or --model")
     if model is not None:
@@ -365,9 +362,11 @@ def evaluate(
 ) -> None:
     """Predict labelled data and report accuracy, per-class F1, confusion, MCC, AUROC, RMSE, ..."""
     from seqrnn.bundle import load_models
+    from seqrnn.data.inputs import chain_inputs
     from seqrnn.evaluate import evaluate_records
+    from seqrnn.inference import PredictOptions
     from seqrnn.metrics import format_table
-    from seqrnn.predict import chain_inputs, resolve_device
+    from seqrnn.runtime import resolve_device
 
     _threads(threads)
     dev = resolve_device(device.value)
@@ -386,10 +385,14 @@ def evaluate(
         raise typer.BadParameter(
             "--on-invalid mask: evaluate offers error or skip (masked letters change what is scored)"
         )
-    options = _options(batch_tokens, 512, on_invalid, fmt, sequence_column, id_column, genome)
-    options.test_views = test_views
+    options = PredictOptions(
+        batch_tokens=batch_tokens,
+        on_invalid=on_invalid.value,
+        test_views=test_views,
+        read=_read_options(fmt, sequence_column, id_column, genome),
+    )
     t0 = time.perf_counter()
-    result = evaluate_records(bundle, chain_inputs(data, options), options, dev, masks)
+    result = evaluate_records(bundle, chain_inputs(data, options.read), options, dev, masks)
     _report_skipped(result.skipped)
     for head, metrics in result.metrics.items():
         typer.echo(format_table(metrics, f"{head} ({bundle.model.heads[head].kind}) on {', '.join(data)}"))
@@ -446,11 +449,11 @@ def interpret(
 ) -> None:
     """Explain a DNA model: in-silico mutagenesis and saliency per base, and the motifs it learned."""
     from seqrnn.bundle import load_bundle
-    from seqrnn.data.batching import encode_record
+    from seqrnn.data.examples import encode_record
+    from seqrnn.data.inputs import chain_inputs
     from seqrnn.errors import InputError
     from seqrnn.interpret import attributions_to_h5, extract_motifs, resolve_target, select_examples
     from seqrnn.io import check_writable
-    from seqrnn.predict import chain_inputs
 
     if output is None and motifs_dir is None:
         raise typer.BadParameter("give --output (attributions) and/or --motifs (a directory)")
@@ -464,7 +467,7 @@ def interpret(
     _threads(threads)
     bundle = load_bundle(model)
     tgt = resolve_target(bundle, head, target)
-    options = _options(32768, 512, OnInvalid.error, fmt, sequence_column, id_column, genome)
+    options = _read_options(fmt, sequence_column, id_column, genome)
     examples = [encode_record(r, bundle.encoder) for r in chain_inputs(inputs, options)]
     chosen = select_examples(bundle, examples, tgt, test_views, not all_sequences, max_sequences)
     if not chosen:
@@ -499,13 +502,13 @@ def scan(
     genome: Optional[Path] = GENOME_OPT,  # noqa: UP045
 ) -> None:
     """Baseline without training: best PWM log-odds hit per sequence, scored like seqrnn evaluate."""
+    from seqrnn.data.inputs import chain_inputs
     from seqrnn.errors import InputError
     from seqrnn.metrics import format_table
     from seqrnn.motifs import evaluate_pwm, find_motif, load_jaspar
-    from seqrnn.predict import chain_inputs
 
     found = find_motif(load_jaspar(jaspar), motif, str(jaspar))
-    options = _options(32768, 512, OnInvalid.error, fmt, sequence_column, id_column, genome)
+    options = _read_options(fmt, sequence_column, id_column, genome)
     texts, labels = [], []
     for rec in chain_inputs(inputs, options):
         if label_column not in rec.fields:

@@ -1,4 +1,4 @@
-"""Records -> encoded examples -> length-bucketed, token-budgeted padded batches.
+"""Encoded examples -> length-bucketed, token-budgeted padded batches.
 
 Batch contract: ``tokens`` (B, L) int64 padded with 0, ``lengths`` (B,) int64, ``targets[head]`` as
 described in :mod:`seqrnn.models.heads`, ``positions`` (B,) indices of the examples in their list.
@@ -9,103 +9,35 @@ the budget gets a batch of its own, so there is no maximum length.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
 
-from seqrnn.data.records import Record
-from seqrnn.encoders import Encoder, EncodingError
-from seqrnn.errors import InputError
-from seqrnn.models.heads import Head, split_labels
+from seqrnn.data.examples import Example
 
-
-@dataclass(slots=True)
-class Example:
-    index: int
-    id: str
-    tokens: np.ndarray
-    targets: dict[str, np.ndarray] = field(default_factory=dict)
-    masked: int = 0  # letters replaced by the unknown letter under --on-invalid mask
-    views: list[np.ndarray] | None = None  # extra test-time views (seqrnn.data.augment), averaged
+if TYPE_CHECKING:
+    from seqrnn.models.heads import Head
 
 
 @dataclass
 class Batch:
+    """Padded tensors of one batch (shapes in the module docstring)."""
+
     tokens: torch.Tensor
     lengths: torch.Tensor
     positions: np.ndarray
     targets: dict[str, torch.Tensor]
 
     def to(self, device: torch.device) -> Batch:
+        """The batch with its tensors on ``device``."""
         return Batch(
             self.tokens.to(device, non_blocking=True),
             self.lengths,
             self.positions,
             {k: v.to(device, non_blocking=True) for k, v in self.targets.items()},
         )
-
-
-def residue_mask(rec: Record, mask_columns: Sequence[str], n_chars: int) -> np.ndarray | None:
-    """Positions to score: where every mask column is 1 (e.g. NetSurfP ``disorder`` == 1 = resolved)."""
-    if not mask_columns:
-        return None
-    mask = np.ones(n_chars, dtype=bool)
-    for col in mask_columns:
-        if col not in rec.fields:
-            raise InputError(f"no mask column {col!r}", source=rec.source, record=rec.id)
-        values = split_labels(rec.fields[col])
-        if len(values) != n_chars:
-            raise InputError(
-                f"mask column {col!r} has {len(values)} values for {n_chars} residues",
-                source=rec.source,
-                record=rec.id,
-            )
-        try:
-            mask &= np.asarray(values, dtype=np.float64) > 0.5
-        except ValueError:
-            raise InputError(
-                f"mask column {col!r} is not numeric", source=rec.source, record=rec.id
-            ) from None
-    return mask
-
-
-def encode_record(
-    rec: Record,
-    encoder: Encoder,
-    heads: Sequence[Head] = (),
-    mask_columns: Sequence[str] = (),
-) -> Example:
-    """Encode one record (and its targets, for training/evaluation); errors name file and record."""
-    try:
-        tokens, keep = encoder.encode(rec.text)
-    except EncodingError as exc:
-        raise InputError(str(exc), source=rec.source, record=rec.id) from None
-    targets: dict[str, np.ndarray] = {}
-    if heads:
-        mask = None
-        if any(h.level == "residue" for h in heads):
-            # Labels count the non-whitespace characters as written (NetSurfP cells are space separated).
-            keep = _without_whitespace(rec.text, keep)
-            mask = residue_mask(rec, mask_columns, keep.size)
-        for head in heads:
-            try:
-                targets[head.name] = head.parse_target(rec.fields, keep, mask)
-            except KeyError as exc:
-                raise InputError(str(exc.args[0]), source=rec.source, record=rec.id) from None
-            except ValueError as exc:
-                raise InputError(str(exc), source=rec.source, record=rec.id) from None
-    return Example(rec.index, rec.id, tokens.astype(np.int16, copy=False), targets)
-
-
-_WHITESPACE = np.frombuffer(b" \t\r\n", dtype=np.uint8)
-
-
-def _without_whitespace(text: str, keep: np.ndarray) -> np.ndarray:
-    raw = np.frombuffer(text.encode("ascii", "replace"), dtype=np.uint8)
-    if raw.size != keep.size:  # token-level keep (SMILES): nothing to strip
-        return keep
-    return keep[~np.isin(raw, _WHITESPACE)]
 
 
 # token_budget_batches options for bf16 (see there): row counts above 48 are multiples of 8.
@@ -172,6 +104,7 @@ def crop_example(example: Example, start: int, length: int) -> Example:
 
 
 def collate(examples: Sequence[Example], heads: Sequence[Head] = ()) -> Batch:
+    """Pad examples into one :class:`Batch`; each head stacks its own targets."""
     lengths = np.array([e.tokens.size for e in examples], dtype=np.int64)
     max_len = int(lengths.max())
     tokens = np.zeros((len(examples), max_len), dtype=np.int64)

@@ -12,7 +12,6 @@ bounded by one write call, not by the input.
 from __future__ import annotations
 
 import os
-import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,6 +22,7 @@ import h5py
 import numpy as np
 
 from seqrnn.errors import OutputError
+from seqrnn.io.files import AtomicOutput
 
 ROW_CHUNK = 16384
 
@@ -50,6 +50,12 @@ def check_writable(path: str | Path) -> Path:
 
 
 class RaggedH5Writer:
+    """Appends ragged per-residue and per-sequence arrays to a new HDF5 file, renamed into place on success.
+
+    Use as a context manager; :meth:`append` one block of sequences at a time, :meth:`put` whole
+    datasets, and set file attributes through ``attrs`` before leaving the block.
+    """
+
     def __init__(
         self,
         path: str | Path,
@@ -66,15 +72,13 @@ class RaggedH5Writer:
         self.n = 0
         self.r = 0
         self._file: h5py.File | None = None
-        self._tmp: Path | None = None
+        self._out: AtomicOutput | None = None
 
     # lifecycle ----------------------------------------------------------------------------------
     def __enter__(self) -> RaggedH5Writer:
-        fd, tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".tmp", dir=self.path.parent or ".")
-        os.close(fd)
-        self._tmp = Path(tmp)
+        self._out = AtomicOutput(self.path)
         try:
-            f = h5py.File(self._tmp, "w")
+            f = h5py.File(self._out.tmp, "w")
             self._file = f
             f.create_dataset(
                 "ids", (0,), maxshape=(None,), dtype=h5py.string_dtype("utf-8"), chunks=(ROW_CHUNK,)
@@ -91,7 +95,7 @@ class RaggedH5Writer:
             # __exit__ does not run when __enter__ fails: remove the temp file here.
             if self._file is not None:
                 self._file.close()
-            self._tmp.unlink(missing_ok=True)
+            self._out.discard()
             raise
         return self
 
@@ -114,17 +118,16 @@ class RaggedH5Writer:
     def __exit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
-        assert self._file is not None and self._tmp is not None
+        assert self._file is not None and self._out is not None
         if exc_type is None:
             self._file.attrs.update(self.attrs)
             self._file.attrs["n_sequences"] = self.n
             self._file.attrs["n_residues"] = self.r
             self._file.close()
-            os.chmod(self._tmp, _default_file_mode())
-            os.replace(self._tmp, self.path)
+            self._out.commit()
         else:
             self._file.close()
-            self._tmp.unlink(missing_ok=True)
+            self._out.discard()
 
     # data ---------------------------------------------------------------------------------------
     def append(
@@ -170,13 +173,6 @@ def write_skipped(writer: RaggedH5Writer, skipped: Sequence[tuple[int, str, str]
     writer.put("skipped/record_index", np.array([s[0] for s in skipped], dtype=np.int64))
     writer.put("skipped/records", np.array([s[1] for s in skipped], dtype=object))
     writer.put("skipped/reasons", np.array([s[2] for s in skipped], dtype=object))
-
-
-def _default_file_mode() -> int:
-    """0666 minus the umask: what ``open()`` would give (mkstemp's private 0600 is wrong for results)."""
-    umask = os.umask(0)
-    os.umask(umask)
-    return 0o666 & ~umask
 
 
 def _extend(ds: h5py.Dataset, values: np.ndarray) -> None:

@@ -10,7 +10,6 @@ NaN = missing. Every loss averages over the present targets only.
 
 from __future__ import annotations
 
-import math
 from typing import Any, ClassVar
 
 import numpy as np
@@ -18,19 +17,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from seqrnn.data.labels import MISSING, column, normalise_class, parse_floats, split_labels
 from seqrnn.registry import Registry
 
 IGNORE = -100
 HEADS: Registry[type[Head]] = Registry("head kind")
-MISSING = {"", "na", "nan", "none", "null", "?", "-"}
-
-
-def split_labels(cell: str) -> list[str]:
-    """A per-residue label cell: space/comma separated tokens (NetSurfP CSV) or one character each."""
-    cell = cell.strip()
-    if " " in cell or "," in cell:
-        return cell.replace(",", " ").split()
-    return list(cell)
 
 
 def _mlp(n_in: int, hidden: int, n_out: int, dropout: float) -> nn.Module:
@@ -74,20 +65,13 @@ class Head(nn.Module):
         return torch.softmax(logits.float(), dim=-1)
 
 
-def _column(fields: dict[str, str], name: str) -> str:
-    try:
-        return fields[name]
-    except KeyError:
-        raise KeyError(f"no label column {name!r}") from None
-
-
 @HEADS.register("residue_classification")
 class ResidueClassification(Head):
     kind = "residue_classification"
     level = "residue"
 
     def parse_target(self, fields: dict[str, str], keep: np.ndarray, mask: np.ndarray | None) -> np.ndarray:
-        labels = split_labels(_column(fields, self.spec["columns"][0]))
+        labels = split_labels(column(fields, self.spec["columns"][0]))
         if len(labels) != keep.size:
             raise ValueError(
                 f"label column {self.spec['columns'][0]!r} has {len(labels)} labels for {keep.size} residues"
@@ -119,10 +103,10 @@ class SequenceClassification(Head):
     kind = "sequence_classification"
 
     def parse_target(self, fields: dict[str, str], keep: np.ndarray, mask: np.ndarray | None) -> np.ndarray:
-        raw = _column(fields, self.spec["columns"][0]).strip()
+        raw = column(fields, self.spec["columns"][0]).strip()
         if raw.lower() in MISSING:
             return np.array(IGNORE, dtype=np.int64)
-        raw = _normalise_class(raw)
+        raw = normalise_class(raw)
         if raw not in self.classes:
             raise ValueError(f"label {raw!r} is not one of the classes {self.classes}")
         return np.array(self.classes.index(raw), dtype=np.int64)
@@ -133,33 +117,6 @@ class SequenceClassification(Head):
         return F.cross_entropy(logits.float(), target, ignore_index=IGNORE)
 
 
-def _normalise_class(raw: str) -> str:
-    # "1.0" and "1" are the same class in CSVs written by pandas.
-    try:
-        value = float(raw)
-    except ValueError:
-        return raw
-    return str(int(value)) if value.is_integer() else raw
-
-
-def _parse_floats(fields: dict[str, str], columns: list[str]) -> np.ndarray:
-    out = np.empty(len(columns), dtype=np.float32)
-    for i, col in enumerate(columns):
-        raw = _column(fields, col).strip()
-        if raw.lower() in MISSING:
-            out[i] = math.nan
-            continue
-        try:
-            value = float(raw)
-        except ValueError:
-            raise ValueError(f"column {col!r}: {raw!r} is not a number") from None
-        # float32 storage: inf, and finite values beyond its range, would poison the loss silently.
-        if not math.isfinite(value) or abs(value) > 1e30:
-            raise ValueError(f"column {col!r}: {raw!r} is not a finite number in a usable range")
-        out[i] = value
-    return out
-
-
 @HEADS.register("sequence_multilabel")
 class SequenceMultilabel(Head):
     """Independent binary labels (e.g. Tox21's 12 assays) with missing labels masked."""
@@ -168,7 +125,7 @@ class SequenceMultilabel(Head):
     label_attr = "classes"
 
     def parse_target(self, fields: dict[str, str], keep: np.ndarray, mask: np.ndarray | None) -> np.ndarray:
-        values = _parse_floats(fields, self.spec["columns"])
+        values = parse_floats(fields, self.spec["columns"])
         bad = ~np.isnan(values) & (values != 0) & (values != 1)
         if bad.any():
             raise ValueError(f"multilabel column {self.spec['columns'][int(np.argmax(bad))]!r} is not 0/1")
@@ -199,7 +156,7 @@ class SequenceRegression(Head):
         self.register_buffer("std", torch.tensor(spec.get("std", [1.0] * n), dtype=torch.float32))
 
     def parse_target(self, fields: dict[str, str], keep: np.ndarray, mask: np.ndarray | None) -> np.ndarray:
-        return _parse_floats(fields, self.spec["columns"])
+        return parse_floats(fields, self.spec["columns"])
 
     def loss(self, logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         present = ~torch.isnan(target)

@@ -13,7 +13,7 @@ from typing import Any
 
 import torch
 
-from seqrnn.predict import resolve_device
+from seqrnn.runtime import resolve_device
 
 
 @dataclass

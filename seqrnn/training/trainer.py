@@ -43,24 +43,18 @@ from seqrnn.bundle import ModelBundle, atomic_torch_save, build_model, load_bund
 from seqrnn.chem import check_standardize, note_without_rdkit, require_rdkit
 from seqrnn.config import HeadConfig, RunConfig, dump_config
 from seqrnn.data.augment import Augmentation, build_augmentation
-from seqrnn.data.batching import (
-    BF16_ROWS,
-    Example,
-    collate,
-    crop_example,
-    encode_record,
-    token_budget_batches,
-)
+from seqrnn.data.batching import BF16_ROWS, collate, crop_example, token_budget_batches
 from seqrnn.data.dna import shuffled_negatives
+from seqrnn.data.examples import NO_VIEWS, Example, prepare_example
 from seqrnn.data.formats import read_records
+from seqrnn.data.labels import MISSING, normalise_class, split_labels
 from seqrnn.data.records import Record
 from seqrnn.data.splits import split_indices
 from seqrnn.encoders import Encoder, EncodingError, build_encoder
 from seqrnn.errors import ConfigError, InputError, SeqrnnError
 from seqrnn.evaluate import evaluate_examples, main_metric
+from seqrnn.inference import PredictOptions
 from seqrnn.models import HEADS
-from seqrnn.models.heads import MISSING, _normalise_class, split_labels
-from seqrnn.predict import PredictOptions, add_views
 from seqrnn.training.distributed import init_distributed
 from seqrnn.training.interrupt import StopRequest, TrainingInterrupted
 
@@ -142,7 +136,7 @@ def build_head_specs(heads: Sequence[HeadConfig], records: Sequence[Record], enc
                 if cls.level == "residue":
                     seen.update(split_labels(cell))
                 elif cell.strip().lower() not in MISSING:
-                    seen.add(_normalise_class(cell.strip()))
+                    seen.add(normalise_class(cell.strip()))
             spec["classes"] = sorted(seen)
         if cls.kind == "sequence_classification" and len(spec["classes"]) < 2:
             raise InputError(
@@ -312,16 +306,21 @@ def train(
     model = build_model({"model": config.model.to_dict(), "heads": specs}, encoder).to(device)
     heads = list(model.heads.values())
     mask_cols = config.data.mask_columns
-    train_ex = [encode_record(r, encoder, heads, mask_cols) for r in train_records]
-    valid_ex = [encode_record(r, encoder, heads, mask_cols) for r in valid_records]
-    test_ex = [encode_record(r, encoder, heads, mask_cols) for r in test_records]
+    # Validation and test examples carry the test-time views that prediction will average.
+    views = (
+        (augmentation, config.train.test_views)
+        if augmentation is not None and config.train.test_views > 1
+        else NO_VIEWS
+    )
+    train_ex = [prepare_example(r, encoder, heads=heads, mask_columns=mask_cols) for r in train_records]
+    valid_ex = [
+        prepare_example(r, encoder, views=views, heads=heads, mask_columns=mask_cols) for r in valid_records
+    ]
+    test_ex = [
+        prepare_example(r, encoder, views=views, heads=heads, mask_columns=mask_cols) for r in test_records
+    ]
     # Texts are kept only when training draws fresh augmented views of them every epoch.
     train_texts = [r.text for r in train_records] if augmentation is not None else []
-    if augmentation is not None and config.train.test_views > 1:
-        probe = ModelBundle(model, encoder, meta)
-        views = (augmentation, config.train.test_views)
-        valid_ex = [add_views(e, r.text, probe, views) for e, r in zip(valid_ex, valid_records, strict=True)]
-        test_ex = [add_views(e, r.text, probe, views) for e, r in zip(test_ex, test_records, strict=True)]
     del train_records, valid_records, test_records
     if ctx.main:
         ckpt_dir.mkdir(parents=True, exist_ok=True)  # only once the data has been read and encoded

@@ -135,18 +135,11 @@ def test_killed_prediction_resumes_without_recomputing_finished_windows(
     # Windows 1 and 2 were reused; only the rest was predicted.
     monkeypatch.setattr(predict_module, "predict_examples", original)
     from seqrnn.bundle import load_bundle
-    from seqrnn.predict import PredictOptions, _windows, chain_inputs
+    from seqrnn.data.examples import example_windows
+    from seqrnn.data.inputs import chain_inputs
 
-    n_windows = len(
-        list(
-            _windows(
-                chain_inputs([fasta], PredictOptions()),
-                load_bundle(GOLDEN),
-                PredictOptions(window_tokens=1500),
-                [],
-            )
-        )
-    )
+    encoder = load_bundle(GOLDEN).encoder
+    n_windows = len(list(example_windows(chain_inputs([fasta]), encoder, window_tokens=1500)))
     assert predicted_again == n_windows - 2
 
 

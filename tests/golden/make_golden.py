@@ -17,7 +17,8 @@ from seqrnn.bundle import file_sha256, load_bundle
 from seqrnn.config import load_config
 from seqrnn.data.formats import read_records
 from seqrnn.data.synthetic import protein_ss_rows, write_table
-from seqrnn.predict import PredictOptions, iter_predictions
+from seqrnn.inference import PredictOptions
+from seqrnn.predict import iter_predictions
 from seqrnn.training import train
 
 HERE = Path(__file__).parent

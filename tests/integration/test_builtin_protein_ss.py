@@ -21,7 +21,7 @@ from seqrnn.bundle import builtin_index, load_bundle
 from seqrnn.cli.main import main
 from seqrnn.data.formats import read_records
 from seqrnn.evaluate import evaluate_records
-from seqrnn.predict import PredictOptions
+from seqrnn.inference import PredictOptions
 
 ROOT = Path(__file__).resolve().parents[2]
 SHARED = Path(os.environ.get("SEQRNN_SHARED_DATA", ROOT.parent / "shared" / "data"))

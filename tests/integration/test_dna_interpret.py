@@ -13,7 +13,7 @@ from Bio import motifs as bio_motifs
 
 from seqrnn.bundle import load_bundle
 from seqrnn.cli.main import main
-from seqrnn.data.batching import encode_record
+from seqrnn.data.examples import encode_record
 from seqrnn.data.records import Record
 from seqrnn.data.synthetic import MOTIF
 from seqrnn.errors import ModelError

@@ -13,8 +13,10 @@ import torch
 from seqrnn.bundle import load_bundle
 from seqrnn.config import load_config
 from seqrnn.data.formats import read_records
+from seqrnn.data.inputs import ReadOptions
 from seqrnn.evaluate import evaluate_records
-from seqrnn.predict import PredictOptions, predict_to_h5
+from seqrnn.inference import PredictOptions
+from seqrnn.predict import predict_to_h5
 from seqrnn.training import train
 from tests.conftest import write_config
 
@@ -44,9 +46,9 @@ def test_train_reload_predict_evaluate(task: str, synthetic: dict[str, Path], tm
     assert bundle.metadata["data"]["fingerprint"].startswith("sha256:")
     assert bundle.metadata["valid_metrics"]
     out = tmp_path / "pred.h5"
-    opts = PredictOptions(sequence_column=bundle.metadata["data"]["sequence_column"], id_column=None)
+    opts = PredictOptions(read=ReadOptions(sequence_column=bundle.metadata["data"]["sequence_column"]))
     summary = predict_to_h5(bundle, [synthetic[task]], out, opts, CPU, command="test")
-    records = list(read_records(synthetic[task], sequence_column=opts.sequence_column))
+    records = list(read_records(synthetic[task], sequence_column=opts.read.sequence_column))
     assert summary.n_sequences == len(records)
     with h5py.File(out) as f:
         assert f.attrs["format"] == "seqrnn-predictions"

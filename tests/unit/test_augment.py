@@ -11,10 +11,10 @@ import torch
 from seqrnn.bundle import load_bundle
 from seqrnn.config import load_config
 from seqrnn.data.augment import AUGMENTATIONS, build_augmentation
-from seqrnn.data.batching import encode_record
+from seqrnn.data.examples import add_views, encode_record
 from seqrnn.data.records import Record
 from seqrnn.errors import ConfigError, ModelError
-from seqrnn.predict import PredictOptions, add_views, predict_examples, resolve_views
+from seqrnn.inference import PredictOptions, predict_examples
 from seqrnn.training import train
 from tests.conftest import write_config
 
@@ -69,16 +69,16 @@ def test_test_time_views_average_both_strands(rc_model) -> None:
     texts = ["ACGTACGTTTGACCA", "GGGCCCATATATTGCGCA"]
     recs = [Record(f"s{i}", t, i, "x") for i, t in enumerate(texts)]
     opts = PredictOptions()
-    views = resolve_views(bundle, opts)
+    views = bundle.views(opts.test_views)
     assert views[1] == 2
     both = predict_examples(
         bundle,
-        [add_views(encode_record(r, bundle.encoder), r.text, bundle, views) for r in recs],
+        [add_views(encode_record(r, bundle.encoder), r.text, bundle.encoder, views) for r in recs],
         opts,
         device,
     )
     single = PredictOptions(test_views=1)
-    assert resolve_views(bundle, single) == (None, 1)
+    assert bundle.views(single.test_views) == (None, 1)
     fwd = predict_examples(bundle, [encode_record(r, bundle.encoder) for r in recs], single, device)
     rc_recs = [Record(r.id, views[0].views(r.text, 2)[1], r.index, "x") for r in recs]
     rev = predict_examples(bundle, [encode_record(r, bundle.encoder) for r in rc_recs], single, device)
@@ -92,4 +92,4 @@ def test_views_need_an_augmentation(tmp_path, synthetic) -> None:
     result = train(load_config(cfg), log=lambda _m: None, progress=False)
     bundle = load_bundle(result.model_path)
     with pytest.raises(ModelError, match="without an augmentation"):
-        resolve_views(bundle, PredictOptions(test_views=2))
+        bundle.views(2)

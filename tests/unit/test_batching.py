@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from seqrnn.data.batching import Example, collate, encode_record, token_budget_batches
+from seqrnn.data.batching import collate, token_budget_batches
+from seqrnn.data.examples import Example, encode_record
 from seqrnn.data.records import Record
 from seqrnn.encoders import ProteinEncoder, SmilesEncoder
 from seqrnn.errors import InputError

@@ -9,12 +9,12 @@ import pytest
 import torch
 
 from seqrnn.bundle import load_bundle, load_models, save_bundle
-from seqrnn.data.batching import encode_record
+from seqrnn.data.examples import encode_record
 from seqrnn.data.records import Record
 from seqrnn.encoders import DNAEncoder, ProteinEncoder
 from seqrnn.errors import ModelError
+from seqrnn.inference import PredictOptions, predict_examples
 from seqrnn.models.ensemble import Ensemble
-from seqrnn.predict import PredictOptions, predict_examples
 from tests.unit.test_bundle import HEADS, tiny_model
 
 

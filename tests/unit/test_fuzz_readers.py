@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from seqrnn.data.batching import encode_record
+from seqrnn.data.examples import encode_record
 from seqrnn.data.formats import read_records
 from seqrnn.data.synthetic import dna_binding_rows, molecule_rows, protein_ss_rows
 from seqrnn.encoders import DNAEncoder, Encoder, ProteinEncoder, SmilesEncoder

@@ -14,8 +14,10 @@ import torch
 from seqrnn.bundle import ModelBundle
 from seqrnn.data.records import Record
 from seqrnn.encoders import ProteinEncoder
+from seqrnn.inference import PredictOptions
 from seqrnn.models.rnn import direction_helper
-from seqrnn.predict import BatchRunner, PredictOptions, SpareThreads, iter_predictions
+from seqrnn.predict import iter_predictions
+from seqrnn.runner import BatchRunner, SpareThreads
 from tests.unit.test_bundle import fixed_input, tiny_model
 
 ALPHABET = np.array(list("ACDEFGHIKLMNPQRSTVWY"))
@@ -79,13 +81,13 @@ def test_a_failing_batch_raises_in_the_caller_and_leaves_no_threads(two_threads:
 
 
 def test_worker_count_follows_threads_and_device(two_threads: None) -> None:
-    with BatchRunner(PredictOptions(), torch.device("cpu")) as runner:
+    with BatchRunner(0, torch.device("cpu")) as runner:
         assert (runner.workers, runner.threads_each) == (2, 1)
-    with BatchRunner(PredictOptions(workers=1), torch.device("cpu")) as runner:
+    with BatchRunner(1, torch.device("cpu")) as runner:
         assert (runner.workers, runner.threads_each) == (1, 2)
-    with BatchRunner(PredictOptions(workers=8), torch.device("cpu")) as runner:
+    with BatchRunner(8, torch.device("cpu")) as runner:
         assert runner.workers == 2  # never more workers than threads
-    with BatchRunner(PredictOptions(), torch.device("cuda")) as runner:
+    with BatchRunner(0, torch.device("cuda")) as runner:
         assert runner.workers == 1  # one stream of batches on a GPU
 
 

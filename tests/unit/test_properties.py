@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 
 from seqrnn.data.batching import token_budget_batches
 from seqrnn.data.formats import read_records
+from seqrnn.data.inputs import ReadOptions, chain_inputs
 from seqrnn.encoders import (
     NUCLEOTIDE_MAX_FRACTION,
     NUCLEOTIDE_MIN_LENGTH,
@@ -25,7 +26,6 @@ from seqrnn.encoders import (
     tokenize_smiles,
 )
 from seqrnn.errors import InputError
-from seqrnn.predict import PredictOptions, chain_inputs
 
 SETTINGS = settings(
     max_examples=40,
@@ -248,11 +248,11 @@ def test_shards_partition_the_records(n: int, shards: int) -> None:
         if n == 0:  # an empty FASTA is an input error, whichever shard reads it
             for k in range(1, shards + 1):
                 with pytest.raises(InputError, match="empty file"):
-                    list(chain_inputs([path], PredictOptions(shard=(k, shards))))
+                    list(chain_inputs([path], ReadOptions(shard=(k, shards))))
             return
         seen: list[int] = []
         for k in range(1, shards + 1):
-            got = list(chain_inputs([path], PredictOptions(shard=(k, shards))))
+            got = list(chain_inputs([path], ReadOptions(shard=(k, shards))))
             idx = [r.index for r in got]
             assert idx == sorted(idx)
             assert all(i % shards == k - 1 for i in idx)

@@ -1,0 +1,132 @@
+"""Applying a model to encoded examples: token-budget batches -> model -> heads, per window.
+
+A window's examples (and their test-time views) are sorted into length-bucketed batches, run under
+``torch.inference_mode`` (bf16 autocast when the precision says so) on the CPU batch runner
+(:mod:`seqrnn.runner`), and put back in the examples' order, so the output order never depends on
+batching. Per window the result holds ``residue[head]`` (R_window, C), the rows of all examples
+concatenated, and ``sequence[head]`` (N_window, C), averaged over each example's views.
+
+Prediction (:mod:`seqrnn.predict`), evaluation and training's validation all run models through here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from functools import partial
+
+import numpy as np
+import torch
+
+from seqrnn.bundle import ModelBundle
+from seqrnn.data.batching import BF16_ROWS, collate, token_budget_batches
+from seqrnn.data.examples import Example
+from seqrnn.data.inputs import ReadOptions
+from seqrnn.memory import release_free_memory
+from seqrnn.runner import BatchRunner
+from seqrnn.runtime import resolve_precision
+
+
+@dataclass
+class PredictOptions:
+    """How records are read, encoded and batched for prediction (the CLI's options of the same names)."""
+
+    batch_tokens: int = 32768  # padded positions in flight at once, shared among the workers
+    batch_size: int = 512  # sequences in flight at once, shared among the workers
+    window_tokens: int = 250_000  # ~700 average proteins: enough to bucket lengths, small to hold
+    on_invalid: str = "error"  # error | skip | mask (letters outside the alphabet -> X / N)
+    precision: str = "auto"  # auto | fp32 | bf16 (autocast; outputs are written as float32 either way)
+    test_views: int | None = None  # views averaged per sequence (None: the bundle's train.test_views)
+    workers: int = 0  # CPU batches predicted concurrently (0: one per torch thread, up to 8)
+    read: ReadOptions = field(default_factory=ReadOptions)  # formats, columns, genome, shard
+
+
+@dataclass
+class WindowResult:
+    """A window's examples with their outputs: ``residue[head]`` (R, C), ``sequence[head]`` (N, C)."""
+
+    examples: list[Example]
+    residue: dict[str, np.ndarray]
+    sequence: dict[str, np.ndarray]
+
+
+def start_window(
+    bundle: ModelBundle,
+    examples: Sequence[Example],
+    options: PredictOptions,
+    device: torch.device,
+    runner: BatchRunner,
+) -> Callable[[], WindowResult]:
+    """Queue one window's batches on ``runner``; the returned function waits and assembles the result.
+
+    Outputs are in the order of ``examples``. Examples with ``views`` get their sequence-level outputs
+    averaged over the input and its views.
+    """
+    model = bundle.model
+    heads = model.heads
+    flat = list(examples)
+    owner = list(range(len(examples)))
+    for i, ex in enumerate(examples):
+        for view in ex.views or ():
+            flat.append(Example(ex.index, ex.id, view))
+            owner.append(i)
+    lengths = np.array([e.tokens.size for e in flat], dtype=np.int64)
+    per_seq: dict[str, list[np.ndarray | None]] = {name: [None] * len(flat) for name in heads}
+    bf16 = resolve_precision(options.precision, device) == "bf16"
+
+    def run(idx: np.ndarray) -> None:
+        # inference_mode and autocast are thread-local: entered by whichever thread runs the batch.
+        with torch.inference_mode(), torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
+            release_free_memory()  # the last batch's activations: keeps resident memory flat
+            batch = collate([flat[i] for i in idx]).to(device)
+            outputs = model.predict(batch.tokens, batch.lengths)
+            for name, head in heads.items():
+                out = outputs[name].float().cpu().numpy()
+                for row, i in enumerate(idx):
+                    per_seq[name][i] = out[row, : lengths[i]] if head.level == "residue" else out[row]
+
+    # Both limits are for all batches in flight, so memory does not grow with the worker count.
+    # Longest batches first (token_budget_batches' order), so a long chain does not finish last alone.
+    tokens, size = (max(1, limit // runner.workers) for limit in (options.batch_tokens, options.batch_size))
+    batches = token_budget_batches(lengths, tokens, size, **(BF16_ROWS if bf16 else {}))
+    futures = [runner.submit(partial(run, idx)) for idx in batches]
+
+    def finish() -> WindowResult:
+        for future in futures:
+            future.result()  # re-raises a batch's error here
+        n = len(examples)
+        residue = {k: np.concatenate(per_seq[k][:n]) for k, h in heads.items() if h.level == "residue"}
+        sequence = {k: np.stack(per_seq[k]) for k, h in heads.items() if h.level != "residue"}
+        if len(flat) > n:
+            counts = np.bincount(owner, minlength=n).astype(np.float64)
+            for k, values in sequence.items():
+                total = np.zeros((n, *values.shape[1:]), dtype=np.float64)
+                np.add.at(total, np.asarray(owner), values)
+                sequence[k] = (total / counts.reshape(-1, *[1] * (values.ndim - 1))).astype(values.dtype)
+        return WindowResult(list(examples), residue, sequence)
+
+    return finish
+
+
+def predict_examples(
+    bundle: ModelBundle, examples: Sequence[Example], options: PredictOptions, device: torch.device
+) -> WindowResult:
+    """Predict one window; outputs are in the order of ``examples`` (see :func:`start_window`)."""
+    with BatchRunner(options.workers, device) as runner:
+        return start_window(bundle, examples, options, device, runner)()
+
+
+def predict_windows(
+    bundle: ModelBundle, windows: Iterable[list[Example]], options: PredictOptions, device: torch.device
+) -> Iterator[WindowResult]:
+    """Results per window, in order. The next window is read, encoded and queued before this one is
+    handed out, so workers stay busy while the caller writes and while a long chain's batch runs."""
+    with BatchRunner(options.workers, device) as runner:
+        pending: Callable[[], WindowResult] | None = None
+        for window in windows:
+            started = start_window(bundle, window, options, device, runner)
+            if pending is not None:
+                yield pending()
+            pending = started
+        if pending is not None:
+            yield pending()

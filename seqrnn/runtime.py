@@ -1,0 +1,45 @@
+"""Where and how a model runs: the device, the numeric precision and the CPU thread count.
+
+One place resolves the CLI's ``--device``, ``--precision`` and ``--threads`` (and the config's
+``train.device``) into what torch needs, so prediction, evaluation and training agree on them.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from seqrnn.errors import SeqrnnError
+
+DEVICES = ("auto", "cpu", "cuda")
+PRECISIONS = ("auto", "fp32", "bf16")
+
+
+def resolve_device(name: str = "auto") -> torch.device:
+    """``auto`` is CUDA when available, else the CPU; ``cuda`` without a GPU is a clear error."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise SeqrnnError("--device cuda was requested but no CUDA device is available")
+    if name not in ("cpu", "cuda") and not name.startswith("cuda:"):
+        raise SeqrnnError(f"unknown device {name!r}; use auto, cpu or cuda")
+    return torch.device(name)
+
+
+def resolve_precision(name: str, device: torch.device) -> str:
+    """``auto`` is bf16 where the hardware computes it natively (CPUs with AVX512-BF16 or AMX, CUDA GPUs
+    that support it), fp32 elsewhere: the built-in model's Q3/Q8 move by at most 0.07 points in bf16
+    (docs/performance.md), while emulated bf16 on older CPUs would be slower than fp32."""
+    if name not in PRECISIONS:
+        raise SeqrnnError(f"unknown precision {name!r}; use {', '.join(PRECISIONS)}")
+    if name != "auto":
+        return name
+    if device.type == "cuda":
+        return "bf16" if torch.cuda.is_bf16_supported() else "fp32"
+    native = [getattr(torch.cpu, f, None) for f in ("_is_avx512_bf16_supported", "_is_amx_tile_supported")]
+    return "bf16" if any(f is not None and f() for f in native) else "fp32"
+
+
+def set_threads(threads: int | None) -> None:
+    """Set torch's CPU thread count (None or 0: keep torch's own choice)."""
+    if threads:
+        torch.set_num_threads(threads)

@@ -4,4 +4,6 @@ Data flow: read (``seqrnn.data``) -> encode (``seqrnn.encoders``) -> batch (``se
 -> model (``seqrnn.models``) -> heads -> write (``seqrnn.io``).
 """
 
-__version__ = "0.1.0"
+from seqrnn.version import __version__
+
+__all__ = ["__version__"]

@@ -17,7 +17,7 @@ from typing import Any
 
 import torch
 
-from seqrnn import __version__
+from seqrnn.version import __version__
 from seqrnn.data.augment import build_augmentation
 from seqrnn.data.examples import NO_VIEWS, Views
 from seqrnn.encoders import Encoder

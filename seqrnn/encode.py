@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from seqrnn import __version__
+from seqrnn.version import __version__
 from seqrnn.data.examples import encode_record
 from seqrnn.data.formats import read_records
 from seqrnn.data.inputs import ReadOptions, chain_inputs

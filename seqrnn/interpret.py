@@ -28,7 +28,7 @@ import h5py
 import numpy as np
 import torch
 
-from seqrnn import __version__
+from seqrnn.version import __version__
 from seqrnn.bundle import ModelBundle
 from seqrnn.data.batching import collate
 from seqrnn.data.examples import Example

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Optional
 
 import typer
 
-from seqrnn import __version__
+from seqrnn.version import __version__
 from seqrnn.errors import SeqrnnError
 
 if TYPE_CHECKING:

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 import h5py
 import numpy as np
 
-from seqrnn import __version__
+from seqrnn.version import __version__
 from seqrnn.errors import InputError
 from seqrnn.io.files import utc_timestamp
 from seqrnn.io.hdf5 import DatasetSpec, RaggedH5Writer

@@ -38,7 +38,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from seqrnn import __version__
+from seqrnn.version import __version__
 from seqrnn.bundle import ModelBundle, atomic_torch_save, build_model, load_bundle, save_bundle
 from seqrnn.chem import check_standardize, note_without_rdkit, require_rdkit
 from seqrnn.config import HeadConfig, RunConfig, dump_config

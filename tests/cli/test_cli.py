@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 import torch
 
-from seqrnn import __version__
+from seqrnn.version import __version__
 from seqrnn.cli.main import main
 from tests.conftest import write_config
 

@@ -17,7 +17,6 @@ from typing import Any
 
 import torch
 
-from seqrnn.version import __version__
 from seqrnn.data.augment import build_augmentation
 from seqrnn.data.examples import NO_VIEWS, Views
 from seqrnn.encoders import Encoder
@@ -25,6 +24,7 @@ from seqrnn.errors import ModelError, SeqrnnError
 from seqrnn.io.files import AtomicOutput
 from seqrnn.models import ModelConfig, SeqRNN
 from seqrnn.models.ensemble import Ensemble
+from seqrnn.version import __version__
 
 FORMAT = "seqrnn-model"
 FORMAT_VERSION = 1

@@ -12,7 +12,6 @@ from pathlib import Path
 
 import numpy as np
 
-from seqrnn.version import __version__
 from seqrnn.data.examples import encode_record
 from seqrnn.data.formats import read_records
 from seqrnn.data.inputs import ReadOptions, chain_inputs
@@ -20,6 +19,7 @@ from seqrnn.encoders import Encoder, SmilesEncoder, build_encoder
 from seqrnn.errors import InputError
 from seqrnn.io.files import utc_timestamp
 from seqrnn.io.hdf5 import DatasetSpec, RaggedH5Writer, check_writable
+from seqrnn.version import __version__
 
 FORMAT = "seqrnn-encoded"
 FORMAT_VERSION = 1

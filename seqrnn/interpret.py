@@ -28,7 +28,6 @@ import h5py
 import numpy as np
 import torch
 
-from seqrnn.version import __version__
 from seqrnn.bundle import ModelBundle
 from seqrnn.data.batching import collate
 from seqrnn.data.examples import Example
@@ -37,6 +36,7 @@ from seqrnn.io.hdf5 import DatasetSpec, RaggedH5Writer
 from seqrnn.models.rnn import reverse_index
 from seqrnn.motifs import PFM, Match, best_matches, load_jaspar, to_pfm, write_meme
 from seqrnn.plot import plot_logos
+from seqrnn.version import __version__
 
 BASES = "ACGT"
 

@@ -17,8 +17,8 @@ from typing import TYPE_CHECKING, Optional
 
 import typer
 
-from seqrnn.version import __version__
 from seqrnn.errors import SeqrnnError
+from seqrnn.version import __version__
 
 if TYPE_CHECKING:
     from collections.abc import Sequence

@@ -23,10 +23,10 @@ from typing import TYPE_CHECKING, Any
 import h5py
 import numpy as np
 
-from seqrnn.version import __version__
 from seqrnn.errors import InputError
 from seqrnn.io.files import utc_timestamp
 from seqrnn.io.hdf5 import DatasetSpec, RaggedH5Writer
+from seqrnn.version import __version__
 
 if TYPE_CHECKING:
     from seqrnn.bundle import ModelBundle

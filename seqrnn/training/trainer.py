@@ -38,7 +38,6 @@ from typing import Any
 import numpy as np
 import torch
 
-from seqrnn.version import __version__
 from seqrnn.bundle import ModelBundle, atomic_torch_save, build_model, load_bundle, save_bundle
 from seqrnn.chem import check_standardize, note_without_rdkit, require_rdkit
 from seqrnn.config import HeadConfig, RunConfig, dump_config
@@ -57,6 +56,7 @@ from seqrnn.inference import PredictOptions
 from seqrnn.models import HEADS
 from seqrnn.training.distributed import init_distributed
 from seqrnn.training.interrupt import StopRequest, TrainingInterrupted
+from seqrnn.version import __version__
 
 CHECKPOINT_FORMAT = "seqrnn-checkpoint"
 

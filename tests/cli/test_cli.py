@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 import torch
 
-from seqrnn.version import __version__
 from seqrnn.cli.main import main
+from seqrnn.version import __version__
 from tests.conftest import write_config
 
 

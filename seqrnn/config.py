@@ -5,6 +5,13 @@ Sections: top-level ``name``, ``seed``, ``encoder``, ``output_dir``; ``data`` (p
 schedule, early stopping). Validation is strict: an unknown key or a wrong type is a one-line
 :class:`ConfigError`. ``--set a.b=value`` overrides any key (values parsed as YAML; list items by index,
 e.g. ``heads.0.columns=[dssp8]``). The resolved config is saved next to the run's outputs.
+
+Every numeric key declares its allowed range next to its field, ``field(metadata={"range": RULE})`` with
+RULE one of ``"> a"``, ``">= a"``, ``"< a"``, ``"<= a"`` or an interval such as ``"[0, 1)"``; loading
+checks them all (:func:`check_ranges`). Optional keys (``X | None``) take ``none`` as well as YAML's
+``null``, because the documentation writes their defaults that way. Whatever a head kind allows (label
+columns, cropping, augmentation, pooling, generated negatives, monitored metrics) is asked of the head
+class (:mod:`seqrnn.models.heads`), so the whole config is checked before any data is read.
 """
 
 from __future__ import annotations
@@ -12,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import difflib
+import re
 import types
 import typing
 from dataclasses import dataclass, field
@@ -22,17 +30,20 @@ import yaml
 
 from seqrnn.errors import ConfigError
 from seqrnn.models import HEADS, ModelConfig
+from seqrnn.models.heads import check_monitor
 
 
 @dataclass
 class DataConfig:
     train: str = ""
     valid: str | None = None
-    valid_fraction: float = 0.1
+    valid_fraction: float = field(default=0.1, metadata={"range": "[0, 1)"})
     test: str | None = None  # held-out test file; without it ``test_fraction`` of ``train`` is held out
-    test_fraction: float = 0.0  # scored once, with the best model, into test_metrics.json
+    # Scored once, with the best model, into test_metrics.json.
+    test_fraction: float = field(default=0.0, metadata={"range": "[0, 1)"})
     split: str = "random"  # random | scaffold | scaffold_balanced (Bemis-Murcko, needs RDKit)
-    split_seed: int | None = None  # None: the run's seed; fix it to train ensemble members on one split
+    # None: the run's seed; fix it to train ensemble members on one split.
+    split_seed: int | None = field(default=None, metadata={"range": ">= 0"})
     on_invalid: str = "error"  # error | skip (skipped records are listed in rejected.tsv)
     standardize: str = "none"  # SMILES: none | canonical | largest_fragment (needs RDKit)
     format: str | None = None
@@ -40,7 +51,8 @@ class DataConfig:
     sequence_column: str | None = None
     id_column: str | None = None
     mask_columns: list[str] = field(default_factory=list)
-    max_records: int | None = None  # cap for quick runs; None = all
+    # Cap for quick runs; None = all.
+    max_records: int | None = field(default=None, metadata={"range": ">= 1"})
     negatives: str | None = None  # dinucleotide_shuffle: add one shuffled negative per positive (DeepBind)
     negative_label: str = "0"  # label the generated negatives get (and positives do not have)
 
@@ -51,36 +63,40 @@ class HeadConfig:
     kind: str = ""
     columns: list[str] = field(default_factory=list)
     classes: list[str] | None = None  # inferred from training data when absent
-    loss_weight: float = 1.0
-    label_smoothing: float = 0.0
+    loss_weight: float = field(default=1.0, metadata={"range": ">= 0"})
+    label_smoothing: float = field(default=0.0, metadata={"range": "[0, 1]"})
 
 
 @dataclass
 class TrainConfig:
-    epochs: int = 20
-    batch_tokens: int = 16000
-    batch_size: int = 64
-    lr: float = 1e-3
-    weight_decay: float = 0.01
+    epochs: int = field(default=20, metadata={"range": ">= 1"})
+    batch_tokens: int = field(default=16000, metadata={"range": ">= 1"})
+    batch_size: int = field(default=64, metadata={"range": ">= 1"})
+    lr: float = field(default=1e-3, metadata={"range": "> 0"})
+    weight_decay: float = field(default=0.01, metadata={"range": ">= 0"})
     scheduler: str = "cosine"  # cosine | constant
-    warmup_steps: int = 100
-    clip_grad_norm: float = 1.0
+    warmup_steps: int = field(default=100, metadata={"range": ">= 0"})
+    clip_grad_norm: float = field(default=1.0, metadata={"range": "> 0"})
     monitor: str | None = None  # e.g. "ss8/accuracy"; default: the first head's main metric
-    patience: int = 5
+    # Epochs without improvement before stopping; 0 would stop before the first epoch.
+    patience: int = field(default=5, metadata={"range": ">= 1"})
     device: str = "auto"
-    threads: int | None = None
-    max_steps_per_epoch: int | None = None
-    crop_length: int | None = None  # residue-level tasks: train on random windows of long chains
+    threads: int | None = field(default=None, metadata={"range": ">= 1"})
+    max_steps_per_epoch: int | None = field(default=None, metadata={"range": ">= 1"})
+    # Residue-level tasks: train on random windows of long chains.
+    crop_length: int | None = field(default=None, metadata={"range": ">= 1"})
     precision: str = "fp32"  # fp32 | bf16 (autocast for the forward pass; weights and optimiser stay fp32)
     augment: str | None = None  # seqrnn.data.augment name, e.g. reverse_complement, smiles_enumeration
-    augment_prob: float = 0.5  # chance that a training example is replaced by a random view each epoch
-    test_views: int = 1  # views averaged at validation and prediction (1 = none); stored in the bundle
+    # Chance that a training example is replaced by a random view each epoch.
+    augment_prob: float = field(default=0.5, metadata={"range": "[0, 1]"})
+    # Views averaged at validation and prediction (1 = none); stored in the bundle.
+    test_views: int = field(default=1, metadata={"range": ">= 1"})
 
 
 @dataclass
 class RunConfig:
     name: str = "model"
-    seed: int = 0
+    seed: int = field(default=0, metadata={"range": ">= 0"})  # numpy seeds must not be negative
     encoder: str = "protein"
     output_dir: str = "runs/model"
     description: str = ""
@@ -106,6 +122,23 @@ def load_config(path: str | Path | None, overrides: list[str] | None = None) -> 
             raise ConfigError(f"{path}: invalid YAML ({str(exc).splitlines()[0]})") from None
         if not isinstance(raw, dict):
             raise ConfigError(f"{path}: a config must be a mapping of keys to values")
+    for item in overrides or []:
+        apply_override(raw, item)
+    config = _build(RunConfig, raw, "")
+    _check(config)
+    return config
+
+
+def config_from_mapping(raw: Any, overrides: list[str] | None = None) -> RunConfig:
+    """:func:`load_config` for a config given as a mapping (the parsed YAML), e.g. from Python.
+
+    The same ``--set`` overrides and the same validation apply; ``raw`` itself is not modified.
+    """
+    import copy
+
+    if not isinstance(raw, dict):
+        raise ConfigError(f"a config must be a mapping of keys to values, not {type(raw).__name__}")
+    raw = copy.deepcopy(raw)
     for item in overrides or []:
         apply_override(raw, item)
     config = _build(RunConfig, raw, "")
@@ -155,14 +188,52 @@ def _build(cls: type, raw: Any, where: str) -> Any:
             extra = f" (did you mean {where + hint[0]!r}?)" if hint else ""
             raise ConfigError(f"unknown config key {where + str(key)!r}{extra}")
         kwargs[key] = _coerce(hints[key], value, where + key)
-    return cls(**kwargs)
+    section = cls(**kwargs)
+    check_ranges(section, where)
+    return section
+
+
+_BOUND = re.compile(r"(>=|>|<=|<)\s*(\S+)")
+_INTERVAL = re.compile(r"([\[(])\s*([^,\s]+)\s*,\s*([^\])\s]+)\s*([\])])")
+
+
+def in_range(value: float, rule: str) -> bool:
+    """Whether ``value`` satisfies a range rule such as ``"> 0"``, ``">= 1"`` or ``"[0, 1)"``."""
+    if m := _BOUND.fullmatch(rule.strip()):
+        op, bound = m.group(1), float(m.group(2))
+        return {">": value > bound, ">=": value >= bound, "<": value < bound, "<=": value <= bound}[op]
+    if m := _INTERVAL.fullmatch(rule.strip()):
+        low, high = float(m.group(2)), float(m.group(3))
+        above = value > low if m.group(1) == "(" else value >= low
+        below = value < high if m.group(4) == ")" else value <= high
+        return above and below
+    raise ValueError(f"malformed range rule {rule!r}")
+
+
+def check_ranges(section: Any, where: str) -> None:
+    """Check every field of one config section (a dataclass) against its declared ``range``.
+
+    ``where`` is the section's key prefix for messages (``"train."``, ``"heads.0."``, ``""`` at the top).
+    None (an unset optional key) is always allowed.
+    """
+    for f in dataclasses.fields(section):
+        rule = f.metadata.get("range")
+        value = getattr(section, f.name)
+        if rule is None or value is None or isinstance(value, bool):
+            continue
+        if not in_range(value, rule):
+            must = f"in {rule}" if rule.lstrip()[0] in "[(" else rule
+            raise ConfigError(f"config {where}{f.name}: {value!r} is out of range (must be {must})")
 
 
 def _coerce(tp: Any, value: Any, where: str) -> Any:
     origin = typing.get_origin(tp)
     if origin in (Union, types.UnionType):
         args = typing.get_args(tp)
-        if value is None and type(None) in args:
+        # ``none`` as well as YAML's null: the documentation writes unset optional keys that way.
+        if type(None) in args and (
+            value is None or (isinstance(value, str) and value.strip().lower() == "none")
+        ):
             return None
         inner = [a for a in args if a is not type(None)]
         return _coerce(inner[0], value, where)
@@ -202,6 +273,7 @@ def _coerce(tp: Any, value: Any, where: str) -> Any:
 
 
 def _check(config: RunConfig) -> None:
+    """Checks across keys and against the registries (ranges were checked while building)."""
     from seqrnn.chem import STANDARDIZE
     from seqrnn.data.splits import SPLITS
     from seqrnn.encoders import ENCODERS
@@ -218,19 +290,19 @@ def _check(config: RunConfig) -> None:
         if head.name in seen:
             raise ConfigError(f"config heads.{i}: duplicate head name {head.name!r}")
         seen.add(head.name)
-        HEADS.get(head.kind)
+        cls = HEADS.get(head.kind)
         if not head.columns:
             raise ConfigError(f"config heads.{i} ({head.name}): 'columns' names the label column(s)")
-        if head.kind in ("residue_classification", "sequence_classification") and len(head.columns) != 1:
-            raise ConfigError(f"config heads.{i} ({head.name}): {head.kind} takes exactly one column")
+        if cls.n_columns is not None and len(head.columns) != cls.n_columns:
+            count = "one column" if cls.n_columns == 1 else f"{cls.n_columns} columns"
+            raise ConfigError(f"config heads.{i} ({head.name}): {head.kind} takes exactly {count}")
+    kinds = {h.name: HEADS.get(h.kind) for h in config.heads}
     if config.model.input not in ("auto", "embedding", "onehot"):
         raise ConfigError("config model.input: choose auto, embedding or onehot")
     if config.train.scheduler not in ("cosine", "constant"):
         raise ConfigError("config train.scheduler: choose cosine or constant")
     if config.train.crop_length is not None:
-        if config.train.crop_length < 1:
-            raise ConfigError("config train.crop_length: must be at least 1")
-        sequence_heads = [h.name for h in config.heads if not h.kind.startswith("residue_")]
+        sequence_heads = [name for name, cls in kinds.items() if not cls.allows_crop]
         if sequence_heads:
             raise ConfigError(
                 f"config train.crop_length: cropping would change the labels of sequence heads {sequence_heads}"
@@ -240,7 +312,7 @@ def _check(config: RunConfig) -> None:
             raise ConfigError(
                 "config model.conv_pool: pooling needs a convolutional front end (conv_channels)"
             )
-        residue_heads = [h.name for h in config.heads if h.kind.startswith("residue_")]
+        residue_heads = [name for name, cls in kinds.items() if not cls.allows_conv_pool]
         if residue_heads:
             raise ConfigError(f"config model.conv_pool: pooling would misalign residue heads {residue_heads}")
     if config.train.precision not in ("fp32", "bf16"):
@@ -249,28 +321,30 @@ def _check(config: RunConfig) -> None:
         from seqrnn.data.augment import AUGMENTATIONS
 
         AUGMENTATIONS.get(config.train.augment)
-        residue_heads = [h.name for h in config.heads if h.kind.startswith("residue_")]
+        residue_heads = [name for name, cls in kinds.items() if not cls.allows_augment]
         if residue_heads:
             raise ConfigError(
                 f"config train.augment: augmented views would move the labels of residue heads {residue_heads}"
             )
-    if not 0.0 <= config.train.augment_prob <= 1.0:
-        raise ConfigError("config train.augment_prob: must be in [0, 1]")
     if config.train.test_views > 1 and config.train.augment is None:
         raise ConfigError("config train.test_views: averaging views needs train.augment")
+    if config.train.monitor is not None:
+        # Checked here, before any data is read, against what each head kind reports; a head whose
+        # classes are inferred later allows every metric its kind may report.
+        check_monitor(
+            config.train.monitor,
+            [(h.name, h.kind, len(h.classes) if h.classes else None) for h in config.heads],
+        )
     if config.data.negatives is not None:
         from seqrnn.data.dna import NEGATIVES
 
         NEGATIVES.get(config.data.negatives)
         if config.encoder != "dna":
             raise ConfigError("config data.negatives: shuffled negatives are made for DNA (encoder: dna)")
-        others = [h.name for h in config.heads if h.kind != "sequence_classification"]
+        others = [name for name, cls in kinds.items() if not cls.allows_negatives]
         if others:
-            raise ConfigError(f"config data.negatives: heads {others} are not sequence_classification")
-    if not 0.0 <= config.data.valid_fraction < 1.0:
-        raise ConfigError("config data.valid_fraction: must be in [0, 1)")
-    if not 0.0 <= config.data.test_fraction < 1.0:
-        raise ConfigError("config data.test_fraction: must be in [0, 1)")
+            allowed = [k for k in HEADS if HEADS.get(k).allows_negatives]
+            raise ConfigError(f"config data.negatives: heads {others} are not {' or '.join(allowed)}")
     if config.data.valid_fraction + config.data.test_fraction >= 1.0:
         raise ConfigError("config data.valid_fraction + data.test_fraction: must leave records to train on")
     if config.data.split not in SPLITS:
@@ -279,18 +353,6 @@ def _check(config: RunConfig) -> None:
         raise ConfigError("config data.on_invalid: choose error or skip")
     if config.data.standardize not in STANDARDIZE:
         raise ConfigError(f"config data.standardize: choose {', '.join(STANDARDIZE)}")
-    positive = {
-        "train.epochs": config.train.epochs,
-        "train.batch_tokens": config.train.batch_tokens,
-        "train.batch_size": config.train.batch_size,
-        "train.test_views": config.train.test_views,
-        "model.hidden": config.model.hidden,
-        "model.layers": config.model.layers,
-        "model.conv_pool": config.model.conv_pool,
-    }
-    for key, value in positive.items():
-        if value < 1:
-            raise ConfigError(f"config {key}: must be at least 1")
 
 
 def dump_config(config: RunConfig, path: Path) -> None:

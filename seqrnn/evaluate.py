@@ -2,7 +2,8 @@
 
 ``score_head`` takes per-example targets (as parsed by the head) and per-example outputs (as written
 to HDF5: residue heads (L, C), sequence heads (C,)) and returns a JSON-able metrics dict from
-:mod:`seqrnn.metrics`. ``evaluate_records`` runs a model over labelled records and scores every head.
+:mod:`seqrnn.metrics`; how is the head kind's business (:meth:`seqrnn.models.heads.Head.score`).
+``evaluate_records`` runs a model over labelled records and scores every head.
 """
 
 from __future__ import annotations
@@ -19,41 +20,18 @@ from seqrnn.data.inputs import Skipped, all_skipped_note
 from seqrnn.data.records import Record
 from seqrnn.errors import InputError
 from seqrnn.inference import PredictOptions, predict_windows
-from seqrnn.metrics import classification_metrics, multilabel_metrics, regression_metrics
-from seqrnn.models.heads import IGNORE, Head
-
-
-def main_metric(head: Head) -> tuple[str, str]:
-    """The metric early stopping and summaries use for a head, and whether higher is better."""
-    if head.kind == "sequence_regression":
-        return "mean_rmse", "min"
-    if head.kind == "sequence_multilabel":
-        return "mean_auroc", "max"
-    if head.kind == "sequence_classification" and len(head.classes) == 2:
-        return "auroc", "max"
-    return "accuracy", "max"
+from seqrnn.models.heads import Head
 
 
 def score_head(head: Head, targets: Sequence[np.ndarray], outputs: Sequence[np.ndarray]) -> dict:
-    if head.kind == "residue_classification":
-        y = np.concatenate(targets) if targets else np.zeros(0, dtype=np.int64)
-        p = np.concatenate(outputs) if outputs else np.zeros((0, len(head.classes)))
-        keep = y != IGNORE
-        return classification_metrics(y[keep], p[keep], head.classes)
-    if head.kind == "sequence_classification":
-        y = np.asarray(targets, dtype=np.int64)
-        p = np.stack(outputs) if outputs else np.zeros((0, len(head.classes)))
-        keep = y != IGNORE
-        return classification_metrics(y[keep], p[keep], head.classes)
-    y = np.stack(targets).astype(np.float64)
-    p = np.stack(outputs).astype(np.float64)
-    if head.kind == "sequence_multilabel":
-        return multilabel_metrics(y, p, head.classes)
-    return regression_metrics(y, p, head.classes)
+    """One head's metrics of per-example outputs against per-example targets."""
+    return head.score(targets, outputs)
 
 
 @dataclass
 class Evaluation:
+    """Metrics per head name, how many sequences were scored, and the records skipped as invalid."""
+
     metrics: dict[str, dict]
     n_sequences: int
     skipped: list[Skipped] = field(default_factory=list)  # under on_invalid="skip": left out of the scores
@@ -62,6 +40,7 @@ class Evaluation:
 def evaluate_examples(
     bundle: ModelBundle, examples: Sequence[Example], options: PredictOptions, device: torch.device
 ) -> Evaluation:
+    """Predict prepared examples (targets attached) and score every head of ``bundle``."""
     heads = bundle.model.heads
     targets: dict[str, list[np.ndarray]] = {n: [] for n in heads}
     outputs: dict[str, list[np.ndarray]] = {n: [] for n in heads}
@@ -87,6 +66,7 @@ def evaluate_records(
     device: torch.device,
     mask_columns: Sequence[str] = (),
 ) -> Evaluation:
+    """Encode labelled records (skipping invalid ones under ``on_invalid="skip"``) and score them."""
     heads = list(bundle.model.heads.values())
     views = bundle.views(options.test_views)
     examples: list[Example] = []

@@ -126,28 +126,25 @@ def _export_tsv(pred: Predictions, output: Path) -> int:
     return len(pred.ids)
 
 
-def _prediction_columns(pred: Predictions) -> list[tuple[str, np.ndarray, Callable[[np.ndarray], list[str]]]]:
-    """(header, values, row formatter) per sequence-level head, ``values`` (N, C) in file order."""
+def _prediction_columns(
+    pred: Predictions,
+) -> list[tuple[list[str], np.ndarray, Callable[[np.ndarray], list[str]]]]:
+    """(header, values, row formatter) per sequence-level head, ``values`` (N, C) in file order.
+
+    The head kind stored with each dataset picks the columns (:meth:`seqrnn.models.heads.Head.csv_columns`);
+    files without a known kind get one probability column per label.
+    """
+    from seqrnn.models.heads import head_class  # torch-backed; only the csv export needs it
+
     heads = []
     group = pred.file.get("sequence")
     for name in sorted(group) if group is not None else []:
         (dataset,) = group[name].values()
-        kind = dataset.attrs.get("kind", "")
+        kind = str(dataset.attrs.get("kind", ""))
         labels = list(dataset.attrs.get("targets", dataset.attrs.get("classes", [])).astype(str))
-        values = dataset[:]
-        if kind == "sequence_regression":
-            header = [f"pred_{name}"] if len(labels) == 1 else [f"pred_{name}_{t}" for t in labels]
-            heads.append((header, values, lambda row: [f"{v:.6g}" for v in row]))
-        elif kind == "sequence_classification":
-            header = [f"pred_{name}"] + [f"pred_{name}_P{c}" for c in labels]
-            heads.append(
-                (header, values, lambda row, c=labels: [c[int(row.argmax())]] + [f"{p:.4f}" for p in row])
-            )
-        else:
-            heads.append(
-                ([f"pred_{name}_P{c}" for c in labels], values, lambda row: [f"{p:.4f}" for p in row])
-            )
-    return heads  # type: ignore[return-value]
+        header, fmt = head_class(kind).csv_columns(name, labels)
+        heads.append((header, dataset[:], fmt))
+    return heads
 
 
 def _export_csv(pred: Predictions, output: Path) -> int:

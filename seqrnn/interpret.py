@@ -33,6 +33,7 @@ from seqrnn.data.batching import collate
 from seqrnn.data.examples import Example
 from seqrnn.errors import ModelError
 from seqrnn.io.hdf5 import DatasetSpec, RaggedH5Writer
+from seqrnn.models.heads import head_class
 from seqrnn.models.rnn import reverse_index
 from seqrnn.motifs import PFM, Match, best_matches, load_jaspar, to_pfm, write_meme
 from seqrnn.plot import plot_logos
@@ -70,11 +71,7 @@ def resolve_target(bundle: ModelBundle, head: str | None = None, label: str | No
 
 def target_score(logits: dict[str, torch.Tensor], target: Target) -> torch.Tensor:
     """(B,) score of the target output (see the module docstring)."""
-    z = logits[target.head].float()
-    if target.kind != "sequence_classification":
-        return z[:, target.index]
-    others = torch.cat([z[:, : target.index], z[:, target.index + 1 :]], dim=1)
-    return z[:, target.index] - torch.logsumexp(others, dim=1)
+    return head_class(target.kind).target_score(logits[target.head].float(), target.index)
 
 
 def _strands(bundle: ModelBundle, views: int | None) -> bool:

@@ -10,6 +10,10 @@ Every result is made of plain Python ``int``/``float``/``list``/``dict`` so it c
 A metric that is undefined for the data at hand (AUROC with one class present, Pearson or R2 with zero
 variance, anything on zero samples) is ``float("nan")``, never an exception; N = 0 gives ``n == 0``.
 Shape or label-range mistakes are programming errors and raise ``ValueError``.
+
+Which scalar metrics each task reports (``classification_scalars``, ``MULTILABEL_SCALARS``,
+``REGRESSION_SCALARS``) and whether a metric improves upwards (``higher_is_better``) are declared here
+once; heads, config validation and early stopping read them from here.
 """
 
 from __future__ import annotations
@@ -21,6 +25,31 @@ from typing import Any
 import numpy as np
 
 NAN = float("nan")
+
+# Scalar quality metrics per task (``n`` is a count and never a quality to select models by).
+MULTILABEL_SCALARS: tuple[str, ...] = ("mean_auroc", "mean_auprc")
+REGRESSION_SCALARS: tuple[str, ...] = ("mean_rmse", "mean_r2")
+# Errors and losses improve downwards; every other metric here (accuracy, AUROC, R2, ...) upwards.
+LOWER_IS_BETTER = frozenset({"loss", "rmse", "mae", "mean_rmse", "mean_mae"})
+
+
+def classification_scalars(n_classes: int | None = None) -> tuple[str, ...]:
+    """Scalar quality metrics :func:`classification_metrics` reports for ``n_classes`` classes.
+
+    Binary tasks add ``auroc`` and ``auprc``, more classes ``auroc_macro``; ``None`` (classes not known
+    yet, e.g. inferred from training data later) gives every name that may turn up.
+    """
+    base = ("accuracy", "mcc", "macro_f1")
+    if n_classes is None:
+        return (*base, "auroc", "auprc", "auroc_macro")
+    if n_classes == 2:
+        return (*base, "auroc", "auprc")
+    return (*base, "auroc_macro") if n_classes > 2 else base
+
+
+def higher_is_better(metric: str) -> bool:
+    """Whether larger values of ``metric`` (a name such as ``accuracy`` or ``mean_rmse``) are better."""
+    return metric not in LOWER_IS_BETTER
 
 
 # --------------------------------------------------------------------------------------------------------

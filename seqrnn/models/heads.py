@@ -6,11 +6,22 @@ Shapes (B = batch, L = longest sequence in the batch, F = 2 * hidden features, C
 Targets: residue classification (B, L) int64 with ``IGNORE`` at padding / masked / unknown residues;
 sequence classification (B,) int64 (``IGNORE`` = missing); multilabel and regression (B, C) float with
 NaN = missing. Every loss averages over the present targets only.
+
+A head kind is its class, registered in :data:`HEADS` under the kind name (chemprop v2's predictor
+registry): it owns everything that depends on the kind, so nothing else compares kind names. That is
+target parsing, loss, post-processing, ``level``, building its :class:`HeadSpec` from training records
+(class inference, regression mean/std), the config rules (``n_columns``, ``allows_crop``,
+``allows_augment``, ``allows_conv_pool``, ``allows_negatives``), its metrics (``main_metric``,
+``scalar_metrics``, ``score``) and its CSV export columns (``csv_columns``). Scoring takes per-example
+targets and outputs as written to HDF5: residue heads (L, C) per example, sequence heads (C,).
 """
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+import dataclasses
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 import numpy as np
 import torch
@@ -18,10 +29,116 @@ import torch.nn.functional as F
 from torch import nn
 
 from seqrnn.data.labels import MISSING, column, normalise_class, parse_floats, split_labels
+from seqrnn.errors import ConfigError, InputError
+from seqrnn.metrics import (
+    MULTILABEL_SCALARS,
+    REGRESSION_SCALARS,
+    classification_metrics,
+    classification_scalars,
+    multilabel_metrics,
+    regression_metrics,
+)
 from seqrnn.registry import Registry
+
+if TYPE_CHECKING:
+    from seqrnn.data.records import Record
 
 IGNORE = -100
 HEADS: Registry[type[Head]] = Registry("head kind")
+
+# (CSV header cells, formatter of one (C,) output row into as many cells) for one sequence-level head.
+CsvColumns = tuple[list[str], Callable[[np.ndarray], list[str]]]
+
+
+@dataclass
+class HeadSpec:
+    """What a head is, as stored in the model bundle (``metadata["heads"]``) and checkpoints.
+
+    ``classes`` are the class names in output order (for multi-label and regression heads: one output
+    name per column); ``mean``/``std`` the regression targets' training statistics, None for other kinds.
+    Keys this version does not know are kept in ``extra``, so a loaded spec is written back unchanged.
+    """
+
+    name: str
+    kind: str
+    columns: list[str] = field(default_factory=list)
+    loss_weight: float = 1.0
+    label_smoothing: float = 0.0
+    classes: list[str] = field(default_factory=list)
+    mean: list[float] | None = None
+    std: list[float] | None = None
+    extra: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> HeadSpec:
+        """The spec of a bundle's JSON dict; KeyError/TypeError when a required key is missing or wrong."""
+        if not isinstance(data, Mapping):
+            raise TypeError(f"a head spec is a mapping, not {type(data).__name__}")
+        known = {f.name for f in dataclasses.fields(cls)} - {"extra"}
+        return cls(
+            name=str(data["name"]),
+            kind=str(data["kind"]),
+            columns=[str(c) for c in data.get("columns", [])],
+            loss_weight=float(data.get("loss_weight", 1.0)),
+            label_smoothing=float(data.get("label_smoothing", 0.0)),
+            classes=[str(c) for c in data["classes"]],
+            mean=None if data.get("mean") is None else [float(v) for v in data["mean"]],
+            std=None if data.get("std") is None else [float(v) for v in data["std"]],
+            extra={k: v for k, v in data.items() if k not in known},
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON dict bundles and checkpoints store; key order as written since format version 1."""
+        out: dict[str, Any] = {
+            "name": self.name,
+            "kind": self.kind,
+            "columns": list(self.columns),
+            "loss_weight": self.loss_weight,
+            "label_smoothing": self.label_smoothing,
+            "classes": list(self.classes),
+        }
+        if self.mean is not None:
+            out["mean"] = list(self.mean)
+        if self.std is not None:
+            out["std"] = list(self.std)
+        return {**out, **self.extra}
+
+
+class HeadSettings(Protocol):
+    """What building a spec reads from a ``heads:`` entry (:class:`seqrnn.config.HeadConfig`)."""
+
+    name: str
+    kind: str
+    columns: list[str]
+    classes: list[str] | None
+    loss_weight: float
+    label_smoothing: float
+
+
+def specs_from_records(heads: Iterable[HeadSettings], records: Sequence[Record]) -> list[HeadSpec]:
+    """Specs for the configured heads, with classes inferred and statistics fitted on ``records``."""
+    return [HEADS.get(h.kind).spec_from_records(h, records) for h in heads]
+
+
+def head_class(kind: str) -> type[Head]:
+    """The class of a head kind; :class:`Head` (probability outputs) for an unknown or empty kind."""
+    return HEADS.get(kind) if kind in HEADS else Head
+
+
+def monitor_choices(heads: Iterable[tuple[str, str, int | None]]) -> list[str]:
+    """Every valid ``train.monitor`` (``HEAD/METRIC``) for heads given as (name, kind, number of classes,
+    None while the classes are still to be inferred)."""
+    return [f"{name}/{m}" for name, kind, n in heads for m in HEADS.get(kind).scalar_metrics(n)]
+
+
+def check_monitor(monitor: str, heads: Iterable[tuple[str, str, int | None]]) -> None:
+    """ConfigError unless ``monitor`` is ``HEAD/METRIC`` with a scalar metric that head reports."""
+    choices = monitor_choices(heads)
+    if monitor not in choices:
+        raise ConfigError(
+            f"config train.monitor: {monitor!r} is not HEAD/METRIC with a metric the head reports; "
+            f"choose one of: {', '.join(choices)}"
+        )
 
 
 def _mlp(n_in: int, hidden: int, n_out: int, dropout: float) -> nn.Module:
@@ -33,18 +150,28 @@ def _mlp(n_in: int, hidden: int, n_out: int, dropout: float) -> nn.Module:
 
 
 class Head(nn.Module):
-    """Base head. ``spec`` is the JSON-able description stored in the model bundle."""
+    """Base head. ``spec`` (:class:`HeadSpec`) is the description stored in the model bundle.
+
+    Class attributes say what a kind allows; the defaults are those of a sequence-level head.
+    """
 
     kind: ClassVar[str] = ""
     level: ClassVar[str] = "sequence"  # or "residue"
     output: ClassVar[str] = "probs"  # HDF5 dataset name: probs or values
     label_attr: ClassVar[str] = "classes"
+    n_columns: ClassVar[int | None] = None  # label columns the head takes; None: one or more
+    allows_crop: ClassVar[bool] = False  # train.crop_length: a window of a chain keeps its labels valid
+    allows_augment: ClassVar[bool] = True  # train.augment: a view of the sequence keeps its label
+    allows_conv_pool: ClassVar[bool] = True  # model.conv_pool: fewer positions than labels are fine
+    allows_negatives: ClassVar[bool] = False  # data.negatives: generated sequences get a class label
 
-    def __init__(self, spec: dict[str, Any], n_features: int, hidden: int, dropout: float) -> None:
+    def __init__(
+        self, spec: HeadSpec | Mapping[str, Any], n_features: int, hidden: int, dropout: float
+    ) -> None:
         super().__init__()
-        self.spec = spec
-        self.name: str = spec["name"]
-        self.classes: list[str] = list(spec["classes"])
+        self.spec = spec if isinstance(spec, HeadSpec) else HeadSpec.from_dict(spec)
+        self.name: str = self.spec.name
+        self.classes: list[str] = list(self.spec.classes)
         self.net = _mlp(n_features, hidden, len(self.classes), dropout)
 
     def forward(self, features: torch.Tensor) -> torch.Tensor:
@@ -52,29 +179,111 @@ class Head(nn.Module):
 
     # targets -------------------------------------------------------------------------------------
     def parse_target(self, fields: dict[str, str], keep: np.ndarray, mask: np.ndarray | None) -> np.ndarray:
+        """One example's target from its label cells (``keep``: the residues encoded, ``mask``: scored)."""
         raise NotImplementedError
 
     def collate(self, targets: list[np.ndarray], max_len: int) -> torch.Tensor:
+        """Stack per-example targets into the batch tensor ``loss`` takes."""
         return torch.from_numpy(np.stack(targets))
 
     def loss(self, logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        """Mean loss over the present targets of a batch."""
         raise NotImplementedError
 
     def postprocess(self, logits: torch.Tensor) -> torch.Tensor:
         """Logits -> what is written (probabilities or values in original units)."""
         return torch.softmax(logits.float(), dim=-1)
 
+    @staticmethod
+    def target_score(logits: torch.Tensor, index: int) -> torch.Tensor:
+        """(B,) the score that attributions explain for output ``index`` of (B, C) logits: the logit
+        itself (independent outputs: multi-label, regression)."""
+        return logits[:, index]
+
+    # specs from training data --------------------------------------------------------------------
+    @classmethod
+    def spec_from_records(cls, config: HeadSettings, records: Sequence[Record]) -> HeadSpec:
+        """The spec of a configured head: label columns checked, classes inferred, statistics fitted."""
+        for col in config.columns:
+            if col not in records[0].fields:
+                raise InputError(
+                    f"no label column {col!r} for head {config.name!r} "
+                    f"(columns: {', '.join(records[0].fields)})",
+                    source=records[0].source,
+                )
+        spec = HeadSpec(
+            name=config.name,
+            kind=config.kind,
+            columns=list(config.columns),
+            loss_weight=config.loss_weight,
+            label_smoothing=config.label_smoothing,
+        )
+        spec.classes = cls.infer_classes(config, records)
+        return cls.fit(spec, records)
+
+    @classmethod
+    def infer_classes(cls, config: HeadSettings, records: Sequence[Record]) -> list[str]:
+        """Output names: by default one per label column, named by ``classes`` if given."""
+        names = list(config.classes or config.columns)
+        if len(names) != len(config.columns):
+            raise ConfigError(f"head {config.name}: {len(config.columns)} columns but {len(names)} names")
+        return names
+
+    @classmethod
+    def fit(cls, spec: HeadSpec, records: Sequence[Record]) -> HeadSpec:
+        """Fill in what the kind learns from the training records (nothing by default)."""
+        return spec
+
+    # metrics -------------------------------------------------------------------------------------
+    @classmethod
+    def scalar_metrics(cls, n_classes: int | None = None) -> tuple[str, ...]:
+        """Names of the scalar quality metrics :meth:`score` reports (``n_classes`` None: not known yet)."""
+        return ()
+
+    def main_metric(self) -> str:
+        """The metric early stopping and summaries use for this head by default."""
+        raise NotImplementedError
+
+    def score(self, targets: Sequence[np.ndarray], outputs: Sequence[np.ndarray]) -> dict[str, Any]:
+        """JSON-able metrics (:mod:`seqrnn.metrics`) of per-example outputs against parsed targets."""
+        raise NotImplementedError
+
+    # export --------------------------------------------------------------------------------------
+    @classmethod
+    def csv_columns(cls, name: str, labels: Sequence[str]) -> CsvColumns:
+        """CSV export columns of a sequence-level head: one probability per label by default."""
+        return [f"pred_{name}_P{c}" for c in labels], lambda row: [f"{p:.4f}" for p in row]
+
+
+def _classes_seen(
+    config: HeadSettings, records: Sequence[Record], cell_labels: Callable[[str], Iterable[str]]
+) -> list[str]:
+    """The configured classes, or the sorted labels found in the training records' label cells."""
+    if config.classes:
+        return list(config.classes)
+    seen: set[str] = set()
+    for rec in records:
+        seen.update(cell_labels(rec.fields[config.columns[0]]))
+    return sorted(seen)
+
 
 @HEADS.register("residue_classification")
 class ResidueClassification(Head):
+    """One class per residue (e.g. secondary structure); unknown labels and masked residues are ignored."""
+
     kind = "residue_classification"
     level = "residue"
+    n_columns = 1
+    allows_crop = True
+    allows_augment = False  # views (reverse complement, SMILES enumeration) move residues
+    allows_conv_pool = False  # pooled positions no longer line up with residues
 
     def parse_target(self, fields: dict[str, str], keep: np.ndarray, mask: np.ndarray | None) -> np.ndarray:
-        labels = split_labels(column(fields, self.spec["columns"][0]))
+        """(L,) int64 class indices of the kept residues, ``IGNORE`` where unknown or masked."""
+        labels = split_labels(column(fields, self.spec.columns[0]))
         if len(labels) != keep.size:
             raise ValueError(
-                f"label column {self.spec['columns'][0]!r} has {len(labels)} labels for {keep.size} residues"
+                f"label column {self.spec.columns[0]!r} has {len(labels)} labels for {keep.size} residues"
             )
         index = {c: i for i, c in enumerate(self.classes)}
         target = np.fromiter((index.get(c, IGNORE) for c in labels), dtype=np.int64, count=len(labels))
@@ -89,21 +298,43 @@ class ResidueClassification(Head):
         return torch.from_numpy(out)
 
     def loss(self, logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-        smoothing = float(self.spec.get("label_smoothing", 0.0))
         return F.cross_entropy(
             logits.reshape(-1, logits.shape[-1]).float(),
             target.reshape(-1),
             ignore_index=IGNORE,
-            label_smoothing=smoothing,
+            label_smoothing=float(self.spec.label_smoothing),
         )
+
+    @classmethod
+    def infer_classes(cls, config: HeadSettings, records: Sequence[Record]) -> list[str]:
+        return _classes_seen(config, records, split_labels)
+
+    @classmethod
+    def scalar_metrics(cls, n_classes: int | None = None) -> tuple[str, ...]:
+        return classification_scalars(n_classes)
+
+    def main_metric(self) -> str:
+        return "accuracy"
+
+    def score(self, targets: Sequence[np.ndarray], outputs: Sequence[np.ndarray]) -> dict[str, Any]:
+        # Every residue of every example counts once; padding never reached the outputs.
+        y = np.concatenate(targets) if targets else np.zeros(0, dtype=np.int64)
+        p = np.concatenate(outputs) if outputs else np.zeros((0, len(self.classes)))
+        keep = y != IGNORE
+        return classification_metrics(y[keep], p[keep], self.classes)
 
 
 @HEADS.register("sequence_classification")
 class SequenceClassification(Head):
+    """One class per sequence; a missing label is ignored."""
+
     kind = "sequence_classification"
+    n_columns = 1
+    allows_negatives = True  # shuffled negatives get ``data.negative_label``
 
     def parse_target(self, fields: dict[str, str], keep: np.ndarray, mask: np.ndarray | None) -> np.ndarray:
-        raw = column(fields, self.spec["columns"][0]).strip()
+        """() int64 class index, ``IGNORE`` when the label is missing."""
+        raw = column(fields, self.spec.columns[0]).strip()
         if raw.lower() in MISSING:
             return np.array(IGNORE, dtype=np.int64)
         raw = normalise_class(raw)
@@ -116,6 +347,47 @@ class SequenceClassification(Head):
             return logits.sum() * 0.0
         return F.cross_entropy(logits.float(), target, ignore_index=IGNORE)
 
+    @staticmethod
+    def target_score(logits: torch.Tensor, index: int) -> torch.Tensor:
+        """(B,) log-odds of class ``index`` against the others (softmax outputs compete, so the raw
+        logit alone is not what the probability follows)."""
+        others = torch.cat([logits[:, :index], logits[:, index + 1 :]], dim=1)
+        return logits[:, index] - torch.logsumexp(others, dim=1)
+
+    @classmethod
+    def infer_classes(cls, config: HeadSettings, records: Sequence[Record]) -> list[str]:
+        classes = _classes_seen(
+            config,
+            records,
+            lambda cell: () if cell.strip().lower() in MISSING else (normalise_class(cell.strip()),),
+        )
+        if len(classes) < 2:
+            raise InputError(
+                f"head {config.name}: training data has fewer than 2 classes", source=records[0].source
+            )
+        return classes
+
+    @classmethod
+    def scalar_metrics(cls, n_classes: int | None = None) -> tuple[str, ...]:
+        return classification_scalars(n_classes)
+
+    def main_metric(self) -> str:
+        return "auroc" if len(self.classes) == 2 else "accuracy"
+
+    def score(self, targets: Sequence[np.ndarray], outputs: Sequence[np.ndarray]) -> dict[str, Any]:
+        y = np.asarray(targets, dtype=np.int64)
+        p = np.stack(outputs) if outputs else np.zeros((0, len(self.classes)))
+        keep = y != IGNORE
+        return classification_metrics(y[keep], p[keep], self.classes)
+
+    @classmethod
+    def csv_columns(cls, name: str, labels: Sequence[str]) -> CsvColumns:
+        """The predicted class, then one probability per class."""
+        names = list(labels)
+        return [f"pred_{name}"] + [
+            f"pred_{name}_P{c}" for c in names
+        ], lambda row: [names[int(row.argmax())]] + [f"{p:.4f}" for p in row]
+
 
 @HEADS.register("sequence_multilabel")
 class SequenceMultilabel(Head):
@@ -125,10 +397,11 @@ class SequenceMultilabel(Head):
     label_attr = "classes"
 
     def parse_target(self, fields: dict[str, str], keep: np.ndarray, mask: np.ndarray | None) -> np.ndarray:
-        values = parse_floats(fields, self.spec["columns"])
+        """(T,) float 0/1 labels, NaN where missing."""
+        values = parse_floats(fields, self.spec.columns)
         bad = ~np.isnan(values) & (values != 0) & (values != 1)
         if bad.any():
-            raise ValueError(f"multilabel column {self.spec['columns'][int(np.argmax(bad))]!r} is not 0/1")
+            raise ValueError(f"multilabel column {self.spec.columns[int(np.argmax(bad))]!r} is not 0/1")
         return values
 
     def loss(self, logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
@@ -140,6 +413,18 @@ class SequenceMultilabel(Head):
     def postprocess(self, logits: torch.Tensor) -> torch.Tensor:
         return torch.sigmoid(logits.float())
 
+    @classmethod
+    def scalar_metrics(cls, n_classes: int | None = None) -> tuple[str, ...]:
+        return MULTILABEL_SCALARS
+
+    def main_metric(self) -> str:
+        return "mean_auroc"
+
+    def score(self, targets: Sequence[np.ndarray], outputs: Sequence[np.ndarray]) -> dict[str, Any]:
+        y = np.stack(targets).astype(np.float64)
+        p = np.stack(outputs).astype(np.float64)
+        return multilabel_metrics(y, p, self.classes)
+
 
 @HEADS.register("sequence_regression")
 class SequenceRegression(Head):
@@ -149,14 +434,19 @@ class SequenceRegression(Head):
     output = "values"
     label_attr = "targets"
 
-    def __init__(self, spec: dict[str, Any], n_features: int, hidden: int, dropout: float) -> None:
+    def __init__(
+        self, spec: HeadSpec | Mapping[str, Any], n_features: int, hidden: int, dropout: float
+    ) -> None:
         super().__init__(spec, n_features, hidden, dropout)
         n = len(self.classes)
-        self.register_buffer("mean", torch.tensor(spec.get("mean", [0.0] * n), dtype=torch.float32))
-        self.register_buffer("std", torch.tensor(spec.get("std", [1.0] * n), dtype=torch.float32))
+        mean = self.spec.mean if self.spec.mean is not None else [0.0] * n
+        std = self.spec.std if self.spec.std is not None else [1.0] * n
+        self.register_buffer("mean", torch.tensor(mean, dtype=torch.float32))
+        self.register_buffer("std", torch.tensor(std, dtype=torch.float32))
 
     def parse_target(self, fields: dict[str, str], keep: np.ndarray, mask: np.ndarray | None) -> np.ndarray:
-        return parse_floats(fields, self.spec["columns"])
+        """(T,) float targets in original units, NaN where missing."""
+        return parse_floats(fields, self.spec.columns)
 
     def loss(self, logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         present = ~torch.isnan(target)
@@ -167,3 +457,41 @@ class SequenceRegression(Head):
 
     def postprocess(self, logits: torch.Tensor) -> torch.Tensor:
         return logits.float() * self.std + self.mean
+
+    @classmethod
+    def fit(cls, spec: HeadSpec, records: Sequence[Record]) -> HeadSpec:
+        """Per-target mean and std (floored at 1e-6) of the training targets, NaN-aware."""
+        # A throw-away head parses the targets. Building it draws its weight initialisation from torch's
+        # global RNG, and trained weights depend on that draw: keep it, or same-seed runs change.
+        probe = cls(spec, 1, 0, 0.0)
+        rows = []
+        for r in records:
+            try:
+                rows.append(probe.parse_target(r.fields, np.ones(1, bool), None))
+            except ValueError as exc:
+                raise InputError(str(exc), source=r.source, record=r.id) from None
+        values = np.stack(rows).astype(np.float64)
+        mean, std = np.nanmean(values, axis=0), np.nanstd(values, axis=0)
+        if not (np.isfinite(mean).all() and np.isfinite(std).all()):
+            raise InputError(f"head {spec.name}: targets have no finite mean/std", source=records[0].source)
+        spec.mean = mean.tolist()
+        spec.std = np.maximum(std, 1e-6).tolist()
+        return spec
+
+    @classmethod
+    def scalar_metrics(cls, n_classes: int | None = None) -> tuple[str, ...]:
+        return REGRESSION_SCALARS
+
+    def main_metric(self) -> str:
+        return "mean_rmse"
+
+    def score(self, targets: Sequence[np.ndarray], outputs: Sequence[np.ndarray]) -> dict[str, Any]:
+        y = np.stack(targets).astype(np.float64)
+        p = np.stack(outputs).astype(np.float64)
+        return regression_metrics(y, p, self.classes)
+
+    @classmethod
+    def csv_columns(cls, name: str, labels: Sequence[str]) -> CsvColumns:
+        """Values in the training data's units: ``pred_<head>``, or ``pred_<head>_<target>`` for several."""
+        header = [f"pred_{name}"] if len(labels) == 1 else [f"pred_{name}_{t}" for t in labels]
+        return header, lambda row: [f"{v:.6g}" for v in row]

@@ -26,17 +26,17 @@ thread while its forward direction runs in the caller (prediction lends idle CPU
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Future
 from contextlib import ExitStack, contextmanager
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any, Protocol
 
 import numpy as np
 import torch
 from torch import nn
 
-from seqrnn.models.heads import HEADS, Head
+from seqrnn.models.heads import HEADS, Head, HeadSpec
 from seqrnn.registry import Registry
 
 CELLS: Registry[type[nn.RNNBase]] = Registry("cell")
@@ -46,32 +46,40 @@ CELLS.register("gru")(nn.GRU)
 
 @dataclass
 class ModelConfig:
-    """Architecture hyper-parameters (the ``model:`` section of a training config)."""
+    """Architecture hyper-parameters (the ``model:`` section of a training config).
+
+    Each numeric field declares its allowed range as ``metadata["range"]`` (``">= 1"``, ``"[0, 1)"``, ...),
+    which :func:`seqrnn.config.load_config` enforces.
+    """
 
     cell: str = "lstm"
     input: str = "auto"  # auto | embedding | onehot
-    embed_dim: int = 32
-    input_dropout: float = 0.0
-    conv_channels: int = 0  # 0 = no convolutional front end
-    conv_kernel: int = 9
-    conv_layers: int = 1
-    conv_pool: int = 1  # max-pool width and stride after the convolutions (DanQ: 13); sequence heads only
-    hidden: int = 128
-    layers: int = 2
-    dropout: float = 0.2
-    head_hidden: int = 0  # 0 = linear heads
-    head_dropout: float = 0.2
+    embed_dim: int = field(default=32, metadata={"range": ">= 1"})
+    input_dropout: float = field(default=0.0, metadata={"range": "[0, 1)"})
+    conv_channels: int = field(default=0, metadata={"range": ">= 0"})  # 0 = no convolutional front end
+    conv_kernel: int = field(default=9, metadata={"range": ">= 1"})
+    conv_layers: int = field(default=1, metadata={"range": ">= 1"})
+    # Max-pool width and stride after the convolutions (DanQ: 13); sequence heads only.
+    conv_pool: int = field(default=1, metadata={"range": ">= 1"})
+    hidden: int = field(default=128, metadata={"range": ">= 1"})
+    layers: int = field(default=2, metadata={"range": ">= 1"})
+    dropout: float = field(default=0.2, metadata={"range": "[0, 1)"})
+    head_hidden: int = field(default=0, metadata={"range": ">= 0"})  # 0 = linear heads
+    head_dropout: float = field(default=0.2, metadata={"range": "[0, 1)"})
 
     def to_dict(self) -> dict[str, Any]:
+        """The section as plain data (stored in bundles as ``metadata["model"]``)."""
         return asdict(self)
 
 
 class SeqRNN(nn.Module):
+    """The BiRNN encoder and its heads; ``head_specs`` are :class:`HeadSpec` or their bundle dicts."""
+
     def __init__(
         self,
         config: ModelConfig,
         vocab_size: int,
-        head_specs: list[dict[str, Any]],
+        head_specs: Sequence[HeadSpec | Mapping[str, Any]],
         onehot: np.ndarray | None = None,
     ) -> None:
         super().__init__()
@@ -110,10 +118,11 @@ class SeqRNN(nn.Module):
         self.feature_dropout = nn.Dropout(config.dropout)
         n_feat = 2 * config.hidden
         heads: dict[str, Head] = {}
-        for spec in head_specs:
-            cls = HEADS.get(spec["kind"])
+        for item in head_specs:
+            spec = item if isinstance(item, HeadSpec) else HeadSpec.from_dict(item)
+            cls = HEADS.get(spec.kind)
             n = n_feat if cls.level == "residue" else 2 * n_feat
-            heads[spec["name"]] = cls(spec, n, config.head_hidden, config.head_dropout)
+            heads[spec.name] = cls(spec, n, config.head_hidden, config.head_dropout)
         self.heads = nn.ModuleDict(heads)
         self._init_weights()
 

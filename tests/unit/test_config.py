@@ -198,7 +198,7 @@ def test_duplicate_head_names(tmp_path: Path) -> None:
         ({"model": {"cell": "transformer"}}, "unknown cell"),
         ({"train": {"scheduler": "step"}}, "scheduler"),
         ({"data": {"train": "x", "valid_fraction": 1.0}}, "valid_fraction"),
-        ({"model": {"hidden": 0}}, "hidden: must be at least 1"),
+        ({"model": {"hidden": 0}}, r"model\.hidden: 0 is out of range \(must be >= 1\)"),
     ],
 )
 def test_semantic_checks(tmp_path: Path, section: dict, match: str) -> None:
@@ -220,3 +220,188 @@ def test_non_mapping_and_missing_file(tmp_path: Path) -> None:
         load_config(path)
     with pytest.raises(ConfigError, match="cannot read"):
         load_config(tmp_path / "missing.yaml")
+
+
+# --- train.monitor is checked against the heads at load time (bug: "rmse" failed after epoch 1) --------
+
+SMILES_HEADS = [
+    {"name": "logs", "kind": "sequence_regression", "columns": ["logs"]},
+    {"name": "tox", "kind": "sequence_multilabel", "columns": ["halogen", "ring"]},
+    {"name": "y", "kind": "sequence_classification", "columns": ["y"], "classes": ["0", "1"]},
+]
+
+
+@pytest.mark.parametrize(
+    ("monitor", "needles"),
+    [
+        ("rmse", ["train.monitor", "'rmse'", "logs/mean_rmse", "tox/mean_auroc", "y/auroc"]),
+        ("logs/rmse", ["train.monitor", "'logs/rmse'", "logs/mean_rmse", "logs/mean_r2"]),
+        ("tox/accuracy", ["train.monitor", "tox/mean_auroc", "tox/mean_auprc"]),
+        ("nope/mean_rmse", ["train.monitor", "logs/mean_rmse"]),
+        ("y/auroc_macro", ["train.monitor", "y/auroc"]),  # two classes: binary auroc, not the macro
+        ("logs/n", ["train.monitor"]),  # a count, not a quality
+    ],
+)
+def test_monitor_must_name_a_head_metric(tmp_path: Path, monitor: str, needles: list[str]) -> None:
+    path = write_yaml(tmp_path, with_changes(encoder="smiles", heads=SMILES_HEADS))
+    with pytest.raises(ConfigError) as info:
+        load_config(path, [f"train.monitor={monitor}"])
+    for needle in needles:
+        assert needle in str(info.value)
+
+
+@pytest.mark.parametrize(
+    "monitor", ["logs/mean_rmse", "logs/mean_r2", "tox/mean_auprc", "y/auroc", "y/mcc", "y/accuracy"]
+)
+def test_monitor_accepts_each_head_metric(tmp_path: Path, monitor: str) -> None:
+    path = write_yaml(tmp_path, with_changes(encoder="smiles", heads=SMILES_HEADS))
+    assert load_config(path, [f"train.monitor={monitor}"]).train.monitor == monitor
+
+
+def test_monitor_of_a_head_with_inferred_classes(tmp_path: Path) -> None:
+    # ss8's classes come from the data: any classification metric may turn out to exist.
+    config = load_config(write_yaml(tmp_path, BASE), ["train.monitor=ss8/auroc_macro"])
+    assert config.train.monitor == "ss8/auroc_macro"
+    with pytest.raises(ConfigError, match="ss3/auroc_macro"):  # ss3 has 3 classes: no binary auroc
+        load_config(write_yaml(tmp_path, BASE), ["train.monitor=ss3/auroc"])
+
+
+def test_cli_rejects_bad_monitor_before_reading_data(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    from seqrnn.cli.main import main
+
+    data = {**BASE, "data": {"train": str(tmp_path / "not-there.csv")}, "output_dir": str(tmp_path / "run")}
+    cfg = write_yaml(tmp_path, data)
+    # Exit 5 (ConfigError), not 3: the missing training file is never opened.
+    assert main(["train", str(cfg), "--set", "train.monitor=rmse"]) == 5
+    err = capsys.readouterr().err
+    assert "train.monitor" in err and "ss8/accuracy" in err and "Traceback" not in err
+    assert not (tmp_path / "run").exists()
+
+
+# --- every numeric key has a declared range, checked generically --------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [
+        ("train.lr=-1", "config train.lr: -1.0 is out of range (must be > 0)"),
+        ("train.lr=0", "config train.lr: 0.0 is out of range (must be > 0)"),
+        ("model.dropout=1.5", "config model.dropout: 1.5 is out of range (must be in [0, 1))"),
+        ("train.warmup_steps=-5", "config train.warmup_steps: -5 is out of range (must be >= 0)"),
+        ("train.patience=-1", "config train.patience: -1 is out of range (must be >= 1)"),
+        ("train.weight_decay=-0.1", "config train.weight_decay: -0.1 is out of range (must be >= 0)"),
+        ("train.clip_grad_norm=0", "config train.clip_grad_norm: 0.0 is out of range (must be > 0)"),
+        ("train.augment_prob=1.5", "config train.augment_prob: 1.5 is out of range (must be in [0, 1])"),
+        ("train.threads=0", "config train.threads: 0 is out of range (must be >= 1)"),
+        ("train.crop_length=0", "config train.crop_length: 0 is out of range (must be >= 1)"),
+        ("data.valid_fraction=1.0", "config data.valid_fraction: 1.0 is out of range (must be in [0, 1))"),
+        ("data.max_records=0", "config data.max_records: 0 is out of range (must be >= 1)"),
+        ("seed=-3", "config seed: -3 is out of range (must be >= 0)"),
+        ("heads.0.loss_weight=-1", "config heads.0.loss_weight: -1.0 is out of range (must be >= 0)"),
+        (
+            "heads.1.label_smoothing=2",
+            "config heads.1.label_smoothing: 2.0 is out of range (must be in [0, 1])",
+        ),
+        ("model.hidden=0", "config model.hidden: 0 is out of range (must be >= 1)"),
+        ("model.input_dropout=-0.1", "config model.input_dropout: -0.1 is out of range (must be in [0, 1))"),
+        ("model.conv_channels=-1", "config model.conv_channels: -1 is out of range (must be >= 0)"),
+    ],
+)
+def test_numeric_ranges(tmp_path: Path, override: str, message: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        load_config(write_yaml(tmp_path, BASE), [override])
+    assert str(info.value) == message
+
+
+def test_every_numeric_key_declares_a_valid_range_and_defaults_are_inside() -> None:
+    import dataclasses
+    import typing
+
+    from seqrnn.config import DataConfig, HeadConfig, TrainConfig, check_ranges
+    from seqrnn.models import ModelConfig
+
+    for cls in (RunConfig, DataConfig, HeadConfig, TrainConfig, ModelConfig):
+        hints = typing.get_type_hints(cls)
+        for f in dataclasses.fields(cls):
+            numeric = {int, float} & ({hints[f.name]} | set(typing.get_args(hints[f.name])))
+            if numeric:
+                assert "range" in f.metadata, f"{cls.__name__}.{f.name} declares no range"
+        check_ranges(cls(), "")  # the defaults satisfy their own ranges
+
+
+# --- every documented value is an accepted value (bug: data.negatives=none was rejected) ----------------
+
+
+def _documented_defaults() -> list[tuple[str, str]]:
+    """(key, default) pairs from the table in docs/configuration.md, e.g. ('train.lr', '1e-3')."""
+    doc = Path(__file__).resolve().parents[2] / "docs" / "configuration.md"
+    pairs = []
+    for line in doc.read_text().splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) != 3 or not cells[0].startswith("`") or not cells[1] or cells[1].startswith("("):
+            continue
+        keys = [k.strip().strip("`") for k in cells[0].split(",")]
+        prefix = keys[0].rsplit(".", 1)[0] + "." if "." in keys[0] else ""
+        keys = [k if "." in k or k == keys[0] else prefix + k for k in keys]
+        defaults = [d.strip().split(" (")[0].strip("`") for d in cells[1].split(", ")]
+        if len(defaults) == 1:  # one default for every key of the row
+            defaults *= len(keys)
+        assert len(defaults) == len(keys), line
+        pairs += [(k.replace("heads[].", "heads.0."), d) for k, d in zip(keys, defaults, strict=True)]
+    return pairs
+
+
+def test_documentation_lists_defaults() -> None:
+    keys = [k for k, _ in _documented_defaults()]
+    assert "data.negatives" in keys and "train.max_steps_per_epoch" in keys and "model.hidden" in keys
+
+
+@pytest.mark.parametrize(("key", "default"), _documented_defaults())
+def test_every_documented_default_is_accepted(tmp_path: Path, key: str, default: str) -> None:
+    config = load_config(write_yaml(tmp_path, BASE), [f"{key}={default}"])
+    value: object = config
+    for part in key.split("."):
+        value = value[int(part)] if part.isdigit() else getattr(value, part)  # type: ignore[index]
+    fresh = load_config(None, ["heads=[{name: a, kind: residue_classification, columns: [a]}]"])
+    expected: object = fresh
+    for part in key.split("."):
+        expected = expected[int(part)] if part.isdigit() else getattr(expected, part)  # type: ignore[index]
+    assert value == expected, f"documented default of {key} is {default!r}, but the code's is {expected!r}"
+
+
+@pytest.mark.parametrize("word", ["none", "None", "null", "~"])
+def test_none_means_null_for_optional_keys(tmp_path: Path, word: str) -> None:
+    config = load_config(
+        write_yaml(tmp_path, BASE),
+        [
+            f"data.negatives={word}",
+            f"train.augment={word}",
+            f"data.valid={word}",
+            f"train.crop_length={word}",
+        ],
+    )
+    assert config.data.negatives is None and config.train.augment is None
+    assert config.data.valid is None and config.train.crop_length is None
+
+
+def test_documented_ranges_are_the_declared_ones() -> None:
+    import dataclasses
+
+    from seqrnn.config import DataConfig, HeadConfig, TrainConfig
+    from seqrnn.models import ModelConfig
+
+    sections = {"": RunConfig, "data.": DataConfig, "heads[].": HeadConfig, "train.": TrainConfig}
+    declared = {
+        prefix + f.name: f.metadata["range"]
+        for prefix, cls in {**sections, "model.": ModelConfig}.items()
+        for f in dataclasses.fields(cls)
+        if "range" in f.metadata
+    }
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "configuration.md").read_text()
+    documented = {}
+    for line in doc.splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) == 2 and cells[0][:1] in "<>[(" and "`" in cells[1]:
+            for key in cells[1].split("`")[1::2]:
+                documented[key] = cells[0]
+    assert documented == declared

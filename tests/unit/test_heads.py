@@ -1,0 +1,269 @@
+"""Tests for seqrnn.models.heads: typed specs that keep the bundle JSON, and heads that own their kind."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from seqrnn.bundle import load_bundle, save_bundle
+from seqrnn.config import HeadConfig
+from seqrnn.data.records import Record
+from seqrnn.encoders import ProteinEncoder
+from seqrnn.errors import ConfigError, InputError
+from seqrnn.metrics import classification_metrics, higher_is_better, multilabel_metrics, regression_metrics
+from seqrnn.models import HEADS, ModelConfig, SeqRNN
+from seqrnn.models.heads import Head, HeadSpec, check_monitor, head_class, monitor_choices, specs_from_records
+
+ROOT = Path(__file__).resolve().parents[2]
+SHIPPED = [ROOT / "seqrnn" / "pretrained" / "protein-ss-v1.pt", ROOT / "tests" / "golden" / "tiny_protein.pt"]
+REGRESSION = {
+    "name": "logs",
+    "kind": "sequence_regression",
+    "columns": ["logs", "mw"],
+    "loss_weight": 0.5,
+    "label_smoothing": 0.0,
+    "classes": ["logs", "mw"],
+    "mean": [2.0, 300.0],
+    "std": [1.5, 40.0],
+}
+
+
+def stored_heads(path: Path) -> list[dict]:
+    payload = torch.load(path, map_location="cpu", weights_only=True)
+    return json.loads(payload["metadata"])["heads"]
+
+
+# --- HeadSpec: the bundle's JSON, typed --------------------------------------------------------------
+
+
+@pytest.mark.parametrize("path", SHIPPED, ids=lambda p: p.name)
+def test_shipped_bundle_specs_round_trip_unchanged(path: Path) -> None:
+    for stored in stored_heads(path):
+        spec = HeadSpec.from_dict(stored)
+        assert spec.to_dict() == stored
+        assert json.dumps(spec.to_dict(), sort_keys=True) == json.dumps(stored, sort_keys=True)
+
+
+def test_saved_bundle_keeps_the_stored_heads(tmp_path: Path) -> None:
+    bundle = load_bundle(SHIPPED[1])
+    assert all(isinstance(h.spec, HeadSpec) for h in bundle.model.heads.values())
+    save_bundle(tmp_path / "again.pt", bundle.model, bundle.encoder, {"name": "again"})
+    assert stored_heads(tmp_path / "again.pt") == stored_heads(SHIPPED[1])
+
+
+def test_spec_fields_key_order_and_unknown_keys() -> None:
+    spec = HeadSpec.from_dict({**REGRESSION, "future_key": {"a": 1}})
+    assert spec.columns == ["logs", "mw"] and spec.loss_weight == 0.5 and spec.std == [1.5, 40.0]
+    out = spec.to_dict()
+    # Checkpoints store json.dumps(meta) unsorted: the order written by every earlier version.
+    assert list(out) == [*REGRESSION, "future_key"]
+    assert out["future_key"] == {"a": 1}
+    classification = HeadSpec.from_dict(
+        {"name": "y", "kind": "sequence_classification", "classes": ["0", "1"]}
+    )
+    assert "mean" not in classification.to_dict() and classification.loss_weight == 1.0
+    with pytest.raises(KeyError):
+        HeadSpec.from_dict({"name": "y", "kind": "sequence_classification"})  # classes are required
+
+
+def test_model_accepts_specs_and_dicts_alike() -> None:
+    config = ModelConfig(hidden=4, layers=1, embed_dim=4)
+    torch.manual_seed(0)
+    a = SeqRNN(config, 22, [REGRESSION])
+    torch.manual_seed(0)
+    b = SeqRNN(config, 22, [HeadSpec.from_dict(REGRESSION)])
+    for (ka, va), (kb, vb) in zip(a.state_dict().items(), b.state_dict().items(), strict=True):
+        assert ka == kb and torch.equal(va, vb)
+    assert b.heads["logs"].mean.tolist() == [2.0, 300.0]
+
+
+# --- what each kind owns -----------------------------------------------------------------------------
+
+
+def test_registered_kinds_declare_their_rules() -> None:
+    assert set(HEADS) == {
+        "residue_classification",
+        "sequence_classification",
+        "sequence_multilabel",
+        "sequence_regression",
+    }
+    for kind in HEADS:
+        cls = HEADS.get(kind)
+        assert cls.kind == kind and cls.level in ("residue", "sequence")
+        # Residue labels survive cropping but not views or pooling; sequence labels the other way round.
+        assert cls.allows_crop == (cls.level == "residue")
+        assert cls.allows_augment == cls.allows_conv_pool == (cls.level == "sequence")
+        assert cls.scalar_metrics() and "n" not in cls.scalar_metrics()
+    assert [k for k in HEADS if HEADS.get(k).n_columns == 1] == [
+        "residue_classification",
+        "sequence_classification",
+    ]
+    assert [k for k in HEADS if HEADS.get(k).allows_negatives] == ["sequence_classification"]
+
+
+def _head(kind: str, classes: list[str]) -> Head:
+    spec = {"name": "h", "kind": kind, "columns": ["c"] * (1 if "classification" in kind else len(classes))}
+    return HEADS.get(kind)({**spec, "classes": classes}, 4, 0, 0.0)
+
+
+@pytest.mark.parametrize(
+    ("kind", "classes", "main", "higher"),
+    [
+        ("residue_classification", list("HEC"), "accuracy", True),
+        ("residue_classification", list("HE"), "accuracy", True),
+        ("sequence_classification", ["0", "1"], "auroc", True),
+        ("sequence_classification", ["a", "b", "c"], "accuracy", True),
+        ("sequence_multilabel", ["x", "y"], "mean_auroc", True),
+        ("sequence_regression", ["x"], "mean_rmse", False),
+    ],
+)
+def test_main_metric_and_its_direction(kind: str, classes: list[str], main: str, higher: bool) -> None:
+    head = _head(kind, classes)
+    assert head.main_metric() == main
+    assert main in head.scalar_metrics(len(classes))
+    assert higher_is_better(main) is higher
+
+
+@pytest.mark.parametrize("n", [2, 3])
+def test_scalar_metrics_are_what_the_metric_functions_report(n: int) -> None:
+    rng = np.random.default_rng(0)
+    names = [f"c{i}" for i in range(n)]
+
+    def scalars(metrics: dict) -> set[str]:
+        return {k for k, v in metrics.items() if isinstance(v, int | float)} - {"n"}
+
+    probs = rng.dirichlet(np.ones(n), size=20)
+    y = np.arange(20) % n
+    assert scalars(classification_metrics(y, probs, names)) == set(
+        HEADS.get("sequence_classification").scalar_metrics(n)
+    )
+    assert set(HEADS.get("residue_classification").scalar_metrics(n)) <= set(
+        HEADS.get("residue_classification").scalar_metrics()
+    )
+    values = rng.random((20, n))
+    labels = (values > 0.5).astype(float)
+    assert scalars(multilabel_metrics(labels, values, names)) == set(
+        HEADS.get("sequence_multilabel").scalar_metrics(n)
+    )
+    assert scalars(regression_metrics(values, values, names)) == set(
+        HEADS.get("sequence_regression").scalar_metrics(n)
+    )
+
+
+def test_score_per_kind() -> None:
+    residue = _head("residue_classification", list("HEC"))
+    out = residue.score([np.array([0, 1, -100]), np.array([2])], [np.eye(3), np.eye(3)[[2]]])
+    assert out["n"] == 3 and out["accuracy"] == 1.0
+    seq = _head("sequence_classification", ["0", "1"])
+    out = seq.score(
+        [np.array(1), np.array(0), np.array(-100)],
+        [np.array([0.2, 0.8]), np.array([0.9, 0.1]), np.array([0.5, 0.5])],
+    )
+    assert out["n"] == 2 and out["auroc"] == 1.0
+    reg = _head("sequence_regression", ["x"])
+    out = reg.score([np.array([1.0]), np.array([np.nan])], [np.array([2.0]), np.array([0.0])])
+    assert out["mean_rmse"] == 1.0
+
+
+def test_monitor_choices_and_check() -> None:
+    heads = [("ss3", "residue_classification", 3), ("y", "sequence_classification", None)]
+    choices = monitor_choices(heads)
+    assert "ss3/auroc_macro" in choices and "ss3/auroc" not in choices
+    assert {"y/auroc", "y/auroc_macro"} <= set(choices)  # classes not known yet
+    check_monitor("y/mcc", heads)
+    with pytest.raises(ConfigError, match=r"config train\.monitor: 'rmse'.*choose one of: ss3/accuracy"):
+        check_monitor("rmse", heads)
+
+
+# --- specs from training records ---------------------------------------------------------------------
+
+
+def _records(rows: list[dict[str, str]]) -> list[Record]:
+    return [Record(f"r{i}", "MKV", i, "train.csv", fields) for i, fields in enumerate(rows)]
+
+
+def test_specs_from_records_infers_classes_and_fits_statistics() -> None:
+    records = _records(
+        [
+            {"ss": "HHC", "y": "b", "logs": "1", "mw": "10", "t1": "0", "t2": "1"},
+            {"ss": "EEC", "y": "a", "logs": "3", "mw": "", "t1": "1", "t2": ""},
+            {"ss": "HXC", "y": "NA", "logs": "2", "mw": "30", "t1": "0", "t2": "0"},
+        ]
+    )
+    configs = [
+        HeadConfig(name="ss", kind="residue_classification", columns=["ss"]),
+        HeadConfig(name="y", kind="sequence_classification", columns=["y"], loss_weight=2.0),
+        HeadConfig(name="logs", kind="sequence_regression", columns=["logs", "mw"]),
+        HeadConfig(name="tox", kind="sequence_multilabel", columns=["t1", "t2"], classes=["one", "two"]),
+    ]
+    torch.manual_seed(0)
+    ss, y, logs, tox = specs_from_records(configs, records)
+    assert ss.classes == ["C", "E", "H", "X"]
+    assert y.classes == ["a", "b"] and y.loss_weight == 2.0 and y.mean is None
+    assert logs.classes == ["logs", "mw"]
+    assert logs.mean == pytest.approx([2.0, 20.0]) and logs.std == pytest.approx([np.sqrt(2 / 3), 10.0])
+    assert tox.classes == ["one", "two"]
+    assert list(logs.to_dict()) == [
+        "name",
+        "kind",
+        "columns",
+        "loss_weight",
+        "label_smoothing",
+        "classes",
+        "mean",
+        "std",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("config", "error", "match"),
+    [
+        (
+            HeadConfig(name="y", kind="sequence_classification", columns=["nope"]),
+            InputError,
+            "no label column 'nope'",
+        ),
+        (
+            HeadConfig(name="y", kind="sequence_classification", columns=["one"]),
+            InputError,
+            "fewer than 2 classes",
+        ),
+        (
+            HeadConfig(name="t", kind="sequence_multilabel", columns=["one", "v"], classes=["a"]),
+            ConfigError,
+            "2 columns but 1",
+        ),
+        (HeadConfig(name="r", kind="sequence_regression", columns=["bad"]), InputError, "record r0"),
+    ],
+)
+def test_specs_from_records_errors(config: HeadConfig, error: type[Exception], match: str) -> None:
+    records = _records([{"one": "x", "v": "1", "bad": "abc"}, {"one": "x", "v": "2", "bad": "1"}])
+    with pytest.raises(error, match=match):
+        specs_from_records([config], records)
+
+
+# --- export columns ----------------------------------------------------------------------------------
+
+
+def test_csv_columns_per_kind() -> None:
+    row = np.array([0.25, 0.75])
+    header, fmt = head_class("sequence_classification").csv_columns("y", ["a", "b"])
+    assert header == ["pred_y", "pred_y_Pa", "pred_y_Pb"] and fmt(row) == ["b", "0.2500", "0.7500"]
+    header, fmt = head_class("sequence_regression").csv_columns("logs", ["logs"])
+    assert header == ["pred_logs"] and fmt(np.array([1.23456789])) == ["1.23457"]
+    header, _ = head_class("sequence_regression").csv_columns("r", ["a", "b"])
+    assert header == ["pred_r_a", "pred_r_b"]
+    header, fmt = head_class("sequence_multilabel").csv_columns("tox", ["a", "b"])
+    assert header == ["pred_tox_Pa", "pred_tox_Pb"] and fmt(row) == ["0.2500", "0.7500"]
+    assert head_class("") is Head and head_class("made_up").csv_columns("z", ["a"])[0] == ["pred_z_Pa"]
+
+
+def test_builtin_model_loads_with_typed_heads() -> None:
+    # The checksum in index.json is verified on load: the shipped file is untouched.
+    bundle = load_bundle("protein-ss")
+    assert isinstance(bundle.encoder, ProteinEncoder)
+    assert [h.spec.classes for h in bundle.model.heads.values()] == [list("HGIEBTSC"), list("HEC")]

@@ -1,0 +1,37 @@
+"""``seqrnn encode``: write integer-encoded sequences to HDF5 (no model run)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from seqrnn.cli import common
+from seqrnn.cli.common import FORMAT_OPT, GENOME_OPT, IDCOL_OPT, SEQCOL_OPT, Alphabet
+
+
+def encode(
+    inputs: list[str] = typer.Argument(..., help="Input files, '-' for stdin."),
+    output: Path = typer.Option(..., "--output", "-o", help="HDF5 file to write."),
+    alphabet: Optional[Alphabet] = typer.Option(None, "--alphabet", help="protein, dna or smiles."),  # noqa: UP045
+    model: Optional[str] = typer.Option(None, "--model", "-m", help="Use this model's encoder."),  # noqa: UP045
+    fmt: Optional[str] = FORMAT_OPT,  # noqa: UP045
+    sequence_column: Optional[str] = SEQCOL_OPT,  # noqa: UP045
+    id_column: Optional[str] = IDCOL_OPT,  # noqa: UP045
+    genome: Optional[Path] = GENOME_OPT,  # noqa: UP045
+) -> None:
+    """Write the integer-encoded sequences (ids, lengths, offsets, tokens) to HDF5."""
+    from seqrnn.encode import encode_to_h5, encoder_for_inputs
+
+    options = common.read_options(fmt, sequence_column, id_column, genome)
+    if (alphabet is None) == (model is None):
+        raise typer.BadParameter("give exactly one of --alphabet or --model")
+    if model is not None:
+        from seqrnn.bundle import load_bundle
+
+        encoder = load_bundle(model).encoder
+    else:
+        encoder = encoder_for_inputs(alphabet.value, inputs, options)  # type: ignore[union-attr]
+    n, r = encode_to_h5(encoder, inputs, output, options, common.command_line())
+    common.say(f"wrote {output}: {n} sequences, {r} tokens ({encoder.name}, vocabulary {encoder.vocab_size})")

@@ -1,0 +1,26 @@
+"""``seqrnn export``: predictions HDF5 -> PSIPRED .ss2 / .horiz files, per-residue TSV or CSV."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from seqrnn.cli import common
+
+
+def export_cmd(
+    predictions: Path = typer.Argument(..., help="A predictions HDF5 file from seqrnn predict."),
+    fmt: str = typer.Option(
+        ...,
+        "--format",
+        "-f",
+        help="ss2 or horiz (a file per sequence), tsv (one row per residue) or csv (input rows + predictions).",
+    ),
+    output: Path = typer.Option(..., "--output", "-o", help="Directory (ss2, horiz) or file (tsv)."),
+) -> None:
+    """Export predictions as PSIPRED .ss2 / .horiz files or a per-residue TSV."""
+    from seqrnn.export import export
+
+    n = export(predictions, fmt, output)
+    common.say(f"exported {n} sequences as {fmt} to {output}")

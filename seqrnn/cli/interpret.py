@@ -1,0 +1,88 @@
+"""``seqrnn interpret``: per-base attributions and learned motifs of a DNA model."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from seqrnn.cli import common
+from seqrnn.cli.common import FORMAT_OPT, GENOME_OPT, IDCOL_OPT, SEQCOL_OPT, THREADS_OPT, VIEWS_OPT
+
+
+def interpret(
+    inputs: list[str] = typer.Argument(..., help="DNA sequences (FASTA / TSV / DeepBind .seq, .gz ok)."),
+    model: str = typer.Option(..., "--model", "-m", help="A DNA model (.pt) with a sequence-level head."),
+    output: Optional[Path] = typer.Option(  # noqa: UP045
+        None, "--output", "-o", help="HDF5 file for per-base attributions (ism, saliency) and scores."
+    ),
+    motifs_dir: Optional[Path] = typer.Option(  # noqa: UP045
+        None, "--motifs", help="Directory for learned motifs: motifs.meme, motifs.tsv/json, logos/*.png."
+    ),
+    jaspar: Optional[Path] = typer.Option(  # noqa: UP045
+        None, "--jaspar", help="JASPAR motif file to match the learned motifs against."
+    ),
+    method: list[str] = typer.Option(
+        ["ism", "saliency"], "--method", help="Attributions for --output: ism and/or saliency (repeat)."
+    ),
+    head: Optional[str] = typer.Option(None, "--head", help="Head to explain (default: the first)."),  # noqa: UP045
+    target: Optional[str] = typer.Option(  # noqa: UP045
+        None, "--target", help="Class or target to explain (default: 1, else the last class)."
+    ),
+    all_sequences: bool = typer.Option(
+        False, "--all-sequences", help="Explain every sequence, not only those the model calls positive."
+    ),
+    max_sequences: int = typer.Option(1000, "--max-sequences", min=1, help="Explain at most this many."),
+    top: int = typer.Option(10, "--top", min=1, help="Filter motifs to keep, by influence."),
+    logos: bool = typer.Option(True, "--logos/--no-logos", help="Draw sequence logos (needs logomaker)."),
+    test_views: Optional[int] = VIEWS_OPT,  # noqa: UP045
+    threads: Optional[int] = THREADS_OPT,  # noqa: UP045
+    fmt: Optional[str] = FORMAT_OPT,  # noqa: UP045
+    sequence_column: Optional[str] = SEQCOL_OPT,  # noqa: UP045
+    id_column: Optional[str] = IDCOL_OPT,  # noqa: UP045
+    genome: Optional[Path] = GENOME_OPT,  # noqa: UP045
+) -> None:
+    """Explain a DNA model: in-silico mutagenesis and saliency per base, and the motifs it learned."""
+    from seqrnn.bundle import load_bundle
+    from seqrnn.data.examples import encode_record
+    from seqrnn.data.inputs import chain_inputs
+    from seqrnn.errors import InputError
+    from seqrnn.interpret import attributions_to_h5, extract_motifs, resolve_target, select_examples
+    from seqrnn.io import check_writable
+
+    if output is None and motifs_dir is None:
+        raise typer.BadParameter("give --output (attributions) and/or --motifs (a directory)")
+    for m in method:
+        if m not in ("ism", "saliency"):
+            raise typer.BadParameter(f"--method {m!r}: choose ism or saliency")
+    if output is not None:
+        check_writable(output)
+    if motifs_dir is not None and motifs_dir.exists() and not motifs_dir.is_dir():
+        raise typer.BadParameter(f"--motifs {motifs_dir}: exists and is not a directory")
+    common.set_threads(threads)
+    bundle = load_bundle(model)
+    tgt = resolve_target(bundle, head, target)
+    options = common.read_options(fmt, sequence_column, id_column, genome)
+    examples = [encode_record(r, bundle.encoder) for r in chain_inputs(inputs, options)]
+    chosen = select_examples(bundle, examples, tgt, test_views, not all_sequences, max_sequences)
+    if not chosen:
+        raise InputError(
+            f"no sequence is called {tgt.head} = {tgt.label} by the model; nothing to explain "
+            "(use --all-sequences)",
+            source=", ".join(inputs),
+        )
+    what = f"{len(chosen)} of {len(examples)} sequences ({tgt.head} = {tgt.label})"
+    if output is not None:
+        attributions_to_h5(
+            bundle, chosen, output, tgt, test_views, method, {"command": common.command_line()}
+        )
+        common.say(f"wrote {output}: {', '.join(method)} for {what}")
+    if motifs_dir is not None:
+        reports = extract_motifs(bundle, chosen, tgt, motifs_dir, test_views, jaspar, top, logos)
+        lines = [f"wrote {len(reports)} motifs from {what} to {motifs_dir}"]
+        for r in reports[:5]:
+            best = r.matches[0] if r.matches else None
+            match = f"  best match {best.matrix_id} {best.name} ({best.score:.2f})" if best else ""
+            lines.append(f"  {r.pfm.name}: {r.pfm.trimmed().consensus()}{match}")
+        common.say("\n".join(lines))

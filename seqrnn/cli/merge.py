@@ -1,0 +1,22 @@
+"""``seqrnn merge``: join the shard files of a ``predict --shard K/N`` run."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from seqrnn.cli import common
+
+
+def merge(
+    shards: list[Path] = typer.Argument(..., help="Shard HDF5 files of one sharded run (all of 1..N)."),
+    output: Path = typer.Option(..., "--output", "-o", help="Merged HDF5 file to write (atomically)."),
+) -> None:
+    """Merge the shard files of a --shard K/N prediction back into one file in input order."""
+    from seqrnn.io import check_writable
+    from seqrnn.merge import merge_shards
+
+    check_writable(output)
+    n = merge_shards(shards, output, common.command_line())
+    common.say(f"wrote {output}: {n} sequences from {len(shards)} shards")

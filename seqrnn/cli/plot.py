@@ -1,0 +1,24 @@
+"""``seqrnn plot``: one sequence's per-residue probability tracks as PNG."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from seqrnn.cli import common
+
+
+def plot(
+    predictions: Path = typer.Argument(..., help="A predictions HDF5 file from seqrnn predict."),
+    output: Path = typer.Option(..., "--output", "-o", help="PNG file to write."),
+    record: Optional[str] = typer.Option(None, "--id", help="Record id to draw (default: the first)."),  # noqa: UP045
+) -> None:
+    """Draw one sequence's per-residue probability tracks as PNG (needs matplotlib)."""
+    from seqrnn.io import check_writable
+    from seqrnn.plot import plot_track
+
+    check_writable(output)
+    drawn = plot_track(predictions, record, output)
+    common.say(f"wrote {output} ({drawn})")

@@ -1,0 +1,145 @@
+"""``seqrnn predict``: run a model (or an ensemble) over input files into one HDF5 file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from seqrnn.cli import common
+from seqrnn.cli.common import (
+    BATCH_OPT,
+    DEVICE_OPT,
+    FORMAT_OPT,
+    GENOME_OPT,
+    IDCOL_OPT,
+    SEQCOL_OPT,
+    THREADS_OPT,
+    TOKENS_OPT,
+    VIEWS_OPT,
+    Device,
+    OnInvalid,
+    Precision,
+)
+from seqrnn.logs import event
+
+
+def predict(
+    inputs: list[str] = typer.Argument(..., help="FASTA / SMILES / CSV / TSV files (.gz ok), '-' for stdin."),
+    model: list[str] = typer.Option(
+        ...,
+        "--model",
+        "-m",
+        help="Built-in model name (seqrnn models) or .pt path; repeat to average an ensemble.",
+    ),
+    output: Path = typer.Option(..., "--output", "-o", help="HDF5 file to write (atomically)."),
+    device: Device = DEVICE_OPT,
+    threads: Optional[int] = THREADS_OPT,  # noqa: UP045
+    batch_tokens: int = TOKENS_OPT,
+    batch_size: int = BATCH_OPT,
+    on_invalid: OnInvalid = typer.Option(
+        OnInvalid.error,
+        "--on-invalid",
+        help="error: stop; skip: report and leave out; mask: letters outside the alphabet -> X (protein) / N (DNA).",
+    ),
+    precision: Precision = typer.Option(
+        Precision.auto,
+        "--precision",
+        help="auto: bf16 autocast where the CPU (AVX512-BF16/AMX) or GPU computes it natively, else fp32.",
+    ),
+    fmt: Optional[str] = FORMAT_OPT,  # noqa: UP045
+    sequence_column: Optional[str] = SEQCOL_OPT,  # noqa: UP045
+    id_column: Optional[str] = IDCOL_OPT,  # noqa: UP045
+    genome: Optional[Path] = GENOME_OPT,  # noqa: UP045
+    shard: Optional[str] = typer.Option(  # noqa: UP045
+        None, "--shard", help="K/N: predict only records i with i % N == K-1 (array jobs; see seqrnn merge)."
+    ),
+    resume: bool = typer.Option(
+        False, "--resume", help="Keep finished windows in .OUT.parts/ and reuse them when rerun after a kill."
+    ),
+    window_tokens: int = typer.Option(
+        250_000, "--window-tokens", min=1, help="Residues read, predicted and written per window."
+    ),
+    test_views: Optional[int] = VIEWS_OPT,  # noqa: UP045
+    workers: int = typer.Option(
+        0,
+        "--workers",
+        min=0,
+        help="CPU batches predicted at once, each on threads/workers threads (0: one per thread, up to 8).",
+    ),
+    export: list[str] = typer.Option(
+        [],
+        "--export",
+        help="Also write ss2, horiz (directories), tsv, or csv (input rows + predictions) next to the output (repeatable).",
+    ),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="Print nothing on success."),
+) -> None:
+    """Predict every record of the inputs with a model and write one HDF5 file."""
+    from seqrnn.bundle import load_models
+    from seqrnn.data.inputs import parse_shard
+    from seqrnn.export import EXPORT_FORMATS, export_path
+    from seqrnn.export import export as export_predictions
+    from seqrnn.inference import PredictOptions
+    from seqrnn.io import check_writable
+    from seqrnn.predict import predict_to_h5
+    from seqrnn.runtime import resolve_device
+
+    if quiet:
+        common.set_quiet()
+    check_writable(output)
+    shard_spec = parse_shard(shard) if shard else None
+    for kind in export:
+        if kind not in EXPORT_FORMATS:
+            raise typer.BadParameter(f"--export {kind!r}: choose from {', '.join(EXPORT_FORMATS)}")
+    common.set_threads(threads)
+    dev = resolve_device(device.value)
+    bundle = load_models(model, dev)
+    read = common.read_options(fmt, sequence_column, id_column, genome)
+    read.shard = shard_spec
+    options = PredictOptions(
+        batch_tokens=batch_tokens,
+        batch_size=batch_size,
+        window_tokens=window_tokens,
+        on_invalid=on_invalid.value,
+        precision=precision.value,
+        test_views=test_views,
+        workers=workers,
+        read=read,
+    )
+    summary = predict_to_h5(
+        bundle,
+        inputs,
+        output,
+        options,
+        dev,
+        common.command_line(),
+        progress=not common.STATE.quiet,
+        resume=resume,
+    )
+    common.report_skipped(summary.skipped)
+    for rec, n in summary.masked:
+        common.warn(
+            f"seqrnn: masked {n} letter(s) outside the alphabet in {rec}", "masked", record=rec, letters=n
+        )
+    event(
+        "result",
+        output=summary.output,
+        sequences=summary.n_sequences,
+        residues=summary.n_residues,
+        seconds=round(summary.seconds, 3),
+        skipped=len(summary.skipped),
+    )
+    exported = [(kind, export_predictions(output, kind, export_path(output, kind))) for kind in export]
+    rate = summary.n_residues / max(summary.seconds, 1e-9)
+    lines = [
+        f"wrote {summary.output}: {summary.n_sequences} sequences, {summary.n_residues} residues, "
+        f"model {bundle.name}, {summary.seconds:.2f}s ({rate:,.0f} residues/s)"
+        + (f", {len(summary.skipped)} skipped" if summary.skipped else "")
+        + (f", {len(summary.masked)} masked" if summary.masked else "")
+        + (f", {summary.windows_reused} finished windows reused" if summary.windows_reused else "")
+    ]
+    for head, fractions in summary.class_fractions.items():
+        lines.append(f"  {head}: " + "  ".join(f"{k} {v:.1%}" for k, v in fractions.items()))
+    lines += [f"  exported {n} sequences as {kind}: {export_path(output, kind)}" for kind, n in exported]
+    common.say("\n".join(lines))

@@ -1,0 +1,49 @@
+"""``seqrnn scan``: a PWM baseline without training, scored like ``seqrnn evaluate``."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from seqrnn.cli import common
+from seqrnn.cli.common import FORMAT_OPT, GENOME_OPT, IDCOL_OPT, SEQCOL_OPT
+
+
+def scan(
+    inputs: list[str] = typer.Argument(..., help="DNA sequences with labels (TSV / DeepBind .seq / FASTA)."),
+    jaspar: Path = typer.Option(..., "--jaspar", help="JASPAR motif file."),
+    motif: str = typer.Option(..., "--motif", help="Matrix id (MA0093.4) or TF name (USF1)."),
+    label_column: str = typer.Option("Bound", "--label-column", help="Column with the 0/1 labels."),
+    json_out: Optional[Path] = typer.Option(None, "--json", help="Also write all metrics as JSON here."),  # noqa: UP045
+    fmt: Optional[str] = FORMAT_OPT,  # noqa: UP045
+    sequence_column: Optional[str] = SEQCOL_OPT,  # noqa: UP045
+    id_column: Optional[str] = IDCOL_OPT,  # noqa: UP045
+    genome: Optional[Path] = GENOME_OPT,  # noqa: UP045
+) -> None:
+    """Baseline without training: best PWM log-odds hit per sequence, scored like seqrnn evaluate."""
+    from seqrnn.data.inputs import chain_inputs
+    from seqrnn.errors import InputError
+    from seqrnn.metrics import format_table
+    from seqrnn.motifs import evaluate_pwm, find_motif, load_jaspar
+
+    found = find_motif(load_jaspar(jaspar), motif, str(jaspar))
+    options = common.read_options(fmt, sequence_column, id_column, genome)
+    texts, labels = [], []
+    for rec in chain_inputs(inputs, options):
+        if label_column not in rec.fields:
+            raise InputError(f"no label column {label_column!r}", source=rec.source, record=rec.id)
+        texts.append(rec.text)
+        labels.append(rec.fields[label_column])
+    metrics = evaluate_pwm(found, texts, labels)
+    typer.echo(format_table(metrics, f"PWM scan {found.matrix_id} {found.name} on {', '.join(inputs)}"))
+    if json_out is not None:
+        payload = {
+            "model": f"pwm:{found.matrix_id}",
+            "motif": found.name,
+            "data": list(inputs),
+            "pwm": metrics,
+        }
+        json_out.write_text(json.dumps(payload, indent=1) + "\n")

@@ -1,0 +1,59 @@
+"""``seqrnn train``: fit a model from a YAML run config."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from seqrnn.cli import common
+from seqrnn.cli.common import THREADS_OPT, Device
+from seqrnn.logs import event
+
+logger = logging.getLogger(__name__)
+
+
+def train(
+    config: Path = typer.Argument(..., help="YAML run config (see configs/)."),
+    set_: list[str] = typer.Option([], "--set", help="Override a config key, e.g. --set model.hidden=256."),
+    resume: bool = typer.Option(
+        False, "--resume", help="Continue the run in output_dir from its last checkpoint."
+    ),
+    device: Optional[Device] = typer.Option(None, "--device", help="Overrides train.device."),  # noqa: UP045
+    threads: Optional[int] = THREADS_OPT,  # noqa: UP045
+    stop_after: Optional[int] = typer.Option(  # noqa: UP045
+        None,
+        "--stop-after",
+        min=1,
+        help="Stop after N epochs with a resumable checkpoint (wall-time limits).",
+    ),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress messages."),
+) -> None:
+    """Train a model from a YAML config; writes model.pt, checkpoints and metrics.jsonl to output_dir."""
+    from seqrnn.config import load_config
+    from seqrnn.training import train as run_training
+
+    if quiet:
+        common.set_quiet(summaries=False)  # train -q keeps its result line, as it always has
+    overrides = list(set_)
+    if device is not None:
+        overrides.append(f"train.device={device.value}")
+    if threads:
+        overrides.append(f"train.threads={threads}")
+    cfg = load_config(config, overrides)
+    # Training still reports through a callback; its messages become `log` events of the seqrnn logger.
+    result = run_training(
+        cfg, resume=resume, log=logger.info, progress=not (quiet or common.STATE.quiet), stop_after=stop_after
+    )
+    event(
+        "result",
+        model=result.model_path,
+        best_epoch=result.best_epoch,
+        monitor=result.monitor,
+        value=result.best_value,
+    )
+    common.say(
+        f"model: {result.model_path}\nbest epoch {result.best_epoch}: {result.monitor} = {result.best_value:.4f}"
+    )

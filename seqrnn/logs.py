@@ -1,0 +1,129 @@
+"""Logging for seqrnn: the ``seqrnn`` logger, structured events, their handlers and the progress bar.
+
+Library code logs through ``logging.getLogger("seqrnn")`` or a child (``logging.getLogger(__name__)``
+inside the package). By default nothing is printed (a :class:`logging.NullHandler` is attached), so
+programs that import seqrnn decide where its messages go, e.g.::
+
+    logging.getLogger("seqrnn").addHandler(logging.StreamHandler())
+
+A record may carry a structured event (:func:`event`): ``record.event`` names it (``progress``,
+``skipped``, ...) and ``record.fields`` holds its JSON-able fields. :class:`JsonLinesHandler` writes
+each record as one JSON line (``time``, ``event``, fields); plain records become ``log`` events.
+:class:`ConsoleHandler` prints the message text as is (the CLI's stderr output) and leaves out
+machine-only events, which have no text.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from tqdm import tqdm
+
+LOGGER_NAME = "seqrnn"
+logger = logging.getLogger(LOGGER_NAME)
+logger.addHandler(logging.NullHandler())
+
+
+def get_logger(name: str | None = None) -> logging.Logger:
+    """The ``seqrnn`` logger, or its child ``seqrnn.<name>`` (a module's ``__name__`` is accepted too)."""
+    if not name or name == LOGGER_NAME:
+        return logger
+    return logging.getLogger(name if name.startswith(LOGGER_NAME + ".") else f"{LOGGER_NAME}.{name}")
+
+
+def event(
+    name: str,
+    text: str = "",
+    *,
+    level: int = logging.INFO,
+    console: bool = True,
+    log: logging.Logger | None = None,
+    **fields: Any,
+) -> None:
+    """Log a structured event ``name`` with ``fields``; ``text`` is what a person reads.
+
+    Events without ``text`` (``start``, ``result``, ``exit``) are for machine logs only; ``console=False``
+    keeps a text event off the console too (a progress bar already shows the same thing).
+    """
+    (log or logger).log(level, text, extra={"event": name, "fields": fields, "console": console})
+
+
+class ConsoleHandler(logging.Handler):
+    """Print each record's text to the *current* ``sys.stderr`` (tests and redirections swap it)."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        """Write the message, unless the record is a machine-only event."""
+        try:
+            text = self.format(record)
+            if not text or getattr(record, "console", True) is False:
+                return
+            sys.stderr.write(text + "\n")
+            sys.stderr.flush()
+        except Exception:  # logging must never take the program down
+            self.handleError(record)
+
+
+class JsonLinesHandler(logging.Handler):
+    """Append every record to ``path`` as one JSON line: ``time``, ``event`` and the event's fields.
+
+    The file is opened per record (append mode), so lines from concurrent runs do not interleave
+    mid-line and a killed run leaves every line written so far.
+    """
+
+    def __init__(self, path: str | Path, level: int = logging.NOTSET) -> None:
+        super().__init__(level)
+        self.path = Path(path)
+
+    def emit(self, record: logging.LogRecord) -> None:
+        """Write the record as JSON; plain log records become ``log`` events with message and level."""
+        from seqrnn.io.files import utc_timestamp  # lazily: keeps ``import seqrnn.logs`` light
+
+        try:
+            name = getattr(record, "event", None)
+            fields = (
+                getattr(record, "fields", {})
+                if name
+                else {"message": record.getMessage(), "level": record.levelname.lower()}
+            )
+            line = {"time": utc_timestamp(), "event": name or "log", **fields}
+            with self.path.open("a") as fh:
+                fh.write(json.dumps(line, default=str) + "\n")
+        except Exception:
+            self.handleError(record)
+
+
+class Heartbeat:
+    """True once every ``interval`` seconds: paces progress lines in batch-job logs."""
+
+    def __init__(self, interval: float) -> None:
+        self.interval = interval
+        self._last = time.perf_counter()
+
+    def due(self) -> bool:
+        """Whether ``interval`` seconds passed since the last beat (or the start); starts a new one if so."""
+        now = time.perf_counter()
+        if now - self._last < self.interval:
+            return False
+        self._last = now
+        return True
+
+
+def progress_bar(
+    enabled: bool, *, desc: str, unit: str, total: int | None = None, leave: bool = True
+) -> tqdm | None:
+    """A tqdm bar on stderr when ``enabled`` and stderr is a terminal, else None.
+
+    Batch-job logs (stderr a file or pipe) get heartbeat log lines instead: a bar redrawn in a file
+    is thousands of carriage-return fragments.
+    """
+    if not enabled or not sys.stderr.isatty():
+        return None
+    from tqdm import tqdm
+
+    return tqdm(total=total, desc=desc, unit=unit, file=sys.stderr, leave=leave)

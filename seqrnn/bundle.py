@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -65,6 +65,50 @@ class ModelBundle:
             raise ModelError(f"--test-views {n}: views cannot be averaged for per-residue heads")
         return build_augmentation(name), n
 
+    def use_label_columns(self, columns: Mapping[str, str | Sequence[str]]) -> None:
+        """Read the labels of head ``name`` from other data columns (``{"ss8": "dssp8_alt"}``), e.g. to
+        score a model on a dataset whose columns are named differently from its training data.
+
+        Raises ``ValueError`` for an unknown head or an empty column name. Changes only how labels are
+        read while this bundle is in memory (the file is untouched).
+        """
+        for head, names in columns.items():
+            cols = [names] if isinstance(names, str) else list(names)
+            if head not in self.model.heads or not cols or not all(cols):
+                raise ValueError(
+                    f"{head}={','.join(cols)}: expected HEAD=COLUMN with HEAD one of {list(self.model.heads)}"
+                )
+            self.model.heads[head].spec.columns = cols
+
+    def describe(self) -> str:
+        """A human-readable summary: name, file, checksum, encoder, architecture, heads, data, metrics."""
+        meta = self.metadata
+        m = meta["model"]
+        n_params = sum(p.numel() for p in self.model.parameters())
+        lines = [
+            f"name:       {self.name}",
+            f"file:       {self.path}",
+            f"sha256:     {self.sha256}",
+            f"seqrnn:     {meta.get('seqrnn_version')}   created {meta.get('created', '?')}",
+            f"encoder:    {meta['encoder']['name']} ({len(meta['encoder']['tokens'])} tokens)",
+            f"model:      Bi{m['cell'].upper()} {m['layers']} x {m['hidden']}, "
+            f"conv {m['conv_channels'] or 'none'}, {n_params:,} parameters",
+        ]
+        for spec in meta["heads"]:
+            lines.append(f"head:       {spec['name']} [{spec['kind']}] {' '.join(spec['classes'])}")
+        data = meta.get("data", {})
+        if data:
+            lines.append(
+                f"trained on: {data.get('train')} ({data.get('n_train')} train / {data.get('n_valid')} valid)"
+            )
+            lines.append(f"data hash:  {data.get('fingerprint')}")
+        for head, metrics in meta.get("valid_metrics", {}).items():
+            shown = ", ".join(f"{k} {v:.4f}" for k, v in metrics.items() if k != "n" and isinstance(v, float))
+            lines.append(f"valid:      {head}: {shown}")
+        if meta.get("description"):
+            lines.append(f"about:      {meta['description']}")
+        return "\n".join(lines)
+
 
 def build_model(metadata: dict[str, Any], encoder: Encoder) -> SeqRNN:
     config = ModelConfig(**metadata["model"])
@@ -80,7 +124,7 @@ def save_bundle(path: str | Path, model: SeqRNN, encoder: Encoder, metadata: dic
         "seqrnn_version": __version__,
         "encoder": encoder.to_config(),
         "model": model.config.to_dict(),
-        "heads": [h.spec for h in model.heads.values()],
+        "heads": [h.spec.to_dict() for h in model.heads.values()],
     }
     payload = {
         "format": FORMAT,

@@ -8,6 +8,7 @@ The next window is read and queued while the current one is written.
 
 from __future__ import annotations
 
+import logging
 import shutil
 import time
 from collections.abc import Iterable, Iterator, Sequence
@@ -26,15 +27,21 @@ from seqrnn.errors import InputError
 from seqrnn.inference import PredictOptions, WindowResult, predict_examples, predict_windows
 from seqrnn.io.hdf5 import RaggedH5Writer, check_writable, write_skipped
 from seqrnn.io.predictions import dataset_layout, file_attrs, read_part, window_payload, write_part
+from seqrnn.logs import Heartbeat, event, progress_bar
 from seqrnn.memory import cap_primitive_caches
 from seqrnn.runtime import resolve_precision
+
+logger = logging.getLogger(__name__)
+
+HEARTBEAT_SECONDS = 60.0
+"""Default seconds between ``progress`` events of :func:`predict_to_h5`."""
 
 
 @dataclass
 class PredictSummary:
     """What a prediction run did: counts, time, skipped and masked records, class mix per head."""
 
-    output: Path
+    output: Path | None  # None: written in memory (seqrnn.predict)
     n_sequences: int = 0
     n_residues: int = 0
     seconds: float = 0.0
@@ -82,27 +89,63 @@ def predict_to_h5(
     command: str = "",
     progress: bool = False,
     resume: bool = False,
+    heartbeat: float | None = None,
+    records: Iterable[Record] | None = None,
 ) -> PredictSummary:
     """Predict all inputs into one HDF5 file.
+
+    ``records``: predict these instead of reading ``inputs`` (which then only name them in the file).
+
+    Progress: with ``progress`` and stderr a terminal, a tqdm bar; and every ``heartbeat`` seconds
+    (default :data:`HEARTBEAT_SECONDS`) a ``progress`` event on the ``seqrnn.predict`` logger
+    (``predict: N sequences, R residues, X residues/s``), shown on the console only where no bar is.
 
     With ``resume`` every finished window is also kept as a part file in ``.<output>.parts/``; a rerun
     after a crash or kill reuses the parts that match (same model, same records) and predicts only the
     rest, then assembles the same file an uninterrupted run writes and removes the parts.
     """
     output = check_writable(output)
+    writer = RaggedH5Writer(output, {}, *dataset_layout(bundle.model.heads.values()))
+    return write_predictions(
+        writer, bundle, inputs, options, device, command, progress, resume, heartbeat, records
+    )
+
+
+def write_predictions(
+    writer: RaggedH5Writer,
+    bundle: ModelBundle,
+    inputs: Sequence[str | Path],
+    options: PredictOptions,
+    device: torch.device,
+    command: str = "",
+    progress: bool = False,
+    resume: bool = False,
+    heartbeat: float | None = None,
+    records: Iterable[Record] | None = None,
+) -> PredictSummary:
+    """What :func:`predict_to_h5` does, into ``writer``: a new (not yet entered) writer with the
+    layout of :func:`~seqrnn.io.predictions.dataset_layout`, on disk or in memory (``path=None``, as
+    :func:`seqrnn.predict` uses it), so both give the same file."""
+    output = writer.path
+    if resume and output is None:
+        raise ValueError("resume needs a predictions file on disk")
     cap_primitive_caches()
     if bundle.encoder.name == "smiles":
         from seqrnn.chem import note_without_rdkit
 
-        note_without_rdkit()  # once: validity and canonical form cannot be checked without RDKit
-    layout = dataset_layout(bundle.model.heads.values())
+        # Once: validity and canonical form cannot be checked without RDKit (through the logger, so
+        # library callers see nothing unless they route seqrnn's logging).
+        note_without_rdkit(lambda message: logger.warning("seqrnn: %s", message))
     precision = resolve_precision(options.precision, device)
     attrs = file_attrs(bundle, inputs, options.read.shard, precision, command)
     summary = PredictSummary(output)
     counts = {n: np.zeros(len(h.classes)) for n, h in bundle.model.heads.items() if h.level == "residue"}
     start = time.perf_counter()
-    bar = _progress(progress)
-    windows = _windows(chain_inputs(inputs, options.read), bundle, options, summary.skipped)
+    bar = progress_bar(progress, desc="predict", unit="seq")
+    beat = Heartbeat(HEARTBEAT_SECONDS if heartbeat is None else heartbeat)
+    windows = _windows(
+        chain_inputs(inputs, options.read) if records is None else records, bundle, options, summary.skipped
+    )
     payloads = (
         _resumable_payloads(bundle, windows, options, device, output, summary)
         if resume
@@ -111,7 +154,8 @@ def predict_to_h5(
             for r in predict_windows(bundle, windows, options, device)
         )
     )
-    with RaggedH5Writer(output, attrs, *layout) as writer:
+    writer.attrs.update(attrs)
+    with writer:
         for payload in payloads:
             writer.append(**payload)
             for key, arr in payload["residue"].items():
@@ -123,6 +167,8 @@ def predict_to_h5(
             summary.n_residues += int(payload["lengths"].sum())
             if bar is not None:
                 bar.update(len(payload["ids"]))
+            if beat.due():
+                _heartbeat(summary, time.perf_counter() - start, bar_shown=bar is not None)
         if summary.n_sequences == 0 and options.read.shard is None:
             # An empty shard is a valid (empty) result: N may exceed the number of records.
             raise InputError(
@@ -180,11 +226,15 @@ def _resumable_payloads(
         yield payload
 
 
-def _progress(enabled: bool):
-    import sys
-
-    if not enabled or not sys.stderr.isatty():
-        return None
-    from tqdm import tqdm
-
-    return tqdm(unit="seq", desc="predict", file=sys.stderr)
+def _heartbeat(summary: PredictSummary, seconds: float, bar_shown: bool) -> None:
+    rate = summary.n_residues / max(seconds, 1e-9)
+    event(
+        "progress",
+        f"predict: {summary.n_sequences} sequences, {summary.n_residues} residues, {rate:,.0f} residues/s",
+        console=not bar_shown,  # the bar already shows it; a log line would break the bar
+        log=logger,
+        sequences=summary.n_sequences,
+        residues=summary.n_residues,
+        seconds=round(seconds, 3),
+        residues_per_s=round(rate, 1),
+    )

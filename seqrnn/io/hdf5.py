@@ -5,13 +5,15 @@ Layout (N sequences, R = total residues/tokens, C = classes or targets):
     axis, so residue rows of sequence i are ``offsets[i]:offsets[i+1]``;
     residue datasets (R, C) and sequence datasets (N, C) under any group path given by the caller.
 The file is written as ``.<name>.<random>.tmp`` in the target directory and renamed on success only,
-so a killed job never leaves a file that looks finished. Appends go in fixed-size chunks, so memory is
-bounded by one write call, not by the input.
+so a killed job never leaves a file that looks finished; without a path it is built in memory instead
+(HDF5's ``core`` driver, nothing on disk) and left open for reading (:attr:`RaggedH5Writer.file`).
+Appends go in fixed-size chunks, so memory is bounded by one write call, not by the input.
 """
 
 from __future__ import annotations
 
 import os
+import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -54,17 +56,20 @@ class RaggedH5Writer:
 
     Use as a context manager; :meth:`append` one block of sequences at a time, :meth:`put` whole
     datasets, and set file attributes through ``attrs`` before leaving the block.
+
+    ``path=None`` writes the same layout into an in-memory HDF5 file instead; after a successful block
+    it stays open, as :attr:`file`, for reading (closing it frees the memory).
     """
 
     def __init__(
         self,
-        path: str | Path,
+        path: str | Path | None,
         attrs: Mapping[str, Any],
         residue: Mapping[str, DatasetSpec],
         sequence: Mapping[str, DatasetSpec],
         compression: str | None = "gzip",
     ) -> None:
-        self.path = check_writable(path)
+        self.path = None if path is None else check_writable(path)
         self.attrs = dict(attrs)
         self.residue_specs = dict(residue)
         self.sequence_specs = dict(sequence)
@@ -73,12 +78,18 @@ class RaggedH5Writer:
         self.r = 0
         self._file: h5py.File | None = None
         self._out: AtomicOutput | None = None
+        self.file: h5py.File | None = None  # in-memory writers: the finished file, open for reading
 
     # lifecycle ----------------------------------------------------------------------------------
     def __enter__(self) -> RaggedH5Writer:
-        self._out = AtomicOutput(self.path)
+        if self.path is not None:
+            self._out = AtomicOutput(self.path)
         try:
-            f = h5py.File(self._out.tmp, "w")
+            if self._out is None:
+                # The name only identifies the file to HDF5; nothing is written to disk.
+                f = h5py.File(f"seqrnn-{uuid.uuid4().hex}.h5", "w", driver="core", backing_store=False)
+            else:
+                f = h5py.File(self._out.tmp, "w")
             self._file = f
             f.create_dataset(
                 "ids", (0,), maxshape=(None,), dtype=h5py.string_dtype("utf-8"), chunks=(ROW_CHUNK,)
@@ -95,7 +106,8 @@ class RaggedH5Writer:
             # __exit__ does not run when __enter__ fails: remove the temp file here.
             if self._file is not None:
                 self._file.close()
-            self._out.discard()
+            if self._out is not None:
+                self._out.discard()
             raise
         return self
 
@@ -118,16 +130,21 @@ class RaggedH5Writer:
     def __exit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
-        assert self._file is not None and self._out is not None
+        assert self._file is not None
         if exc_type is None:
             self._file.attrs.update(self.attrs)
             self._file.attrs["n_sequences"] = self.n
             self._file.attrs["n_residues"] = self.r
-            self._file.close()
-            self._out.commit()
+            if self._out is None:
+                self._file.flush()
+                self.file = self._file
+            else:
+                self._file.close()
+                self._out.commit()
         else:
             self._file.close()
-            self._out.discard()
+            if self._out is not None:
+                self._out.discard()
 
     # data ---------------------------------------------------------------------------------------
     def append(

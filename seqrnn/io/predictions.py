@@ -10,7 +10,9 @@ Layout (N sequences, R residues in all, C classes or targets; docs/hdf5-format.m
     /skipped/{record_index,records,reasons}          records left out under --on-invalid skip
     attrs: format, format_version, model_name, model_sha256, command, inputs, shard, precision, ...
 
-Prediction (:mod:`seqrnn.predict`), ``merge``, ``export`` and ``plot`` all go through this module.
+Prediction (:mod:`seqrnn.predict`), ``merge``, ``export``, ``plot`` and the Python API
+(:class:`Predictions`, returned by :func:`seqrnn.predict` and :func:`seqrnn.read_predictions`) all go
+through this module.
 With ``--resume`` every finished window is also kept as a part file with the same layout.
 """
 
@@ -23,14 +25,17 @@ from typing import TYPE_CHECKING, Any
 import h5py
 import numpy as np
 
-from seqrnn.errors import InputError
+from seqrnn.errors import InputError, SeqrnnError
 from seqrnn.io.files import utc_timestamp
 from seqrnn.io.hdf5 import DatasetSpec, RaggedH5Writer
 from seqrnn.version import __version__
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from seqrnn.bundle import ModelBundle
     from seqrnn.data.examples import Example
+    from seqrnn.data.inputs import Skipped
     from seqrnn.models.heads import Head
 
 FORMAT = "seqrnn-predictions"
@@ -154,6 +159,12 @@ def read_part(
 
 # Reading ------------------------------------------------------------------------------------------
 
+#: HDF5 chunk cache per dataset when reading: a residue chunk holds 65536 rows (2 MiB for 8 classes),
+#: more than HDF5's 1 MiB default, which would decompress a chunk again for every record read from it.
+READ_CACHE_BYTES = 16 << 20
+_BLOCK_RECORDS = 4096  # iteration reads this many records (or 1M residues) per dataset read
+_BLOCK_RESIDUES = 1 << 20
+
 
 def open_predictions_file(path: str | Path, *, shard: bool = False) -> h5py.File:
     """An open predictions file; a file that is not one is an :class:`InputError` naming it.
@@ -161,7 +172,7 @@ def open_predictions_file(path: str | Path, *, shard: bool = False) -> h5py.File
     ``shard``: also require ``/record_index`` (what merging shards needs).
     """
     try:
-        f = h5py.File(path, "r")
+        f = h5py.File(path, "r", rdcc_nbytes=READ_CACHE_BYTES)
     except (OSError, FileNotFoundError):
         raise InputError("not a readable HDF5 file", source=str(path)) from None
     if f.attrs.get("format") != FORMAT or (shard and "record_index" not in f):
@@ -171,32 +182,271 @@ def open_predictions_file(path: str | Path, *, shard: bool = False) -> h5py.File
     return f
 
 
-class Predictions:
-    """Read access to a seqrnn predictions file, one sequence at a time."""
+def _plain(value: Any) -> Any:
+    """An HDF5 attribute as plain Python: bytes -> str, arrays -> lists, numpy scalars -> numbers."""
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace")
+    if isinstance(value, np.ndarray):
+        return [_plain(v) for v in value.tolist()]
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
 
-    def __init__(self, path: str | Path) -> None:
-        self.path = Path(path)
-        self.file = open_predictions_file(self.path)
-        self.ids = self.file["ids"].asstr()[:]
-        self.offsets = self.file["offsets"][:]
-        self.sequences = self.file["sequences"].asstr()[:] if "sequences" in self.file else None
-        self.residue_heads = sorted(self.file["residue"]) if "residue" in self.file else []
+
+class Predictions:
+    """The predictions of one run, read lazily from a predictions file (on disk or in memory).
+
+    What :func:`seqrnn.predict` returns and :func:`seqrnn.read_predictions` opens. The id index
+    (``ids``, ``offsets``; N + 1 numbers) is read on opening; outputs are read per record, by slicing
+    the datasets, so files larger than memory can be used.
+
+    - ``len(p)``: N records; ``p.ids``: their ids (list of str), in input order.
+    - ``p[i]`` (position, negative counts from the end) or ``p["id"]`` -> ``{head: array}``: per-residue
+      heads ``(L, C)`` float32 (L = the record's length, C = classes), per-sequence heads ``(C,)``
+      (classes, labels or regression targets: see :meth:`classes`).
+    - ``for rec_id, outputs in p``: every record in order, as ``(id, {head: array})``.
+    - ``p.heads``, ``p.classes(head)``, ``p.sequence(i)``, ``p.attrs``, ``p.skipped``,
+      ``p.to_dataframe(head)`` (needs pandas).
+    - Close it (``p.close()`` or ``with read_predictions(...) as p:``) to release the file or memory.
+
+    Args:
+        source: path of a predictions file, or an open :class:`h5py.File` holding one (taken over:
+            :meth:`close` closes it).
+
+    Raises:
+        InputError: the file is missing or not a seqrnn predictions file.
+    """
+
+    def __init__(self, source: str | Path | h5py.File) -> None:
+        if isinstance(source, h5py.File):
+            self.file = source
+            in_memory = source.driver == "core" and not source.id.get_access_plist().get_fapl_core()[1]
+            #: The file's path; None for an in-memory result.
+            self.path: Path | None = None if in_memory else Path(source.filename)
+            if source.attrs.get("format") != FORMAT:
+                raise InputError("not a seqrnn predictions file", source=str(self.path or "<memory>"))
+        else:
+            self.path = Path(source)
+            self.file = open_predictions_file(self.path)
+        #: Record ids in file (= input) order; ids may repeat (see :meth:`__getitem__`).
+        self.ids: list[str] = self.file["ids"].asstr()[:].tolist()
+        #: (N+1,) int64: residue rows of record i are ``offsets[i]:offsets[i+1]``.
+        self.offsets: np.ndarray = self.file["offsets"][:]
+        #: Names of the per-residue heads (sorted).
+        self.residue_heads: list[str] = sorted(self.file["residue"]) if "residue" in self.file else []
+        #: Names of the per-sequence heads (sorted).
+        self.sequence_heads: list[str] = sorted(self.file["sequence"]) if "sequence" in self.file else []
+        self._positions: dict[str, int] | None = None
+        self._repeats: dict[str, int] = {}
+
+    # the index --------------------------------------------------------------------------------------
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def __contains__(self, rec_id: object) -> bool:
+        return isinstance(rec_id, str) and rec_id in self._id_positions()
+
+    def _id_positions(self) -> dict[str, int]:
+        if self._positions is None:
+            positions: dict[str, int] = {}
+            for i, rec_id in enumerate(self.ids):
+                if rec_id in positions:
+                    self._repeats[rec_id] = self._repeats.get(rec_id, 1) + 1
+                else:
+                    positions[rec_id] = i
+            self._positions = positions
+        return self._positions
+
+    def position(self, key: int | str) -> int:
+        """The position (0-based, in file order) of a record given by position or id.
+
+        Raises:
+            KeyError: an id that is not in the file, or that more than one record has.
+            IndexError: a position out of range.
+        """
+        if isinstance(key, int | np.integer) and not isinstance(key, bool):
+            n = len(self.ids)
+            if not -n <= key < n:
+                raise IndexError(f"record {key} out of range ({n} records)")
+            return int(key) % n
+        if not isinstance(key, str):
+            raise TypeError(f"records are indexed by position (int) or id (str), not {type(key).__name__}")
+        positions = self._id_positions()
+        if key not in positions:
+            raise KeyError(f"no record with id {key!r}")
+        if key in self._repeats:
+            raise KeyError(
+                f"id {key!r} occurs {self._repeats[key]} times; index those records by position "
+                f"(the first is {positions[key]})"
+            )
+        return positions[key]
+
+    # heads ------------------------------------------------------------------------------------------
+    @property
+    def heads(self) -> list[str]:
+        """All head names: the per-residue heads, then the per-sequence heads."""
+        return self.residue_heads + self.sequence_heads
+
+    def _dataset(self, head: str) -> h5py.Dataset:
+        for level in ("residue", "sequence"):
+            group = self.file.get(f"{level}/{head}")
+            if isinstance(group, h5py.Group):
+                for output in ("probs", "values"):
+                    if output in group:
+                        return group[output]
+        raise KeyError(f"no head {head!r} in the predictions (heads: {', '.join(self.heads) or 'none'})")
 
     def classes(self, head: str) -> list[str]:
-        """The class names of a per-residue head, in column order."""
-        return list(self.file[f"residue/{head}/probs"].attrs["classes"].astype(str))
+        """The column names of a head's outputs, in column order.
+
+        Classes for classification heads (e.g. ``['H', 'E', 'C']``), labels for multi-label heads,
+        target names for regression heads.
+        """
+        attrs = self._dataset(head).attrs
+        names = attrs["classes"] if "classes" in attrs else attrs["targets"]
+        return [_plain(n) for n in names]
+
+    # records ----------------------------------------------------------------------------------------
+    def __getitem__(self, key: int | str) -> dict[str, np.ndarray]:
+        """The outputs of one record, by position or id, as ``{head: array}``.
+
+        Returns:
+            Per-residue heads: ``(L, C)`` float32, L the record's length (tokens for SMILES);
+            per-sequence heads: ``(C,)`` float32.
+
+        Raises:
+            KeyError: an unknown id, or an id that several records share (index those by position).
+            IndexError: a position out of range.
+        """
+        i = self.position(key)
+        a, b = int(self.offsets[i]), int(self.offsets[i + 1])
+        out = {head: self._dataset(head)[a:b] for head in self.residue_heads}
+        out.update({head: self._dataset(head)[i] for head in self.sequence_heads})
+        return out
+
+    def __iter__(self) -> Iterator[tuple[str, dict[str, np.ndarray]]]:
+        """``(id, {head: array})`` for every record in file order (read in blocks, not whole)."""
+        for a, b in self._blocks():
+            lo = int(self.offsets[a])
+            residue = {h: self._dataset(h)[lo : int(self.offsets[b])] for h in self.residue_heads}
+            sequence = {h: self._dataset(h)[a:b] for h in self.sequence_heads}
+            for i in range(a, b):
+                r0, r1 = int(self.offsets[i]) - lo, int(self.offsets[i + 1]) - lo
+                out = {h: arr[r0:r1] for h, arr in residue.items()}
+                out.update({h: arr[i - a] for h, arr in sequence.items()})
+                yield self.ids[i], out
+
+    def _blocks(self) -> Iterator[tuple[int, int]]:
+        """Record ranges ``[a, b)`` of at most 4096 records or ~1M residues (at least one record)."""
+        a, n = 0, len(self.ids)
+        while a < n:
+            b = min(n, a + _BLOCK_RECORDS)
+            limit = self.offsets[a] + _BLOCK_RESIDUES
+            b = max(a + 1, min(b, int(np.searchsorted(self.offsets, limit, side="right")) - 1))
+            yield a, b
+            a = b
+
+    @property
+    def sequences(self) -> Any:
+        """The sequences as the model saw them: a lazily read, indexable view (``[i]`` -> str), or None
+        in files written before ``/sequences`` existed."""
+        return self.file["sequences"].asstr() if "sequences" in self.file else None
+
+    def sequence(self, key: int | str) -> str:
+        """One record's sequence as the model saw it (after the input policy), by position or id.
+
+        Its length is the number of rows of the record's per-residue outputs (for SMILES the string may
+        be longer: a token can be several characters).
+        """
+        i = self.position(key)
+        if "sequences" in self.file:
+            return str(self.file["sequences"].asstr()[i])
+        return "X" * int(self.offsets[i + 1] - self.offsets[i])
 
     def residues(self, head: str) -> Iterator[tuple[int, str, str, np.ndarray]]:
         """(position, id, sequence, (L, C) probabilities) of every sequence, in file order."""
-        ds = self.file[f"residue/{head}/probs"]
-        for i, rec_id in enumerate(self.ids):
-            seq = (
-                self.sequences[i]
-                if self.sequences is not None
-                else "X" * int(self.offsets[i + 1] - self.offsets[i])
-            )
-            yield i, rec_id, seq, ds[self.offsets[i] : self.offsets[i + 1]]
+        ds = self._dataset(head)
+        seqs = self.sequences
+        for a, b in self._blocks():
+            lo = int(self.offsets[a])
+            block = ds[lo : int(self.offsets[b])]
+            texts = seqs[a:b] if seqs is not None else None
+            for i in range(a, b):
+                r0, r1 = int(self.offsets[i]) - lo, int(self.offsets[i + 1]) - lo
+                seq = str(texts[i - a]) if texts is not None else "X" * (r1 - r0)
+                yield i, self.ids[i], seq, block[r0:r1]
 
+    # provenance -------------------------------------------------------------------------------------
+    @property
+    def attrs(self) -> dict[str, Any]:
+        """The file's attributes as plain Python values: ``model_name``, ``model_sha256``, ``precision``,
+        ``n_sequences``, ``created``, ... (docs/hdf5-format.md)."""
+        return {k: _plain(v) for k, v in self.file.attrs.items()}
+
+    @property
+    def skipped(self) -> list[Skipped]:
+        """Records left out under ``on_invalid="skip"``: ``Skipped(record, reason, index)``, with
+        ``record`` as ``SOURCE:ID`` and ``index`` the record's position in the input."""
+        from seqrnn.data.inputs import Skipped
+
+        if "skipped" not in self.file:
+            return []
+        group = self.file["skipped"]
+        return [
+            Skipped(str(rec), str(reason), int(index))
+            for rec, reason, index in zip(
+                group["records"].asstr()[:],
+                group["reasons"].asstr()[:],
+                group["record_index"][:],
+                strict=True,
+            )
+        ]
+
+    def to_dataframe(self, head: str) -> pd.DataFrame:
+        """One head's outputs as a pandas DataFrame (needs pandas: ``pip install 'seqrnn[pandas]'``).
+
+        Returns:
+            Per-residue heads: one row per residue with columns ``id``, ``position`` (1-based),
+            ``residue`` (left out where residues are not single letters, e.g. SMILES tokens) and one
+            column per class. Per-sequence heads: one row per record with ``id`` and one column per
+            class or target.
+        """
+        try:
+            import pandas as pd
+        except ImportError:
+            raise SeqrnnError("Predictions.to_dataframe needs pandas: pip install 'seqrnn[pandas]'") from None
+        classes = self.classes(head)
+        values = self._dataset(head)[:]
+        columns: dict[str, Any] = {}
+        if head in self.residue_heads:
+            lengths = np.diff(self.offsets)
+            columns["id"] = np.repeat(np.array(self.ids, dtype=object), lengths)
+            columns["position"] = np.arange(values.shape[0]) - np.repeat(self.offsets[:-1], lengths) + 1
+            seqs = self.sequences
+            letters = "".join(seqs[:]) if seqs is not None else ""
+            if len(letters) == values.shape[0]:
+                columns["residue"] = np.array(list(letters), dtype=object)
+        else:
+            columns["id"] = np.array(self.ids, dtype=object)
+        for j, name in enumerate(classes):
+            columns[name] = values[:, j]
+        return pd.DataFrame(columns)
+
+    # lifecycle --------------------------------------------------------------------------------------
     def close(self) -> None:
-        """Close the file."""
+        """Close the file (an in-memory result is freed)."""
         self.file.close()
+
+    def __enter__(self) -> Predictions:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        if not self.file:
+            return "Predictions(closed)"
+        heads = ", ".join(f"{h} [{' '.join(self.classes(h))}]" for h in self.heads)
+        where = str(self.path) if self.path is not None else "in memory"
+        model = _plain(self.file.attrs.get("model_name", ""))
+        return f"Predictions({len(self)} records, heads {heads}, model {model!r}, {where})"

@@ -46,14 +46,14 @@ from seqrnn.data.batching import BF16_ROWS, collate, crop_example, token_budget_
 from seqrnn.data.dna import shuffled_negatives
 from seqrnn.data.examples import NO_VIEWS, Example, prepare_example
 from seqrnn.data.formats import read_records
-from seqrnn.data.labels import MISSING, normalise_class, split_labels
 from seqrnn.data.records import Record
 from seqrnn.data.splits import split_indices
 from seqrnn.encoders import Encoder, EncodingError, build_encoder
 from seqrnn.errors import ConfigError, InputError, SeqrnnError
-from seqrnn.evaluate import evaluate_examples, main_metric
+from seqrnn.evaluate import evaluate_examples
 from seqrnn.inference import PredictOptions
-from seqrnn.models import HEADS
+from seqrnn.metrics import higher_is_better
+from seqrnn.models.heads import Head, check_monitor, specs_from_records
 from seqrnn.training.distributed import init_distributed
 from seqrnn.training.interrupt import StopRequest, TrainingInterrupted
 from seqrnn.version import __version__
@@ -106,58 +106,12 @@ def _read(path: str, config: RunConfig) -> list[Record]:
 
 
 def build_head_specs(heads: Sequence[HeadConfig], records: Sequence[Record], encoder: Encoder) -> list[dict]:
-    """Turn head configs into bundle specs: infer classes, fit regression mean/std on training data."""
-    specs = []
-    for h in heads:
-        cls = HEADS.get(h.kind)
-        spec: dict[str, Any] = {
-            "name": h.name,
-            "kind": h.kind,
-            "columns": list(h.columns),
-            "loss_weight": h.loss_weight,
-            "label_smoothing": h.label_smoothing,
-        }
-        for col in h.columns:
-            if col not in records[0].fields:
-                raise InputError(
-                    f"no label column {col!r} for head {h.name!r} (columns: {', '.join(records[0].fields)})",
-                    source=records[0].source,
-                )
-        if cls.kind in ("sequence_multilabel", "sequence_regression"):
-            spec["classes"] = list(h.classes or h.columns)
-            if len(spec["classes"]) != len(h.columns):
-                raise ConfigError(f"head {h.name}: {len(h.columns)} columns but {len(spec['classes'])} names")
-        elif h.classes:
-            spec["classes"] = list(h.classes)
-        else:
-            seen: set[str] = set()
-            for rec in records:
-                cell = rec.fields[h.columns[0]]
-                if cls.level == "residue":
-                    seen.update(split_labels(cell))
-                elif cell.strip().lower() not in MISSING:
-                    seen.add(normalise_class(cell.strip()))
-            spec["classes"] = sorted(seen)
-        if cls.kind == "sequence_classification" and len(spec["classes"]) < 2:
-            raise InputError(
-                f"head {h.name}: training data has fewer than 2 classes", source=records[0].source
-            )
-        if cls.kind == "sequence_regression":
-            probe = cls(spec, 1, 0, 0.0)
-            rows = []
-            for r in records:
-                try:
-                    rows.append(probe.parse_target(r.fields, np.ones(1, bool), None))
-                except ValueError as exc:
-                    raise InputError(str(exc), source=r.source, record=r.id) from None
-            values = np.stack(rows).astype(np.float64)
-            mean, std = np.nanmean(values, axis=0), np.nanstd(values, axis=0)
-            if not (np.isfinite(mean).all() and np.isfinite(std).all()):
-                raise InputError(f"head {h.name}: targets have no finite mean/std", source=records[0].source)
-            spec["mean"] = mean.tolist()
-            spec["std"] = np.maximum(std, 1e-6).tolist()
-        specs.append(spec)
-    return specs
+    """Turn head configs into bundle specs: infer classes, fit regression mean/std on training data.
+
+    Each head kind builds its own spec (:func:`seqrnn.models.heads.specs_from_records`); the JSON dicts
+    returned here go into checkpoints and bundles as they are.
+    """
+    return [spec.to_dict() for spec in specs_from_records(heads, records)]
 
 
 def _lr_lambda(config: RunConfig, total_steps: int) -> Callable[[int], float]:
@@ -348,7 +302,7 @@ def train(
     scheduler = torch.optim.lr_scheduler.LambdaLR(
         optimizer, _lr_lambda(config, steps_per_epoch * config.train.epochs)
     )
-    monitor = config.train.monitor or f"{heads[0].name}/{main_metric(heads[0])[0]}"
+    monitor = config.train.monitor or f"{heads[0].name}/{heads[0].main_metric()}"
     mode = _monitor_mode(monitor, heads)
     best = -math.inf if mode == "max" else math.inf
     best_epoch, bad_epochs, start_epoch = -1, 0, 0
@@ -457,8 +411,7 @@ def train(
                 ):
                     logits = train_model(batch.tokens, batch.lengths)
                 loss = sum(
-                    float(h.spec.get("loss_weight", 1.0)) * h.loss(logits[h.name], batch.targets[h.name])
-                    for h in heads
+                    float(h.spec.loss_weight) * h.loss(logits[h.name], batch.targets[h.name]) for h in heads
                 )
                 if not torch.isfinite(loss):
                     raise SeqrnnError(
@@ -697,20 +650,18 @@ def _augmented(
     return Example(ex.index, ex.id, tokens.astype(np.int16, copy=False), ex.targets)
 
 
-def _monitor_mode(monitor: str, heads: Sequence[Any]) -> str:
-    metric = monitor.split("/", 1)[-1]
-    if metric in ("loss", "rmse", "mae", "mean_rmse", "mean_mae"):
-        return "min"
-    names = [h.name for h in heads]
-    if "/" not in monitor or monitor.split("/", 1)[0] not in names:
-        raise ConfigError(
-            f"train.monitor {monitor!r}: expected HEAD/METRIC with HEAD one of {', '.join(names)}"
-        )
-    return "max"
+def _monitor_mode(monitor: str, heads: Sequence[Head]) -> str:
+    """How ``monitor`` improves, "max" or "min"; ConfigError, before any epoch, if no head reports it.
+
+    The config was checked against the configured heads; classes inferred from the data since then
+    (e.g. three where ``auroc`` needs two) are checked here.
+    """
+    check_monitor(monitor, [(h.name, h.kind, len(h.classes)) for h in heads])
+    return "max" if higher_is_better(monitor.partition("/")[2]) else "min"
 
 
 def _lookup(metrics: dict[str, dict], monitor: str) -> float:
-    head, metric = monitor.split("/", 1)
+    head, _, metric = monitor.partition("/")
     value = metrics.get(head, {}).get(metric)
     if not isinstance(value, int | float):
         raise ConfigError(f"train.monitor {monitor!r}: head {head!r} has no scalar metric {metric!r}")
@@ -763,8 +714,6 @@ def _scalars(metrics: dict[str, Any]) -> dict[str, Any]:
 
 
 def _bar(enabled: bool, total: int, desc: str):
-    if not enabled or not sys.stderr.isatty():
-        return None
-    from tqdm import tqdm
+    from seqrnn.logs import progress_bar
 
-    return tqdm(total=total, desc=desc, unit="batch", file=sys.stderr, leave=False)
+    return progress_bar(enabled, total=total, desc=desc, unit="batch", leave=False)

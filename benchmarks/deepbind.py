@@ -28,7 +28,7 @@ from seqrnn.config import load_config
 from seqrnn.data.examples import encode_record
 from seqrnn.data.formats import read_records
 from seqrnn.errors import InputError
-from seqrnn.evaluate import evaluate_records
+from seqrnn.evaluation import evaluate_records
 from seqrnn.inference import PredictOptions
 from seqrnn.interpret import extract_motifs, resolve_target, select_examples
 from seqrnn.motifs import best_matches, evaluate_pwm, find_motif, load_jaspar, to_pfm

@@ -25,7 +25,7 @@ import torch
 from seqrnn.bundle import load_models
 from seqrnn.config import load_config
 from seqrnn.data.inputs import ReadOptions, chain_inputs
-from seqrnn.evaluate import evaluate_records
+from seqrnn.evaluation import evaluate_records
 from seqrnn.inference import PredictOptions
 from seqrnn.training import train
 

@@ -8,7 +8,7 @@ generated proteome-like FASTA: lengths log-normal with median ~350 (sigma 0.8), 
 and one 35,000-residue titin-sized chain; residues drawn from UniProt's amino-acid frequencies; seeded.
 
 * ``naive``: ``naive_reference.naive_predict`` (input-order batches of 32, padded, fp32, no_grad).
-* ``seqrnn fp32`` / ``seqrnn bf16``: ``seqrnn.predict.predict_to_h5``, the path ``seqrnn predict`` runs
+* ``seqrnn fp32`` / ``seqrnn bf16``: ``seqrnn.prediction.predict_to_h5``, the path ``seqrnn predict`` runs
   (length-bucketed token-budget batches, ``inference_mode``, streaming windows, HDF5 written).
 * training: residues/s of optimiser steps over the same sequences (cropped to 1,000 as the shipped
   config does), naive input-order batches of 16 vs seqrnn's token-budget buckets, fp32 and bf16.
@@ -130,7 +130,7 @@ def worker(kind: str, fasta: str, threads: int, extra: dict) -> dict:
         }
     if kind.startswith("seqrnn"):
         from seqrnn.inference import PredictOptions
-        from seqrnn.predict import predict_to_h5
+        from seqrnn.prediction import predict_to_h5
 
         options = PredictOptions(precision=kind.split("_")[1])
         with tempfile.TemporaryDirectory() as tmp:

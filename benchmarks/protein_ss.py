@@ -18,7 +18,7 @@ import torch
 
 from seqrnn.bundle import load_bundle
 from seqrnn.data.formats import read_records
-from seqrnn.evaluate import evaluate_records
+from seqrnn.evaluation import evaluate_records
 from seqrnn.inference import PredictOptions
 
 SETS = {

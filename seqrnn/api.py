@@ -9,7 +9,7 @@
 ================================  ================================================================
 
 Options carry the CLI's names with underscores (``--batch-tokens`` -> ``batch_tokens``) and its
-defaults. :func:`predict` runs records through :func:`seqrnn.predict.write_predictions`, the body of
+defaults. :func:`predict` runs records through :func:`seqrnn.prediction.write_predictions`, the body of
 ``seqrnn predict``, into an in-memory HDF5 file of the same layout (docs/hdf5-format.md), so the
 numbers are those of the CLI, bit for bit.
 """
@@ -37,7 +37,7 @@ if TYPE_CHECKING:
     import torch
 
     from seqrnn.config import RunConfig
-    from seqrnn.evaluate import Evaluation
+    from seqrnn.evaluation import Evaluation
     from seqrnn.training import TrainResult
 
 __all__ = ["Predictions", "evaluate", "load_model", "predict", "read_predictions", "train"]
@@ -305,7 +305,7 @@ def predict(
         ModelError: the model cannot be loaded.
         SeqrnnError: an option value out of range.
     """
-    from seqrnn.predict import predict_to_h5, write_predictions
+    from seqrnn.prediction import predict_to_h5, write_predictions
 
     read = _read_options(format, sequence_column, id_column, genome, shard)
     options = _options(
@@ -451,7 +451,7 @@ def evaluate(
         ValueError: ``labels`` names an unknown head.
     """
     from seqrnn.data.inputs import chain_inputs
-    from seqrnn.evaluate import evaluate_records
+    from seqrnn.evaluation import evaluate_records
 
     options = _options(
         batch_tokens=batch_tokens,

@@ -6,7 +6,7 @@ A window's examples (and their test-time views) are sorted into length-bucketed 
 batching. Per window the result holds ``residue[head]`` (R_window, C), the rows of all examples
 concatenated, and ``sequence[head]`` (N_window, C), averaged over each example's views.
 
-Prediction (:mod:`seqrnn.predict`), evaluation and training's validation all run models through here.
+Prediction (:mod:`seqrnn.prediction`), evaluation and training's validation all run models through here.
 """
 
 from __future__ import annotations

@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from collections.abc import Sequence
 
     from seqrnn.bundle import ModelBundle
-    from seqrnn.evaluate import Evaluation
+    from seqrnn.evaluation import Evaluation
 
 
 def evaluate(
@@ -57,7 +57,7 @@ def evaluate(
     """Predict labelled data and report accuracy, per-class F1, confusion, MCC, AUROC, RMSE, ..."""
     from seqrnn.bundle import load_models
     from seqrnn.data.inputs import chain_inputs
-    from seqrnn.evaluate import evaluate_records
+    from seqrnn.evaluation import evaluate_records
     from seqrnn.inference import PredictOptions
     from seqrnn.metrics import format_table
     from seqrnn.runtime import resolve_device
@@ -107,7 +107,7 @@ def evaluate(
 def _report(
     bundle: ModelBundle, data: Sequence[str], masks: Sequence[str], result: Evaluation
 ) -> dict[str, Any]:
-    """The --json payload (its natural home is seqrnn.evaluate, which this change does not touch)."""
+    """The --json payload (the CLI's report format)."""
     return {
         "model": bundle.name,
         "model_sha256": bundle.sha256,

@@ -82,7 +82,7 @@ def predict(
     from seqrnn.export import export as export_predictions
     from seqrnn.inference import PredictOptions
     from seqrnn.io import check_writable
-    from seqrnn.predict import predict_to_h5
+    from seqrnn.prediction import predict_to_h5
     from seqrnn.runtime import resolve_device
 
     if quiet:

@@ -10,7 +10,7 @@ Layout (N sequences, R residues in all, C classes or targets; docs/hdf5-format.m
     /skipped/{record_index,records,reasons}          records left out under --on-invalid skip
     attrs: format, format_version, model_name, model_sha256, command, inputs, shard, precision, ...
 
-Prediction (:mod:`seqrnn.predict`), ``merge``, ``export``, ``plot`` and the Python API
+Prediction (:mod:`seqrnn.prediction`), ``merge``, ``export``, ``plot`` and the Python API
 (:class:`Predictions`, returned by :func:`seqrnn.predict` and :func:`seqrnn.read_predictions`) all go
 through this module.
 With ``--resume`` every finished window is also kept as a part file with the same layout.

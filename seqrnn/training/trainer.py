@@ -50,7 +50,7 @@ from seqrnn.data.records import Record
 from seqrnn.data.splits import split_indices
 from seqrnn.encoders import Encoder, EncodingError, build_encoder
 from seqrnn.errors import ConfigError, InputError, SeqrnnError
-from seqrnn.evaluate import evaluate_examples
+from seqrnn.evaluation import evaluate_examples
 from seqrnn.inference import PredictOptions
 from seqrnn.metrics import higher_is_better
 from seqrnn.models.heads import Head, check_monitor, specs_from_records

@@ -102,7 +102,7 @@ def test_merge_refuses_incomplete_or_mixed_shards(fasta: Path, tmp_path: Path, c
 def test_killed_prediction_resumes_without_recomputing_finished_windows(
     fasta: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import seqrnn.predict as predict_module
+    import seqrnn.prediction as predict_module
 
     base = ["predict", "-m", str(GOLDEN), str(fasta), "--window-tokens", "1500", "--threads", "1", "-q"]
     assert main([*base, "-o", str(tmp_path / "plain.h5")]) == 0

@@ -18,7 +18,7 @@ from seqrnn.config import load_config
 from seqrnn.data.formats import read_records
 from seqrnn.data.synthetic import protein_ss_rows, write_table
 from seqrnn.inference import PredictOptions
-from seqrnn.predict import iter_predictions
+from seqrnn.prediction import iter_predictions
 from seqrnn.training import train
 
 HERE = Path(__file__).parent

@@ -111,4 +111,4 @@ def test_evaluate_gives_the_cli_metrics(trained: Path, synthetic: dict[str, Path
     assert relabelled.metrics == result.metrics
     with pytest.raises(ValueError, match="nope"):
         seqrnn.evaluate(data, model=bundle, labels={"nope": "x"}, sequence_column="smiles")
-    assert bundle.model.heads["logs"].spec["columns"] == ["logs"]
+    assert bundle.model.heads["logs"].spec.columns == ["logs"]

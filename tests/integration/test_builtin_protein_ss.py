@@ -20,7 +20,7 @@ import torch
 from seqrnn.bundle import builtin_index, load_bundle
 from seqrnn.cli.main import main
 from seqrnn.data.formats import read_records
-from seqrnn.evaluate import evaluate_records
+from seqrnn.evaluation import evaluate_records
 from seqrnn.inference import PredictOptions
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -63,7 +63,7 @@ def test_titin_length_chain_predicts_in_bounded_memory() -> None:
     rng = np.random.default_rng(0)
     seq = "".join(rng.choice(list("ACDEFGHIKLMNPQRSTVWY"), size=35_000))
     from seqrnn.data.records import Record
-    from seqrnn.predict import iter_predictions
+    from seqrnn.prediction import iter_predictions
 
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     (window,) = iter_predictions(

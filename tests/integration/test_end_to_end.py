@@ -14,9 +14,9 @@ from seqrnn.bundle import load_bundle
 from seqrnn.config import load_config
 from seqrnn.data.formats import read_records
 from seqrnn.data.inputs import ReadOptions
-from seqrnn.evaluate import evaluate_records
+from seqrnn.evaluation import evaluate_records
 from seqrnn.inference import PredictOptions
-from seqrnn.predict import predict_to_h5
+from seqrnn.prediction import predict_to_h5
 from seqrnn.training import train
 from tests.conftest import write_config
 

@@ -19,7 +19,7 @@ from seqrnn.cli.main import main
 from seqrnn.config import load_config
 from seqrnn.errors import SeqrnnError
 from seqrnn.inference import PredictOptions
-from seqrnn.predict import predict_to_h5
+from seqrnn.prediction import predict_to_h5
 from seqrnn.training import train
 from tests.conftest import write_config
 

@@ -268,15 +268,14 @@ def test_public_surface_and_light_import() -> None:
     subprocess.run([sys.executable, "-c", code], check=True, capture_output=True)
 
 
-def test_predict_and_evaluate_are_callable_modules_too() -> None:
+def test_api_functions_are_not_shadowed_by_submodules() -> None:
     import inspect
 
-    import seqrnn.evaluate as evaluate_module
-    import seqrnn.predict as predict_module
-    from seqrnn.predict import predict_to_h5
+    import seqrnn.evaluation
+    import seqrnn.prediction
+    from seqrnn import api
 
-    assert seqrnn.predict is predict_module and predict_module.predict_to_h5 is predict_to_h5
-    assert seqrnn.evaluate is evaluate_module and callable(seqrnn.evaluate)
+    assert seqrnn.predict is api.predict and seqrnn.evaluate is api.evaluate
     assert "inputs" in inspect.signature(seqrnn.predict).parameters
     assert "mask_columns" in inspect.signature(seqrnn.evaluate).parameters
 

@@ -16,7 +16,7 @@ from seqrnn.data.records import Record
 from seqrnn.encoders import ProteinEncoder
 from seqrnn.inference import PredictOptions
 from seqrnn.models.rnn import direction_helper
-from seqrnn.predict import iter_predictions
+from seqrnn.prediction import iter_predictions
 from seqrnn.runner import BatchRunner, SpareThreads
 from tests.unit.test_bundle import fixed_input, tiny_model
 

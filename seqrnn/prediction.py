@@ -97,7 +97,7 @@ def predict_to_h5(
     ``records``: predict these instead of reading ``inputs`` (which then only name them in the file).
 
     Progress: with ``progress`` and stderr a terminal, a tqdm bar; and every ``heartbeat`` seconds
-    (default :data:`HEARTBEAT_SECONDS`) a ``progress`` event on the ``seqrnn.predict`` logger
+    (default :data:`HEARTBEAT_SECONDS`) a ``progress`` event on the ``seqrnn.prediction`` logger
     (``predict: N sequences, R residues, X residues/s``), shown on the console only where no bar is.
 
     With ``resume`` every finished window is also kept as a part file in ``.<output>.parts/``; a rerun

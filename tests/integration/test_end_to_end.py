@@ -155,7 +155,7 @@ def test_sigterm_mid_epoch_checkpoints_and_resume_is_exact(
     import signal
 
     from seqrnn.models.heads import ResidueClassification
-    from seqrnn.training.trainer import TrainingInterrupted
+    from seqrnn.training.interrupt import TrainingInterrupted
 
     full = _train("protein", synthetic, tmp_path / "a", epochs=2, batch_tokens=1500)
     (tmp_path / "b").mkdir()

@@ -48,11 +48,11 @@ def _config(task: str, data: Path, directory: Path, **train_overrides: object):
 def test_nan_loss_in_epoch_2_names_last_good_checkpoint(
     synthetic: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import seqrnn.training.trainer as trainer_module
+    import seqrnn.training.loop as loop_module
     from seqrnn.models.heads import SequenceRegression
 
     state = {"epoch": 0, "batch": 0}
-    original_batches = trainer_module.token_budget_batches
+    original_batches = loop_module.token_budget_batches
     original_loss = SequenceRegression.loss
 
     def counting_batches(lengths, max_tokens, max_batch, rng=None, **kwargs):
@@ -66,7 +66,7 @@ def test_nan_loss_in_epoch_2_names_last_good_checkpoint(
         loss = original_loss(self, logits, target)
         return loss * float("nan") if state["epoch"] == 2 and state["batch"] >= 3 else loss
 
-    monkeypatch.setattr(trainer_module, "token_budget_batches", counting_batches)
+    monkeypatch.setattr(loop_module, "token_budget_batches", counting_batches)
     monkeypatch.setattr(SequenceRegression, "loss", nan_from_third_batch_of_epoch_2)
     config = _config("smiles", synthetic["smiles"], tmp_path, epochs=3, batch_size=16)
     run = tmp_path / "run"

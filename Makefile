@@ -5,7 +5,7 @@ PYTHON ?= python3
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.seqrnn-installed
 
-.PHONY: venv run test lint format clean
+.PHONY: venv run test test-fast lint format clean
 
 venv: $(STAMP)
 
@@ -24,6 +24,10 @@ run: venv
 
 test: venv
 	$(PY) -m pytest -q
+
+# The same without the longest end-to-end tests (marked slow): for a quick check while developing.
+test-fast: venv
+	$(PY) -m pytest -q -m "not slow"
 
 lint: venv
 	$(VENV)/bin/ruff check seqrnn tests

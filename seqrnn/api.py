@@ -16,18 +16,15 @@ numbers are those of the CLI, bit for bit.
 
 from __future__ import annotations
 
-import itertools
 import json
 import os
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from seqrnn.bundle import ModelBundle, load_models
 from seqrnn.data.examples import ON_INVALID
-from seqrnn.data.formats import detect_format
-from seqrnn.data.inputs import ReadOptions, parse_shard
-from seqrnn.data.records import Record
-from seqrnn.errors import InputError, SeqrnnError
+from seqrnn.data.inputs import ReadOptions, as_paths, in_shard, parse_shard, python_inputs
+from seqrnn.errors import SeqrnnError
 from seqrnn.inference import PredictOptions
 from seqrnn.io.hdf5 import RaggedH5Writer
 from seqrnn.io.predictions import Predictions, dataset_layout
@@ -48,8 +45,6 @@ ModelLike = PathLike | Sequence[PathLike] | ModelBundle
 #: A path, several paths, sequences as text, or ``(id, sequence)`` pairs (or a ``{id: sequence}`` dict).
 Inputs = PathLike | Iterable[PathLike] | Iterable[str] | Iterable[tuple[str, str]] | Mapping[str, str]
 
-#: ``Record.source`` of sequences given as text (error messages and ``Predictions.skipped`` name it).
-MEMORY_SOURCE = "<sequences>"
 COMMAND = "seqrnn.predict (Python API)"
 
 
@@ -162,80 +157,6 @@ def _read_options(
 # Inputs -------------------------------------------------------------------------------------------
 
 
-def _is_path_text(text: str) -> bool:
-    """A string given as input names a file: ``-``, an existing file, or a name with an input
-    extension (``.fasta``, ``.csv.gz``, ...; a missing file is then reported as such)."""
-    if text == "-" or os.path.isfile(text):
-        return True
-    try:
-        detect_format(text)
-    except InputError:
-        return False
-    return True
-
-
-def _paths(inputs: Any, what: str) -> list[str]:
-    """Input files: one path or several."""
-    items = [inputs] if isinstance(inputs, str | os.PathLike) else list(inputs)
-    for item in items:
-        if not isinstance(item, str | os.PathLike):
-            raise TypeError(f"{what}: expected paths, got {type(item).__name__}")
-    return [os.fspath(p) for p in items]
-
-
-def _inputs(inputs: Inputs) -> tuple[list[str], Iterable[Record] | None]:
-    """``(paths, None)`` for input files; ``([MEMORY_SOURCE], records)`` for sequences given in memory
-    (records numbered from 0 in the order given; ids of bare sequences are their positions)."""
-    if isinstance(inputs, str | os.PathLike):
-        text = os.fspath(inputs)
-        if not _is_path_text(text):
-            raise InputError(
-                "file not found (a sequence given as text goes in a list: predict([sequence], ...))",
-                source=text,
-            )
-        return [text], None
-    if isinstance(inputs, bytes | bytearray):
-        raise TypeError("inputs: expected text, paths or (id, sequence) pairs, not bytes")
-    if isinstance(inputs, Mapping):
-        return [MEMORY_SOURCE], _pair_records(iter(inputs.items()))
-    items = iter(inputs)
-    first = next(items, None)
-    if first is None:  # nothing to predict: the prediction loop reports it, as for an empty file
-        return [MEMORY_SOURCE], iter(())
-    rest = itertools.chain([first], items)
-    if isinstance(first, os.PathLike) or (isinstance(first, str) and _is_path_text(first)):
-        return _paths(list(rest), "inputs"), None
-    if isinstance(first, str):
-        return [MEMORY_SOURCE], _text_records(rest)
-    return [MEMORY_SOURCE], _pair_records(rest)
-
-
-def _text_records(items: Iterator[Any]) -> Iterator[Record]:
-    for i, text in enumerate(items):
-        if not isinstance(text, str):
-            raise TypeError(
-                f"inputs[{i}]: expected a sequence (str) like the first item, got {type(text).__name__}"
-            )
-        yield Record(str(i), text, i, MEMORY_SOURCE)
-
-
-def _pair_records(items: Iterator[Any]) -> Iterator[Record]:
-    for i, pair in enumerate(items):
-        if isinstance(pair, str | bytes) or not isinstance(pair, Sequence) or len(pair) != 2:
-            raise TypeError(f"inputs[{i}]: expected an (id, sequence) pair, got {pair!r:.60}")
-        rec_id, text = pair
-        if not isinstance(text, str):
-            raise TypeError(f"inputs[{i}]: the sequence of {rec_id!r} is a {type(text).__name__}, not str")
-        yield Record(str(rec_id), text, i, MEMORY_SOURCE)
-
-
-def _sharded(records: Iterable[Record], shard: tuple[int, int] | None) -> Iterator[Record]:
-    """What :func:`seqrnn.data.inputs.chain_inputs` keeps of a shard, for records given in memory."""
-    for rec in records:
-        if shard is None or rec.index % shard[1] == shard[0] - 1:
-            yield rec
-
-
 # Prediction ---------------------------------------------------------------------------------------
 
 
@@ -319,13 +240,13 @@ def predict(
         threads=threads,
         read=read,
     )
-    paths, records = _inputs(inputs)
+    paths, records = python_inputs(inputs)
     if records is not None:
         file_options = {"format": format, "sequence_column": sequence_column, "id_column": id_column}
         given = [k for k, v in {**file_options, "genome": genome}.items() if v]
         if given:
             raise SeqrnnError(f"{', '.join(given)}: apply to input files, not to sequences given in memory")
-        records = _sharded(records, read.shard)
+        records = in_shard(records, read.shard)
     set_threads(threads)
     bundle, dev = _model_and_device(model, device)
     if output is not None:
@@ -465,7 +386,7 @@ def evaluate(
         read=_read_options(format, sequence_column, id_column, genome),
         allowed_on_invalid=("error", "skip"),
     )
-    paths = _paths(data, "data")
+    paths = as_paths(data, "data")
     set_threads(threads)
     bundle, dev = _model_and_device(model, device)
     masks = (

@@ -111,6 +111,11 @@ class ModelBundle:
 
 
 def build_model(metadata: dict[str, Any], encoder: Encoder) -> SeqRNN:
+    """An untrained :class:`SeqRNN` of the architecture and heads stored in ``metadata`` (no weights loaded).
+
+    The input layer is the encoder's fixed one-hot matrix when ``metadata["model"]["input"]`` is ``onehot``,
+    or ``auto`` with an encoder whose default input is one-hot (DNA); a learned embedding otherwise.
+    """
     config = ModelConfig(**metadata["model"])
     use_onehot = config.input == "onehot" or (config.input == "auto" and encoder.default_input == "onehot")
     onehot = encoder.onehot_matrix() if use_onehot else None  # type: ignore[attr-defined]
@@ -146,6 +151,7 @@ def atomic_torch_save(obj: Any, path: Path) -> None:
 
 
 def file_sha256(path: str | Path) -> str:
+    """Hex sha256 of a file's bytes (read in 1 MiB chunks)."""
     digest = hashlib.sha256()
     with open(path, "rb") as fh:
         for chunk in iter(lambda: fh.read(1 << 20), b""):
@@ -154,6 +160,9 @@ def file_sha256(path: str | Path) -> str:
 
 
 def builtin_index() -> dict[str, dict[str, Any]]:
+    """The built-in models of ``seqrnn/pretrained/index.json``: name -> entry (``file``, ``sha256``,
+    ``description``, ...); ``{}`` when the index is absent.
+    """
     index = resources.files("seqrnn.pretrained") / "index.json"
     return json.loads(index.read_text()) if index.is_file() else {}
 
@@ -174,6 +183,13 @@ def resolve_model_path(name_or_path: str | Path) -> tuple[Path, str, str | None]
 
 
 def load_bundle(name_or_path: str | Path, device: str | torch.device = "cpu") -> ModelBundle:
+    """Load one model bundle by built-in name or file path, verified, on ``device`` in eval mode.
+
+    Raises :class:`ModelError` when ``name_or_path`` is neither a built-in model nor a file, a built-in's
+    checksum does not match ``index.json``, or the file is not a seqrnn bundle this version can read
+    (foreign or truncated file, newer format version, damaged metadata, weights that do not fit the
+    stored architecture).
+    """
     path, name, expected = resolve_model_path(name_or_path)
     sha = file_sha256(path)
     if expected and sha != expected:

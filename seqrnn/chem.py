@@ -43,6 +43,7 @@ def _rdkit() -> Any | None:
 
 
 def rdkit_available() -> bool:
+    """Whether RDKit can be imported (the ``seqrnn[chem]`` extra is installed)."""
     return _rdkit() is not None
 
 
@@ -70,6 +71,9 @@ def note_without_rdkit(log: Callable[[str], None] | None = None) -> None:
 
 
 def check_standardize(standardize: str) -> None:
+    """Raise :class:`ConfigError` unless ``standardize`` is one of :data:`STANDARDIZE` and, for anything but
+    ``none``, RDKit is installed.
+    """
     if standardize not in STANDARDIZE:
         raise ConfigError(f"SMILES standardize {standardize!r}: choose one of {', '.join(STANDARDIZE)}")
     if standardize != "none":
@@ -94,6 +98,9 @@ def to_mol(smiles: str) -> Any:
 
 
 def largest_fragment(mol: Any) -> Any:
+    """The fragment of ``mol`` with the most heavy atoms (the first of equal ones); ``mol`` itself when it has
+    only one. Needs RDKit (:class:`ConfigError` otherwise).
+    """
     chem = require_rdkit("largest-fragment standardisation")
     frags = chem.GetMolFrags(mol, asMols=True, sanitizeFrags=False)
     if len(frags) <= 1:

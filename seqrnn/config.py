@@ -35,8 +35,10 @@ from seqrnn.models.heads import check_monitor
 
 @dataclass
 class DataConfig:
-    train: str = ""
-    valid: str | None = None
+    """The ``data:`` section: which files hold the records, how they are read, screened and split."""
+
+    train: str = ""  # training records: any input format (seqrnn.data.formats)
+    valid: str | None = None  # validation file; without it ``valid_fraction`` of ``train`` is held out
     valid_fraction: float = field(default=0.1, metadata={"range": "[0, 1)"})
     test: str | None = None  # held-out test file; without it ``test_fraction`` of ``train`` is held out
     # Scored once, with the best model, into test_metrics.json.
@@ -46,11 +48,11 @@ class DataConfig:
     split_seed: int | None = field(default=None, metadata={"range": ">= 0"})
     on_invalid: str = "error"  # error | skip (skipped records are listed in rejected.tsv)
     standardize: str = "none"  # SMILES: none | canonical | largest_fragment (needs RDKit)
-    format: str | None = None
+    format: str | None = None  # fasta | smi | csv | tsv | bed; None: from the file extension
     genome: str | None = None  # genome FASTA for BED inputs (indexed with pyfaidx)
-    sequence_column: str | None = None
-    id_column: str | None = None
-    mask_columns: list[str] = field(default_factory=list)
+    sequence_column: str | None = None  # tables; None: the first known name (seq, sequence, smiles, ...)
+    id_column: str | None = None  # tables; None: a usual id column (id, name, EventID, ...) if present
+    mask_columns: list[str] = field(default_factory=list)  # per-residue columns: score only where all are 1
     # Cap for quick runs; None = all.
     max_records: int | None = field(default=None, metadata={"range": ">= 1"})
     negatives: str | None = None  # dinucleotide_shuffle: add one shuffled negative per positive (DeepBind)
@@ -59,19 +61,25 @@ class DataConfig:
 
 @dataclass
 class HeadConfig:
-    name: str = ""
-    kind: str = ""
-    columns: list[str] = field(default_factory=list)
+    """One ``heads:`` entry: a task head, its kind (a :data:`seqrnn.models.HEADS` name), label columns."""
+
+    name: str = ""  # unique; names the head's outputs, metrics and HDF5 datasets
+    kind: str = ""  # residue_classification | sequence_classification | sequence_multilabel | ...
+    columns: list[str] = field(default_factory=list)  # label column(s) of the data
     classes: list[str] | None = None  # inferred from training data when absent
-    loss_weight: float = field(default=1.0, metadata={"range": ">= 0"})
+    loss_weight: float = field(default=1.0, metadata={"range": ">= 0"})  # weight in the summed loss
+    # Cross-entropy label smoothing; only residue_classification heads apply it.
     label_smoothing: float = field(default=0.0, metadata={"range": "[0, 1]"})
 
 
 @dataclass
 class TrainConfig:
+    """The ``train:`` section: optimiser, schedule, batching, early stopping, device, augmentation."""
+
     epochs: int = field(default=20, metadata={"range": ">= 1"})
+    # Padded positions (longest length x sequences) per batch, at most.
     batch_tokens: int = field(default=16000, metadata={"range": ">= 1"})
-    batch_size: int = field(default=64, metadata={"range": ">= 1"})
+    batch_size: int = field(default=64, metadata={"range": ">= 1"})  # sequences per batch, at most
     lr: float = field(default=1e-3, metadata={"range": "> 0"})
     weight_decay: float = field(default=0.01, metadata={"range": ">= 0"})
     scheduler: str = "cosine"  # cosine | constant
@@ -80,8 +88,9 @@ class TrainConfig:
     monitor: str | None = None  # e.g. "ss8/accuracy"; default: the first head's main metric
     # Epochs without improvement before stopping; 0 would stop before the first epoch.
     patience: int = field(default=5, metadata={"range": ">= 1"})
-    device: str = "auto"
-    threads: int | None = field(default=None, metadata={"range": ">= 1"})
+    device: str = "auto"  # auto | cpu | cuda | cuda:N
+    threads: int | None = field(default=None, metadata={"range": ">= 1"})  # CPU threads; None: torch's choice
+    # Cap on the batches of one epoch (quick runs); None: all.
     max_steps_per_epoch: int | None = field(default=None, metadata={"range": ">= 1"})
     # Residue-level tasks: train on random windows of long chains.
     crop_length: int | None = field(default=None, metadata={"range": ">= 1"})
@@ -95,21 +104,33 @@ class TrainConfig:
 
 @dataclass
 class RunConfig:
+    """A whole training run: the top level of the YAML file, with one dataclass per section."""
+
     name: str = "model"
     seed: int = field(default=0, metadata={"range": ">= 0"})  # numpy seeds must not be negative
-    encoder: str = "protein"
-    output_dir: str = "runs/model"
-    description: str = ""
+    encoder: str = "protein"  # protein | dna | smiles
+    output_dir: str = "runs/model"  # the run directory (seqrnn.training.run_files)
+    description: str = ""  # free text stored in the model bundle
     data: DataConfig = field(default_factory=DataConfig)
     heads: list[HeadConfig] = field(default_factory=list)
     model: ModelConfig = field(default_factory=ModelConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
 
     def to_dict(self) -> dict[str, Any]:
+        """The config as nested plain dicts and lists (what ``config.yaml`` holds)."""
         return dataclasses.asdict(self)
 
 
 def load_config(path: str | Path | None, overrides: list[str] | None = None) -> RunConfig:
+    """Read, override and validate a run config.
+
+    Args:
+        path: the YAML file; None: start from the defaults (overrides only).
+        overrides: ``--set`` items, ``"a.b=value"`` (see :func:`apply_override`), applied in order.
+
+    Raises :class:`ConfigError` for an unreadable file, invalid YAML, a top level that is not a mapping,
+    an unknown key, a wrong type, a value out of range or keys that do not fit together.
+    """
     raw: dict[str, Any] = {}
     if path is not None:
         try:
@@ -147,6 +168,12 @@ def config_from_mapping(raw: Any, overrides: list[str] | None = None) -> RunConf
 
 
 def apply_override(raw: dict[str, Any], item: str) -> None:
+    """Apply one ``KEY=VALUE`` override to the raw (parsed YAML) config mapping, in place.
+
+    ``KEY`` is dotted (``train.lr``; list items by index, ``heads.0.columns``) and missing sections are
+    created; ``VALUE`` is parsed as YAML (text that is not valid YAML stays text; an empty value is None).
+    Raises :class:`ConfigError` for a missing ``=``, a bad list index or a key below a scalar value.
+    """
     if "=" not in item:
         raise ConfigError(f"--set {item!r}: expected KEY=VALUE, e.g. model.hidden=256")
     key, value_text = item.split("=", 1)
@@ -356,4 +383,5 @@ def _check(config: RunConfig) -> None:
 
 
 def dump_config(config: RunConfig, path: Path) -> None:
+    """Write the resolved config to ``path`` as YAML, keys in field order."""
     path.write_text(yaml.safe_dump(config.to_dict(), sort_keys=False))

@@ -57,9 +57,16 @@ class Encoder:
 
     @property
     def vocab_size(self) -> int:
+        """Number of tokens, padding included (the input layer's row count)."""
         return len(self.tokens)
 
     def encode(self, text: str) -> tuple[np.ndarray, np.ndarray]:
+        """``text`` -> ``(tokens, keep)``: (L,) int64 tokens in ``[1, vocab_size)`` and a bool array
+        telling which input characters (tokens, for SMILES) became a position; see the module docstring.
+
+        Raises :class:`EncodingError` for input the encoder's policy rejects (empty, characters outside the
+        alphabet, ...).
+        """
         raise NotImplementedError
 
     def encode_view(self, text: str) -> tuple[np.ndarray, np.ndarray]:
@@ -67,9 +74,11 @@ class Encoder:
         return self.encode(text)
 
     def decode(self, tokens: Iterable[int]) -> str:
+        """Tokens -> text, one vocabulary entry per token (padding decodes to ``<pad>``)."""
         return "".join(self.tokens[int(t)] for t in tokens)
 
     def to_config(self) -> dict[str, Any]:
+        """The JSON-able dict a bundle stores to rebuild this encoder (:meth:`from_config`)."""
         return {"name": self.name, "tokens": self.tokens}
 
     def mask_invalid(self, text: str) -> tuple[str, int]:
@@ -78,6 +87,7 @@ class Encoder:
 
     @staticmethod
     def from_config(config: dict[str, Any]) -> Encoder:
+        """Rebuild an encoder from :meth:`to_config` output; :class:`ConfigError` for an unknown name."""
         cls = ENCODERS.get(config["name"])
         options = {k: v for k, v in config.items() if k not in ("name", "tokens")}  # e.g. SMILES policy
         return cls(tokens=list(config["tokens"]), **options)
@@ -143,12 +153,17 @@ _NUCLEOTIDE_LUT[list(b"ACGTUNacgtun")] = True
 
 @ENCODERS.register("protein")
 class ProteinEncoder(_LookupEncoder):
+    """Amino acids: the 20 standard residues and X, under the protein policy of the module docstring."""
+
     name = "protein"
     unknown = "X"
     canonical: ClassVar[list[str]] = list("ACDEFGHIKLMNPQRSTVWYX")
     aliases: ClassVar[dict[str, str]] = {"B": "X", "Z": "X", "J": "X", "U": "C", "O": "K", "*": "X"}
 
     def encode(self, text: str) -> tuple[np.ndarray, np.ndarray]:
+        """As the base encoder, but one trailing ``*`` is dropped and nucleotide-like input is an
+        :class:`EncodingError`.
+        """
         stripped = text.rstrip(" \t\r\n")
         if stripped.endswith("*"):
             # A trailing stop codon is translation output, not a residue.
@@ -185,6 +200,8 @@ _IUPAC = {
 
 @ENCODERS.register("dna")
 class DNAEncoder(_LookupEncoder):
+    """Nucleotides: A C G T, N and the IUPAC ambiguity codes (U reads as T); one-hot input by default."""
+
     name = "dna"
     default_input = "onehot"
     unknown = "N"
@@ -208,6 +225,7 @@ class DNAEncoder(_LookupEncoder):
         return table
 
     def reverse_complement(self, tokens: np.ndarray) -> np.ndarray:
+        """(L,) tokens of the other strand, reversed and complemented (unpadded: padding would move first)."""
         return self.complement_table()[tokens[::-1]]
 
 
@@ -234,6 +252,12 @@ def tokenize_smiles(smiles: str) -> list[str]:
 
 @ENCODERS.register("smiles")
 class SmilesEncoder(Encoder):
+    """SMILES tokens (regex tokenizer) with a vocabulary fitted on training data; unseen tokens -> ``<unk>``.
+
+    ``standardize`` and ``check`` are the RDKit policy (:func:`seqrnn.chem.prepare_smiles`); both are
+    stored in the bundle, so prediction prepares SMILES as training did.
+    """
+
     name = "smiles"
 
     def __init__(
@@ -275,6 +299,11 @@ class SmilesEncoder(Encoder):
         return self.encode(text, canonical=False)
 
     def encode(self, text: str, canonical: bool = True) -> tuple[np.ndarray, np.ndarray]:
+        """``text`` -> ((T,) int64 token ids of the prepared SMILES, (T,) all-True ``keep``).
+
+        ``canonical=False`` keeps the input's atom order (augmented views). Raises :class:`EncodingError` for
+        an empty or untokenisable SMILES and, with RDKit and ``check``, one RDKit rejects.
+        """
         text = text.strip()
         if not text:
             raise EncodingError("empty SMILES")
@@ -287,6 +316,7 @@ class SmilesEncoder(Encoder):
         return ids, np.ones(len(toks), dtype=bool)
 
     def to_config(self) -> dict[str, Any]:
+        """The base config plus the ``standardize`` and ``check`` policy."""
         return {**super().to_config(), "standardize": self.standardize, "check": self.check}
 
 

@@ -38,10 +38,20 @@ def _ss3_head(pred: Predictions) -> str:
 
 
 def safe_name(rec_id: str) -> str:
+    """A file name from a record id: characters other than letters, digits and ``._-`` become ``_``; at most
+    200 characters; ``unnamed`` for an empty id.
+    """
     return re.sub(r"[^A-Za-z0-9._-]", "_", rec_id)[:200] or "unnamed"
 
 
 def ss2_text(seq: str, probs: np.ndarray, classes: list[str]) -> str:
+    """PSIPRED VFORMAT (``.ss2``) text of one sequence.
+
+    Args:
+        seq: the residues (L letters).
+        probs: (L, C) class probabilities, columns in ``classes`` order.
+        classes: the head's classes; must include C, H and E (``ValueError`` otherwise).
+    """
     c, h, e = (classes.index(k) for k in "CHE")
     lines = ["# PSIPRED VFORMAT (PSIPRED V4.0)", ""]
     for j, (aa, p) in enumerate(zip(seq, probs, strict=True)):
@@ -51,6 +61,11 @@ def ss2_text(seq: str, probs: np.ndarray, classes: list[str]) -> str:
 
 
 def horiz_text(seq: str, probs: np.ndarray, classes: list[str]) -> str:
+    """PSIPRED HFORMAT (``.horiz``) text of one sequence, in blocks of 60 residues.
+
+    Confidence is PSIPRED's ``10 x (best - second best)`` probability, capped at 9; ``probs`` is (L, C)
+    with columns in ``classes`` order.
+    """
     top2 = np.sort(probs, axis=1)[:, -2:]
     # PSIPRED's confidence: 10 x (best - second best), 0..9.
     conf = "".join(str(min(9, int(10 * (b - a)))) for a, b in top2)

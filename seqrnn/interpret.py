@@ -44,11 +44,13 @@ BASES = "ACGT"
 
 @dataclass
 class Target:
-    head: str
-    index: int
-    label: str
-    kind: str
-    n_outputs: int
+    """Which head output an attribution explains (built by :func:`resolve_target`)."""
+
+    head: str  # head name
+    index: int  # column of the explained output in the head's (B, C) output
+    label: str  # that output's class or target name
+    kind: str  # the head's kind (decides the score: seqrnn.models.heads.Head.target_score)
+    n_outputs: int  # C, the head's number of classes or targets
 
 
 def resolve_target(bundle: ModelBundle, head: str | None = None, label: str | None = None) -> Target:
@@ -134,6 +136,11 @@ def _batches(examples: Sequence[Example], max_tokens: int) -> Iterator[list[int]
 def score_examples(
     bundle: ModelBundle, examples: Sequence[Example], target: Target, views: int | None = None
 ) -> np.ndarray:
+    """(N,) float64 target scores of ``examples`` (see the module docstring), without gradients.
+
+    Both strands are averaged when ``views`` > 1, or, with ``views`` None, when the bundle's stored
+    ``test_views`` is > 1.
+    """
     both = _strands(bundle, views)
     out = np.zeros(len(examples), dtype=np.float64)
     with torch.inference_mode():
@@ -189,9 +196,11 @@ def saliency(
 
 @dataclass
 class FilterMotif:
-    pfm: PFM
-    filter: int
-    influence: float
+    """A first-layer convolution filter's motif, as found by :func:`filter_motifs`."""
+
+    pfm: PFM  # each sequence's strongest window, where above half the filter's maximum activation
+    filter: int  # output channel of the first convolution
+    influence: float  # mean drop of the target score when the filter is switched off
 
 
 def filter_motifs(
@@ -343,10 +352,12 @@ def attributions_to_h5(
 
 @dataclass
 class MotifReport:
+    """One motif of :func:`extract_motifs`: its PFM, origin, influence and best database matches."""
+
     pfm: PFM
     source: str  # "filter 83" or "seqlet"
-    influence: float | None
-    matches: list[Match]
+    influence: float | None  # filters only (see FilterMotif); None for the seqlet motif
+    matches: list[Match]  # best database (JASPAR) matches, best first; empty without a database
 
 
 def extract_motifs(

@@ -43,6 +43,12 @@ def _layout(f: h5py.File) -> tuple[dict[str, DatasetSpec], dict[str, DatasetSpec
 
 
 def merge_shards(paths: Sequence[str | Path], output: str | Path, command: str = "") -> int:
+    """Merge the shard files ``paths`` of one ``predict --shard K/N`` run into ``output``, in input order.
+
+    ``command`` is recorded as the ``merge_command`` attribute. Returns the number of sequences written.
+    Raises :class:`InputError` unless the files are predictions of one model, shards 1..N of the same N
+    each exactly once, with the same datasets, and no record is in two shards.
+    """
     files = [_open(Path(p)) for p in paths]
     try:
         shas = {f.attrs["model_sha256"] for f in files}

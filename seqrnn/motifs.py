@@ -29,16 +29,20 @@ BASES = "ACGT"
 
 @dataclass
 class PFM:
+    """A position frequency matrix: a name and (L, 4) base probabilities in A C G T order."""
+
     name: str
     probs: np.ndarray  # (L, 4) A C G T, rows sum to 1
-    sites: int = 0
-    matrix_id: str = ""
+    sites: int = 0  # number of sites the matrix was built from (0: unknown)
+    matrix_id: str = ""  # JASPAR matrix id (e.g. MA0093.4); empty for learned motifs
 
     @property
     def length(self) -> int:
+        """The motif width L (number of columns)."""
         return int(self.probs.shape[0])
 
     def consensus(self) -> str:
+        """The most probable base of every column (ties: the first of A, C, G, T)."""
         return "".join(BASES[i] for i in self.probs.argmax(1))
 
     def information(self) -> np.ndarray:
@@ -54,10 +58,15 @@ class PFM:
         return PFM(self.name, self.probs[keep[0] : keep[-1] + 1], self.sites, self.matrix_id)
 
     def reverse_complement(self) -> PFM:
+        """The motif of the other strand: columns reversed, A<->T and C<->G swapped."""
         return PFM(self.name, self.probs[::-1, ::-1].copy(), self.sites, self.matrix_id)
 
 
 def load_jaspar(path: str | Path) -> list[bio_motifs.Motif]:
+    """All motifs of a JASPAR-format file, as Biopython motifs (with counts).
+
+    Raises :class:`InputError` when the file cannot be read, is not JASPAR or holds no motif.
+    """
     try:
         with open(path) as fh:
             found = list(bio_motifs.parse(fh, "jaspar"))
@@ -85,6 +94,7 @@ def find_motif(found: Sequence[bio_motifs.Motif], query: str, source: str = "") 
 
 
 def to_pfm(motif: bio_motifs.Motif) -> PFM:
+    """A Biopython motif's counts as a :class:`PFM`; ``sites`` is the mean column count, rounded."""
     counts = np.array([[motif.counts[b][i] for b in BASES] for i in range(motif.length)], dtype=np.float64)
     probs = counts / counts.sum(1, keepdims=True)
     return PFM(motif.name, probs, round(float(counts.sum(1).mean())), motif.matrix_id)
@@ -147,11 +157,13 @@ def _column_pcc(x: np.ndarray, y: np.ndarray) -> np.ndarray:
 
 @dataclass
 class Match:
+    """A database motif's similarity to a query PFM (:func:`compare`, :func:`best_matches`)."""
+
     matrix_id: str
     name: str
-    score: float
-    offset: int
-    strand: str
+    score: float  # summed column Pearson correlation / longer motif's length (1.0: full-length match)
+    offset: int  # query column where the database motif (on ``strand``) starts; both trimmed first
+    strand: str  # "+" or "-": the database motif's strand in the best alignment
 
 
 def best_matches(query: PFM, database: Sequence[PFM], top: int = 5) -> list[Match]:

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import h5py
 import numpy as np
 import torch
 
@@ -26,7 +27,7 @@ from seqrnn.data.records import Record
 from seqrnn.errors import InputError
 from seqrnn.inference import PredictOptions, WindowResult, predict_examples, predict_windows
 from seqrnn.io.hdf5 import RaggedH5Writer, check_writable, write_skipped
-from seqrnn.io.predictions import dataset_layout, file_attrs, read_part, window_payload, write_part
+from seqrnn.io.predictions import Layout, dataset_layout, file_attrs, window_payload
 from seqrnn.logs import Heartbeat, event, progress_bar
 from seqrnn.memory import cap_primitive_caches
 from seqrnn.runtime import resolve_precision
@@ -238,3 +239,38 @@ def _heartbeat(summary: PredictSummary, seconds: float, bar_shown: bool) -> None
         seconds=round(seconds, 3),
         residues_per_s=round(rate, 1),
     )
+
+
+# Part files (--resume): one finished window each, in the predictions layout ----------------------------------------------------------------------------
+
+
+def write_part(
+    path: Path, payload: dict[str, Any], layout: Layout, sha256: str, first: int, last: int
+) -> None:
+    """Keep one finished window (records ``first``..``last`` of the model ``sha256``) for a rerun."""
+    attrs = {"model_sha256": sha256, "first_record": first, "last_record": last}
+    with RaggedH5Writer(path, attrs, *layout, compression=None) as writer:
+        writer.append(**payload)
+
+
+def read_part(
+    path: Path, layout: Layout, sha256: str, first: int, last: int, n: int
+) -> dict[str, Any] | None:
+    """A finished part for exactly these ``n`` records from this model, or None."""
+    if not path.is_file():
+        return None
+    try:
+        with h5py.File(path, "r") as f:
+            found = tuple(
+                f.attrs.get(k) for k in ("model_sha256", "first_record", "last_record", "n_sequences")
+            )
+            if found != (sha256, first, last, n):
+                return None
+            return {
+                "ids": list(f["ids"].asstr()[:]),
+                "lengths": f["lengths"][:],
+                "residue": {k: f[k][:] for k in layout[0]},
+                "sequence": {k: f[k][:] for k in layout[1]},
+            }
+    except (OSError, KeyError):
+        return None

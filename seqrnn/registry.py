@@ -19,6 +19,11 @@ class Registry(Generic[T]):
         self._items: dict[str, T] = {}
 
     def register(self, *names: str) -> Callable[[T], T]:
+        """Decorator: register the object under each of ``names`` (lowercased).
+
+        Raises ``ValueError`` when a name is already registered.
+        """
+
         def wrap(obj: T) -> T:
             for name in names:
                 key = name.lower()
@@ -30,6 +35,10 @@ class Registry(Generic[T]):
         return wrap
 
     def get(self, name: str) -> T:
+        """The object registered as ``name`` (case-insensitive).
+
+        Raises :class:`ConfigError` naming the choices (and the closest name) for an unknown name.
+        """
         key = str(name).lower()
         if key not in self._items:
             hint = difflib.get_close_matches(key, self._items, n=1)
@@ -38,6 +47,7 @@ class Registry(Generic[T]):
         return self._items[key]
 
     def names(self) -> list[str]:
+        """The registered names, in registration order."""
         return list(self._items)
 
     def __contains__(self, name: object) -> bool:

@@ -35,6 +35,9 @@ AUGMENTATIONS: Registry[type[Augmentation]] = Registry("augmentation")
 
 
 def build_augmentation(name: str | None) -> Augmentation | None:
+    """A new instance of the augmentation registered as ``name``; None when ``name`` is None or empty.
+    Raises :class:`ConfigError` for an unknown name.
+    """
     return AUGMENTATIONS.get(name)() if name else None
 
 
@@ -45,9 +48,11 @@ class ReverseComplement(Augmentation):
     name = "reverse_complement"
 
     def random_view(self, text: str, rng: np.random.Generator) -> str:
+        """The reverse complement (there is only one other strand, so ``rng`` is not used)."""
         return reverse_complement(text.strip())
 
     def views(self, text: str, n: int) -> list[str]:
+        """``[text]``, plus its reverse complement when ``n >= 2``."""
         return [text, reverse_complement(text.strip())][: max(1, min(n, 2))]
 
 
@@ -61,11 +66,13 @@ class SmilesEnumeration(Augmentation):
     name = "smiles_enumeration"
 
     def random_view(self, text: str, rng: np.random.Generator) -> str:
+        """A randomised SMILES of the same molecule, atom order drawn from ``rng`` (needs RDKit)."""
         from seqrnn.chem import random_smiles
 
         return random_smiles(text, rng)
 
     def views(self, text: str, n: int) -> list[str]:
+        """``text`` first, then ``n - 1`` randomised SMILES seeded from the text (needs RDKit for n > 1)."""
         from seqrnn.chem import smiles_views
 
         return smiles_views(text, max(1, n))

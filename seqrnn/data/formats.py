@@ -52,6 +52,11 @@ csv.field_size_limit(2**31 - 1)  # per-residue label lists of titin-sized chains
 
 
 def detect_format(path: str | Path, fmt: str | None = None) -> str:
+    """The input format of ``path``: ``fmt`` when given, else from the extension (after an optional ``.gz``);
+    ``-`` (standard input) is FASTA.
+
+    Raises :class:`InputError` for an unknown ``fmt`` or an extension that names no format.
+    """
     if fmt:
         if fmt not in FORMATS:
             raise InputError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}", source=str(path))

@@ -8,12 +8,14 @@ position in the concatenated input, written as ``/record_index``). Records left 
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+import itertools
+import os
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
-from seqrnn.data.formats import read_records
+from seqrnn.data.formats import detect_format, read_records
 from seqrnn.data.records import Record
 from seqrnn.errors import InputError, SeqrnnError
 
@@ -78,5 +80,89 @@ def chain_inputs(inputs: Sequence[str | Path], options: ReadOptions | None = Non
         ):
             rec.index = index
             index += 1
-            if options.shard is None or rec.index % options.shard[1] == options.shard[0] - 1:
+            if _in(rec, options.shard):
                 yield rec
+
+
+def _in(rec: Record, shard: tuple[int, int] | None) -> bool:
+    return shard is None or rec.index % shard[1] == shard[0] - 1
+
+
+# Inputs given from Python (seqrnn.predict) ---------------------------------------------------------
+
+#: ``Record.source`` of sequences given as text (error messages and ``Predictions.skipped`` name it).
+MEMORY_SOURCE = "<sequences>"
+
+
+def is_path_text(text: str) -> bool:
+    """Whether a string given as input names a file: ``-``, an existing file, or a name with an input
+    extension (``.fasta``, ``.csv.gz``, ...; a missing file is then reported as such)."""
+    if text == "-" or os.path.isfile(text):
+        return True
+    try:
+        detect_format(text)
+    except InputError:
+        return False
+    return True
+
+
+def as_paths(inputs: Any, what: str) -> list[str]:
+    """Input files: one path or several."""
+    items = [inputs] if isinstance(inputs, str | os.PathLike) else list(inputs)
+    for item in items:
+        if not isinstance(item, str | os.PathLike):
+            raise TypeError(f"{what}: expected paths, got {type(item).__name__}")
+    return [os.fspath(p) for p in items]
+
+
+def python_inputs(inputs: Any) -> tuple[list[str], Iterable[Record] | None]:
+    """``(paths, None)`` for input files; ``([MEMORY_SOURCE], records)`` for sequences given in memory
+    (records numbered from 0 in the order given; ids of bare sequences are their positions)."""
+    if isinstance(inputs, str | os.PathLike):
+        text = os.fspath(inputs)
+        if not is_path_text(text):
+            raise InputError(
+                "file not found (a sequence given as text goes in a list: predict([sequence], ...))",
+                source=text,
+            )
+        return [text], None
+    if isinstance(inputs, bytes | bytearray):
+        raise TypeError("inputs: expected text, paths or (id, sequence) pairs, not bytes")
+    if isinstance(inputs, Mapping):
+        return [MEMORY_SOURCE], _pair_records(iter(inputs.items()))
+    items = iter(inputs)
+    first = next(items, None)
+    if first is None:  # nothing to predict: the prediction loop reports it, as for an empty file
+        return [MEMORY_SOURCE], iter(())
+    rest = itertools.chain([first], items)
+    if isinstance(first, os.PathLike) or (isinstance(first, str) and is_path_text(first)):
+        return as_paths(list(rest), "inputs"), None
+    if isinstance(first, str):
+        return [MEMORY_SOURCE], _text_records(rest)
+    return [MEMORY_SOURCE], _pair_records(rest)
+
+
+def _text_records(items: Iterator[Any]) -> Iterator[Record]:
+    """Bare sequences: ids are their positions."""
+    for i, text in enumerate(items):
+        if not isinstance(text, str):
+            raise TypeError(
+                f"inputs[{i}]: expected a sequence (str) like the first item, got {type(text).__name__}"
+            )
+        yield Record(str(i), text, i, MEMORY_SOURCE)
+
+
+def _pair_records(items: Iterator[Any]) -> Iterator[Record]:
+    """(id, sequence) pairs."""
+    for i, pair in enumerate(items):
+        if isinstance(pair, str | bytes) or not isinstance(pair, Sequence) or len(pair) != 2:
+            raise TypeError(f"inputs[{i}]: expected an (id, sequence) pair, got {pair!r:.60}")
+        rec_id, text = pair
+        if not isinstance(text, str):
+            raise TypeError(f"inputs[{i}]: the sequence of {rec_id!r} is a {type(text).__name__}, not str")
+        yield Record(str(rec_id), text, i, MEMORY_SOURCE)
+
+
+def in_shard(records: Iterable[Record], shard: tuple[int, int] | None) -> Iterator[Record]:
+    """The records of shard ``(K, N)``: those whose input index i has i % N == K - 1 (all if None)."""
+    return (rec for rec in records if _in(rec, shard))

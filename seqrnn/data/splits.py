@@ -40,6 +40,18 @@ def split_indices(
     smiles: Sequence[str] | None = None,
     min_valid: int = 1,
 ) -> tuple[list[int], list[int], list[int]]:
+    """Split positions ``0 .. n-1`` into (train, valid, test), each a sorted list (rules: module docstring).
+
+    Args:
+        n: number of records.
+        valid_fraction, test_fraction: shares of ``n`` (rounded); validation gets at least ``min_valid``,
+            test at least 1 when ``test_fraction > 0``.
+        seed: permutation seed (``random``, ``scaffold_balanced``; ``scaffold`` ignores it).
+        method: ``random``, ``scaffold`` or ``scaffold_balanced``.
+        smiles: the SMILES of every record, for the scaffold methods (which need RDKit).
+
+    Raises :class:`ConfigError` for an unknown method or missing SMILES.
+    """
     n_valid = max(min_valid, round(valid_fraction * n))
     n_test = max(1, round(test_fraction * n)) if test_fraction > 0 else 0
     if method == "random":

@@ -110,6 +110,10 @@ def molecule_rows(n: int, seed: int = 0) -> list[dict[str, str]]:
 
 
 def write_table(rows: list[dict[str, str]], path: str | Path, delimiter: str = ",") -> Path:
+    """Write ``rows`` as a delimited table with a header (the first row's keys); returns the path.
+
+    ``rows`` must not be empty.
+    """
     path = Path(path)
     with path.open("w", newline="") as fh:
         writer = csv.DictWriter(fh, fieldnames=list(rows[0]), delimiter=delimiter)

@@ -154,6 +154,17 @@ class RaggedH5Writer:
         residue: Mapping[str, np.ndarray] | None = None,
         sequence: Mapping[str, np.ndarray] | None = None,
     ) -> None:
+        """Append N sequences.
+
+        Args:
+            ids: (N,) record ids.
+            lengths: (N,) residues (rows) of each sequence.
+            residue: every residue dataset declared at construction, (sum(lengths), C) rows.
+            sequence: every sequence dataset declared at construction, (N, ...) rows.
+
+        Raises ``ValueError`` when a residue array's row count is not ``sum(lengths)`` and ``KeyError`` when a
+        declared dataset is missing; the writer must be open (used as a context manager).
+        """
         f = self._file
         assert f is not None, "use the writer as a context manager"
         n_new = len(ids)

@@ -13,7 +13,8 @@ Layout (N sequences, R residues in all, C classes or targets; docs/hdf5-format.m
 Prediction (:mod:`seqrnn.prediction`), ``merge``, ``export``, ``plot`` and the Python API
 (:class:`Predictions`, returned by :func:`seqrnn.predict` and :func:`seqrnn.read_predictions`) all go
 through this module.
-With ``--resume`` every finished window is also kept as a part file with the same layout.
+With ``--resume`` the prediction loop also keeps every finished window as a part file of this
+layout (:mod:`seqrnn.prediction`).
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ import numpy as np
 
 from seqrnn.errors import InputError, SeqrnnError
 from seqrnn.io.files import utc_timestamp
-from seqrnn.io.hdf5 import DatasetSpec, RaggedH5Writer
+from seqrnn.io.hdf5 import DatasetSpec
 from seqrnn.version import __version__
 
 if TYPE_CHECKING:
@@ -120,41 +121,6 @@ def window_payload(
             **{dataset_key(heads[n]): a for n, a in sequence.items()},
         },
     }
-
-
-# Part files (--resume) ----------------------------------------------------------------------------
-
-
-def write_part(
-    path: Path, payload: dict[str, Any], layout: Layout, sha256: str, first: int, last: int
-) -> None:
-    """Keep one finished window (records ``first``..``last`` of the model ``sha256``) for a rerun."""
-    attrs = {"model_sha256": sha256, "first_record": first, "last_record": last}
-    with RaggedH5Writer(path, attrs, *layout, compression=None) as writer:
-        writer.append(**payload)
-
-
-def read_part(
-    path: Path, layout: Layout, sha256: str, first: int, last: int, n: int
-) -> dict[str, Any] | None:
-    """A finished part for exactly these ``n`` records from this model, or None."""
-    if not path.is_file():
-        return None
-    try:
-        with h5py.File(path, "r") as f:
-            found = tuple(
-                f.attrs.get(k) for k in ("model_sha256", "first_record", "last_record", "n_sequences")
-            )
-            if found != (sha256, first, last, n):
-                return None
-            return {
-                "ids": list(f["ids"].asstr()[:]),
-                "lengths": f["lengths"][:],
-                "residue": {k: f[k][:] for k in layout[0]},
-                "sequence": {k: f[k][:] for k in layout[1]},
-            }
-    except (OSError, KeyError):
-        return None
 
 
 # Reading ------------------------------------------------------------------------------------------

@@ -1,7 +1,10 @@
-"""Models: the BiRNN encoder (:mod:`seqrnn.models.rnn`) and its task heads (:mod:`seqrnn.models.heads`)."""
+"""Models: the BiRNN encoder (:mod:`seqrnn.models.rnn`), its task heads (:mod:`seqrnn.models.heads`) and
+the head specs stored in bundles (:mod:`seqrnn.models.specs`).
+"""
 
-from seqrnn.models.heads import HEADS, IGNORE, Head, HeadSpec, head_class, specs_from_records
+from seqrnn.models.heads import HEADS, IGNORE, Head, head_class, specs_from_records
 from seqrnn.models.rnn import CELLS, ModelConfig, SeqRNN
+from seqrnn.models.specs import HeadSpec
 
 __all__ = [
     "CELLS",

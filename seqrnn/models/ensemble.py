@@ -16,6 +16,12 @@ from seqrnn.models.rnn import ModelConfig, SeqRNN
 
 
 class Ensemble(nn.Module):
+    """Several :class:`SeqRNN` members predicting as one: the mean of their post-processed outputs.
+
+    Members must have the same heads (names, kinds, classes) and encoder; :func:`seqrnn.bundle.load_models`
+    checks that, this class does not. Raises ``ValueError`` for fewer than two members.
+    """
+
     def __init__(self, members: Sequence[SeqRNN]) -> None:
         super().__init__()
         if len(members) < 2:
@@ -24,13 +30,18 @@ class Ensemble(nn.Module):
 
     @property
     def heads(self) -> nn.ModuleDict:
+        """The first member's heads (every member has the same names, kinds and classes)."""
         return self.members[0].heads  # type: ignore[return-value]
 
     @property
     def config(self) -> ModelConfig:
+        """The first member's architecture (other members may differ)."""
         return self.members[0].config  # type: ignore[return-value]
 
     def predict(self, tokens: torch.Tensor, lengths: torch.Tensor) -> dict[str, torch.Tensor]:
+        """Per head, the mean over members of :meth:`SeqRNN.predict`: residue heads (B, L, C), sequence heads
+        (B, C); ``tokens`` (B, L) int64 (0 = padding), ``lengths`` (B,) int64.
+        """
         total: dict[str, torch.Tensor] = {}
         for member in self.members:
             for name, value in member.predict(tokens, lengths).items():  # type: ignore[operator]

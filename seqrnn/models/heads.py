@@ -18,10 +18,8 @@ targets and outputs as written to HDF5: residue heads (L, C) per example, sequen
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, ClassVar, Protocol
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 import torch
@@ -38,6 +36,7 @@ from seqrnn.metrics import (
     multilabel_metrics,
     regression_metrics,
 )
+from seqrnn.models.specs import HeadSettings, HeadSpec
 from seqrnn.registry import Registry
 
 if TYPE_CHECKING:
@@ -48,71 +47,6 @@ HEADS: Registry[type[Head]] = Registry("head kind")
 
 # (CSV header cells, formatter of one (C,) output row into as many cells) for one sequence-level head.
 CsvColumns = tuple[list[str], Callable[[np.ndarray], list[str]]]
-
-
-@dataclass
-class HeadSpec:
-    """What a head is, as stored in the model bundle (``metadata["heads"]``) and checkpoints.
-
-    ``classes`` are the class names in output order (for multi-label and regression heads: one output
-    name per column); ``mean``/``std`` the regression targets' training statistics, None for other kinds.
-    Keys this version does not know are kept in ``extra``, so a loaded spec is written back unchanged.
-    """
-
-    name: str
-    kind: str
-    columns: list[str] = field(default_factory=list)
-    loss_weight: float = 1.0
-    label_smoothing: float = 0.0
-    classes: list[str] = field(default_factory=list)
-    mean: list[float] | None = None
-    std: list[float] | None = None
-    extra: dict[str, Any] = field(default_factory=dict, repr=False)
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> HeadSpec:
-        """The spec of a bundle's JSON dict; KeyError/TypeError when a required key is missing or wrong."""
-        if not isinstance(data, Mapping):
-            raise TypeError(f"a head spec is a mapping, not {type(data).__name__}")
-        known = {f.name for f in dataclasses.fields(cls)} - {"extra"}
-        return cls(
-            name=str(data["name"]),
-            kind=str(data["kind"]),
-            columns=[str(c) for c in data.get("columns", [])],
-            loss_weight=float(data.get("loss_weight", 1.0)),
-            label_smoothing=float(data.get("label_smoothing", 0.0)),
-            classes=[str(c) for c in data["classes"]],
-            mean=None if data.get("mean") is None else [float(v) for v in data["mean"]],
-            std=None if data.get("std") is None else [float(v) for v in data["std"]],
-            extra={k: v for k, v in data.items() if k not in known},
-        )
-
-    def to_dict(self) -> dict[str, Any]:
-        """The JSON dict bundles and checkpoints store; key order as written since format version 1."""
-        out: dict[str, Any] = {
-            "name": self.name,
-            "kind": self.kind,
-            "columns": list(self.columns),
-            "loss_weight": self.loss_weight,
-            "label_smoothing": self.label_smoothing,
-            "classes": list(self.classes),
-        }
-        if self.mean is not None:
-            out["mean"] = list(self.mean)
-        if self.std is not None:
-            out["std"] = list(self.std)
-        return {**out, **self.extra}
-
-
-class HeadSettings(Protocol):
-    """What building a spec reads from a ``heads:`` entry (:class:`seqrnn.config.HeadConfig`)."""
-
-    name: str
-    kind: str
-    columns: list[str]
-    classes: list[str] | None
-    loss_weight: float
-    label_smoothing: float
 
 
 def specs_from_records(heads: Iterable[HeadSettings], records: Sequence[Record]) -> list[HeadSpec]:
@@ -175,6 +109,7 @@ class Head(nn.Module):
         self.net = _mlp(n_features, hidden, len(self.classes), dropout)
 
     def forward(self, features: torch.Tensor) -> torch.Tensor:
+        """Features -> logits, row by row: (..., F) -> (..., C); per residue (L, B, F) or pooled (B, 2F)."""
         return self.net(features)
 
     # targets -------------------------------------------------------------------------------------
@@ -292,12 +227,16 @@ class ResidueClassification(Head):
         return target[keep]
 
     def collate(self, targets: list[np.ndarray], max_len: int) -> torch.Tensor:
+        """Pad the (L_i,) targets into a (B, max_len) int64 tensor with ``IGNORE``."""
         out = np.full((len(targets), max_len), IGNORE, dtype=np.int64)
         for i, t in enumerate(targets):
             out[i, : t.size] = t
         return torch.from_numpy(out)
 
     def loss(self, logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        """Cross-entropy over the residues that are not ``IGNORE``, with the spec's label smoothing;
+        logits (B, L, C), target (B, L).
+        """
         return F.cross_entropy(
             logits.reshape(-1, logits.shape[-1]).float(),
             target.reshape(-1),
@@ -307,16 +246,20 @@ class ResidueClassification(Head):
 
     @classmethod
     def infer_classes(cls, config: HeadSettings, records: Sequence[Record]) -> list[str]:
+        """The configured classes, or the sorted labels found in the training records."""
         return _classes_seen(config, records, split_labels)
 
     @classmethod
     def scalar_metrics(cls, n_classes: int | None = None) -> tuple[str, ...]:
+        """The classification scalars (:func:`seqrnn.metrics.classification_scalars`)."""
         return classification_scalars(n_classes)
 
     def main_metric(self) -> str:
+        """``accuracy`` (per residue)."""
         return "accuracy"
 
     def score(self, targets: Sequence[np.ndarray], outputs: Sequence[np.ndarray]) -> dict[str, Any]:
+        """Classification metrics over every scored residue of all examples (``IGNORE`` left out)."""
         # Every residue of every example counts once; padding never reached the outputs.
         y = np.concatenate(targets) if targets else np.zeros(0, dtype=np.int64)
         p = np.concatenate(outputs) if outputs else np.zeros((0, len(self.classes)))
@@ -343,6 +286,9 @@ class SequenceClassification(Head):
         return np.array(self.classes.index(raw), dtype=np.int64)
 
     def loss(self, logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        """Cross-entropy over the labelled sequences (no label smoothing); 0 when none has a label.
+        Logits (B, C), target (B,).
+        """
         if bool((target == IGNORE).all()):
             return logits.sum() * 0.0
         return F.cross_entropy(logits.float(), target, ignore_index=IGNORE)
@@ -356,6 +302,9 @@ class SequenceClassification(Head):
 
     @classmethod
     def infer_classes(cls, config: HeadSettings, records: Sequence[Record]) -> list[str]:
+        """The configured classes, or the sorted labels seen in training (missing ones skipped);
+        :class:`InputError` when there are fewer than 2.
+        """
         classes = _classes_seen(
             config,
             records,
@@ -369,12 +318,15 @@ class SequenceClassification(Head):
 
     @classmethod
     def scalar_metrics(cls, n_classes: int | None = None) -> tuple[str, ...]:
+        """The classification scalars (:func:`seqrnn.metrics.classification_scalars`)."""
         return classification_scalars(n_classes)
 
     def main_metric(self) -> str:
+        """``auroc`` for two classes, ``accuracy`` for more."""
         return "auroc" if len(self.classes) == 2 else "accuracy"
 
     def score(self, targets: Sequence[np.ndarray], outputs: Sequence[np.ndarray]) -> dict[str, Any]:
+        """Classification metrics over the examples with a label; outputs (C,) each."""
         y = np.asarray(targets, dtype=np.int64)
         p = np.stack(outputs) if outputs else np.zeros((0, len(self.classes)))
         keep = y != IGNORE
@@ -405,22 +357,27 @@ class SequenceMultilabel(Head):
         return values
 
     def loss(self, logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        """Binary cross-entropy over the present (non-NaN) labels of (B, T) logits; 0 when none is present."""
         present = ~torch.isnan(target)
         if not bool(present.any()):
             return logits.sum() * 0.0
         return F.binary_cross_entropy_with_logits(logits.float()[present], target[present])
 
     def postprocess(self, logits: torch.Tensor) -> torch.Tensor:
+        """Independent per-label probabilities (sigmoid), float32."""
         return torch.sigmoid(logits.float())
 
     @classmethod
     def scalar_metrics(cls, n_classes: int | None = None) -> tuple[str, ...]:
+        """:data:`seqrnn.metrics.MULTILABEL_SCALARS`."""
         return MULTILABEL_SCALARS
 
     def main_metric(self) -> str:
+        """``mean_auroc`` over the labels."""
         return "mean_auroc"
 
     def score(self, targets: Sequence[np.ndarray], outputs: Sequence[np.ndarray]) -> dict[str, Any]:
+        """Multi-label metrics of (N, T) probabilities against (N, T) 0/1 labels (NaN = missing)."""
         y = np.stack(targets).astype(np.float64)
         p = np.stack(outputs).astype(np.float64)
         return multilabel_metrics(y, p, self.classes)
@@ -449,6 +406,7 @@ class SequenceRegression(Head):
         return parse_floats(fields, self.spec.columns)
 
     def loss(self, logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        """MSE in standardised units over the present (non-NaN) targets; 0 when none is present."""
         present = ~torch.isnan(target)
         if not bool(present.any()):
             return logits.sum() * 0.0
@@ -456,6 +414,7 @@ class SequenceRegression(Head):
         return F.mse_loss(logits.float()[present], scaled[present])
 
     def postprocess(self, logits: torch.Tensor) -> torch.Tensor:
+        """Standardised outputs -> values in the training targets' units (``x * std + mean``)."""
         return logits.float() * self.std + self.mean
 
     @classmethod
@@ -480,12 +439,15 @@ class SequenceRegression(Head):
 
     @classmethod
     def scalar_metrics(cls, n_classes: int | None = None) -> tuple[str, ...]:
+        """:data:`seqrnn.metrics.REGRESSION_SCALARS`."""
         return REGRESSION_SCALARS
 
     def main_metric(self) -> str:
+        """``mean_rmse`` over the targets."""
         return "mean_rmse"
 
     def score(self, targets: Sequence[np.ndarray], outputs: Sequence[np.ndarray]) -> dict[str, Any]:
+        """Regression metrics of (N, T) values in original units against (N, T) targets (NaN = missing)."""
         y = np.stack(targets).astype(np.float64)
         p = np.stack(outputs).astype(np.float64)
         return regression_metrics(y, p, self.classes)

@@ -142,6 +142,7 @@ class SeqRNN(nn.Module):
 
     @property
     def residue_heads(self) -> list[str]:
+        """Names of the per-residue heads, in model order."""
         return [n for n, h in self.heads.items() if h.level == "residue"]
 
     def encode(
@@ -201,6 +202,13 @@ class SeqRNN(nn.Module):
     def forward(
         self, tokens: torch.Tensor, lengths: torch.Tensor, embedded: torch.Tensor | None = None
     ) -> dict[str, torch.Tensor]:
+        """Raw logits per head: residue heads (B, L, C), sequence heads (B, C) from masked mean+max pooling.
+
+        Args:
+            tokens: (B, L) int64, 0 = padding.
+            lengths: (B,) int64.
+            embedded: optional (B, L, E) input replacing the input layer's output (see :meth:`encode`).
+        """
         feats, mask = self._encode_time_major(tokens, lengths, embedded)
         outputs: dict[str, torch.Tensor] = {}
         pooled: torch.Tensor | None = None
@@ -222,7 +230,8 @@ class SeqRNN(nn.Module):
 class DirectionHelper(Protocol):
     """Spare threads: ``try_submit`` runs ``fn(x)`` on one and returns its future, or None if none is free."""
 
-    def try_submit(self, fn: Callable[[torch.Tensor], Any], x: torch.Tensor) -> Future | None: ...
+    def try_submit(self, fn: Callable[[torch.Tensor], Any], x: torch.Tensor) -> Future | None:
+        """Run ``fn(x)`` on a free spare thread and return its future; None when none is free."""
 
 
 _local = threading.local()

@@ -27,9 +27,11 @@ class DistContext:
 
     @property
     def main(self) -> bool:
+        """Whether this is rank 0, the process that validates and writes files."""
         return self.rank == 0
 
     def wrap(self, model: torch.nn.Module, device: torch.device) -> torch.nn.Module:
+        """``model`` in DistributedDataParallel for several processes (on ``device`` if CUDA); else as is."""
         if self.world == 1:
             return model
         from torch.nn.parallel import DistributedDataParallel
@@ -38,10 +40,12 @@ class DistContext:
         return DistributedDataParallel(model, device_ids=ids)
 
     def barrier(self) -> None:
+        """Wait until every process gets here (nothing for a single process)."""
         if self.world > 1:
             torch.distributed.barrier()
 
     def broadcast(self, obj: Any) -> Any:
+        """Rank 0's ``obj`` (any picklable object) on every process."""
         if self.world == 1:
             return obj
         box = [obj]
@@ -49,6 +53,7 @@ class DistContext:
         return box[0]
 
     def sum(self, value: float) -> float:
+        """The sum of ``value`` over all processes, as a float."""
         if self.world == 1:
             return value
         t = torch.tensor([float(value)], dtype=torch.float64)
@@ -62,6 +67,7 @@ class DistContext:
         return self.sum(1.0 if flag else 0.0) > 0
 
     def close(self) -> None:
+        """Leave the process group, if this context joined it (:func:`init_distributed`)."""
         if self.owns_group:
             torch.distributed.destroy_process_group()
 

@@ -58,6 +58,7 @@ def test_example_input_predicts(tmp_path: Path) -> None:
         assert fractions[1] > 0.35 and fractions[0] < 0.15
 
 
+@pytest.mark.slow
 def test_titin_length_chain_predicts_in_bounded_memory() -> None:
     bundle = load_bundle("protein-ss")
     rng = np.random.default_rng(0)

@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from seqrnn.bundle import load_bundle
 from seqrnn.config import load_config
 from seqrnn.training import train
@@ -18,6 +20,7 @@ def _losses(run: Path) -> list[float]:
     return [json.loads(x)["train_loss"] for x in (run / "metrics.jsonl").read_text().splitlines()]
 
 
+@pytest.mark.slow
 def test_torchrun_two_processes_matches_single_process_trend(
     synthetic: dict[str, Path], tmp_path: Path
 ) -> None:

@@ -15,6 +15,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(
     shutil.which("snakemake", path=str(Path(sys.executable).parent)) is None, reason="no snakemake"
 )

@@ -333,6 +333,7 @@ def test_stop_codons_trailing_dropped_internal_x(protein_model: Path, tmp_path: 
         assert list(f["lengths"][:]) == [3, 5, 5]
 
 
+@pytest.mark.slow
 def test_two_million_residues_on_one_line(protein_model: Path, tmp_path: Path, capsys) -> None:
     n = 2_000_000
     rng = np.random.default_rng(0)

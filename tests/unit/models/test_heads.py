@@ -18,7 +18,7 @@ from seqrnn.metrics import classification_metrics, higher_is_better, multilabel_
 from seqrnn.models import HEADS, ModelConfig, SeqRNN
 from seqrnn.models.heads import Head, HeadSpec, check_monitor, head_class, monitor_choices, specs_from_records
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 SHIPPED = [ROOT / "seqrnn" / "pretrained" / "protein-ss-v1.pt", ROOT / "tests" / "golden" / "tiny_protein.pt"]
 REGRESSION = {
     "name": "logs",

@@ -1,0 +1,79 @@
+"""Head specs: the typed, JSON-able description of a task head stored in model bundles.
+
+A :class:`HeadSpec` is what a head is built from and what a bundle records (``metadata["heads"]``):
+name, kind, label columns, classes (or regression targets), loss weight, label smoothing and, for
+regression, the training targets' mean and std. :class:`HeadSettings` is what building a spec reads
+from a config's ``heads:`` entry. What a kind *means* lives in :mod:`seqrnn.models.heads`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+
+@dataclass
+class HeadSpec:
+    """What a head is, as stored in the model bundle (``metadata["heads"]``) and checkpoints.
+
+    ``classes`` are the class names in output order (for multi-label and regression heads: one output
+    name per column); ``mean``/``std`` the regression targets' training statistics, None for other kinds.
+    Keys this version does not know are kept in ``extra``, so a loaded spec is written back unchanged.
+    """
+
+    name: str
+    kind: str
+    columns: list[str] = field(default_factory=list)
+    loss_weight: float = 1.0
+    label_smoothing: float = 0.0
+    classes: list[str] = field(default_factory=list)
+    mean: list[float] | None = None
+    std: list[float] | None = None
+    extra: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> HeadSpec:
+        """The spec of a bundle's JSON dict; KeyError/TypeError when a required key is missing or wrong."""
+        if not isinstance(data, Mapping):
+            raise TypeError(f"a head spec is a mapping, not {type(data).__name__}")
+        known = {f.name for f in dataclasses.fields(cls)} - {"extra"}
+        return cls(
+            name=str(data["name"]),
+            kind=str(data["kind"]),
+            columns=[str(c) for c in data.get("columns", [])],
+            loss_weight=float(data.get("loss_weight", 1.0)),
+            label_smoothing=float(data.get("label_smoothing", 0.0)),
+            classes=[str(c) for c in data["classes"]],
+            mean=None if data.get("mean") is None else [float(v) for v in data["mean"]],
+            std=None if data.get("std") is None else [float(v) for v in data["std"]],
+            extra={k: v for k, v in data.items() if k not in known},
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON dict bundles and checkpoints store; key order as written since format version 1."""
+        out: dict[str, Any] = {
+            "name": self.name,
+            "kind": self.kind,
+            "columns": list(self.columns),
+            "loss_weight": self.loss_weight,
+            "label_smoothing": self.label_smoothing,
+            "classes": list(self.classes),
+        }
+        if self.mean is not None:
+            out["mean"] = list(self.mean)
+        if self.std is not None:
+            out["std"] = list(self.std)
+        return {**out, **self.extra}
+
+
+class HeadSettings(Protocol):
+    """What building a spec reads from a ``heads:`` entry (:class:`seqrnn.config.HeadConfig`)."""
+
+    name: str
+    kind: str
+    columns: list[str]
+    classes: list[str] | None
+    loss_weight: float
+    label_smoothing: float

@@ -29,6 +29,7 @@ from typing import Any, Union
 import yaml
 
 from seqrnn.errors import ConfigError
+from seqrnn.io.files import atomic_write_text
 from seqrnn.models import HEADS, ModelConfig
 from seqrnn.models.heads import check_monitor
 
@@ -384,4 +385,4 @@ def _check(config: RunConfig) -> None:
 
 def dump_config(config: RunConfig, path: Path) -> None:
     """Write the resolved config to ``path`` as YAML, keys in field order."""
-    path.write_text(yaml.safe_dump(config.to_dict(), sort_keys=False))
+    atomic_write_text(path, yaml.safe_dump(config.to_dict(), sort_keys=False))

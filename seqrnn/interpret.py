@@ -32,6 +32,7 @@ from seqrnn.bundle import ModelBundle
 from seqrnn.data.batching import collate
 from seqrnn.data.examples import Example
 from seqrnn.errors import ModelError
+from seqrnn.io.files import AtomicOutput, atomic_write_text
 from seqrnn.io.hdf5 import DatasetSpec, RaggedH5Writer
 from seqrnn.models.heads import head_class
 from seqrnn.models.rnn import reverse_index
@@ -408,8 +409,8 @@ def extract_motifs(
         }
         for r in reports
     ]
-    (out / "motifs.json").write_text(json.dumps(rows, indent=1) + "\n")
-    with open(out / "motifs.tsv", "w") as fh:
+    atomic_write_text(out / "motifs.json", json.dumps(rows, indent=1) + "\n")
+    with AtomicOutput(out / "motifs.tsv") as tmp, tmp.open("w") as fh:
         fh.write("motif\tsource\tinfluence\tsites\tconsensus\tbest_match\tbest_match_name\tsimilarity\n")
         for row in rows:
             best = (

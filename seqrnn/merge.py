@@ -49,6 +49,8 @@ def merge_shards(paths: Sequence[str | Path], output: str | Path, command: str =
     Raises :class:`InputError` unless the files are predictions of one model, shards 1..N of the same N
     each exactly once, with the same datasets, and no record is in two shards.
     """
+    if not paths:
+        raise InputError("no shard files given")
     files = [_open(Path(p)) for p in paths]
     try:
         shas = {f.attrs["model_sha256"] for f in files}

@@ -23,6 +23,7 @@ from Bio import motifs as bio_motifs
 from Bio.motifs import jaspar
 
 from seqrnn.errors import InputError
+from seqrnn.io.files import atomic_write_text
 
 BASES = "ACGT"
 
@@ -197,7 +198,7 @@ def write_meme(pfms: Sequence[PFM], path: str | Path) -> None:
         )
         lines.extend(" ".join(f"{v:.6f}" for v in row) for row in pfm.probs)
         lines.append("")
-    Path(path).write_text("\n".join(lines))
+    atomic_write_text(path, "\n".join(lines))
 
 
 def evaluate_pwm(

@@ -241,7 +241,7 @@ def _heartbeat(summary: PredictSummary, seconds: float, bar_shown: bool) -> None
     )
 
 
-# Part files (--resume): one finished window each, in the predictions layout ----------------------------------------------------------------------------
+# Part files (--resume): one finished window each, in the predictions layout ------------------------
 
 
 def write_part(

@@ -18,7 +18,7 @@ def resolve_device(name: str = "auto") -> torch.device:
     """``auto`` is CUDA when available, else the CPU; ``cuda`` without a GPU is a clear error."""
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name == "cuda" and not torch.cuda.is_available():
+    if (name == "cuda" or name.startswith("cuda:")) and not torch.cuda.is_available():
         raise SeqrnnError("--device cuda was requested but no CUDA device is available")
     if name not in ("cpu", "cuda") and not name.startswith("cuda:"):
         raise SeqrnnError(f"unknown device {name!r}; use auto, cpu or cuda")

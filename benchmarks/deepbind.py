@@ -116,7 +116,7 @@ def main() -> None:
             if name == "hybrid":
                 target = resolve_target(bundle)
                 peaks = [encode_record(r, bundle.encoder) for r in test if r.fields["Bound"] == "1"]
-                chosen = select_examples(bundle, peaks, target, max_sequences=args.motif_sequences)
+                chosen, _ = select_examples(bundle, peaks, target, max_sequences=args.motif_sequences)
                 # A model that calls (almost) no peak bound still gets its motifs read from all peaks.
                 chosen = chosen if len(chosen) >= 50 else peaks[: args.motif_sequences]
                 reports = extract_motifs(

@@ -22,6 +22,7 @@ import difflib
 import re
 import types
 import typing
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Union
@@ -31,7 +32,6 @@ import yaml
 from seqrnn.errors import ConfigError
 from seqrnn.io.files import atomic_write_text
 from seqrnn.models import HEADS, ModelConfig
-from seqrnn.models.heads import check_monitor
 
 
 @dataclass
@@ -386,3 +386,19 @@ def _check(config: RunConfig) -> None:
 def dump_config(config: RunConfig, path: Path) -> None:
     """Write the resolved config to ``path`` as YAML, keys in field order."""
     atomic_write_text(path, yaml.safe_dump(config.to_dict(), sort_keys=False))
+
+
+def monitor_choices(heads: Iterable[tuple[str, str, int | None]]) -> list[str]:
+    """Every valid ``train.monitor`` (``HEAD/METRIC``) for heads given as (name, kind, number of classes,
+    None while the classes are still to be inferred)."""
+    return [f"{name}/{m}" for name, kind, n in heads for m in HEADS.get(kind).scalar_metrics(n)]
+
+
+def check_monitor(monitor: str, heads: Iterable[tuple[str, str, int | None]]) -> None:
+    """ConfigError unless ``monitor`` is ``HEAD/METRIC`` with a scalar metric that head reports."""
+    choices = monitor_choices(heads)
+    if monitor not in choices:
+        raise ConfigError(
+            f"config train.monitor: {monitor!r} is not HEAD/METRIC with a metric the head reports; "
+            f"choose one of: {', '.join(choices)}"
+        )

@@ -108,7 +108,7 @@ def export(predictions: str | Path, fmt: str, output: str | Path) -> int:
         render = ss2_text if fmt == "ss2" else horiz_text
         n = 0
         for _i, rec_id, seq, probs in pred.residues(head):
-            atomic_write_text(output / f"{safe_name(rec_id)}.{fmt}", render(seq, probs, classes))
+            atomic_write_text(output / f"{safe_name(rec_id)}.{fmt}", render(seq, probs, classes), sweep=False)
             n += 1
         return n
     finally:

@@ -13,10 +13,12 @@ tools (Tomtom, FIMO) and ``Bio.motifs.parse(handle, "minimal")`` read.
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from Bio import motifs as bio_motifs
@@ -215,3 +217,21 @@ def evaluate_pwm(
     p = 1.0 / (1.0 + np.exp(-np.clip(scores, -500, 500)))
     y = np.array([lab.strip() == positive for lab in labels], dtype=np.int64)
     return classification_metrics(y, np.stack([1 - p, p], axis=1), ["0", positive])
+
+
+def write_motif_table(rows: Sequence[dict[str, Any]], json_path: str | Path, tsv_path: str | Path) -> None:
+    """Learned motifs with their best database matches, as JSON (every match) and as a TSV (the best).
+
+    ``rows``: per motif ``motif``, ``source``, ``influence`` (or None), ``sites``, ``consensus`` and
+    ``matches`` (dicts with ``matrix_id``, ``name``, ``score``; best first).
+    """
+    atomic_write_text(json_path, json.dumps(list(rows), indent=1) + "\n")
+    lines = ["motif\tsource\tinfluence\tsites\tconsensus\tbest_match\tbest_match_name\tsimilarity"]
+    for row in rows:
+        best = row["matches"][0] if row["matches"] else {"matrix_id": "", "name": "", "score": float("nan")}
+        influence = "" if row["influence"] is None else f"{row['influence']:.4f}"
+        lines.append(
+            f"{row['motif']}\t{row['source']}\t{influence}\t{row['sites']}\t{row['consensus']}\t"
+            f"{best['matrix_id']}\t{best['name']}\t{best['score']:.3f}"
+        )
+    atomic_write_text(tsv_path, "\n".join(lines) + "\n")

@@ -77,6 +77,11 @@ TOKENS_OPT = typer.Option(
 BATCH_OPT = typer.Option(
     512, "--batch-size", min=1, help="Sequences per batch at most (shared by concurrent CPU workers)."
 )
+PRECISION_OPT = typer.Option(
+    Precision.auto,
+    "--precision",
+    help="auto: bf16 autocast where the CPU (AVX512-BF16/AMX) or GPU computes it natively, else fp32.",
+)
 VIEWS_OPT = typer.Option(
     None,
     "--test-views",

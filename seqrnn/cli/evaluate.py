@@ -15,12 +15,14 @@ from seqrnn.cli.common import (
     FORMAT_OPT,
     GENOME_OPT,
     IDCOL_OPT,
+    PRECISION_OPT,
     SEQCOL_OPT,
     THREADS_OPT,
     TOKENS_OPT,
     VIEWS_OPT,
     Device,
     OnInvalid,
+    Precision,
 )
 
 if TYPE_CHECKING:
@@ -43,6 +45,7 @@ def evaluate(
     device: Device = DEVICE_OPT,
     threads: Optional[int] = THREADS_OPT,  # noqa: UP045
     batch_tokens: int = TOKENS_OPT,
+    precision: Precision = PRECISION_OPT,
     test_views: Optional[int] = VIEWS_OPT,  # noqa: UP045
     fmt: Optional[str] = FORMAT_OPT,  # noqa: UP045
     sequence_column: Optional[str] = SEQCOL_OPT,  # noqa: UP045
@@ -59,9 +62,13 @@ def evaluate(
     from seqrnn.data.inputs import chain_inputs
     from seqrnn.evaluation import evaluate_records
     from seqrnn.inference import PredictOptions
+    from seqrnn.io.files import atomic_write_text
+    from seqrnn.io.hdf5 import check_writable
     from seqrnn.metrics import format_table
     from seqrnn.runtime import resolve_device
 
+    if json_out is not None:
+        check_writable(json_out)  # before the work, not after it
     common.set_threads(threads)
     dev = resolve_device(device.value)
     bundle = load_models(model, dev)
@@ -87,6 +94,7 @@ def evaluate(
     options = PredictOptions(
         batch_tokens=batch_tokens,
         on_invalid=on_invalid.value,
+        precision=precision.value,
         test_views=test_views,
         read=common.read_options(fmt, sequence_column, id_column, genome),
     )
@@ -101,7 +109,7 @@ def evaluate(
         + (f", {len(result.skipped)} skipped" if result.skipped else "")
     )
     if json_out is not None:
-        json_out.write_text(json.dumps(_report(bundle, data, masks, result), indent=2))
+        atomic_write_text(json_out, json.dumps(_report(bundle, data, masks, result), indent=2))
 
 
 def _report(

@@ -64,15 +64,16 @@ def interpret(
     bundle = load_bundle(model)
     tgt = resolve_target(bundle, head, target)
     options = common.read_options(fmt, sequence_column, id_column, genome)
-    examples = [encode_record(r, bundle.encoder) for r in chain_inputs(inputs, options)]
-    chosen = select_examples(bundle, examples, tgt, test_views, not all_sequences, max_sequences)
+    # Streamed: records are read and scored a chunk at a time, and no further than needed.
+    examples = (encode_record(r, bundle.encoder) for r in chain_inputs(inputs, options))
+    chosen, seen = select_examples(bundle, examples, tgt, test_views, not all_sequences, max_sequences)
     if not chosen:
         raise InputError(
             f"no sequence is called {tgt.head} = {tgt.label} by the model; nothing to explain "
             "(use --all-sequences)",
             source=", ".join(inputs),
         )
-    what = f"{len(chosen)} of {len(examples)} sequences ({tgt.head} = {tgt.label})"
+    what = f"{len(chosen)} of {seen} sequences read ({tgt.head} = {tgt.label})"
     if output is not None:
         attributions_to_h5(
             bundle, chosen, output, tgt, test_views, method, {"command": common.command_line()}

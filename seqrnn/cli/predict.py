@@ -14,6 +14,7 @@ from seqrnn.cli.common import (
     FORMAT_OPT,
     GENOME_OPT,
     IDCOL_OPT,
+    PRECISION_OPT,
     SEQCOL_OPT,
     THREADS_OPT,
     TOKENS_OPT,
@@ -43,11 +44,7 @@ def predict(
         "--on-invalid",
         help="error: stop; skip: report and leave out; mask: letters outside the alphabet -> X (protein) / N (DNA).",
     ),
-    precision: Precision = typer.Option(
-        Precision.auto,
-        "--precision",
-        help="auto: bf16 autocast where the CPU (AVX512-BF16/AMX) or GPU computes it natively, else fp32.",
-    ),
+    precision: Precision = PRECISION_OPT,
     fmt: Optional[str] = FORMAT_OPT,  # noqa: UP045
     sequence_column: Optional[str] = SEQCOL_OPT,  # noqa: UP045
     id_column: Optional[str] = IDCOL_OPT,  # noqa: UP045

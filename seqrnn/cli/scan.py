@@ -26,9 +26,13 @@ def scan(
     """Baseline without training: best PWM log-odds hit per sequence, scored like seqrnn evaluate."""
     from seqrnn.data.inputs import chain_inputs
     from seqrnn.errors import InputError
+    from seqrnn.io.files import atomic_write_text
+    from seqrnn.io.hdf5 import check_writable
     from seqrnn.metrics import format_table
     from seqrnn.motifs import evaluate_pwm, find_motif, load_jaspar
 
+    if json_out is not None:
+        check_writable(json_out)
     found = find_motif(load_jaspar(jaspar), motif, str(jaspar))
     options = common.read_options(fmt, sequence_column, id_column, genome)
     texts, labels = [], []
@@ -46,4 +50,4 @@ def scan(
             "data": list(inputs),
             "pwm": metrics,
         }
-        json_out.write_text(json.dumps(payload, indent=1) + "\n")
+        atomic_write_text(json_out, json.dumps(payload, indent=1) + "\n")

@@ -59,22 +59,6 @@ def head_class(kind: str) -> type[Head]:
     return HEADS.get(kind) if kind in HEADS else Head
 
 
-def monitor_choices(heads: Iterable[tuple[str, str, int | None]]) -> list[str]:
-    """Every valid ``train.monitor`` (``HEAD/METRIC``) for heads given as (name, kind, number of classes,
-    None while the classes are still to be inferred)."""
-    return [f"{name}/{m}" for name, kind, n in heads for m in HEADS.get(kind).scalar_metrics(n)]
-
-
-def check_monitor(monitor: str, heads: Iterable[tuple[str, str, int | None]]) -> None:
-    """ConfigError unless ``monitor`` is ``HEAD/METRIC`` with a scalar metric that head reports."""
-    choices = monitor_choices(heads)
-    if monitor not in choices:
-        raise ConfigError(
-            f"config train.monitor: {monitor!r} is not HEAD/METRIC with a metric the head reports; "
-            f"choose one of: {', '.join(choices)}"
-        )
-
-
 def _mlp(n_in: int, hidden: int, n_out: int, dropout: float) -> nn.Module:
     if hidden <= 0:
         return nn.Sequential(nn.Dropout(dropout), nn.Linear(n_in, n_out))

@@ -13,7 +13,6 @@ from __future__ import annotations
 import math
 import random
 import signal
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,7 +30,7 @@ from seqrnn.encoders import Encoder
 from seqrnn.errors import EncodingError, SeqrnnError
 from seqrnn.evaluation import evaluate_examples
 from seqrnn.inference import PredictOptions
-from seqrnn.logs import progress_bar
+from seqrnn.logs import Heartbeat, progress_bar
 from seqrnn.models.heads import Head
 from seqrnn.training.checkpoint import TrainingState
 from seqrnn.training.data import Datasets
@@ -154,7 +153,7 @@ def train_epoch(
         unit="batch",
         leave=False,
     )
-    last_note = time.perf_counter()
+    beat = Heartbeat(HEARTBEAT_SECONDS)
     for step in range(first_step, len(batches)):
         idx = batches[step]
         chosen = [
@@ -187,9 +186,7 @@ def train_epoch(
         if bar is not None:
             bar.update(1)
             bar.set_postfix(loss=f"{total / count:.4f}")
-        elif progress and time.perf_counter() - last_note > HEARTBEAT_SECONDS:
-            # Batch-job logs get a heartbeat instead of a progress bar.
-            last_note = time.perf_counter()
+        elif progress and beat.due():  # batch-job logs get a heartbeat instead of a progress bar
             log(f"epoch {epoch + 1}: {count} sequences, train loss {total / count:.4f}")
     if bar is not None:
         bar.close()

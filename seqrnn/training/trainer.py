@@ -29,7 +29,7 @@ import numpy as np
 import torch
 
 from seqrnn.bundle import ModelBundle, build_model, load_bundle, save_bundle
-from seqrnn.config import RunConfig
+from seqrnn.config import RunConfig, check_monitor
 from seqrnn.data.augment import build_augmentation
 from seqrnn.data.examples import Example
 from seqrnn.encoders import Encoder
@@ -38,7 +38,7 @@ from seqrnn.evaluation import evaluate_examples
 from seqrnn.inference import PredictOptions
 from seqrnn.io.files import utc_timestamp
 from seqrnn.metrics import higher_is_better
-from seqrnn.models.heads import Head, check_monitor
+from seqrnn.models.heads import Head
 from seqrnn.runtime import set_threads
 from seqrnn.training.checkpoint import Progress, TrainingState
 from seqrnn.training.data import build_datasets, build_encoder_and_specs, build_splits, file_fingerprint

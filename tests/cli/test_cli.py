@@ -182,6 +182,27 @@ def test_missing_file_unknown_model_and_unwritable_output(
     _assert_one_line_error(capsys.readouterr().err, "broken.pt")
 
 
+def test_evaluate_precision_and_json_checked_first(
+    protein_model: Path, synthetic: dict[str, Path], tmp_path: Path, capsys
+) -> None:
+    data = str(synthetic["protein"])
+    runs = {}
+    for precision in ("fp32", "bf16"):
+        out = tmp_path / f"{precision}.json"
+        assert (
+            main(["evaluate", "-m", str(protein_model), data, "--precision", precision, "--json", str(out)])
+            == 0
+        )
+        runs[precision] = json.loads(out.read_text())["metrics"]["ss3"]
+    # bf16 rounds the activations: the same residues are scored, the accuracy moves by a little at most.
+    assert runs["fp32"]["n"] == runs["bf16"]["n"]
+    assert abs(runs["fp32"]["accuracy"] - runs["bf16"]["accuracy"]) < 0.05
+    capsys.readouterr()
+    missing = tmp_path / "no" / "such" / "dir" / "m.json"
+    assert main(["evaluate", "-m", str(protein_model), data, "--json", str(missing)]) == 6
+    _assert_one_line_error(capsys.readouterr().err, "does not exist")
+
+
 def test_evaluate_prints_table_and_json(
     protein_model: Path, synthetic: dict[str, Path], tmp_path: Path, capsys
 ) -> None:

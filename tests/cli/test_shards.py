@@ -174,3 +174,23 @@ def test_skipped_records_of_every_shard_reach_the_merged_file(fasta: Path, tmp_p
         for key in ("skipped/record_index", "skipped/records", "skipped/reasons", *DATASETS):
             np.testing.assert_array_equal(a[key][:], b[key][:], err_msg=key)
         assert b.attrs["n_skipped"] == a.attrs["n_skipped"] == 2
+
+
+def test_a_rerun_removes_the_temporary_file_of_a_killed_run(fasta: Path, tmp_path: Path, capsys) -> None:
+    import os
+    import subprocess
+    import sys
+
+    from seqrnn.io import files
+
+    dead = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True
+    )
+    out = tmp_path / "ss.h5"
+    # What a SIGKILLed run on this host leaves: its temporary file, marked with its (now dead) pid.
+    stale = tmp_path / f".ss.h5.abcd1234.{files._host()}-{int(dead.stdout)}.tmp"
+    stale.write_bytes(b"\x89HDF half written")
+    assert os.getpid() != int(dead.stdout)
+    assert main(["predict", "-m", str(GOLDEN), str(fasta), "-o", str(out), "--threads", "1"]) == 0
+    assert out.is_file() and not stale.exists()
+    assert str(stale) in capsys.readouterr().err  # said what it removed

@@ -17,7 +17,7 @@ from seqrnn.data.examples import encode_record
 from seqrnn.data.records import Record
 from seqrnn.data.synthetic import MOTIF
 from seqrnn.errors import ModelError
-from seqrnn.interpret import ism, resolve_target, saliency, score_examples
+from seqrnn.interpret import ism, resolve_target, saliency, score_examples, select_examples
 from tests.conftest import write_config
 
 # The planted motif TGACGTCA as a JASPAR matrix, next to a decoy.
@@ -83,6 +83,29 @@ def test_ism_and_saliency_agree_with_direct_scores(dna_run) -> None:
     observed = np.zeros_like(sal, dtype=bool)
     observed[np.arange(len(text)), ["ACGT".index(b) for b in text]] = True
     assert np.all(sal[~observed] == 0) and np.abs(sal[observed]).sum() > 0
+
+
+def test_selection_streams_and_stops_reading_when_it_has_enough(dna_run) -> None:
+    bundle = load_bundle(dna_run[0])
+    target = resolve_target(bundle)
+    rng = np.random.default_rng(0)
+    texts = ["".join(rng.choice(list("ACGT"), 40)) for _ in range(300)]
+    examples = [encode_record(Record(f"s{i}", t, i, "x"), bundle.encoder) for i, t in enumerate(texts)]
+    read = []
+
+    def stream():
+        for ex in examples:
+            read.append(ex.id)
+            yield ex
+
+    chosen, seen = select_examples(bundle, stream(), target, positives_only=False, max_sequences=25, chunk=20)
+    assert [ex.id for ex in chosen] == [f"s{i}" for i in range(25)]
+    assert seen == 40 and len(read) == 40  # two chunks read, the rest of the input never
+    # Positives only: the same picks as scoring everything at once, in input order.
+    scores = score_examples(bundle, examples, target)
+    expected = [ex.id for ex, s in zip(examples, scores, strict=True) if s > 0]
+    chosen, seen = select_examples(bundle, iter(examples), target, chunk=64)
+    assert [ex.id for ex in chosen] == expected and seen == len(examples)
 
 
 def test_interpret_cli_writes_attributions_and_motifs(dna_run, synthetic, tmp_path, capsys) -> None:

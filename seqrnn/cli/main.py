@@ -1,4 +1,5 @@
-"""``seqrnn`` command line: train, predict, encode, evaluate, interpret, scan, export, merge, plot, info, models.
+"""``seqrnn`` command line: train, predict, encode, evaluate, interpret, scan, export, merge, plot, info, models,
+configs, workflow.
 
 Each subcommand lives in its own module (``seqrnn/cli/<command>.py``; info and models in ``models.py``)
 and shares options from :mod:`seqrnn.cli.common`; this module holds the app, the root options and the
@@ -18,7 +19,21 @@ from typing import Optional
 
 import typer
 
-from seqrnn.cli import common, encode, evaluate, export, interpret, merge, models, plot, predict, scan, train
+from seqrnn.cli import (
+    common,
+    configs,
+    encode,
+    evaluate,
+    export,
+    interpret,
+    merge,
+    models,
+    plot,
+    predict,
+    scan,
+    train,
+    workflow,
+)
 from seqrnn.errors import SeqrnnError
 from seqrnn.logs import event
 from seqrnn.version import __version__
@@ -43,8 +58,10 @@ for _name, _command in (
     ("plot", plot.plot),
     ("info", models.info),
     ("models", models.models),
+    ("workflow", workflow.workflow),
 ):
     app.command(_name)(_command)
+app.add_typer(configs.app, name="configs")
 
 
 def _version(value: bool) -> None:

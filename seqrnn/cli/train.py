@@ -1,9 +1,8 @@
-"""``seqrnn train``: fit a model from a YAML run config."""
+"""``seqrnn train``: fit a model from a YAML run config (a file, or a built-in config by name)."""
 
 from __future__ import annotations
 
 import logging
-from pathlib import Path
 from typing import Optional
 
 import typer
@@ -16,7 +15,9 @@ logger = logging.getLogger(__name__)
 
 
 def train(
-    config: Path = typer.Argument(..., help="YAML run config (see configs/)."),
+    config: str = typer.Argument(
+        ..., help="YAML run config: a file, or a built-in config name ('seqrnn configs'); a file wins."
+    ),
     set_: list[str] = typer.Option([], "--set", help="Override a config key, e.g. --set model.hidden=256."),
     resume: bool = typer.Option(
         False, "--resume", help="Continue the run in output_dir from its last checkpoint."
@@ -33,16 +34,18 @@ def train(
 ) -> None:
     """Train a model from a YAML config; writes model.pt, checkpoints and metrics.jsonl to output_dir."""
     from seqrnn.config import load_config
+    from seqrnn.resources import resolve_config
     from seqrnn.training import train as run_training
 
     if quiet:
         common.set_quiet(summaries=False)  # train -q keeps its result line, as it always has
-    overrides = list(set_)
+    path, overrides = resolve_config(config)  # a built-in config's shipped example data, before --set
+    overrides.extend(set_)
     if device is not None:
         overrides.append(f"train.device={device.value}")
     if threads:
         overrides.append(f"train.threads={threads}")
-    cfg = load_config(config, overrides)
+    cfg = load_config(path, overrides)
     # Training still reports through a callback; its messages become `log` events of the seqrnn logger.
     result = run_training(
         cfg, resume=resume, log=logger.info, progress=not (quiet or common.STATE.quiet), stop_after=stop_after

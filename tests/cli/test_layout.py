@@ -26,6 +26,8 @@ COMMANDS = (
     "merge",
     "plot",
     "models",
+    "configs",
+    "workflow",
 )
 
 

@@ -44,9 +44,11 @@ LAYERS: dict[str, int] = {
     "seqrnn.data.batching": 3,
     # 4 model: BiRNN and heads
     "seqrnn.models": 4,
-    # 5 run a model: bundles, config, device/precision, the CPU batch runner, inference
+    # 5 run a model: bundles, config, shipped configs and workflow, device/precision, the CPU batch
+    # runner, inference
     "seqrnn.bundle": 5,
     "seqrnn.config": 5,
+    "seqrnn.resources": 5,
     "seqrnn.runtime": 5,
     "seqrnn.runner": 5,
     "seqrnn.inference": 5,

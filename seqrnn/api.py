@@ -287,8 +287,9 @@ def train(
     """Train a model, as ``seqrnn train``.
 
     Args:
-        config: a YAML run config (path), the same as a dict (``{"encoder": "protein", "data":
-            {...}, "heads": [...], ...}``, validated as a YAML file is), or a loaded ``RunConfig``.
+        config: a YAML run config (path), a built-in config's name (``"example_protein"``; see
+            ``seqrnn configs``), the same as a dict (``{"encoder": "protein", "data": {...},
+            "heads": [...], ...}``, validated as a YAML file is), or a loaded ``RunConfig``.
         overrides: ``--set`` items, ``["model.hidden=64", "train.epochs=3"]``, or a dict
             ``{"model.hidden": 64}``.
         resume: continue the run in ``output_dir`` from its last checkpoint.
@@ -306,6 +307,7 @@ def train(
         ConfigError: an invalid config or override.
     """
     from seqrnn.config import RunConfig, config_from_mapping, load_config
+    from seqrnn.resources import resolve_config
     from seqrnn.training import train as run_training
 
     if isinstance(overrides, str):
@@ -324,7 +326,8 @@ def train(
     elif isinstance(config, Mapping):
         cfg = config_from_mapping(dict(config), items)
     else:
-        cfg = load_config(config, items)
+        path, shipped = resolve_config(config)  # a file, or a built-in config by name (seqrnn configs)
+        cfg = load_config(path, shipped + items)
     if quiet:
         return run_training(cfg, resume=resume, log=lambda _msg: None, progress=False, stop_after=stop_after)
     return run_training(cfg, resume=resume, stop_after=stop_after)

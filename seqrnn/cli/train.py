@@ -50,6 +50,8 @@ def train(
     result = run_training(
         cfg, resume=resume, log=logger.info, progress=not (quiet or common.STATE.quiet), stop_after=stop_after
     )
+    if not result.is_main:
+        return  # one result line per run, from the process that wrote the files
     event(
         "result",
         model=result.model_path,

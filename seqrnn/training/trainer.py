@@ -60,6 +60,7 @@ class TrainResult:
     epochs_run: int
     valid_metrics: dict[str, Any]
     test_metrics: dict[str, Any] | None = None  # held-out test split, scored once with the best model
+    is_main: bool = True  # False in the other processes of a distributed run (they write nothing)
 
 
 def train(
@@ -226,6 +227,7 @@ def train(
         epoch,
         {h: scalars(m) for h, m in progress_.best_metrics.items()},
         test_metrics,
+        ctx.main,
     )
 
 

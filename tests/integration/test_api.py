@@ -112,3 +112,15 @@ def test_evaluate_gives_the_cli_metrics(trained: Path, synthetic: dict[str, Path
     with pytest.raises(ValueError, match="nope"):
         seqrnn.evaluate(data, model=bundle, labels={"nope": "x"}, sequence_column="smiles")
     assert bundle.model.heads["logs"].spec.columns == ["logs"]
+
+
+def test_train_a_builtin_config_by_name(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)  # not the repository: the shipped example data is found by the package
+    result = seqrnn.train(
+        "example_protein",
+        overrides={"output_dir": str(tmp_path / "run"), "train.epochs": 1, "train.max_steps_per_epoch": 2},
+        quiet=True,
+    )
+    assert result.model_path.is_file() and result.is_main and result.epochs_run == 1
+    with pytest.raises(ConfigError, match="no built-in config"):
+        seqrnn.train("no_such_config", quiet=True)

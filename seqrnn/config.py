@@ -69,7 +69,7 @@ class HeadConfig:
     columns: list[str] = field(default_factory=list)  # label column(s) of the data
     classes: list[str] | None = None  # inferred from training data when absent
     loss_weight: float = field(default=1.0, metadata={"range": ">= 0"})  # weight in the summed loss
-    # Cross-entropy label smoothing; only residue_classification heads apply it.
+    # Cross-entropy label smoothing; the config rejects it for kinds that do not apply it.
     label_smoothing: float = field(default=0.0, metadata={"range": "[0, 1]"})
 
 
@@ -324,6 +324,13 @@ def _check(config: RunConfig) -> None:
         if cls.n_columns is not None and len(head.columns) != cls.n_columns:
             count = "one column" if cls.n_columns == 1 else f"{cls.n_columns} columns"
             raise ConfigError(f"config heads.{i} ({head.name}): {head.kind} takes exactly {count}")
+        if head.label_smoothing and not cls.allows_label_smoothing:
+            # Accepted and ignored would be a silent no-op: say which kinds apply it.
+            kinds_ = [k for k in HEADS if HEADS.get(k).allows_label_smoothing]
+            raise ConfigError(
+                f"config heads.{i}.label_smoothing ({head.name}): {head.kind} heads do not apply it "
+                f"(only {', '.join(kinds_)})"
+            )
     kinds = {h.name: HEADS.get(h.kind) for h in config.heads}
     if config.model.input not in ("auto", "embedding", "onehot"):
         raise ConfigError("config model.input: choose auto, embedding or onehot")

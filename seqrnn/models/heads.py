@@ -11,7 +11,7 @@ A head kind is its class, registered in :data:`HEADS` under the kind name (chemp
 registry): it owns everything that depends on the kind, so nothing else compares kind names. That is
 target parsing, loss, post-processing, ``level``, building its :class:`HeadSpec` from training records
 (class inference, regression mean/std), the config rules (``n_columns``, ``allows_crop``,
-``allows_augment``, ``allows_conv_pool``, ``allows_negatives``), its metrics (``main_metric``,
+``allows_augment``, ``allows_conv_pool``, ``allows_negatives``, ``allows_label_smoothing``), its metrics (``main_metric``,
 ``scalar_metrics``, ``score``) and its CSV export columns (``csv_columns``). Scoring takes per-example
 targets and outputs as written to HDF5: residue heads (L, C) per example, sequence heads (C,).
 """
@@ -82,6 +82,7 @@ class Head(nn.Module):
     allows_augment: ClassVar[bool] = True  # train.augment: a view of the sequence keeps its label
     allows_conv_pool: ClassVar[bool] = True  # model.conv_pool: fewer positions than labels are fine
     allows_negatives: ClassVar[bool] = False  # data.negatives: generated sequences get a class label
+    allows_label_smoothing: ClassVar[bool] = False  # heads.N.label_smoothing: its loss applies it
 
     def __init__(
         self, spec: HeadSpec | Mapping[str, Any], n_features: int, hidden: int, dropout: float
@@ -194,6 +195,7 @@ class ResidueClassification(Head):
     level = "residue"
     n_columns = 1
     allows_crop = True
+    allows_label_smoothing = True
     allows_augment = False  # views (reverse complement, SMILES enumeration) move residues
     allows_conv_pool = False  # pooled positions no longer line up with residues
 

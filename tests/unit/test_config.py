@@ -313,6 +313,15 @@ def test_numeric_ranges(tmp_path: Path, override: str, message: str) -> None:
     assert str(info.value) == message
 
 
+def test_label_smoothing_only_where_the_head_applies_it(tmp_path: Path) -> None:
+    residue = load_config(write_yaml(tmp_path, BASE), ["heads.0.label_smoothing=0.1"])
+    assert residue.heads[0].label_smoothing == 0.1
+    sequence = {**BASE, "heads": [{"name": "y", "kind": "sequence_regression", "columns": ["y"]}]}
+    sequence["train"] = {**BASE["train"], "monitor": "y/mean_rmse"}
+    with pytest.raises(ConfigError, match=r"heads.0.label_smoothing \(y\): sequence_regression heads do not"):
+        load_config(write_yaml(tmp_path, sequence), ["heads.0.label_smoothing=0.1"])
+
+
 def test_every_numeric_key_declares_a_valid_range_and_defaults_are_inside() -> None:
     import dataclasses
     import typing

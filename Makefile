@@ -5,7 +5,7 @@ PYTHON ?= python3
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.seqrnn-installed
 
-.PHONY: venv run test test-fast lint format clean
+.PHONY: venv run test test-fast test-cluster lint format clean
 
 venv: $(STAMP)
 
@@ -28,6 +28,13 @@ test: venv
 # The same without the longest end-to-end tests (marked slow): for a quick check while developing.
 test-fast: venv
 	$(PY) -m pytest -q -m "not slow"
+
+# The SLURM scripts (workflows/slurm) on a real single-node cluster: installs Debian's slurm-wlm and munge
+# when missing (needs root and apt), then starts private daemons for the session (tests/cluster/conftest.py).
+# Not part of `make test`.
+test-cluster: venv
+	bash tests/cluster/setup_slurm.sh || echo "make test-cluster: SLURM could not be installed; the cluster tests will say so"
+	$(PY) -m pytest -q --durations=0 tests/cluster
 
 lint: venv
 	$(VENV)/bin/ruff check seqrnn tests

@@ -9,6 +9,17 @@ import yaml
 
 from seqrnn.data.synthetic import write_examples
 
+CLUSTER_TESTS = Path(__file__).resolve().parent / "cluster"
+
+
+def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
+    """tests/cluster (a real SLURM cluster, ``make test-cluster``) runs only when named on the command line."""
+    if collection_path.resolve() != CLUSTER_TESTS:
+        return None
+    named = (config.invocation_params.dir / arg.split("::")[0] for arg in config.args)
+    return not any(p.resolve() == CLUSTER_TESTS or CLUSTER_TESTS in p.resolve().parents for p in named)
+
+
 TINY_MODEL = {"hidden": 16, "layers": 1, "embed_dim": 8, "dropout": 0.0, "head_dropout": 0.0}
 TINY_TRAIN = {
     "epochs": 3,

@@ -334,9 +334,10 @@ def train(
 
 
 def evaluate(
-    data: PathLike | Sequence[PathLike],
+    data: PathLike | Sequence[PathLike] | None,
     model: ModelLike,
     *,
+    class_files: Mapping[str, PathLike] | None = None,
     labels: Mapping[str, str | Sequence[str]] | None = None,
     mask_columns: Sequence[str] | None = None,
     device: str | None = None,
@@ -355,8 +356,12 @@ def evaluate(
     """Score a model on labelled data, as ``seqrnn evaluate``.
 
     Args:
-        data: labelled file(s) (CSV/TSV/FASTA with the label columns the model was trained on).
+        data: labelled file(s) (CSV/TSV/FASTA with the label columns the model was trained on); None
+            with ``class_files``.
         model: as for :func:`predict`.
+        class_files: instead of ``data``, one file per class, ``{"promoter": "p.fa", "other": "n.fa"}``
+            (``--class-file``): every record is labelled with its file's class, for the model's one
+            sequence classification head, whose classes must include them.
         labels: ``{head: column}``: read a head's labels from another column (``--label``).
         mask_columns: score residues only where these columns are 1; None: the model's own.
         on_invalid: ``error`` or ``skip`` (skipped records are left out of the scores).
@@ -369,10 +374,10 @@ def evaluate(
 
     Raises:
         InputError: unreadable data, missing label columns, or nothing to score.
-        ValueError: ``labels`` names an unknown head.
+        ValueError: ``labels`` names an unknown head; not exactly one of ``data`` and ``class_files``;
+            a class the model does not have.
     """
-    from seqrnn.data.inputs import chain_inputs
-    from seqrnn.evaluation import evaluate_records
+    from seqrnn.evaluation import evaluate_records, labelled_inputs
 
     options = _options(
         batch_tokens=batch_tokens,
@@ -386,7 +391,12 @@ def evaluate(
         read=_read_options(format, sequence_column, id_column, genome),
         allowed_on_invalid=("error", "skip"),
     )
-    paths = as_paths(data, "data")
+    paths = as_paths(data, "data") if data is not None else []
+    files = {str(k): os.fspath(v) for k, v in class_files.items()} if class_files is not None else None
+    if bool(paths) == bool(files):
+        raise ValueError(
+            "evaluate: give exactly one of data (labelled files) and class_files (one per class)"
+        )
     set_threads(threads)
     bundle, dev = _model_and_device(model, device)
     masks = (
@@ -398,7 +408,8 @@ def evaluate(
     before = {name: list(heads[name].spec.columns) for name in labels or {} if name in heads}
     try:
         bundle.use_label_columns(labels or {})
-        return evaluate_records(bundle, chain_inputs(paths, options.read), options, dev, masks)
+        _, records = labelled_inputs(bundle, paths, files, options.read)
+        return evaluate_records(bundle, records, options, dev, masks)
     finally:  # a bundle passed in keeps its own label columns
         for name, columns in before.items():
             heads[name].spec.columns = columns

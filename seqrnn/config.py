@@ -39,6 +39,9 @@ class DataConfig:
     """The ``data:`` section: which files hold the records, how they are read, screened and split."""
 
     train: str = ""  # training records: any input format (seqrnn.data.formats)
+    # Or one file per class, {class: file}: each record gets its file's class in ``class_column``.
+    class_files: dict[str, str] = field(default_factory=dict)
+    class_column: str = "label"  # the label field that class_files fill (a head's column)
     valid: str | None = None  # validation file; without it ``valid_fraction`` of ``train`` is held out
     valid_fraction: float = field(default=0.1, metadata={"range": "[0, 1)"})
     test: str | None = None  # held-out test file; without it ``test_fraction`` of ``train`` is held out
@@ -267,6 +270,11 @@ def _coerce(tp: Any, value: Any, where: str) -> Any:
         return _coerce(inner[0], value, where)
     if dataclasses.is_dataclass(tp):
         return _build(tp, value or {}, where + ".")
+    if origin is dict:
+        _key_tp, value_tp = typing.get_args(tp)
+        if not isinstance(value, dict):
+            raise ConfigError(f"config {where}: expected a mapping (KEY: VALUE, ...), got {value!r}")
+        return {str(k): _coerce(value_tp, v, f"{where}.{k}") for k, v in value.items()}
     if origin is list:
         (item_tp,) = typing.get_args(tp)
         if isinstance(value, str) and item_tp is str:
@@ -380,6 +388,7 @@ def _check(config: RunConfig) -> None:
         if others:
             allowed = [k for k in HEADS if HEADS.get(k).allows_negatives]
             raise ConfigError(f"config data.negatives: heads {others} are not {' or '.join(allowed)}")
+    _check_class_files(config)
     if config.data.valid_fraction + config.data.test_fraction >= 1.0:
         raise ConfigError("config data.valid_fraction + data.test_fraction: must leave records to train on")
     if config.data.split not in SPLITS:
@@ -388,6 +397,29 @@ def _check(config: RunConfig) -> None:
         raise ConfigError("config data.on_invalid: choose error or skip")
     if config.data.standardize not in STANDARDIZE:
         raise ConfigError(f"config data.standardize: choose {', '.join(STANDARDIZE)}")
+
+
+def _check_class_files(config: RunConfig) -> None:
+    """``data.class_files`` replaces ``data.train`` and fills a column some head reads."""
+    data = config.data
+    if not data.class_files:
+        return
+    if data.train:
+        raise ConfigError(
+            "config data.train and data.class_files: give exactly one of them (the training records are "
+            "one file, or one file per class)"
+        )
+    for label, path in data.class_files.items():
+        if not label.strip() or not path.strip():
+            raise ConfigError(f"config data.class_files: {label!r}: {path!r}: expected CLASS: FILE")
+    paths = list(data.class_files.values())
+    if len(set(paths)) < len(paths):
+        raise ConfigError("config data.class_files: one file is given for two classes")
+    if not any(data.class_column in h.columns for h in config.heads):
+        raise ConfigError(
+            f"config data.class_column: {data.class_column!r} is not a column of any head "
+            f"(heads read {sorted({c for h in config.heads for c in h.columns})})"
+        )
 
 
 def dump_config(config: RunConfig, path: Path) -> None:

@@ -3,12 +3,13 @@
 ``score_head`` takes per-example targets (as parsed by the head) and per-example outputs (as written
 to HDF5: residue heads (L, C), sequence heads (C,)) and returns a JSON-able metrics dict from
 :mod:`seqrnn.metrics`; how is the head kind's business (:meth:`seqrnn.models.heads.Head.score`).
-``evaluate_records`` runs a model over labelled records and scores every head.
+``evaluate_records`` runs a model over labelled records and scores every head; with one file per class
+(``--class-file``), :func:`class_file_column` says which label column the files' classes fill.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -16,7 +17,7 @@ import torch
 
 from seqrnn.bundle import ModelBundle
 from seqrnn.data.examples import Example, prepare_example
-from seqrnn.data.inputs import Skipped, all_skipped_note
+from seqrnn.data.inputs import ReadOptions, Skipped, all_skipped_note, chain_inputs, labelled_by_file
 from seqrnn.data.records import Record
 from seqrnn.errors import InputError
 from seqrnn.inference import PredictOptions, predict_windows
@@ -26,6 +27,53 @@ from seqrnn.models.heads import Head
 def score_head(head: Head, targets: Sequence[np.ndarray], outputs: Sequence[np.ndarray]) -> dict:
     """One head's metrics of per-example outputs against per-example targets."""
     return head.score(targets, outputs)
+
+
+def class_file_column(bundle: ModelBundle, class_files: Mapping[str, object]) -> str:
+    """The label column that one file per class fills: that of the model's one single-column sequence
+    classification head, whose classes must include every class given.
+
+    Raises ``ValueError`` (a usage error) when the model has no such head, or more than one, or a class
+    given is not one of the head's classes.
+    """
+    if not class_files:
+        raise ValueError("class files: expected at least one CLASS=FILE")
+    heads = [
+        h
+        for h in bundle.model.heads.values()
+        if h.level == "sequence" and h.output == "probs" and h.n_columns == 1 and h.spec.classes
+    ]
+    if len(heads) != 1:
+        names = [h.name for h in heads]
+        raise ValueError(
+            f"class files label one classification head; model {bundle.name} has {len(heads)} {names}"
+        )
+    head = heads[0]
+    unknown = [c for c in class_files if c not in head.spec.classes]
+    if unknown:
+        raise ValueError(
+            f"class files: {', '.join(map(repr, unknown))} not among the classes of head {head.name} "
+            f"({', '.join(head.spec.classes)})"
+        )
+    return head.spec.columns[0]
+
+
+def labelled_inputs(
+    bundle: ModelBundle,
+    data: Sequence[str],
+    class_files: Mapping[str, str] | None,
+    read: ReadOptions | None = None,
+) -> tuple[list[str], Iterable[Record]]:
+    """The files scored and their labelled records: labelled ``data`` files, or one file per class
+    (labelled by :func:`class_file_column`). ``ValueError`` unless exactly one of the two is given."""
+    if bool(data) == bool(class_files):
+        raise ValueError(
+            "give labelled data files or one file per class (class files), exactly one of the two"
+        )
+    if class_files:
+        column = class_file_column(bundle, class_files)
+        return list(class_files.values()), labelled_by_file(class_files, column, read)
+    return list(data), chain_inputs(data, read)
 
 
 @dataclass

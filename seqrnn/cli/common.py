@@ -88,6 +88,24 @@ VIEWS_OPT = typer.Option(
     min=1,
     help="Average sequence-level outputs over N views (DNA: 2 = both strands); default: the model's.",
 )
+CLASS_FILE_OPT = typer.Option(
+    [], "--class-file", help="CLASS=FILE: FILE holds records of class CLASS (repeat: one file per class)."
+)
+
+
+def class_files(items: Sequence[str]) -> dict[str, str]:
+    """``--class-file CLASS=FILE`` items as ``{class: file}``, in the order given."""
+    mapping: dict[str, str] = {}
+    for item in items:
+        label, _, path = item.partition("=")
+        if not label or not path:
+            raise typer.BadParameter(
+                f"--class-file {item!r}: expected CLASS=FILE, e.g. promoter=promoters.fa"
+            )
+        if label in mapping:
+            raise typer.BadParameter(f"--class-file {label}: given twice")
+        mapping[label] = path
+    return mapping
 
 
 @dataclass

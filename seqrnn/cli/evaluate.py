@@ -33,11 +33,14 @@ if TYPE_CHECKING:
 
 
 def evaluate(
-    data: list[str] = typer.Argument(..., help="Labelled data (CSV/TSV/FASTA with label columns)."),
+    data: Optional[list[str]] = typer.Argument(  # noqa: UP045
+        None, help="Labelled data (CSV/TSV/FASTA with label columns); or --class-file per class."
+    ),
     model: list[str] = typer.Option(
         ..., "--model", "-m", help="Built-in model name or .pt path; repeat to score an ensemble."
     ),
     label: list[str] = typer.Option([], "--label", help="HEAD=COLUMN: read a head's labels from COLUMN."),
+    class_file: list[str] = common.CLASS_FILE_OPT,
     mask_column: Optional[list[str]] = typer.Option(  # noqa: UP045
         None, "--mask-column", help="Score residues only where COLUMN is 1 (repeat; default: the model's)."
     ),
@@ -59,14 +62,18 @@ def evaluate(
 ) -> None:
     """Predict labelled data and report accuracy, per-class F1, confusion, MCC, AUROC, RMSE, ..."""
     from seqrnn.bundle import load_models
-    from seqrnn.data.inputs import chain_inputs
-    from seqrnn.evaluation import evaluate_records
+    from seqrnn.evaluation import evaluate_records, labelled_inputs
     from seqrnn.inference import PredictOptions
     from seqrnn.io.files import atomic_write_text
     from seqrnn.io.hdf5 import check_writable
     from seqrnn.metrics import format_table
     from seqrnn.runtime import resolve_device
 
+    files = common.class_files(class_file)
+    if bool(data) == bool(files):
+        raise typer.BadParameter(
+            "give labelled DATA files or --class-file CLASS=FILE per class, exactly one of the two"
+        )
     if json_out is not None:
         check_writable(json_out)  # before the work, not after it
     common.set_threads(threads)
@@ -98,8 +105,12 @@ def evaluate(
         test_views=test_views,
         read=common.read_options(fmt, sequence_column, id_column, genome),
     )
+    try:
+        data, records = labelled_inputs(bundle, data or [], files, options.read)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from None
     t0 = time.perf_counter()
-    result = evaluate_records(bundle, chain_inputs(data, options.read), options, dev, masks)
+    result = evaluate_records(bundle, records, options, dev, masks)
     common.report_skipped(result.skipped)
     for head, metrics in result.metrics.items():
         typer.echo(format_table(metrics, f"{head} ({bundle.model.heads[head].kind}) on {', '.join(data)}"))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from typing import Optional
 
@@ -19,6 +20,11 @@ def train(
         ..., help="YAML run config: a file, or a built-in config name ('seqrnn configs'); a file wins."
     ),
     set_: list[str] = typer.Option([], "--set", help="Override a config key, e.g. --set model.hidden=256."),
+    class_file: list[str] = typer.Option(
+        [],
+        "--class-file",
+        help="CLASS=FILE: train on one file per class (repeat); sets data.class_files, replacing data.train.",
+    ),
     resume: bool = typer.Option(
         False, "--resume", help="Continue the run in output_dir from its last checkpoint."
     ),
@@ -40,6 +46,9 @@ def train(
     if quiet:
         common.set_quiet(summaries=False)  # train -q keeps its result line, as it always has
     path, overrides = resolve_config(config)  # a built-in config's shipped example data, before --set
+    files = common.class_files(class_file)
+    if files:  # the training data is these files, whatever data.train the config names
+        overrides += ["data.train=''", f"data.class_files={json.dumps(files)}"]
     overrides.extend(set_)
     if device is not None:
         overrides.append(f"train.device={device.value}")

@@ -2,8 +2,9 @@
 
 :class:`ReadOptions` carries how files are read (format, columns, genome) and which shard of the
 records to keep; :func:`chain_inputs` yields the records of all inputs with a global ``index`` (the
-position in the concatenated input, written as ``/record_index``). Records left out under
-``--on-invalid skip`` are reported as :class:`Skipped`.
+position in the concatenated input, written as ``/record_index``); :func:`labelled_by_file` does the
+same for one file per class (``data.class_files``, ``--class-file``), adding each file's class as a
+label field. Records left out under ``--on-invalid skip`` are reported as :class:`Skipped`.
 """
 
 from __future__ import annotations
@@ -78,6 +79,47 @@ def chain_inputs(inputs: Sequence[str | Path], options: ReadOptions | None = Non
             id_column=options.id_column,
             genome=options.genome,
         ):
+            rec.index = index
+            index += 1
+            if _in(rec, options.shard):
+                yield rec
+
+
+def labelled_by_file(
+    mapping: Mapping[str, str | Path],
+    column: str = "label",
+    options: ReadOptions | None = None,
+    limit: int | None = None,
+) -> Iterator[Record]:
+    """Records of one file per class (``{class: file}``, files in mapping order), each labelled with its
+    file's class in field ``column``, numbered globally as :func:`chain_inputs` numbers them.
+
+    ``limit`` caps the records read from each file. A record that already has field ``column`` with
+    another value is an :class:`InputError` naming file and record; with a shard, only that shard's
+    records are yielded (numbers stay those of the whole input).
+    """
+    options = options or ReadOptions()
+    index = 0
+    for label, path in mapping.items():
+        for n, rec in enumerate(
+            read_records(
+                path,
+                options.fmt,
+                sequence_column=options.sequence_column,
+                id_column=options.id_column,
+                genome=options.genome,
+            )
+        ):
+            if limit is not None and n >= limit:
+                break
+            own = rec.fields.get(column)
+            if own is not None and own != label:
+                raise InputError(
+                    f"its {column} {own!r} contradicts the class {label!r} given to this file",
+                    source=rec.source,
+                    record=rec.id,
+                )
+            rec.fields[column] = str(label)
             rec.index = index
             index += 1
             if _in(rec, options.shard):

@@ -1,6 +1,7 @@
 """Training data, in two phases around building the model.
 
-1. :func:`build_splits`: read -> screen (encoder policy; ``data.on_invalid``) -> split into train,
+1. :func:`build_splits`: read (``data.train``, or ``data.class_files``: one file per class, each record
+   labelled with its file's class by :func:`seqrnn.data.inputs.labelled_by_file`) -> screen (encoder policy; ``data.on_invalid``) -> split into train,
    valid and test (random or scaffold, seeded; :mod:`seqrnn.data.splits`) -> add generated negatives
    (DNA: dinucleotide shuffles of each part's own positives).
 2. :func:`build_encoder_and_specs` fits the encoder (SMILES vocabulary) and the head specs (classes,
@@ -25,6 +26,7 @@ from seqrnn.data.augment import Augmentation
 from seqrnn.data.dna import shuffled_negatives
 from seqrnn.data.examples import NO_VIEWS, Example, prepare_example
 from seqrnn.data.formats import read_records
+from seqrnn.data.inputs import ReadOptions, labelled_by_file
 from seqrnn.data.records import Record
 from seqrnn.data.splits import split_indices
 from seqrnn.encoders import Encoder, build_encoder
@@ -62,7 +64,7 @@ def build_splits(config: RunConfig, log: Callable[[str], None]) -> SplitRecords:
     """Read, screen and split the configured data (see the module docstring)."""
     checker = _probe_encoder(config, log)
     rejected: list[tuple[Record, str]] = []
-    train = _screen(_read(config.data.train, config), checker, config, rejected)
+    train = _screen(_read_train(config), checker, config, rejected)
     valid = _screen(_read(config.data.valid, config), checker, config, rejected) if config.data.valid else []
     test = _screen(_read(config.data.test, config), checker, config, rejected) if config.data.test else []
     split_seed = split_seed_of(config)
@@ -85,12 +87,12 @@ def build_splits(config: RunConfig, log: Callable[[str], None]) -> SplitRecords:
             min_valid=0 if config.data.valid else 1,
         )
         if not tr:
-            raise InputError("too few records to take a validation split", source=config.data.train)
+            raise InputError("too few records to take a validation split", source=train_source(config))
         if not va and not valid:
             raise InputError(
                 f"the {config.data.split} split left no validation records (one scaffold group holds "
                 "most molecules); use data.split=random or more data",
-                source=config.data.train,
+                source=train_source(config),
             )
         valid += [train[i] for i in va]
         test += [train[i] for i in te]
@@ -110,6 +112,26 @@ def build_splits(config: RunConfig, log: Callable[[str], None]) -> SplitRecords:
         )
     split.update(train=len(train), valid=len(valid), test=len(test), rejected=len(rejected))
     return SplitRecords(train, valid, test, split, rejected)
+
+
+def require_training_data(config: RunConfig) -> None:
+    """ConfigError unless the config names training data (``data.train`` or ``data.class_files``)."""
+    if not config.data.train and not config.data.class_files:
+        raise ConfigError(
+            "config data.train or data.class_files: the training data is required "
+            "(e.g. --set data.train=x.csv, or --class-file CLASS=FILE per class)"
+        )
+
+
+def data_files(config: RunConfig) -> list[str]:
+    """Every data file of the run in reading order (what the data fingerprint covers)."""
+    train = [config.data.train] if config.data.train else list(config.data.class_files.values())
+    return train + [p for p in (config.data.valid, config.data.test) if p]
+
+
+def train_source(config: RunConfig) -> str:
+    """The training file(s), as error messages name them."""
+    return config.data.train or ", ".join(config.data.class_files.values())
 
 
 def split_seed_of(config: RunConfig) -> int:
@@ -191,6 +213,25 @@ def vocabulary_views(
             with contextlib.suppress(EncodingError):
                 views.append(augmentation.random_view(rec.text, rng))
     return views
+
+
+def _read_train(config: RunConfig) -> list[Record]:
+    """The training records: ``data.train``, or every ``data.class_files`` file labelled with its class
+    (``data.max_records`` then caps each file, so that every class is read)."""
+    if config.data.train:
+        return _read(config.data.train, config)
+    options = ReadOptions(
+        fmt=config.data.format,
+        sequence_column=config.data.sequence_column,
+        id_column=config.data.id_column,
+        genome=config.data.genome,
+    )
+    records = list(
+        labelled_by_file(config.data.class_files, config.data.class_column, options, config.data.max_records)
+    )
+    if not records:
+        raise InputError("no training records", source=train_source(config))
+    return records
 
 
 def _read(path: str, config: RunConfig) -> list[Record]:

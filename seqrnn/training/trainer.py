@@ -41,7 +41,14 @@ from seqrnn.metrics import higher_is_better
 from seqrnn.models.heads import Head
 from seqrnn.runtime import set_threads
 from seqrnn.training.checkpoint import Progress, TrainingState
-from seqrnn.training.data import build_datasets, build_encoder_and_specs, build_splits, file_fingerprint
+from seqrnn.training.data import (
+    build_datasets,
+    build_encoder_and_specs,
+    build_splits,
+    data_files,
+    file_fingerprint,
+    require_training_data,
+)
 from seqrnn.training.distributed import init_distributed
 from seqrnn.training.interrupt import StopRequest
 from seqrnn.training.loop import Fit, build_optimizer, seed_everything, steps_per_epoch, train_epoch, validate
@@ -72,10 +79,7 @@ def train(
 ) -> TrainResult:
     """Run (or with ``resume``, continue) training; ``stop_after`` ends this process after that many
     epochs with a resumable checkpoint, for jobs with a wall-time limit."""
-    if not config.data.train:
-        raise ConfigError(
-            "config data.train: path to the training data is required (e.g. --set data.train=x.csv)"
-        )
+    require_training_data(config)
     run = RunDirectory(config.output_dir)
     run.check(resume)
     ctx, device = init_distributed(config.train.device)
@@ -134,9 +138,7 @@ def train(
         scheduler.load_state_dict(state.scheduler)
         start_epoch, progress_ = state.epoch, state.progress
         log(f"resuming {run.root} at epoch {start_epoch + 1}, batch {state.step_in_epoch + 1}")
-    fingerprint = file_fingerprint(
-        [config.data.train] + [p for p in (config.data.valid, config.data.test) if p]
-    )
+    fingerprint = file_fingerprint(data_files(config))
     if ctx.main:
         run.write_start(config, fingerprint, ctx.world, resume, split, split_rows, rejected)
     fit = Fit(

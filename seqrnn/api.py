@@ -26,8 +26,7 @@ from seqrnn.data.examples import ON_INVALID
 from seqrnn.data.inputs import ReadOptions, as_paths, in_shard, parse_shard, python_inputs
 from seqrnn.errors import SeqrnnError
 from seqrnn.inference import PredictOptions
-from seqrnn.io.hdf5 import RaggedH5Writer
-from seqrnn.io.predictions import Predictions, dataset_layout
+from seqrnn.io.predictions import Predictions
 from seqrnn.runtime import PRECISIONS, resolve_device, set_threads
 
 if TYPE_CHECKING:
@@ -223,7 +222,7 @@ def predict(
         ModelError: the model cannot be loaded.
         SeqrnnError: an option value out of range.
     """
-    from seqrnn.prediction import predict_to_h5, write_predictions
+    from seqrnn.prediction import predict_to_h5, predictions_writer, write_predictions
 
     read = _read_options(format, sequence_column, id_column, genome, shard)
     options = _options(
@@ -249,7 +248,7 @@ def predict(
     if output is not None:
         predict_to_h5(bundle, paths, output, options, dev, COMMAND, progress=progress, records=records)
         return Predictions(output)
-    writer = RaggedH5Writer(None, {}, *dataset_layout(bundle.model.heads.values()))
+    writer = predictions_writer(bundle, None)
     write_predictions(writer, bundle, paths, options, dev, COMMAND, progress=progress, records=records)
     assert writer.file is not None
     return Predictions(writer.file)

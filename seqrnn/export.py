@@ -4,13 +4,16 @@
 - ``horiz``: PSIPRED HFORMAT, one file per sequence: confidence digits, prediction and sequence in
   blocks of 60 residues;
 - ``tsv``: one table for all sequences, one row per residue: id, position, residue, and for every
-  residue head the predicted class and each class probability;
+  residue head the predicted class and each class probability (an ensemble's file: then each
+  probability's std over members, ``<head>_P<class>_std``);
 - ``csv``: one row per input record (molecules, sequences), the input's own columns first (CSV/TSV
   inputs are re-read from the paths stored in the file; ``.smi``/FASTA give ``id`` and the sequence),
   then per sequence-level head: regression values in the training data's units (``pred_<head>`` or
   ``pred_<head>_<target>``), the predicted class and class probabilities (``pred_<head>``,
   ``pred_<head>_P<class>``), multi-label probabilities (``pred_<head>_P<label>``); ``pred_status`` is
   ``ok`` or ``skipped`` with the reason in ``pred_note``, so skipped rows stay in place, not dropped.
+  An ensemble's file adds the std over members of each value or probability, the column's name with
+  ``_std`` appended (``pred_<head>_std``, ``pred_<head>_P<class>_std``), after the head's columns.
 PSIPRED formats need a 3-state head with classes H, E, C (``ss3`` of the built-in model).
 """
 
@@ -120,21 +123,29 @@ def _export_tsv(pred: Predictions, output: Path) -> int:
         raise InputError("no per-residue heads to export", source=str(pred.path))
     heads = pred.residue_heads
     classes = {h: pred.classes(h) for h in heads}
+    std = pred.has_std
     header = ["id", "position", "residue"]
     for h in heads:
-        header += [h] + [f"{h}_P{c}" for c in classes[h]]
+        header += (
+            [h] + [f"{h}_P{c}" for c in classes[h]] + ([f"{h}_P{c}_std" for c in classes[h]] if std else [])
+        )
     try:
         with AtomicOutput(output) as tmp, tmp.open("w") as fh:
             fh.write("\t".join(header) + "\n")
             iters = [pred.residues(h) for h in heads]
+            # An ensemble's std rows run beside the mean rows; without std, None for every head.
+            stds = zip(*(pred.residues(h, std=True) for h in heads), strict=True) if std else None
             for rows in zip(*iters, strict=True):
+                spreads = next(stds) if stds is not None else (None,) * len(heads)
                 _i, rec_id, seq, _ = rows[0]
                 for j, aa in enumerate(seq):
                     cells = [rec_id, str(j + 1), aa]
-                    for h, (_, _, _, probs) in zip(heads, rows, strict=True):
+                    for h, (_, _, _, probs), spread in zip(heads, rows, spreads, strict=True):
                         p = probs[j]
                         cells.append(classes[h][int(p.argmax())])
                         cells += [f"{x:.4f}" for x in p]
+                        if spread is not None:
+                            cells += [f"{x:.4f}" for x in spread[3][j]]
                     fh.write("\t".join(cells) + "\n")
     except OSError as exc:
         raise OutputError(f"{output}: {exc.strerror}") from None
@@ -147,19 +158,27 @@ def _prediction_columns(
     """(header, values, row formatter) per sequence-level head, ``values`` (N, C) in file order.
 
     The head kind stored with each dataset picks the columns (:meth:`seqrnn.models.heads.Head.csv_columns`);
-    files without a known kind get one probability column per label.
+    files without a known kind get one probability column per label. An ensemble's ``std`` adds one more
+    entry per head: the value columns' names with ``_std``, formatted as the values are.
     """
     from seqrnn.models.heads import head_class  # torch-backed; only the csv export needs it
 
     heads = []
     group = pred.file.get("sequence")
     for name in sorted(group) if group is not None else []:
-        (dataset,) = group[name].values()
+        (dataset,) = (ds for key, ds in group[name].items() if key != "std")
         kind = str(dataset.attrs.get("kind", ""))
         labels = list(dataset.attrs.get("targets", dataset.attrs.get("classes", [])).astype(str))
         header, fmt = head_class(kind).csv_columns(name, labels)
         heads.append((header, dataset[:], fmt))
+        if "std" in group[name]:
+            n = len(labels)  # the last n columns are the values (before them: a predicted class)
+            heads.append(([f"{h}_std" for h in header[-n:]], group[name]["std"][:], _last(fmt, n)))
     return heads
+
+
+def _last(fmt: Callable[[np.ndarray], list[str]], n: int) -> Callable[[np.ndarray], list[str]]:
+    return lambda row: fmt(row)[-n:]
 
 
 def _export_csv(pred: Predictions, output: Path) -> int:

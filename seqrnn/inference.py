@@ -4,7 +4,10 @@ A window's examples (and their test-time views) are sorted into length-bucketed 
 ``torch.inference_mode`` (bf16 autocast when the precision says so) on the CPU batch runner
 (:mod:`seqrnn.runner`), and put back in the examples' order, so the output order never depends on
 batching. Per window the result holds ``residue[head]`` (R_window, C), the rows of all examples
-concatenated, and ``sequence[head]`` (N_window, C), averaged over each example's views.
+concatenated, and ``sequence[head]`` (N_window, C), averaged over each example's views. For an ensemble
+it also holds ``residue_std``/``sequence_std``: the population std (ddof=0, float32) over members. With
+views, each member's sequence outputs are averaged over the views first and the std is taken over those
+per-member averages (the mean is computed as for a single model: members averaged per view, then views).
 
 Prediction (:mod:`seqrnn.prediction`), evaluation and training's validation all run models through here.
 """
@@ -23,6 +26,7 @@ from seqrnn.data.batching import BF16_ROWS, collate, token_budget_batches
 from seqrnn.data.examples import Example
 from seqrnn.data.inputs import ReadOptions
 from seqrnn.memory import release_free_memory
+from seqrnn.models.ensemble import Ensemble
 from seqrnn.runner import BatchRunner
 from seqrnn.runtime import resolve_precision
 
@@ -43,11 +47,14 @@ class PredictOptions:
 
 @dataclass
 class WindowResult:
-    """A window's examples with their outputs: ``residue[head]`` (R, C), ``sequence[head]`` (N, C)."""
+    """A window's examples with their outputs: ``residue[head]`` (R, C), ``sequence[head]`` (N, C); for an
+    ensemble also the std over members of each, same shapes (empty for a single model)."""
 
     examples: list[Example]
     residue: dict[str, np.ndarray]
     sequence: dict[str, np.ndarray]
+    residue_std: dict[str, np.ndarray] = field(default_factory=dict)
+    sequence_std: dict[str, np.ndarray] = field(default_factory=dict)
 
 
 def start_window(
@@ -72,6 +79,12 @@ def start_window(
             owner.append(i)
     lengths = np.array([e.tokens.size for e in flat], dtype=np.int64)
     per_seq: dict[str, list[np.ndarray | None]] = {name: [None] * len(flat) for name in heads}
+    ensemble = isinstance(model, Ensemble)
+    # Ensembles: residue heads' std per example; sequence heads' member outputs (M, C) per example,
+    # so views can be averaged per member before the std over members.
+    per_std: dict[str, list[np.ndarray | None]] = (
+        {name: [None] * len(flat) for name in heads} if ensemble else {}
+    )
     bf16 = resolve_precision(options.precision, device) == "bf16"
 
     def run(idx: np.ndarray) -> None:
@@ -79,11 +92,23 @@ def start_window(
         with torch.inference_mode(), torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
             release_free_memory()  # the last batch's activations: keeps resident memory flat
             batch = collate([flat[i] for i in idx]).to(device)
-            outputs = model.predict(batch.tokens, batch.lengths)
+            if ensemble:
+                members = model.member_outputs(batch.tokens, batch.lengths)
+                outputs = Ensemble.mean(members)
+                spread = {n: v for n, v in Ensemble.std(members).items() if heads[n].level == "residue"}
+                spread.update(
+                    {n: torch.stack([m[n].float() for m in members], 1) for n in heads if n not in spread}
+                )
+            else:
+                outputs, spread = model.predict(batch.tokens, batch.lengths), {}
             for name, head in heads.items():
                 out = outputs[name].float().cpu().numpy()
                 for row, i in enumerate(idx):
                     per_seq[name][i] = out[row, : lengths[i]] if head.level == "residue" else out[row]
+                if name in spread:
+                    std = spread[name].cpu().numpy()
+                    for row, i in enumerate(idx):
+                        per_std[name][i] = std[row, : lengths[i]] if head.level == "residue" else std[row]
 
     # Both limits are for all batches in flight, so memory does not grow with the worker count.
     # Longest batches first (token_budget_batches' order), so a long chain does not finish last alone.
@@ -103,7 +128,18 @@ def start_window(
                 total = np.zeros((n, *values.shape[1:]), dtype=np.float64)
                 np.add.at(total, np.asarray(owner), values)
                 sequence[k] = (total / counts.reshape(-1, *[1] * (values.ndim - 1))).astype(values.dtype)
-        return WindowResult(list(examples), residue, sequence)
+        if not ensemble:
+            return WindowResult(list(examples), residue, sequence)
+        residue_std = {k: np.concatenate(per_std[k][:n]) for k in residue}
+        sequence_std = {}
+        for k in sequence:
+            members = np.stack(per_std[k])  # (N + views, M, C) float32
+            if len(flat) > n:
+                total = np.zeros((n, *members.shape[1:]), dtype=np.float64)
+                np.add.at(total, np.asarray(owner), members)
+                members = (total / counts.reshape(-1, 1, 1)).astype(np.float32)
+            sequence_std[k] = members.std(axis=1)
+        return WindowResult(list(examples), residue, sequence, residue_std, sequence_std)
 
     return finish
 

@@ -30,6 +30,7 @@ from seqrnn.io.hdf5 import RaggedH5Writer, check_writable, write_skipped
 from seqrnn.io.predictions import Layout, dataset_layout, file_attrs, window_payload
 from seqrnn.logs import Heartbeat, event, progress_bar
 from seqrnn.memory import cap_primitive_caches
+from seqrnn.models.ensemble import Ensemble
 from seqrnn.runtime import resolve_precision
 
 logger = logging.getLogger(__name__)
@@ -106,7 +107,7 @@ def predict_to_h5(
     rest, then assembles the same file an uninterrupted run writes and removes the parts.
     """
     output = check_writable(output)
-    writer = RaggedH5Writer(output, {}, *dataset_layout(bundle.model.heads.values()))
+    writer = predictions_writer(bundle, output)
     return write_predictions(
         writer, bundle, inputs, options, device, command, progress, resume, heartbeat, records
     )
@@ -124,9 +125,9 @@ def write_predictions(
     heartbeat: float | None = None,
     records: Iterable[Record] | None = None,
 ) -> PredictSummary:
-    """What :func:`predict_to_h5` does, into ``writer``: a new (not yet entered) writer with the
-    layout of :func:`~seqrnn.io.predictions.dataset_layout`, on disk or in memory (``path=None``, as
-    :func:`seqrnn.predict` uses it), so both give the same file."""
+    """What :func:`predict_to_h5` does, into ``writer``: a new (not yet entered) writer from
+    :func:`predictions_writer`, on disk or in memory (as :func:`seqrnn.predict` uses it), so both give
+    the same file."""
     output = writer.path
     if resume and output is None:
         raise ValueError("resume needs a predictions file on disk")
@@ -150,16 +151,15 @@ def write_predictions(
     payloads = (
         _resumable_payloads(bundle, windows, options, device, output, summary)
         if resume
-        else (
-            window_payload(bundle, r.examples, r.residue, r.sequence)
-            for r in predict_windows(bundle, windows, options, device)
-        )
+        else (_payload(bundle, r) for r in predict_windows(bundle, windows, options, device))
     )
     writer.attrs.update(attrs)
     with writer:
         for payload in payloads:
             writer.append(**payload)
             for key, arr in payload["residue"].items():
+                if key.endswith("/std"):
+                    continue
                 counts[key.split("/")[1]] += np.bincount(arr.argmax(1), minlength=arr.shape[1])
             summary.n_sequences += len(payload["ids"])
             for rid, n in zip(payload["ids"], payload["sequence"]["masked"], strict=True):
@@ -196,6 +196,20 @@ def write_predictions(
     return summary
 
 
+def predictions_writer(bundle: ModelBundle, output: Path | None) -> RaggedH5Writer:
+    """A new writer with the predictions layout of ``bundle`` (an ensemble's also holds the std over
+    members beside each mean), writing ``output``, or in memory when ``output`` is None."""
+    return RaggedH5Writer(output, {}, *_layout(bundle))
+
+
+def _layout(bundle: ModelBundle) -> Layout:
+    return dataset_layout(bundle.model.heads.values(), ensemble=isinstance(bundle.model, Ensemble))
+
+
+def _payload(bundle: ModelBundle, r: WindowResult) -> dict[str, Any]:
+    return window_payload(bundle, r.examples, r.residue, r.sequence, r.residue_std, r.sequence_std)
+
+
 def _parts_dir(output: Path) -> Path:
     return output.parent / f".{output.name}.parts"
 
@@ -210,7 +224,7 @@ def _resumable_payloads(
 ) -> Iterator[dict[str, Any]]:
     parts = _parts_dir(output)
     parts.mkdir(exist_ok=True)
-    layout = dataset_layout(bundle.model.heads.values())
+    layout = _layout(bundle)
     # Every record is read and encoded again on a rerun (cheap next to the model), which rebuilds the
     # same window boundaries and the skip report; only the model calls of finished windows are saved.
     for w, window in enumerate(windows):
@@ -220,7 +234,7 @@ def _resumable_payloads(
         if payload is None:
             summary.windows_predicted += 1
             result = predict_examples(bundle, window, options, device)
-            payload = window_payload(bundle, result.examples, result.residue, result.sequence)
+            payload = _payload(bundle, result)
             write_part(part, payload, layout, bundle.sha256, first, last)
         else:
             summary.windows_reused += 1

@@ -7,6 +7,7 @@ Layout (N sequences, R residues in all, C classes or targets; docs/hdf5-format.m
                                                      letters masked under --on-invalid mask
     /residue/<head>/probs (R, C)                     per-residue heads (attr ``classes``, ``kind``)
     /sequence/<head>/probs|values (N, C)             per-sequence heads (attr ``classes``/``targets``)
+    /residue|sequence/<head>/std                     ensembles only: std over members, as the mean
     /skipped/{record_index,records,reasons}          records left out under --on-invalid skip
     attrs: format, format_version, model_name, model_sha256, command, inputs, shard, precision, ...
 
@@ -45,13 +46,14 @@ FORMAT_VERSION = 1
 Layout = tuple[dict[str, DatasetSpec], dict[str, DatasetSpec]]
 
 
-def dataset_key(head: Head) -> str:
-    """Where a head's outputs live: ``residue/<name>/probs``, ``sequence/<name>/values``, ..."""
-    return f"{head.level}/{head.name}/{head.output}"
+def dataset_key(head: Head, std: bool = False) -> str:
+    """Where a head's outputs live: ``residue/<name>/probs``, ``sequence/<name>/values``, ...; ``std``:
+    an ensemble's std over members, ``<level>/<name>/std``."""
+    return f"{head.level}/{head.name}/{'std' if std else head.output}"
 
 
-def dataset_layout(heads: Iterable[Head]) -> Layout:
-    """The residue and sequence datasets of a predictions file for these heads."""
+def dataset_layout(heads: Iterable[Head], ensemble: bool = False) -> Layout:
+    """The datasets of a predictions file for these heads; ``ensemble``: a ``std`` beside each mean."""
     residue: dict[str, DatasetSpec] = {}
     # The sequence as the model saw it (after the input policy), aligned with the residue axis.
     sequence: dict[str, DatasetSpec] = {
@@ -66,7 +68,10 @@ def dataset_layout(heads: Iterable[Head]) -> Layout:
             len(head.classes), np.float32, {head.label_attr: np.array(head.classes, dtype="S")}
         )
         spec.attrs["kind"] = head.kind
-        (residue if head.level == "residue" else sequence)[dataset_key(head)] = spec
+        level = residue if head.level == "residue" else sequence
+        level[dataset_key(head)] = spec
+        if ensemble:
+            level[dataset_key(head, std=True)] = DatasetSpec(spec.columns, spec.dtype, dict(spec.attrs))
     return residue, sequence
 
 
@@ -104,21 +109,28 @@ def window_payload(
     examples: Sequence[Example],
     residue: dict[str, np.ndarray],
     sequence: dict[str, np.ndarray],
+    residue_std: dict[str, np.ndarray] | None = None,
+    sequence_std: dict[str, np.ndarray] | None = None,
 ) -> dict[str, Any]:
     """One window of results as :meth:`RaggedH5Writer.append` arguments.
 
-    ``residue[head]`` (R_window, C) and ``sequence[head]`` (N_window, C), keyed by head name.
+    ``residue[head]`` (R_window, C) and ``sequence[head]`` (N_window, C), keyed by head name; an
+    ensemble's ``residue_std``/``sequence_std`` (same shapes) go to the ``std`` datasets.
     """
     heads = bundle.model.heads
     return {
         "ids": [e.id for e in examples],
         "lengths": np.array([e.tokens.size for e in examples], dtype=np.int64),
-        "residue": {dataset_key(heads[n]): a for n, a in residue.items()},
+        "residue": {
+            **{dataset_key(heads[n]): a for n, a in residue.items()},
+            **{dataset_key(heads[n], std=True): a for n, a in (residue_std or {}).items()},
+        },
         "sequence": {
             "sequences": np.array([bundle.encoder.decode(e.tokens) for e in examples], dtype=object),
             "record_index": np.array([e.index for e in examples], dtype=np.int64),
             "masked": np.array([e.masked for e in examples], dtype=np.int32),
             **{dataset_key(heads[n]): a for n, a in sequence.items()},
+            **{dataset_key(heads[n], std=True): a for n, a in (sequence_std or {}).items()},
         },
     }
 
@@ -171,6 +183,8 @@ class Predictions:
       heads ``(L, C)`` float32 (L = the record's length, C = classes), per-sequence heads ``(C,)``
       (classes, labels or regression targets: see :meth:`classes`).
     - ``for rec_id, outputs in p``: every record in order, as ``(id, {head: array})``.
+    - ``p.std(i)`` or ``p.std("id")`` -> ``{head: array}`` shaped as ``p[i]``: for an ensemble's predictions
+      (``p.has_std``), the standard deviation over members beside the mean that ``p[i]`` gives.
     - ``p.heads``, ``p.classes(head)``, ``p.sequence(i)``, ``p.attrs``, ``p.skipped``,
       ``p.to_dataframe(head)`` (needs pandas).
     - Close it (``p.close()`` or ``with read_predictions(...) as p:``) to release the file or memory.
@@ -253,11 +267,11 @@ class Predictions:
         """All head names: the per-residue heads, then the per-sequence heads."""
         return self.residue_heads + self.sequence_heads
 
-    def _dataset(self, head: str) -> h5py.Dataset:
+    def _dataset(self, head: str, std: bool = False) -> h5py.Dataset:
         for level in ("residue", "sequence"):
             group = self.file.get(f"{level}/{head}")
             if isinstance(group, h5py.Group):
-                for output in ("probs", "values"):
+                for output in ("std",) if std else ("probs", "values"):
                     if output in group:
                         return group[output]
         raise KeyError(f"no head {head!r} in the predictions (heads: {', '.join(self.heads) or 'none'})")
@@ -272,6 +286,18 @@ class Predictions:
         names = attrs["classes"] if "classes" in attrs else attrs["targets"]
         return [_plain(n) for n in names]
 
+    @property
+    def has_std(self) -> bool:
+        """Whether the file holds ``std`` datasets (predictions of an ensemble of several models)."""
+        return any("std" in self._dataset(h).parent for h in self.heads)
+
+    def std(self, key: int | str) -> dict[str, np.ndarray]:
+        """An ensemble's std over members (ddof=0) of one record's outputs, shaped as :meth:`__getitem__`'s
+        (by position or id); KeyError for a file without std (a single model's predictions)."""
+        if not self.has_std:
+            raise KeyError("no std in these predictions: only an ensemble's predictions have it")
+        return self._record(self.position(key), std=True)
+
     # records ----------------------------------------------------------------------------------------
     def __getitem__(self, key: int | str) -> dict[str, np.ndarray]:
         """The outputs of one record, by position or id, as ``{head: array}``.
@@ -284,10 +310,12 @@ class Predictions:
             KeyError: an unknown id, or an id that several records share (index those by position).
             IndexError: a position out of range.
         """
-        i = self.position(key)
+        return self._record(self.position(key))
+
+    def _record(self, i: int, std: bool = False) -> dict[str, np.ndarray]:
         a, b = int(self.offsets[i]), int(self.offsets[i + 1])
-        out = {head: self._dataset(head)[a:b] for head in self.residue_heads}
-        out.update({head: self._dataset(head)[i] for head in self.sequence_heads})
+        out = {head: self._dataset(head, std)[a:b] for head in self.residue_heads}
+        out.update({head: self._dataset(head, std)[i] for head in self.sequence_heads})
         return out
 
     def __iter__(self) -> Iterator[tuple[str, dict[str, np.ndarray]]]:
@@ -329,9 +357,9 @@ class Predictions:
             return str(self.file["sequences"].asstr()[i])
         return "X" * int(self.offsets[i + 1] - self.offsets[i])
 
-    def residues(self, head: str) -> Iterator[tuple[int, str, str, np.ndarray]]:
-        """(position, id, sequence, (L, C) probabilities) of every sequence, in file order."""
-        ds = self._dataset(head)
+    def residues(self, head: str, std: bool = False) -> Iterator[tuple[int, str, str, np.ndarray]]:
+        """(position, id, sequence, (L, C) probabilities, or with ``std`` their std) of every sequence."""
+        ds = self._dataset(head, std)
         seqs = self.sequences
         for a, b in self._blocks():
             lo = int(self.offsets[a])

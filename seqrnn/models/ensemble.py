@@ -3,6 +3,9 @@
 ``Ensemble.predict(tokens (B, L), lengths (B,))`` returns, per head, the mean over members of each
 member's post-processed output: residue heads (B, L, C), sequence heads (B, C). Probabilities are
 averaged, not logits, and regression members de-standardise with their own scalers before averaging.
+``Ensemble.predict_with_std`` also returns the population standard deviation (ddof=0, float32) over members
+of the same outputs: the members' disagreement, written as ``std`` datasets beside the mean
+(docs/hdf5-format.md).
 """
 
 from __future__ import annotations
@@ -42,8 +45,33 @@ class Ensemble(nn.Module):
         """Per head, the mean over members of :meth:`SeqRNN.predict`: residue heads (B, L, C), sequence heads
         (B, C); ``tokens`` (B, L) int64 (0 = padding), ``lengths`` (B,) int64.
         """
+        return self.mean(self.member_outputs(tokens, lengths))
+
+    def predict_with_std(
+        self, tokens: torch.Tensor, lengths: torch.Tensor
+    ) -> tuple[dict[str, torch.Tensor], dict[str, torch.Tensor]]:
+        """``({head: mean}, {head: std})``: the mean exactly as :meth:`predict`, and the population
+        standard deviation (ddof=0, float32) over members of the same post-processed outputs."""
+        outputs = self.member_outputs(tokens, lengths)
+        return self.mean(outputs), self.std(outputs)
+
+    def member_outputs(self, tokens: torch.Tensor, lengths: torch.Tensor) -> list[dict[str, torch.Tensor]]:
+        """Each member's :meth:`SeqRNN.predict` output, in member order."""
+        return [member.predict(tokens, lengths) for member in self.members]  # type: ignore[operator]
+
+    @staticmethod
+    def mean(outputs: Sequence[dict[str, torch.Tensor]]) -> dict[str, torch.Tensor]:
+        """Per head, the mean of the members' outputs (summed in member order, then divided)."""
         total: dict[str, torch.Tensor] = {}
-        for member in self.members:
-            for name, value in member.predict(tokens, lengths).items():  # type: ignore[operator]
+        for output in outputs:
+            for name, value in output.items():
                 total[name] = value if name not in total else total[name] + value
-        return {name: value / len(self.members) for name, value in total.items()}
+        return {name: value / len(outputs) for name, value in total.items()}
+
+    @staticmethod
+    def std(outputs: Sequence[dict[str, torch.Tensor]]) -> dict[str, torch.Tensor]:
+        """Per head, the population standard deviation (ddof=0) over members, computed in float32."""
+        return {
+            name: torch.stack([o[name].float() for o in outputs]).std(dim=0, correction=0)
+            for name in outputs[0]
+        }

@@ -77,3 +77,23 @@ def write_config(task: str, data_path: Path, out_dir: Path, directory: Path, **t
     path = directory / f"{task}.yaml"
     path.write_text(yaml.safe_dump(config, sort_keys=False))
     return path
+
+
+def check_pipeline_outputs(results: Path) -> None:
+    """What the example Snakemake pipeline (workflows/config.yaml) leaves in its directory ``results``,
+    however it was run (local cores or the SLURM profile)."""
+    import json
+
+    import h5py
+
+    with h5py.File(results / "predictions" / "all.h5") as f:
+        assert list(f["ids"].asstr()[:]) == [
+            "sp|P0CG48|UBC_HUMAN-fragment",
+            "GFP_AEQVI",
+            "INS_B_HUMAN",
+            "messy_example",
+        ]
+        assert f.attrs["shard"] == "1/1"
+    metrics = json.loads((results / "metrics" / "train_data.json").read_text())
+    assert set(metrics["metrics"]) == {"ss8", "ss3"}
+    assert (results / "plots" / "INS_B_HUMAN.png").read_bytes()[:4] == b"\x89PNG"

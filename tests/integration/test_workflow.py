@@ -3,7 +3,6 @@ real snakemake in a temporary directory (a killed prediction job resumes from it
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import subprocess
@@ -12,6 +11,8 @@ from pathlib import Path
 
 import h5py
 import pytest
+
+from tests.conftest import check_pipeline_outputs
 
 ROOT = Path(__file__).resolve().parents[2]
 BINDIR = Path(sys.executable).parent
@@ -59,17 +60,7 @@ def test_snakemake_pipeline(tmp_path: Path) -> None:
     ]  # fmt: skip
     done = snakemake(*cmd, "--quiet", timeout=600)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-    with h5py.File(tmp_path / "predictions" / "all.h5") as f:
-        assert list(f["ids"].asstr()[:]) == [
-            "sp|P0CG48|UBC_HUMAN-fragment",
-            "GFP_AEQVI",
-            "INS_B_HUMAN",
-            "messy_example",
-        ]
-        assert f.attrs["shard"] == "1/1"
-    metrics = json.loads((tmp_path / "metrics" / "train_data.json").read_text())
-    assert set(metrics["metrics"]) == {"ss8", "ss3"}
-    assert (tmp_path / "plots" / "INS_B_HUMAN.png").read_bytes()[:4] == b"\x89PNG"
+    check_pipeline_outputs(tmp_path)
     with h5py.File(tmp_path / "encoded" / "inputs.h5") as f:
         assert len(f["ids"]) == 4
     for log in ("encode", "train", "predict_1", "merge", "export_tsv", "evaluate", "plot_INS_B_HUMAN"):

@@ -35,6 +35,8 @@ TASKS = {
     "Arabidopsis TATA": ("Arabidopsis_tata.fa", "Arabidopsis_non_prom.fa"),
     "Arabidopsis non-TATA": ("Arabidopsis_non_tata.fa", "Arabidopsis_non_prom_big.fa"),
     "Mouse TATA": ("Mouse_tata_dbtss.fa", "Mouse_nonprom.fa"),
+    # The built-in promoter-arabidopsis model: TATA and non-TATA promoters together (files joined by +).
+    "Arabidopsis": ("Arabidopsis_tata.fa+Arabidopsis_non_tata.fa", "Arabidopsis_non_prom_big.fa"),
 }
 # CNNProm's published sensitivity / specificity where the shared data README quotes them.
 PUBLISHED = {"E. coli": (0.90, 0.96), "Arabidopsis non-TATA": (0.94, 0.94)}
@@ -42,10 +44,11 @@ PUBLISHED = {"E. coli": (0.90, 0.96), "Arabidopsis non-TATA": (0.94, 0.94)}
 
 def write_split(data: Path, task: str, out: Path, seed: int = 0) -> tuple[Path, Path]:
     rows = []
-    for label, name in zip(("1", "0"), TASKS[task], strict=True):
-        with open(data / "dna/cnnprom" / name) as fh:
-            for title, seq in SimpleFastaParser(fh):
-                rows.append((f"{name.split('.')[0]}:{title.split()[0]}", seq.upper(), label))
+    for label, names in zip(("1", "0"), TASKS[task], strict=True):
+        for name in names.split("+"):
+            with open(data / "dna/cnnprom" / name) as fh:
+                for title, seq in SimpleFastaParser(fh):
+                    rows.append((f"{name.split('.')[0]}:{title.split()[0]}", seq.upper(), label))
     order = np.random.default_rng(seed).permutation(len(rows))
     n_test = len(rows) // 10
     out.mkdir(parents=True, exist_ok=True)
@@ -64,6 +67,7 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--tasks", nargs="*", default=list(TASKS))
     ap.add_argument("--out", default=str(ROOT / "docs/results/promoters.json"))
+    ap.add_argument("--set", action="append", default=[], help="config override for every run")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     results = json.loads(Path(args.out).read_text()) if Path(args.out).exists() else {}
@@ -75,6 +79,7 @@ def main() -> None:
                 f"data.train={train_file}",
                 f"output_dir={run / 'model'}",
                 f"train.threads={args.threads}",
+                *args.set,
             ]
             config = load_config(ROOT / "configs/dna/promoter.yaml", sets)
             resume = (run / "model" / "checkpoints" / "last.pt").exists()
@@ -91,6 +96,7 @@ def main() -> None:
             "sensitivity": m["per_class"]["1"]["recall"],
             "specificity": m["per_class"]["0"]["recall"],
             "auroc": m["auroc"],
+            "threshold": m.get("threshold", 0.5),
             "train_seconds": round(sum(e["seconds"] for e in epochs), 1),
             "published_sn_sp": PUBLISHED.get(task),
         }

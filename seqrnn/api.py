@@ -28,6 +28,7 @@ from seqrnn.errors import SeqrnnError
 from seqrnn.inference import PredictOptions
 from seqrnn.io.predictions import Predictions
 from seqrnn.runtime import PRECISIONS, resolve_device, set_threads
+from seqrnn.zoo import expand_names, load_model_set
 
 if TYPE_CHECKING:
     import torch
@@ -39,7 +40,8 @@ if TYPE_CHECKING:
 __all__ = ["Predictions", "evaluate", "load_model", "predict", "read_predictions", "train"]
 
 PathLike = str | os.PathLike[str]
-#: A built-in model name or a ``.pt`` path, several of them (an ensemble), or a loaded bundle.
+#: A built-in model name, group or pattern, or a ``.pt`` path; several of them (side by side, one output
+#: group each); or a loaded bundle (e.g. an ensemble from ``load_model([...], ensemble=True)``).
 ModelLike = PathLike | Sequence[PathLike] | ModelBundle
 #: A path, several paths, sequences as text, or ``(id, sequence)`` pairs (or a ``{id: sequence}`` dict).
 Inputs = PathLike | Iterable[PathLike] | Iterable[str] | Iterable[tuple[str, str]] | Mapping[str, str]
@@ -50,14 +52,16 @@ COMMAND = "seqrnn.predict (Python API)"
 # Models -------------------------------------------------------------------------------------------
 
 
-def load_model(name_or_path: ModelLike, *, device: str = "auto") -> ModelBundle:
+def load_model(name_or_path: ModelLike, *, device: str = "auto", ensemble: bool = False) -> ModelBundle:
     """Load a model bundle, as ``seqrnn predict -m``.
 
     Args:
-        name_or_path: a built-in model name (``seqrnn models`` lists them) or a ``.pt`` file; a list
-            of several gives an ensemble that predicts their mean (members must share the encoder and
-            heads).
+        name_or_path: a built-in model name (``seqrnn models`` lists them), a group (``tf``) or pattern
+            (``tf-*``), or a ``.pt`` file; a list of several runs them side by side (their outputs are
+            named ``<model>/<head>``; the models must read the same alphabet).
         device: ``auto`` (CUDA when available), ``cpu``, ``cuda`` or ``cuda:N``.
+        ensemble: average the models given as one ensemble (``--ensemble``; members must share the
+            encoder and heads) instead.
 
     Returns:
         The bundle: ``.model`` (a torch module with ``.heads``), ``.encoder``, ``.metadata``,
@@ -70,7 +74,9 @@ def load_model(name_or_path: ModelLike, *, device: str = "auto") -> ModelBundle:
     if isinstance(name_or_path, ModelBundle):
         return name_or_path
     names = [name_or_path] if isinstance(name_or_path, str | os.PathLike) else list(name_or_path)
-    return load_models(names, resolve_device(device))
+    if ensemble:
+        return load_models(expand_names(names, allow_repeats=True), resolve_device(device))
+    return load_model_set(names, resolve_device(device))
 
 
 def _model_and_device(model: ModelLike, device: str | None) -> tuple[ModelBundle, torch.device]:
@@ -398,6 +404,8 @@ def evaluate(
         )
     set_threads(threads)
     bundle, dev = _model_and_device(model, device)
+    if bundle.members:
+        raise ValueError("evaluate: one model (or ensemble) per call; call it once per model")
     masks = (
         list(mask_columns)
         if mask_columns is not None

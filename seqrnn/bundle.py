@@ -34,12 +34,13 @@ FORMAT_VERSION = 1
 class ModelBundle:
     """A loaded model with everything needed to apply it: encoder, heads, provenance, checksum."""
 
-    model: SeqRNN  # or an Ensemble of SeqRNNs (load_models), which has the same heads and predict()
+    model: SeqRNN  # or an Ensemble (load_models) or a ModelSet (load_model_set): same heads/predict()
     encoder: Encoder
     metadata: dict[str, Any]
     path: Path | None = None
     sha256: str = ""
     name: str = field(default="")
+    members: list[ModelBundle] = field(default_factory=list)  # a model set's models, in order
 
     @property
     def heads(self) -> list[dict[str, Any]]:
@@ -50,8 +51,18 @@ class ModelBundle:
         """The augmentation and number of views to average: the bundle's choice unless overridden.
 
         DNA models without a stored augmentation still accept ``test_views=2`` (strand averaging);
-        other models must have been trained with one.
+        other models must have been trained with one. A model set's models must agree (ModelError).
         """
+        if self.members:
+            chosen = [(b.name, b.views(test_views)) for b in self.members]
+            kinds = {(v[1], getattr(v[0], "name", None)) for _, v in chosen}
+            if len(kinds) > 1:
+                shown = ", ".join(f"{name} {v[1]}" for name, v in chosen)
+                raise ModelError(
+                    f"these models average different numbers of test-time views ({shown}): give "
+                    "--test-views for all, or predict them in separate calls"
+                )
+            return chosen[0][1]
         stored = self.metadata.get("augment") or {}
         n = test_views if test_views is not None else int(stored.get("test_views", 1))
         if n <= 1:
@@ -64,6 +75,18 @@ class ModelBundle:
         if any(h.level == "residue" for h in self.model.heads.values()):
             raise ModelError(f"--test-views {n}: views cannot be averaged for per-residue heads")
         return build_augmentation(name), n
+
+    def trained_lengths(self) -> tuple[int, int] | None:
+        """The shortest and longest training sequences (``metadata["data"]["lengths"]``) of a model whose
+        heads are all per-sequence (pooled over the length, so far longer or shorter inputs are
+        extrapolations; per-residue heads read any length); for several models the range all of them
+        were trained on; None when a bundle does not record it or has per-residue heads."""
+        if any(h.level == "residue" for h in self.model.heads.values()):
+            return None
+        spans = [b.metadata.get("data", {}).get("lengths") for b in (self.members or [self])]
+        if not all(spans):
+            return None
+        return max(int(s[0]) for s in spans), min(int(s[1]) for s in spans)  # type: ignore[index]
 
     def use_label_columns(self, columns: Mapping[str, str | Sequence[str]]) -> None:
         """Read the labels of head ``name`` from other data columns (``{"ss8": "dssp8_alt"}``), e.g. to
@@ -122,20 +145,47 @@ def build_model(metadata: dict[str, Any], encoder: Encoder) -> SeqRNN:
     return SeqRNN(config, encoder.vocab_size, metadata["heads"], onehot=onehot)
 
 
-def save_bundle(path: str | Path, model: SeqRNN, encoder: Encoder, metadata: dict[str, Any]) -> str:
-    """Write the bundle atomically; returns its sha256."""
+def save_bundle(
+    path: str | Path,
+    model: SeqRNN | Ensemble,
+    encoder: Encoder,
+    metadata: dict[str, Any],
+    half: bool = False,
+) -> str:
+    """Write the bundle atomically; returns its sha256.
+
+    An :class:`Ensemble` of members of one architecture is stored whole (``n_members`` in the metadata,
+    weights under ``members.<i>.``), so a shipped ensemble is one file. ``half``: float weights are
+    stored as float16 (half the bytes; loaded back into float32 parameters); buffers such as regression
+    scalers stay float32.
+    """
+    members = list(model.members) if isinstance(model, Ensemble) else [model]
+    config = members[0].config.to_dict()
+    if any(m.config.to_dict() != config for m in members):
+        raise ModelError("an ensemble stored as one bundle needs members of one architecture")
     meta = {
         **metadata,
         "seqrnn_version": __version__,
         "encoder": encoder.to_config(),
-        "model": model.config.to_dict(),
+        "model": config,
         "heads": [h.spec.to_dict() for h in model.heads.values()],
     }
+    if len(members) > 1:
+        meta["n_members"] = len(members)
+    buffers = {name for name, _ in model.named_buffers()}
+    state = {}
+    for key, value in model.state_dict().items():
+        value = value.detach().cpu().contiguous()
+        if half and value.is_floating_point() and key not in buffers:
+            value = value.half()
+        state[key] = value
+    if half:
+        meta["weights_dtype"] = "float16"
     payload = {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
         "metadata": json.dumps(meta, sort_keys=True),
-        "state_dict": {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()},
+        "state_dict": state,
     }
     atomic_torch_save(payload, Path(path))
     return file_sha256(path)
@@ -214,7 +264,10 @@ def load_bundle(name_or_path: str | Path, device: str | torch.device = "cpu") ->
     try:
         metadata = json.loads(payload["metadata"])
         encoder = Encoder.from_config(metadata["encoder"])
+        n_members = int(metadata.get("n_members", 1))
         model = build_model(metadata, encoder)
+        if n_members > 1:
+            model = Ensemble([model] + [build_model(metadata, encoder) for _ in range(n_members - 1)])
     except (KeyError, TypeError, ValueError, SeqrnnError) as exc:
         reason = f"missing {exc}" if isinstance(exc, KeyError) else str(exc).splitlines()[0]
         raise ModelError(f"{path}: damaged model metadata ({reason})") from None

@@ -19,6 +19,7 @@ from seqrnn.bundle import ModelBundle
 from seqrnn.data.examples import Example, prepare_example
 from seqrnn.data.inputs import ReadOptions, Skipped, all_skipped_note, chain_inputs, labelled_by_file
 from seqrnn.data.records import Record
+from seqrnn.decisions import best_threshold
 from seqrnn.errors import InputError
 from seqrnn.inference import PredictOptions, predict_windows
 from seqrnn.models.heads import Head
@@ -85,10 +86,11 @@ class Evaluation:
     skipped: list[Skipped] = field(default_factory=list)  # under on_invalid="skip": left out of the scores
 
 
-def evaluate_examples(
+def predict_with_targets(
     bundle: ModelBundle, examples: Sequence[Example], options: PredictOptions, device: torch.device
-) -> Evaluation:
-    """Predict prepared examples (targets attached) and score every head of ``bundle``."""
+) -> tuple[dict[str, list[np.ndarray]], dict[str, list[np.ndarray]]]:
+    """``(targets, outputs)`` per head name, one entry per example: outputs as written to HDF5 (residue
+    heads (L, C), sequence heads (C,)), targets as the head parsed them."""
     heads = bundle.model.heads
     targets: dict[str, list[np.ndarray]] = {n: [] for n in heads}
     outputs: dict[str, list[np.ndarray]] = {n: [] for n in heads}
@@ -103,8 +105,36 @@ def evaluate_examples(
                     outputs[name].append(result.residue[name][offsets[i] : offsets[i + 1]])
                 else:
                     outputs[name].append(result.sequence[name][i])
+    return targets, outputs
+
+
+def evaluate_examples(
+    bundle: ModelBundle, examples: Sequence[Example], options: PredictOptions, device: torch.device
+) -> Evaluation:
+    """Predict prepared examples (targets attached) and score every head of ``bundle``."""
+    targets, outputs = predict_with_targets(bundle, examples, options, device)
+    heads = bundle.model.heads
     metrics = {name: score_head(head, targets[name], outputs[name]) for name, head in heads.items()}
     return Evaluation(metrics, len(examples))
+
+
+def choose_thresholds(
+    bundle: ModelBundle,
+    examples: Sequence[Example],
+    heads: Sequence[str],
+    options: PredictOptions,
+    device: torch.device,
+) -> dict[str, float]:
+    """For each of the two-class ``heads`` (names), the cut-off on the second class's probability with
+    the best MCC on the labelled ``examples`` (:func:`seqrnn.metrics.best_threshold`)."""
+    targets, outputs = predict_with_targets(bundle, examples, options, device)
+    chosen = {}
+    for name in heads:
+        y = np.asarray(targets[name])
+        keep = y >= 0  # IGNORE (-100) marks a missing label
+        p = np.stack(outputs[name])[keep]
+        chosen[name] = best_threshold(y[keep], p[:, 1])
+    return chosen
 
 
 def evaluate_records(

@@ -164,16 +164,19 @@ def _prediction_columns(
     from seqrnn.models.heads import head_class  # torch-backed; only the csv export needs it
 
     heads = []
-    group = pred.file.get("sequence")
-    for name in sorted(group) if group is not None else []:
-        (dataset,) = (ds for key, ds in group[name].items() if key != "std")
+    for name in pred.sequence_heads:  # ``<model>/<head>`` for several models: columns pred_<model>/<head>
+        group = pred.file["sequence"][name]
+        (dataset,) = (ds for key, ds in group.items() if key in ("probs", "values"))
         kind = str(dataset.attrs.get("kind", ""))
         labels = list(dataset.attrs.get("targets", dataset.attrs.get("classes", [])).astype(str))
-        header, fmt = head_class(kind).csv_columns(name, labels)
+        threshold = dataset.attrs.get("threshold")
+        header, fmt = head_class(kind).csv_columns(
+            name, labels, None if threshold is None else float(threshold)
+        )
         heads.append((header, dataset[:], fmt))
-        if "std" in group[name]:
+        if "std" in group:
             n = len(labels)  # the last n columns are the values (before them: a predicted class)
-            heads.append(([f"{h}_std" for h in header[-n:]], group[name]["std"][:], _last(fmt, n)))
+            heads.append(([f"{h}_std" for h in header[-n:]], group["std"][:], _last(fmt, n)))
     return heads
 
 

@@ -26,7 +26,7 @@ from seqrnn.data.batching import BF16_ROWS, collate, token_budget_batches
 from seqrnn.data.examples import Example
 from seqrnn.data.inputs import ReadOptions
 from seqrnn.memory import release_free_memory
-from seqrnn.models.ensemble import Ensemble
+from seqrnn.models.ensemble import Ensemble, ModelSet, std_heads
 from seqrnn.runner import BatchRunner
 from seqrnn.runtime import resolve_precision
 
@@ -79,12 +79,10 @@ def start_window(
             owner.append(i)
     lengths = np.array([e.tokens.size for e in flat], dtype=np.int64)
     per_seq: dict[str, list[np.ndarray | None]] = {name: [None] * len(flat) for name in heads}
-    ensemble = isinstance(model, Ensemble)
+    with_std = set(std_heads(model))
     # Ensembles: residue heads' std per example; sequence heads' member outputs (M, C) per example,
     # so views can be averaged per member before the std over members.
-    per_std: dict[str, list[np.ndarray | None]] = (
-        {name: [None] * len(flat) for name in heads} if ensemble else {}
-    )
+    per_std: dict[str, list[np.ndarray | None]] = {name: [None] * len(flat) for name in with_std}
     bf16 = resolve_precision(options.precision, device) == "bf16"
 
     def run(idx: np.ndarray) -> None:
@@ -92,15 +90,7 @@ def start_window(
         with torch.inference_mode(), torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
             release_free_memory()  # the last batch's activations: keeps resident memory flat
             batch = collate([flat[i] for i in idx]).to(device)
-            if ensemble:
-                members = model.member_outputs(batch.tokens, batch.lengths)
-                outputs = Ensemble.mean(members)
-                spread = {n: v for n, v in Ensemble.std(members).items() if heads[n].level == "residue"}
-                spread.update(
-                    {n: torch.stack([m[n].float() for m in members], 1) for n in heads if n not in spread}
-                )
-            else:
-                outputs, spread = model.predict(batch.tokens, batch.lengths), {}
+            outputs, spread = _outputs(model, batch.tokens, batch.lengths)
             for name, head in heads.items():
                 out = outputs[name].float().cpu().numpy()
                 for row, i in enumerate(idx):
@@ -128,11 +118,11 @@ def start_window(
                 total = np.zeros((n, *values.shape[1:]), dtype=np.float64)
                 np.add.at(total, np.asarray(owner), values)
                 sequence[k] = (total / counts.reshape(-1, *[1] * (values.ndim - 1))).astype(values.dtype)
-        if not ensemble:
+        if not with_std:
             return WindowResult(list(examples), residue, sequence)
-        residue_std = {k: np.concatenate(per_std[k][:n]) for k in residue}
+        residue_std = {k: np.concatenate(per_std[k][:n]) for k in residue if k in with_std}
         sequence_std = {}
-        for k in sequence:
+        for k in (k for k in sequence if k in with_std):
             members = np.stack(per_std[k])  # (N + views, M, C) float32
             if len(flat) > n:
                 total = np.zeros((n, *members.shape[1:]), dtype=np.float64)
@@ -142,6 +132,28 @@ def start_window(
         return WindowResult(list(examples), residue, sequence, residue_std, sequence_std)
 
     return finish
+
+
+def _outputs(
+    model: torch.nn.Module, tokens: torch.Tensor, lengths: torch.Tensor
+) -> tuple[dict[str, torch.Tensor], dict[str, torch.Tensor]]:
+    """``(outputs, spread)`` per head of one batch: the (mean) outputs, and for ensembles the residue
+    heads' std over members (B, L, C) and the sequence heads' member outputs stacked (B, M, C)."""
+    if isinstance(model, ModelSet):
+        outputs: dict[str, torch.Tensor] = {}
+        spread: dict[str, torch.Tensor] = {}
+        for prefix, member in model.named_members():
+            out, sp = _outputs(member, tokens, lengths)
+            outputs.update({f"{prefix}/{k}": v for k, v in out.items()})
+            spread.update({f"{prefix}/{k}": v for k, v in sp.items()})
+        return outputs, spread
+    if isinstance(model, Ensemble):
+        members = model.member_outputs(tokens, lengths)
+        heads = model.heads
+        spread = {n: v for n, v in Ensemble.std(members).items() if heads[n].level == "residue"}
+        spread.update({n: torch.stack([m[n].float() for m in members], 1) for n in heads if n not in spread})
+        return Ensemble.mean(members), spread
+    return model.predict(tokens, lengths), {}  # type: ignore[operator]
 
 
 def predict_examples(

@@ -24,6 +24,8 @@ from typing import Any
 
 import numpy as np
 
+from seqrnn.decisions import decide
+
 NAN = float("nan")
 
 # Scalar quality metrics per task (``n`` is a count and never a quality to select models by).
@@ -215,8 +217,11 @@ def binary_auprc(y_true: np.ndarray, scores: np.ndarray) -> float:
 # task-level metrics
 
 
-def classification_metrics(y_true: np.ndarray, probs: np.ndarray, classes: Sequence[str]) -> dict[str, Any]:
-    """Single-label classification metrics; the prediction is ``argmax(probs, axis=1)``.
+def classification_metrics(
+    y_true: np.ndarray, probs: np.ndarray, classes: Sequence[str], threshold: float | None = None
+) -> dict[str, Any]:
+    """Single-label classification metrics; the prediction is ``argmax(probs, axis=1)``, or for two
+    classes with a ``threshold``, class 1 where ``probs[:, 1] >= threshold`` (:func:`decide`).
 
     Returns ``n``, ``accuracy``, ``mcc`` (Gorodkin's multi-class R_K; equal to the usual MCC for C = 2),
     ``confusion_matrix`` (rows = true, columns = predicted, in ``classes`` order), ``per_class`` (precision,
@@ -243,7 +248,7 @@ def classification_metrics(y_true: np.ndarray, probs: np.ndarray, classes: Seque
         raise ValueError(f"y_true class indices must lie in [0, {c})")
 
     n = int(y.size)
-    pred = p.argmax(axis=1) if n else np.empty(0, dtype=np.int64)
+    pred = decide(p, threshold) if n else np.empty(0, dtype=np.int64)
     cm = np.bincount(y * c + pred, minlength=c * c).reshape(c, c).astype(np.int64)
     true_counts = cm.sum(axis=1)
     pred_counts = cm.sum(axis=0)
@@ -279,6 +284,8 @@ def classification_metrics(y_true: np.ndarray, probs: np.ndarray, classes: Seque
         "per_class": per_class,
         "macro_f1": float(np.mean(f1s)) if n else NAN,
     }
+    if threshold is not None and c == 2:
+        out["threshold"] = float(threshold)
     if c == 2:
         out["auroc"] = binary_auroc(y == 1, p[:, 1])
         out["auprc"] = binary_auprc(y == 1, p[:, 1])

@@ -27,10 +27,10 @@ from seqrnn.data.records import Record
 from seqrnn.errors import InputError
 from seqrnn.inference import PredictOptions, WindowResult, predict_examples, predict_windows
 from seqrnn.io.hdf5 import RaggedH5Writer, check_writable, write_skipped
-from seqrnn.io.predictions import Layout, dataset_layout, file_attrs, window_payload
+from seqrnn.io.layout import Layout, dataset_layout, file_attrs, window_payload
 from seqrnn.logs import Heartbeat, event, progress_bar
 from seqrnn.memory import cap_primitive_caches
-from seqrnn.models.ensemble import Ensemble
+from seqrnn.models.ensemble import std_heads
 from seqrnn.runtime import resolve_precision
 
 logger = logging.getLogger(__name__)
@@ -52,6 +52,10 @@ class PredictSummary:
     windows_predicted: int = 0
     windows_reused: int = 0
     class_fractions: dict[str, dict[str, float]] = field(default_factory=dict)
+    # Sequences shorter than half or longer than twice the lengths the model(s) were trained on, and
+    # that allowed range (None: the bundle does not record its training lengths).
+    off_length: int = 0
+    length_range: tuple[int, int] | None = None
 
 
 def _windows(
@@ -141,6 +145,9 @@ def write_predictions(
     precision = resolve_precision(options.precision, device)
     attrs = file_attrs(bundle, inputs, options.read.shard, precision, command)
     summary = PredictSummary(output)
+    trained = bundle.trained_lengths()
+    if trained is not None:
+        summary.length_range = (max(1, trained[0] // 2), trained[1] * 2)
     counts = {n: np.zeros(len(h.classes)) for n, h in bundle.model.heads.items() if h.level == "residue"}
     start = time.perf_counter()
     bar = progress_bar(progress, desc="predict", unit="seq")
@@ -160,12 +167,17 @@ def write_predictions(
             for key, arr in payload["residue"].items():
                 if key.endswith("/std"):
                     continue
-                counts[key.split("/")[1]] += np.bincount(arr.argmax(1), minlength=arr.shape[1])
+                counts[key[len("residue/") : key.rfind("/")]] += np.bincount(
+                    arr.argmax(1), minlength=arr.shape[1]
+                )
             summary.n_sequences += len(payload["ids"])
             for rid, n in zip(payload["ids"], payload["sequence"]["masked"], strict=True):
                 if n:
                     summary.masked.append((rid, int(n)))
             summary.n_residues += int(payload["lengths"].sum())
+            if summary.length_range is not None:
+                lo, hi = summary.length_range
+                summary.off_length += int(((payload["lengths"] < lo) | (payload["lengths"] > hi)).sum())
             if bar is not None:
                 bar.update(len(payload["ids"]))
             if beat.due():
@@ -177,6 +189,7 @@ def write_predictions(
                 source=", ".join(map(str, inputs)),
             )
         writer.attrs["n_skipped"] = len(summary.skipped)
+        writer.attrs["n_off_length"] = summary.off_length
         write_skipped(writer, [(s.index, s.record, s.reason) for s in summary.skipped])
         # How the inputs were read, so `seqrnn export -f csv` can put predictions next to their rows.
         writer.attrs["input_format"] = options.read.fmt or ""
@@ -203,7 +216,7 @@ def predictions_writer(bundle: ModelBundle, output: Path | None) -> RaggedH5Writ
 
 
 def _layout(bundle: ModelBundle) -> Layout:
-    return dataset_layout(bundle.model.heads.values(), ensemble=isinstance(bundle.model, Ensemble))
+    return dataset_layout(bundle.model.heads, std=std_heads(bundle.model))
 
 
 def _payload(bundle: ModelBundle, r: WindowResult) -> dict[str, Any]:

@@ -6,6 +6,8 @@ One place resolves the CLI's ``--device``, ``--precision`` and ``--threads`` (an
 
 from __future__ import annotations
 
+import functools
+
 import torch
 
 from seqrnn.errors import SeqrnnError
@@ -31,12 +33,30 @@ def resolve_precision(name: str, device: torch.device) -> str:
     (docs/performance.md), while emulated bf16 on older CPUs would be slower than fp32."""
     if name not in PRECISIONS:
         raise SeqrnnError(f"unknown precision {name!r}; use {', '.join(PRECISIONS)}")
+    if name == "bf16" and device.type == "cpu" and not cpu_bf16_rnn_works():
+        raise SeqrnnError(
+            "precision bf16: this CPU cannot run LSTM/GRU layers in bf16 (oneDNN needs AVX512 for it); "
+            "use fp32 or auto"
+        )
     if name != "auto":
         return name
     if device.type == "cuda":
         return "bf16" if torch.cuda.is_bf16_supported() else "fp32"
     native = [getattr(torch.cpu, f, None) for f in ("_is_avx512_bf16_supported", "_is_amx_tile_supported")]
     return "bf16" if any(f is not None and f() for f in native) else "fp32"
+
+
+@functools.cache
+def cpu_bf16_rnn_works() -> bool:
+    """Whether torch runs LSTM and GRU layers under bf16 autocast on this CPU (checked once on a tiny
+    input): oneDNN has no bf16 RNN kernel for CPUs without AVX512 and raises instead."""
+    try:
+        with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16):
+            for cell in (torch.nn.LSTM, torch.nn.GRU):
+                cell(4, 4, batch_first=True, bidirectional=True)(torch.zeros(1, 2, 4))
+    except RuntimeError:
+        return False
+    return True
 
 
 def set_threads(threads: int | None) -> None:

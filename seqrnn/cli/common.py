@@ -25,6 +25,7 @@ from seqrnn.logs import ConsoleHandler, JsonLinesHandler, event, logger
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
+    from seqrnn.bundle import ModelBundle
     from seqrnn.data.inputs import ReadOptions, Skipped
 
 
@@ -88,6 +89,28 @@ VIEWS_OPT = typer.Option(
     min=1,
     help="Average sequence-level outputs over N views (DNA: 2 = both strands); default: the model's.",
 )
+MODEL_OPT = typer.Option(
+    ...,
+    "--model",
+    "-m",
+    help="Built-in model (seqrnn models), group (tf, promoter, moleculenet) or pattern ('tf-*'), or a .pt "
+    "path; repeat for several models side by side (one output group each).",
+)
+ENSEMBLE_OPT = typer.Option(
+    False, "--ensemble", help="Average the models given as one ensemble (mean and std) instead."
+)
+
+
+def load_models(names: Sequence[str], ensemble: bool, device: object) -> ModelBundle:
+    """The models of ``-m``: side by side (a model set), or averaged with ``--ensemble``."""
+    from seqrnn.bundle import load_models as load_ensemble
+    from seqrnn.zoo import expand_names, load_model_set
+
+    if ensemble:
+        return load_ensemble(expand_names(names, allow_repeats=True), device)  # type: ignore[arg-type]
+    return load_model_set(names, device)  # type: ignore[arg-type]
+
+
 CLASS_FILE_OPT = typer.Option(
     [], "--class-file", help="CLASS=FILE: FILE holds records of class CLASS (repeat: one file per class)."
 )

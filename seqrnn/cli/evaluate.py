@@ -36,9 +36,8 @@ def evaluate(
     data: Optional[list[str]] = typer.Argument(  # noqa: UP045
         None, help="Labelled data (CSV/TSV/FASTA with label columns); or --class-file per class."
     ),
-    model: list[str] = typer.Option(
-        ..., "--model", "-m", help="Built-in model name or .pt path; repeat to score an ensemble."
-    ),
+    model: list[str] = common.MODEL_OPT,
+    ensemble: bool = common.ENSEMBLE_OPT,
     label: list[str] = typer.Option([], "--label", help="HEAD=COLUMN: read a head's labels from COLUMN."),
     class_file: list[str] = common.CLASS_FILE_OPT,
     mask_column: Optional[list[str]] = typer.Option(  # noqa: UP045
@@ -61,7 +60,6 @@ def evaluate(
     ),
 ) -> None:
     """Predict labelled data and report accuracy, per-class F1, confusion, MCC, AUROC, RMSE, ..."""
-    from seqrnn.bundle import load_models
     from seqrnn.evaluation import evaluate_records, labelled_inputs
     from seqrnn.inference import PredictOptions
     from seqrnn.io.files import atomic_write_text
@@ -78,22 +76,10 @@ def evaluate(
         check_writable(json_out)  # before the work, not after it
     common.set_threads(threads)
     dev = resolve_device(device.value)
-    bundle = load_models(model, dev)
-    columns = {}
-    for item in label:
-        head, _, column = item.partition("=")
-        if not column:
-            raise typer.BadParameter(
-                f"{item!r}: expected HEAD=COLUMN with HEAD one of {list(bundle.model.heads)}"
-            )
-        columns[head] = column
-    try:
-        bundle.use_label_columns(columns)
-    except ValueError as exc:
-        raise typer.BadParameter(str(exc)) from None
-    masks = (
-        mask_column if mask_column is not None else bundle.metadata.get("data", {}).get("mask_columns", [])
-    )
+    loaded = common.load_models(model, ensemble, dev)
+    columns = dict(item.partition("=")[::2] for item in label)
+    if not all(columns.values()):
+        raise typer.BadParameter(f"--label {label}: expected HEAD=COLUMN")
     if on_invalid == OnInvalid.mask:
         raise typer.BadParameter(
             "--on-invalid mask: evaluate offers error or skip (masked letters change what is scored)"
@@ -105,22 +91,34 @@ def evaluate(
         test_views=test_views,
         read=common.read_options(fmt, sequence_column, id_column, genome),
     )
-    try:
-        data, records = labelled_inputs(bundle, data or [], files, options.read)
-    except ValueError as exc:
-        raise typer.BadParameter(str(exc)) from None
-    t0 = time.perf_counter()
-    result = evaluate_records(bundle, records, options, dev, masks)
-    common.report_skipped(result.skipped)
-    for head, metrics in result.metrics.items():
-        typer.echo(format_table(metrics, f"{head} ({bundle.model.heads[head].kind}) on {', '.join(data)}"))
-        typer.echo("")
-    typer.echo(
-        f"{result.n_sequences} sequences scored in {time.perf_counter() - t0:.1f}s"
-        + (f", {len(result.skipped)} skipped" if result.skipped else "")
-    )
+    reports = {}
+    for bundle in loaded.members or [loaded]:  # several models: each scored on its own
+        try:
+            bundle.use_label_columns(
+                {h: c for h, c in columns.items() if h in bundle.model.heads or not loaded.members}
+            )
+            inputs, records = labelled_inputs(bundle, data or [], files, options.read)
+        except ValueError as exc:
+            raise typer.BadParameter(str(exc)) from None
+        masks = (
+            mask_column
+            if mask_column is not None
+            else bundle.metadata.get("data", {}).get("mask_columns", [])
+        )
+        t0 = time.perf_counter()
+        result = evaluate_records(bundle, records, options, dev, masks)
+        common.report_skipped(result.skipped)
+        for head, metrics in result.metrics.items():
+            where = f"{head} ({bundle.model.heads[head].kind}) of {bundle.name} on {', '.join(inputs)}"
+            typer.echo(format_table(metrics, where) + "\n")
+        typer.echo(
+            f"{bundle.name}: {result.n_sequences} sequences scored in {time.perf_counter() - t0:.1f}s"
+            + (f", {len(result.skipped)} skipped" if result.skipped else "")
+        )
+        reports[bundle.name] = _report(bundle, inputs, masks, result)
     if json_out is not None:
-        atomic_write_text(json_out, json.dumps(_report(bundle, data, masks, result), indent=2))
+        payload = reports.popitem()[1] if len(reports) == 1 else {"models": reports}
+        atomic_write_text(json_out, json.dumps(payload, indent=2))
 
 
 def _report(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Optional
 
 import typer
 
@@ -13,6 +14,7 @@ def info(
 ) -> None:
     """Describe a model bundle: heads, classes, architecture, training data and validation metrics."""
     from seqrnn.bundle import load_bundle
+    from seqrnn.zoo import card_text
 
     bundle = load_bundle(model)
     if as_json:
@@ -21,14 +23,26 @@ def info(
         )
     else:
         typer.echo(bundle.describe())
+        if bundle.metadata.get("card"):
+            typer.echo(card_text(bundle.metadata["card"]))
 
 
-def models() -> None:
-    """List the built-in models."""
+def models(
+    group: Optional[str] = typer.Option(  # noqa: UP045
+        None, "--group", help="Only this group (tf, promoter, moleculenet, protein)."
+    ),
+) -> None:
+    """List the built-in models, one line each: name, task, inputs, outputs, training data, test metric,
+    size. Give a group name (tf) or a pattern ('tf-*') to -m to use several at once."""
     from seqrnn.bundle import builtin_index
+    from seqrnn.zoo import model_line
 
     index = builtin_index()
     if not index:
         typer.echo("no built-in models in this installation")
+    known = sorted({e.get("group", "") for e in index.values()} - {""})
+    if group is not None and group not in known:
+        raise typer.BadParameter(f"--group {group!r}: choose from {', '.join(known)}")
     for name, entry in index.items():
-        typer.echo(f"{name:<14} {entry.get('description', '')}")
+        if group is None or entry.get("group") == group:
+            typer.echo(model_line(name, entry))

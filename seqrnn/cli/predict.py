@@ -1,4 +1,5 @@
-"""``seqrnn predict``: run a model (or an ensemble) over input files into one HDF5 file."""
+"""``seqrnn predict``: run one model, several side by side, or an ensemble over input files into one
+HDF5 file."""
 
 from __future__ import annotations
 
@@ -28,12 +29,8 @@ from seqrnn.logs import event
 
 def predict(
     inputs: list[str] = typer.Argument(..., help="FASTA / SMILES / CSV / TSV files (.gz ok), '-' for stdin."),
-    model: list[str] = typer.Option(
-        ...,
-        "--model",
-        "-m",
-        help="Built-in model name (seqrnn models) or .pt path; repeat to average an ensemble.",
-    ),
+    model: list[str] = common.MODEL_OPT,
+    ensemble: bool = common.ENSEMBLE_OPT,
     output: Path = typer.Option(..., "--output", "-o", help="HDF5 file to write (atomically)."),
     device: Device = DEVICE_OPT,
     threads: Optional[int] = THREADS_OPT,  # noqa: UP045
@@ -73,7 +70,6 @@ def predict(
     quiet: bool = typer.Option(False, "--quiet", "-q", help="Print nothing on success."),
 ) -> None:
     """Predict every record of the inputs with a model and write one HDF5 file."""
-    from seqrnn.bundle import load_models
     from seqrnn.data.inputs import parse_shard
     from seqrnn.export import EXPORT_FORMATS, export_path
     from seqrnn.export import export as export_predictions
@@ -91,7 +87,7 @@ def predict(
             raise typer.BadParameter(f"--export {kind!r}: choose from {', '.join(EXPORT_FORMATS)}")
     common.set_threads(threads)
     dev = resolve_device(device.value)
-    bundle = load_models(model, dev)
+    bundle = common.load_models(model, ensemble, dev)
     read = common.read_options(fmt, sequence_column, id_column, genome)
     read.shard = shard_spec
     options = PredictOptions(
@@ -118,6 +114,14 @@ def predict(
     for rec, n in summary.masked:
         common.warn(
             f"seqrnn: masked {n} letter(s) outside the alphabet in {rec}", "masked", record=rec, letters=n
+        )
+    if summary.off_length:
+        lo, hi = summary.length_range or (0, 0)
+        common.warn(
+            f"seqrnn: note: {summary.off_length} sequence(s) shorter than {lo} or longer than {hi}, far from "
+            f"the lengths {bundle.name} was trained on: their scores are extrapolations (docs/models.md)",
+            "off_length",
+            sequences=summary.off_length,
         )
     event(
         "result",

@@ -8,19 +8,20 @@ Layout (N sequences, R residues in all, C classes or targets; docs/hdf5-format.m
     /residue/<head>/probs (R, C)                     per-residue heads (attr ``classes``, ``kind``)
     /sequence/<head>/probs|values (N, C)             per-sequence heads (attr ``classes``/``targets``)
     /residue|sequence/<head>/std                     ensembles only: std over members, as the mean
+    /sequence/<model>/<head>/...                     several models side by side: a group per model
     /skipped/{record_index,records,reasons}          records left out under --on-invalid skip
     attrs: format, format_version, model_name, model_sha256, command, inputs, shard, precision, ...
 
-Prediction (:mod:`seqrnn.prediction`), ``merge``, ``export``, ``plot`` and the Python API
-(:class:`Predictions`, returned by :func:`seqrnn.predict` and :func:`seqrnn.read_predictions`) all go
-through this module.
+The writing side (the datasets of a run, its attributes, one window's payload) is
+:mod:`seqrnn.io.layout`; ``merge``, ``export``, ``plot`` and the Python API (:class:`Predictions`, returned
+by :func:`seqrnn.predict` and :func:`seqrnn.read_predictions`) read through this module.
 With ``--resume`` the prediction loop also keeps every finished window as a part file of this
 layout (:mod:`seqrnn.prediction`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -28,112 +29,14 @@ import h5py
 import numpy as np
 
 from seqrnn.errors import InputError, SeqrnnError
-from seqrnn.io.files import utc_timestamp
-from seqrnn.io.hdf5 import DatasetSpec
-from seqrnn.version import __version__
 
 if TYPE_CHECKING:
     import pandas as pd
 
-    from seqrnn.bundle import ModelBundle
-    from seqrnn.data.examples import Example
     from seqrnn.data.inputs import Skipped
-    from seqrnn.models.heads import Head
 
 FORMAT = "seqrnn-predictions"
 FORMAT_VERSION = 1
-
-Layout = tuple[dict[str, DatasetSpec], dict[str, DatasetSpec]]
-
-
-def dataset_key(head: Head, std: bool = False) -> str:
-    """Where a head's outputs live: ``residue/<name>/probs``, ``sequence/<name>/values``, ...; ``std``:
-    an ensemble's std over members, ``<level>/<name>/std``."""
-    return f"{head.level}/{head.name}/{'std' if std else head.output}"
-
-
-def dataset_layout(heads: Iterable[Head], ensemble: bool = False) -> Layout:
-    """The datasets of a predictions file for these heads; ``ensemble``: a ``std`` beside each mean."""
-    residue: dict[str, DatasetSpec] = {}
-    # The sequence as the model saw it (after the input policy), aligned with the residue axis.
-    sequence: dict[str, DatasetSpec] = {
-        "sequences": DatasetSpec(None, h5py.string_dtype("utf-8")),
-        # Position of each record in the (concatenated) input; merging shards restores this order.
-        "record_index": DatasetSpec(None, np.int64),
-        # Letters replaced by the unknown letter (X / N) under --on-invalid mask; 0 for clean records.
-        "masked": DatasetSpec(None, np.int32),
-    }
-    for head in heads:
-        spec = DatasetSpec(
-            len(head.classes), np.float32, {head.label_attr: np.array(head.classes, dtype="S")}
-        )
-        spec.attrs["kind"] = head.kind
-        level = residue if head.level == "residue" else sequence
-        level[dataset_key(head)] = spec
-        if ensemble:
-            level[dataset_key(head, std=True)] = DatasetSpec(spec.columns, spec.dtype, dict(spec.attrs))
-    return residue, sequence
-
-
-def file_attrs(
-    bundle: ModelBundle,
-    inputs: Sequence[str | Path],
-    shard: tuple[int, int] | None,
-    precision: str,
-    command: str,
-) -> dict[str, Any]:
-    """The provenance attributes of a predictions file (model, inputs, command, precision, time)."""
-    attrs: dict[str, Any] = {
-        "format": FORMAT,
-        "format_version": FORMAT_VERSION,
-        "seqrnn_version": __version__,
-        "model_name": bundle.name,
-        "model_sha256": bundle.sha256,
-    }
-    members = bundle.metadata.get("ensemble")
-    if members:
-        attrs["model_members"] = np.array([m["model"] for m in members], dtype="S")
-        attrs["model_members_sha256"] = np.array([m["sha256"] for m in members], dtype="S")
-    attrs.update(
-        command=command,
-        inputs=np.array([str(p) for p in inputs], dtype="S"),
-        shard="{}/{}".format(*(shard or (1, 1))),
-        precision=precision,
-        created=utc_timestamp(),
-    )
-    return attrs
-
-
-def window_payload(
-    bundle: ModelBundle,
-    examples: Sequence[Example],
-    residue: dict[str, np.ndarray],
-    sequence: dict[str, np.ndarray],
-    residue_std: dict[str, np.ndarray] | None = None,
-    sequence_std: dict[str, np.ndarray] | None = None,
-) -> dict[str, Any]:
-    """One window of results as :meth:`RaggedH5Writer.append` arguments.
-
-    ``residue[head]`` (R_window, C) and ``sequence[head]`` (N_window, C), keyed by head name; an
-    ensemble's ``residue_std``/``sequence_std`` (same shapes) go to the ``std`` datasets.
-    """
-    heads = bundle.model.heads
-    return {
-        "ids": [e.id for e in examples],
-        "lengths": np.array([e.tokens.size for e in examples], dtype=np.int64),
-        "residue": {
-            **{dataset_key(heads[n]): a for n, a in residue.items()},
-            **{dataset_key(heads[n], std=True): a for n, a in (residue_std or {}).items()},
-        },
-        "sequence": {
-            "sequences": np.array([bundle.encoder.decode(e.tokens) for e in examples], dtype=object),
-            "record_index": np.array([e.index for e in examples], dtype=np.int64),
-            "masked": np.array([e.masked for e in examples], dtype=np.int32),
-            **{dataset_key(heads[n]): a for n, a in sequence.items()},
-            **{dataset_key(heads[n], std=True): a for n, a in (sequence_std or {}).items()},
-        },
-    }
-
 
 # Reading ------------------------------------------------------------------------------------------
 
@@ -158,6 +61,18 @@ def open_predictions_file(path: str | Path, *, shard: bool = False) -> h5py.File
         what = "a seqrnn predictions shard (no record_index)" if shard else "a seqrnn predictions file"
         raise InputError(f"not {what}", source=str(path))
     return f
+
+
+def head_names(f: h5py.File, level: str) -> list[str]:
+    """The heads stored under ``/<level>`` (``residue`` or ``sequence``), sorted: every group holding a
+    ``probs`` or ``values`` dataset, named by its path below the level (``bound``, ``tf-USF1/bound``)."""
+    found: list[str] = []
+    group = f.get(level)
+    if isinstance(group, h5py.Group):
+        group.visit(
+            lambda name: found.append(name) if name.rsplit("/", 1)[-1] in ("probs", "values") else None
+        )
+    return sorted(name.rsplit("/", 1)[0] for name in found)
 
 
 def _plain(value: Any) -> Any:
@@ -212,10 +127,10 @@ class Predictions:
         self.ids: list[str] = self.file["ids"].asstr()[:].tolist()
         #: (N+1,) int64: residue rows of record i are ``offsets[i]:offsets[i+1]``.
         self.offsets: np.ndarray = self.file["offsets"][:]
-        #: Names of the per-residue heads (sorted).
-        self.residue_heads: list[str] = sorted(self.file["residue"]) if "residue" in self.file else []
-        #: Names of the per-sequence heads (sorted).
-        self.sequence_heads: list[str] = sorted(self.file["sequence"]) if "sequence" in self.file else []
+        #: Names of the per-residue heads (sorted; ``<model>/<head>`` for several models).
+        self.residue_heads: list[str] = head_names(self.file, "residue")
+        #: Names of the per-sequence heads (sorted; ``<model>/<head>`` for several models).
+        self.sequence_heads: list[str] = head_names(self.file, "sequence")
         self._positions: dict[str, int] | None = None
         self._repeats: dict[str, int] = {}
 

@@ -75,3 +75,50 @@ class Ensemble(nn.Module):
             name: torch.stack([o[name].float() for o in outputs]).std(dim=0, correction=0)
             for name in outputs[0]
         }
+
+
+class ModelSet(nn.Module):
+    """Several different models (each a :class:`SeqRNN` or an :class:`Ensemble`) run side by side on the
+    same encoded input, e.g. all TF-binding models over one FASTA.
+
+    Their heads are named ``<model>/<head>`` (``tf-USF1/bound``), so every model's outputs get a group of
+    their own in the predictions file (``/sequence/tf-USF1/bound/probs``). Members must share the
+    encoder; :func:`seqrnn.bundle.load_model_set` checks that, this class does not.
+    """
+
+    def __init__(self, members: dict[str, nn.Module]) -> None:
+        super().__init__()
+        if not members:
+            raise ValueError("a model set needs at least one model")
+        self.names = list(members)
+        self.members = nn.ModuleList(members.values())
+
+    @property
+    def heads(self) -> dict[str, nn.Module]:
+        """``{"<model>/<head>": head}`` over all members, in member then head order (a plain dict: the
+        head modules stay registered under their own models only)."""
+        return {
+            f"{name}/{head_name}": head
+            for name, member in zip(self.names, self.members, strict=True)
+            for head_name, head in member.heads.items()  # type: ignore[union-attr]
+        }
+
+    def named_members(self) -> list[tuple[str, nn.Module]]:
+        """``(model name, model)`` pairs in the order given."""
+        return list(zip(self.names, self.members, strict=True))
+
+    def predict(self, tokens: torch.Tensor, lengths: torch.Tensor) -> dict[str, torch.Tensor]:
+        """Every member's :meth:`predict` outputs under ``<model>/<head>`` names; shapes as the member's."""
+        out: dict[str, torch.Tensor] = {}
+        for name, member in self.named_members():
+            out.update({f"{name}/{k}": v for k, v in member.predict(tokens, lengths).items()})  # type: ignore[operator]
+        return out
+
+
+def std_heads(model: nn.Module) -> list[str]:
+    """The head names (as in ``model.heads``) whose outputs come from an ensemble and so have a std."""
+    if isinstance(model, Ensemble):
+        return list(model.heads)
+    if isinstance(model, ModelSet):
+        return [f"{n}/{h}" for n, m in model.named_members() for h in std_heads(m)]
+    return []

@@ -10,10 +10,9 @@ NaN = missing. Every loss averages over the present targets only.
 A head kind is its class, registered in :data:`HEADS` under the kind name (chemprop v2's predictor
 registry): it owns everything that depends on the kind, so nothing else compares kind names. That is
 target parsing, loss, post-processing, ``level``, building its :class:`HeadSpec` from training records
-(class inference, regression mean/std), the config rules (``n_columns``, ``allows_crop``,
-``allows_augment``, ``allows_conv_pool``, ``allows_negatives``, ``allows_label_smoothing``), its metrics (``main_metric``,
-``scalar_metrics``, ``score``) and its CSV export columns (``csv_columns``). Scoring takes per-example
-targets and outputs as written to HDF5: residue heads (L, C) per example, sequence heads (C,).
+(class inference, regression mean/std), the config rules (``n_columns`` and the ``allows_*`` flags), its
+metrics (``main_metric``, ``scalar_metrics``, ``score``) and its CSV export columns (``csv_columns``).
+Scoring takes per-example targets and outputs as in HDF5: residue heads (L, C), sequence heads (C,).
 """
 
 from __future__ import annotations
@@ -27,6 +26,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from seqrnn.data.labels import MISSING, column, normalise_class, parse_floats, split_labels
+from seqrnn.decisions import decide
 from seqrnn.errors import ConfigError, InputError
 from seqrnn.metrics import (
     MULTILABEL_SCALARS,
@@ -83,6 +83,7 @@ class Head(nn.Module):
     allows_conv_pool: ClassVar[bool] = True  # model.conv_pool: fewer positions than labels are fine
     allows_negatives: ClassVar[bool] = False  # data.negatives: generated sequences get a class label
     allows_label_smoothing: ClassVar[bool] = False  # heads.N.label_smoothing: its loss applies it
+    allows_threshold: ClassVar[bool] = False  # heads.N.threshold: a decision cut-off (binary classes)
 
     def __init__(
         self, spec: HeadSpec | Mapping[str, Any], n_features: int, hidden: int, dropout: float
@@ -138,6 +139,7 @@ class Head(nn.Module):
             loss_weight=config.loss_weight,
             label_smoothing=config.label_smoothing,
         )
+        spec.threshold = config.threshold if isinstance(config.threshold, float) else None  # auto: later
         spec.classes = cls.infer_classes(config, records)
         return cls.fit(spec, records)
 
@@ -170,7 +172,7 @@ class Head(nn.Module):
 
     # export --------------------------------------------------------------------------------------
     @classmethod
-    def csv_columns(cls, name: str, labels: Sequence[str]) -> CsvColumns:
+    def csv_columns(cls, name: str, labels: Sequence[str], threshold: float | None = None) -> CsvColumns:
         """CSV export columns of a sequence-level head: one probability per label by default."""
         return [f"pred_{name}_P{c}" for c in labels], lambda row: [f"{p:.4f}" for p in row]
 
@@ -260,6 +262,7 @@ class SequenceClassification(Head):
     kind = "sequence_classification"
     n_columns = 1
     allows_negatives = True  # shuffled negatives get ``data.negative_label``
+    allows_threshold = True
 
     def parse_target(self, fields: dict[str, str], keep: np.ndarray, mask: np.ndarray | None) -> np.ndarray:
         """() int64 class index, ``IGNORE`` when the label is missing."""
@@ -316,15 +319,16 @@ class SequenceClassification(Head):
         y = np.asarray(targets, dtype=np.int64)
         p = np.stack(outputs) if outputs else np.zeros((0, len(self.classes)))
         keep = y != IGNORE
-        return classification_metrics(y[keep], p[keep], self.classes)
+        return classification_metrics(y[keep], p[keep], self.classes, threshold=self.spec.threshold)
 
     @classmethod
-    def csv_columns(cls, name: str, labels: Sequence[str]) -> CsvColumns:
-        """The predicted class, then one probability per class."""
+    def csv_columns(cls, name: str, labels: Sequence[str], threshold: float | None = None) -> CsvColumns:
+        """The predicted class (the model's decision threshold for two classes, else argmax), then one
+        probability per class."""
         names = list(labels)
         return [f"pred_{name}"] + [
             f"pred_{name}_P{c}" for c in names
-        ], lambda row: [names[int(row.argmax())]] + [f"{p:.4f}" for p in row]
+        ], lambda row: [names[int(decide(row[None], threshold)[0])]] + [f"{p:.4f}" for p in row]
 
 
 @HEADS.register("sequence_multilabel")
@@ -439,7 +443,7 @@ class SequenceRegression(Head):
         return regression_metrics(y, p, self.classes)
 
     @classmethod
-    def csv_columns(cls, name: str, labels: Sequence[str]) -> CsvColumns:
+    def csv_columns(cls, name: str, labels: Sequence[str], threshold: float | None = None) -> CsvColumns:
         """Values in the training data's units: ``pred_<head>``, or ``pred_<head>_<target>`` for several."""
         header = [f"pred_{name}"] if len(labels) == 1 else [f"pred_{name}_{t}" for t in labels]
         return header, lambda row: [f"{v:.6g}" for v in row]

@@ -31,6 +31,9 @@ class HeadSpec:
     classes: list[str] = field(default_factory=list)
     mean: list[float] | None = None
     std: list[float] | None = None
+    # Binary classification only: the positive class (classes[1]) is called at probability >= threshold
+    # instead of argmax; chosen on validation data when the config says ``threshold: auto``.
+    threshold: float | None = None
     extra: dict[str, Any] = field(default_factory=dict, repr=False)
 
     @classmethod
@@ -48,6 +51,7 @@ class HeadSpec:
             classes=[str(c) for c in data["classes"]],
             mean=None if data.get("mean") is None else [float(v) for v in data["mean"]],
             std=None if data.get("std") is None else [float(v) for v in data["std"]],
+            threshold=None if data.get("threshold") is None else float(data["threshold"]),
             extra={k: v for k, v in data.items() if k not in known},
         )
 
@@ -65,6 +69,8 @@ class HeadSpec:
             out["mean"] = list(self.mean)
         if self.std is not None:
             out["std"] = list(self.std)
+        if self.threshold is not None:
+            out["threshold"] = self.threshold
         return {**out, **self.extra}
 
 
@@ -77,3 +83,4 @@ class HeadSettings(Protocol):
     classes: list[str] | None
     loss_weight: float
     label_smoothing: float
+    threshold: float | str | None

@@ -34,12 +34,12 @@ from seqrnn.data.augment import build_augmentation
 from seqrnn.data.examples import Example
 from seqrnn.encoders import Encoder
 from seqrnn.errors import ConfigError
-from seqrnn.evaluation import evaluate_examples
+from seqrnn.evaluation import choose_thresholds, evaluate_examples
 from seqrnn.inference import PredictOptions
 from seqrnn.io.files import utc_timestamp
 from seqrnn.metrics import higher_is_better
 from seqrnn.models.heads import Head
-from seqrnn.runtime import set_threads
+from seqrnn.runtime import resolve_precision, set_threads
 from seqrnn.training.checkpoint import Progress, TrainingState
 from seqrnn.training.data import (
     build_datasets,
@@ -83,6 +83,8 @@ def train(
     run = RunDirectory(config.output_dir)
     run.check(resume)
     ctx, device = init_distributed(config.train.device)
+    if config.train.precision == "bf16":
+        resolve_precision("bf16", device)  # a clear error where this CPU cannot train RNNs in bf16
     if not ctx.main:
         log, progress = (lambda _msg: None), False
     set_threads(config.train.threads)
@@ -217,6 +219,9 @@ def train(
     if progress_.bad_epochs >= config.train.patience:
         log(f"early stop: no improvement of {monitor} for {progress_.bad_epochs} epochs")
     done = progress_.bad_epochs >= config.train.patience or epoch >= config.train.epochs
+    auto = [h.name for h in config.heads if h.threshold == "auto"]
+    if auto and done and ctx.main:
+        _store_thresholds(run, data.valid, auto, fit.eval_options(), device, log)
     test_metrics = None
     if data.test and done and ctx.main:
         test_metrics = _score_test(run, data.test, split, fit.eval_options(), device, log)
@@ -255,6 +260,11 @@ def _bundle_metadata(
             "n_train": len(data.train),
             "n_valid": len(data.valid),
             "n_test": len(data.test),
+            # The training sequences' shortest and longest lengths: what predictions warn outside of.
+            "lengths": [
+                int(min(e.tokens.size for e in data.train)),
+                int(max(e.tokens.size for e in data.train)),
+            ],
             "test": config.data.test,
             "split": split,
             "mask_columns": list(config.data.mask_columns),
@@ -283,6 +293,25 @@ def _lookup(metrics: dict[str, dict], monitor: str) -> float:
     if not isinstance(value, int | float):
         raise ConfigError(f"train.monitor {monitor!r}: head {head!r} has no scalar metric {metric!r}")
     return float(value)
+
+
+def _store_thresholds(
+    run: RunDirectory,
+    valid: Sequence[Example],
+    heads: Sequence[str],
+    options: PredictOptions,
+    device: torch.device,
+    log: Callable[[str], None],
+) -> None:
+    """``threshold: auto``: choose each head's decision cut-off on the validation set with the best
+    model, and store it in the bundle (model.pt is rewritten with the thresholds in its head specs)."""
+    bundle = load_bundle(run.model, device)
+    chosen = choose_thresholds(bundle, valid, heads, options, device)
+    for name, value in chosen.items():
+        bundle.model.heads[name].spec.threshold = value
+        log(f"decision threshold for {name}: {value:.4f} (best MCC on {len(valid)} validation records)")
+    kept = {k: v for k, v in bundle.metadata.items() if k not in ("encoder", "model", "heads")}
+    save_bundle(run.model, bundle.model, bundle.encoder, kept)  # type: ignore[arg-type]
 
 
 def _score_test(

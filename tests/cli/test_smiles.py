@@ -158,7 +158,7 @@ def test_ensemble_members_share_a_split_and_predict_as_their_mean(tmp_path: Path
     outs = [tmp_path / f"p{k}.h5" for k in range(3)]
     for model, out in zip(models, outs, strict=False):
         assert main(["predict", "-m", model, str(data), "-o", str(out), "-q", "--test-views", "1"]) == 0
-    args = ["predict", "-m", models[0], "-m", models[1], str(data), "-o", str(outs[2]), "-q"]
+    args = ["predict", "-m", models[0], "-m", models[1], "--ensemble", str(data), "-o", str(outs[2]), "-q"]
     assert main([*args, "--test-views", "1"]) == 0
     with h5py.File(outs[0]) as a, h5py.File(outs[1]) as b, h5py.File(outs[2]) as both:
         key = "sequence/logs/values"
@@ -167,5 +167,8 @@ def test_ensemble_members_share_a_split_and_predict_as_their_mean(tmp_path: Path
         assert [m.decode() for m in both.attrs["model_members"]] == models
         assert both.attrs["model_name"].startswith("ensemble(")
     report = tmp_path / "eval.json"
-    assert main(["evaluate", "-m", models[0], "-m", models[1], str(data), "--json", str(report)]) == 0
+    assert (
+        main(["evaluate", "-m", models[0], "-m", models[1], "--ensemble", str(data), "--json", str(report)])
+        == 0
+    )
     assert json.loads(report.read_text())["model"].startswith("ensemble(")

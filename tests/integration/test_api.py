@@ -87,7 +87,8 @@ def test_predict_sequence_heads_like_the_cli(
         with seqrnn.predict([(r.id, r.text) for r in records], model=trained, precision="fp32") as few:
             assert few.ids == [r.id for r in records]
             for i in range(5):
-                assert np.array_equal(few[i]["logs"], p[i]["logs"])
+                # Other batch neighbours: CPUs whose kernels round by batch shape (AVX2) move an ulp.
+                np.testing.assert_allclose(few[i]["logs"], p[i]["logs"], rtol=1e-5, atol=1e-6)
 
         pd = pytest.importorskip("pandas")
         df = p.to_dataframe("tox")

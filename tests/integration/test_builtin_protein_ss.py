@@ -22,6 +22,7 @@ from seqrnn.cli.main import main
 from seqrnn.data.formats import read_records
 from seqrnn.evaluation import evaluate_records
 from seqrnn.inference import PredictOptions
+from seqrnn.runtime import cpu_bf16_rnn_works
 
 ROOT = Path(__file__).resolve().parents[2]
 SHARED = Path(os.environ.get("SEQRNN_SHARED_DATA", ROOT.parent / "shared" / "data"))
@@ -88,6 +89,8 @@ def test_casp12_accuracy_matches_stored_figures() -> None:
     assert result.metrics["ss3"]["n"] == expected["casp12"]["n"]
     assert result.metrics["ss3"]["accuracy"] == pytest.approx(expected["casp12"]["q3"], abs=1e-3)
     assert result.metrics["ss8"]["accuracy"] == pytest.approx(expected["casp12"]["q8"], abs=1e-3)
+    if not cpu_bf16_rnn_works():
+        return  # this CPU has no bf16 RNN kernel (no AVX512): bf16 is refused, not compared
     # bf16 (the default where the hardware has it) may move Q3/Q8 by less than 0.2 points.
     bf16 = evaluate_records(
         bundle, read_records(CASP12), PredictOptions(precision="bf16"), torch.device("cpu"), ["disorder"]

@@ -98,8 +98,9 @@ def test_a_loaded_model_and_an_output_file(cli_file: Path, tmp_path: Path) -> No
 
 
 def test_ensemble_from_a_list_matches_the_cli_ensemble(tmp_path: Path) -> None:
-    cli = _cli(tmp_path, "-m", MODEL, "-m", MODEL)
-    with seqrnn.predict(FASTA, model=[MODEL, MODEL], precision="fp32") as p:
+    cli = _cli(tmp_path, "-m", MODEL, "-m", MODEL, "--ensemble")
+    ensemble = seqrnn.load_model([MODEL, MODEL], ensemble=True)
+    with seqrnn.predict(FASTA, model=ensemble, precision="fp32") as p:
         _assert_same_numbers(p, cli)
         assert p.attrs["model_name"].startswith("ensemble(")
         assert len(p.attrs["model_members_sha256"]) == 2

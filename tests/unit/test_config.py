@@ -326,7 +326,8 @@ def test_every_numeric_key_declares_a_valid_range_and_defaults_are_inside() -> N
     import dataclasses
     import typing
 
-    from seqrnn.config import DataConfig, HeadConfig, TrainConfig, check_ranges
+    from seqrnn.config import DataConfig, HeadConfig, TrainConfig
+    from seqrnn.config_parse import check_ranges
     from seqrnn.models import ModelConfig
 
     for cls in (RunConfig, DataConfig, HeadConfig, TrainConfig, ModelConfig):

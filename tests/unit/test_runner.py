@@ -18,9 +18,14 @@ from seqrnn.inference import PredictOptions
 from seqrnn.models.rnn import direction_helper
 from seqrnn.prediction import iter_predictions
 from seqrnn.runner import BatchRunner, SpareThreads
+from seqrnn.runtime import cpu_bf16_rnn_works
 from tests.unit.test_bundle import fixed_input, tiny_model
 
 ALPHABET = np.array(list("ACDEFGHIKLMNPQRSTVWY"))
+
+NEEDS_BF16 = pytest.mark.skipif(
+    not cpu_bf16_rnn_works(), reason="this CPU cannot run LSTM/GRU in bf16 (oneDNN needs AVX512)"
+)
 
 
 @pytest.fixture()
@@ -119,7 +124,7 @@ class _CountingHelper:
         return future
 
 
-@pytest.mark.parametrize("precision", ["fp32", "bf16"])
+@pytest.mark.parametrize("precision", ["fp32", pytest.param("bf16", marks=NEEDS_BF16)])
 def test_lent_backward_directions_give_identical_outputs(precision: str) -> None:
     model = _bundle().model
     texts = ["".join(np.random.default_rng(i).choice(ALPHABET, size=n)) for i, n in enumerate([90, 40, 7])]
@@ -162,6 +167,7 @@ def test_spare_threads_lend_only_idle_threads() -> None:
     spare.shutdown()
 
 
+@NEEDS_BF16
 def test_bf16_batches_keep_to_multiples_of_8_rows(two_threads: None) -> None:
     bundle = _bundle()
     rows: list[int] = []

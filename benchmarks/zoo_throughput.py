@@ -1,0 +1,105 @@
+"""Throughput of the built-in model groups through the CLI: all 12 TF models at once on 100,000 ChIP-seq
+peaks, one TF model on the same peaks (the ratio shows what sharing one read/encode pass saves), and a
+SMILES ensemble (``esol``, 5 members x 8 views) on 100,000 molecules.
+
+    python benchmarks/zoo_throughput.py --data ../shared/data --n 100000 --threads 2
+
+Inputs are real: the peaks of the 12 DeepBind ``_AC`` training folds in file order (101 bp), and the
+SMILES of MoleculeNet HIV, Lipophilicity, Tox21, BBBP and ESOL (repeated in order up to ``--n``). Each
+command is timed as a whole process (``seqrnn predict ... -o OUT.h5``), so reading, encoding, the
+models and writing the HDF5 file are all included; peak memory is the child's max RSS.
+Writes ``docs/results/zoo_throughput.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import gzip
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+SEQRNN = str(Path(sys.executable).with_name("seqrnn"))
+
+
+def peaks(data: Path, n: int, out: Path) -> Path:
+    written = 0
+    with out.open("w") as dst:
+        for path in sorted((data / "dna/deepbind_chipseq").glob("*_AC.seq.gz")):
+            with gzip.open(path, "rt") as fh:
+                for row in csv.DictReader(fh, delimiter="\t"):
+                    dst.write(f">{path.name.split('_')[0]}:{row['EventID']}\n{row['seq']}\n")
+                    written += 1
+                    if written == n:
+                        return out
+    raise SystemExit(f"only {written} peaks in the shared data")
+
+
+def molecules(data: Path, n: int, out: Path) -> Path:
+    smiles = []
+    for name, column in (("HIV.csv", "smiles"), ("Lipophilicity.csv", "smiles"), ("tox21.csv", "smiles"),
+                         ("BBBP.csv", "smiles"), ("delaney-processed.csv", "smiles")):  # fmt: skip
+        with (data / "smiles/moleculenet" / name).open(newline="") as fh:
+            smiles += [row[column].strip() for row in csv.DictReader(fh)]
+    with out.open("w") as dst:
+        dst.write("id,smiles\n")
+        dst.writelines(f"m{i},{smiles[i % len(smiles)]}\n" for i in range(n))
+    return out
+
+
+# Runs one command in a fresh Python process that reports its own child's peak RSS (KiB), so each
+# figure is that command's alone (RUSAGE_CHILDREN here would be the maximum over all earlier runs).
+WRAPPER = (
+    "import resource, subprocess, sys; subprocess.run(sys.argv[1:], check=True, stdout=subprocess.DEVNULL); "
+    "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)"
+)
+
+
+def timed(args: list[str]) -> dict:
+    t0 = time.perf_counter()
+    done = subprocess.run(
+        [sys.executable, "-c", WRAPPER, SEQRNN, *args], check=True, capture_output=True, text=True
+    )
+    seconds = time.perf_counter() - t0
+    return {"command": "seqrnn " + " ".join(args), "seconds": round(seconds, 1),
+            "peak_rss_mb": round(int(done.stdout.split()[-1]) / 1024)}  # fmt: skip
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data")
+    ap.add_argument("--work", type=Path, default=ROOT / "runs" / "zoo_throughput")
+    ap.add_argument("--n", type=int, default=100_000)
+    ap.add_argument("--threads", type=int, default=2)
+    args = ap.parse_args()
+    args.work.mkdir(parents=True, exist_ok=True)
+    fasta = peaks(args.data, args.n, args.work / "peaks.fa")
+    mols = molecules(args.data, args.n, args.work / "molecules.csv")
+    common = ["--threads", str(args.threads), "-q"]
+    runs = {
+        "tf group (12 models)": (timed(["predict", "-m", "tf", str(fasta), "-o", str(args.work / "tf.h5"), *common]), args.n),
+        "tf-USF1 alone": (timed(["predict", "-m", "tf-USF1", str(fasta), "-o", str(args.work / "usf1.h5"), *common]), args.n),
+        "esol (5-member ensemble, 8 views)": (
+            timed(["predict", "-m", "esol", str(mols), "-o", str(args.work / "esol.h5"), "--on-invalid", "skip", *common]),
+            args.n,
+        ),
+    }  # fmt: skip
+    results = {}
+    for name, (run, n) in runs.items():
+        run["sequences_per_second"] = round(n / run["seconds"], 1)
+        results[name] = run
+        print(
+            f"{name}: {n} in {run['seconds']} s = {run['sequences_per_second']}/s, peak {run['peak_rss_mb']} MB"
+        )
+    results["threads"] = args.threads
+    results["n"] = args.n
+    out = ROOT / "docs" / "results" / "zoo_throughput.json"
+    out.write_text(json.dumps(results, indent=1) + "\n")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,46 @@
+"""Decisions from class probabilities: argmax, or a cut-off on a binary classifier's positive class, and
+choosing that cut-off on validation data (``heads.N.threshold: auto``).
+
+Shapes: ``probs`` (N, C) with rows summing to 1; ``scores`` (N,) the class-1 probabilities.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def decide(probs: np.ndarray, threshold: float | None = None) -> np.ndarray:
+    """(N,) predicted class indices of (N, C) probabilities: ``argmax``, or for two classes with a
+    ``threshold``, class 1 where ``probs[:, 1] >= threshold``."""
+    p = np.asarray(probs)
+    if threshold is not None and p.ndim == 2 and p.shape[1] == 2:
+        return (p[:, 1] >= threshold).astype(np.int64)
+    return p.argmax(axis=1) if len(p) else np.empty(0, dtype=np.int64)
+
+
+def best_threshold(y_true: np.ndarray, scores: np.ndarray) -> float:
+    """The cut-off on ``scores`` (class-1 probabilities) with the highest MCC for binary ``y_true``.
+
+    Candidates are the midpoints between consecutive distinct scores; among equally good cut-offs the one
+    nearest 0.5 wins.
+    Returns 0.5 when ``y_true`` holds one class only (no cut-off can be chosen).
+    """
+    y = np.asarray(y_true).astype(bool)
+    s = np.asarray(scores, dtype=np.float64)
+    if y.all() or not y.any():
+        return 0.5
+    order = np.argsort(-s, kind="stable")
+    s, y = s[order], y[order]
+    tp = np.cumsum(y).astype(np.float64)  # calling the top k positive
+    fp = np.cumsum(~y).astype(np.float64)
+    last = np.r_[s[1:] != s[:-1], True]  # only cut between distinct scores
+    tp, fp, cut = tp[last], fp[last], s[last]
+    pos, neg = float(y.sum()), float((~y).sum())
+    fn, tn = pos - tp, neg - fp
+    den = np.sqrt((tp + fp) * (tp + fn) * (tn + fp) * (tn + fn))
+    mcc = np.where(den > 0, (tp * tn - fp * fn) / np.where(den > 0, den, 1.0), -1.0)
+    nxt = np.r_[cut[1:], 0.0]  # the next lower score: the cut-off lies between the two
+    thresholds = (cut + nxt) / 2
+    best = mcc.max()
+    candidates = thresholds[np.isclose(mcc, best, rtol=0, atol=1e-12)]
+    return float(candidates[np.argmin(np.abs(candidates - 0.5))])

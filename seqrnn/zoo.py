@@ -1,0 +1,142 @@
+"""The built-in models and choosing models by name: groups and patterns, several models at once, cards.
+
+``seqrnn/pretrained/index.json`` lists every built-in model with its file, sha256, version, group
+(``tf``, ``promoter``, ``moleculenet``, ``protein``) and the summary ``seqrnn models`` prints; the full
+model card (data and licence, protocol, split, test metrics beside the published anchors, trained
+input length, intended use, limits) is stored inside each bundle as ``metadata["card"]`` and printed by
+``seqrnn info NAME``.
+
+Several names in one call (``-m tf-USF1 -m tf-YY1``, a group ``-m tf`` or a pattern ``-m 'tf-*'``) load
+as one :class:`~seqrnn.bundle.ModelBundle` around a :class:`~seqrnn.models.ensemble.ModelSet`: one
+encoding of the input feeds every model, and each model's outputs go to a group of its own.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import hashlib
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from seqrnn.bundle import ModelBundle, builtin_index, load_bundle
+from seqrnn.errors import ModelError
+from seqrnn.models.ensemble import ModelSet
+
+
+def groups() -> dict[str, list[str]]:
+    """Group name -> the built-in models in it, in index order."""
+    out: dict[str, list[str]] = {}
+    for name, entry in builtin_index().items():
+        if entry.get("group"):
+            out.setdefault(entry["group"], []).append(name)
+    return out
+
+
+def expand_names(names: Sequence[str | Path], allow_repeats: bool = False) -> list[str]:
+    """Model arguments -> model names or paths: a group name (``tf``) or a pattern with ``*``/``?``
+    (``tf-*``) stands for the matching built-in models, sorted; anything else is kept as given.
+
+    Raises :class:`ModelError` for a pattern that matches no built-in model, and for a model named twice
+    unless ``allow_repeats`` (an ensemble may hold a model twice; side by side their groups would clash).
+    """
+    index = builtin_index()
+    grouped = groups()
+    out: list[str] = []
+    for raw in names:
+        text = str(raw)
+        if text in index or Path(text).is_file():
+            out.append(text)
+        elif text in grouped:
+            out.extend(grouped[text])
+        elif any(c in text for c in "*?["):
+            hits = sorted(n for n in index if fnmatch.fnmatchcase(n, text))
+            if not hits:
+                raise ModelError(f"{text}: no built-in model matches (seqrnn models lists them)")
+            out.extend(hits)
+        else:
+            out.append(text)  # a missing file or unknown name: load_bundle says so
+    repeated = sorted({n for n in out if out.count(n) > 1})
+    if repeated and not allow_repeats:
+        raise ModelError(f"model {repeated[0]} is given more than once")
+    return out
+
+
+def load_model_set(names: Sequence[str | Path], device: str | torch.device = "cpu") -> ModelBundle:
+    """One model (a plain bundle) or several side by side (a :class:`ModelSet` bundle) by name or path.
+
+    Raises :class:`ModelError` when the models read different alphabets (one encoding must serve all)
+    or two of them have the same name (their output groups would collide).
+    """
+    expanded = expand_names(names)
+    if not expanded:
+        raise ModelError("no model given")
+    bundles = [load_bundle(n, device) for n in expanded]
+    if len(bundles) == 1:
+        return bundles[0]
+    first = bundles[0]
+    for other in bundles[1:]:
+        if other.metadata["encoder"] != first.metadata["encoder"]:
+            raise ModelError(
+                f"models {first.name} ({first.encoder.name}) and {other.name} ({other.encoder.name}) "
+                "read different inputs: predict them in separate calls"
+            )
+    labels = [b.name for b in bundles]
+    if len(set(labels)) < len(labels):
+        raise ModelError(f"two models are named {labels[0]}: rename one bundle (seqrnn info shows names)")
+    model = ModelSet({b.name: b.model for b in bundles})
+    metadata = {
+        **first.metadata,
+        "heads": [{**h, "name": f"{b.name}/{h['name']}"} for b in bundles for h in b.heads],
+        "model_set": [{"name": b.name, "sha256": b.sha256, "version": version(b)} for b in bundles],
+    }
+    metadata.pop("ensemble", None)
+    sha = hashlib.sha256("".join(b.sha256 for b in bundles).encode()).hexdigest()
+    name = "+".join(labels)
+    return ModelBundle(model, first.encoder, metadata, None, sha, name, members=bundles)  # type: ignore[arg-type]
+
+
+def version(bundle: ModelBundle) -> str:
+    """A bundle's model version: its card's, else ``""``."""
+    return str((bundle.metadata.get("card") or {}).get("version", ""))
+
+
+def model_line(name: str, entry: dict[str, Any]) -> str:
+    """One ``seqrnn models`` line: name, task, inputs, outputs, training data, test metric, size."""
+    size = entry.get("bytes", 0) / 1e6
+    cells = [
+        f"{name:<20}",
+        entry.get("task", entry.get("description", "")),
+        f"in: {entry['inputs']}" if entry.get("inputs") else "",
+        f"out: {entry['outputs']}" if entry.get("outputs") else "",
+        f"data: {entry['data']}" if entry.get("data") else "",
+        f"test: {entry['test']}" if entry.get("test") else "",
+        f"{size:.1f} MB",
+    ]
+    return " | ".join(c for c in cells if c)
+
+
+#: The order a card is printed in (bundles store JSON with sorted keys); other keys follow.
+CARD_ORDER = (
+    "name", "version", "task", "inputs", "outputs", "trained lengths", "training data",
+    "source and licence", "protocol", "split", "members", "test metrics", "published anchors",
+    "float16 vs float32", "intended use", "limits", "reproduce", "rebuild",
+)  # fmt: skip
+
+
+def card_text(card: dict[str, Any]) -> str:
+    """A model card as indented ``key: value`` lines (nested mappings and lists one level deep)."""
+    lines = ["model card:"]
+    keys = [k for k in CARD_ORDER if k in card] + [k for k in card if k not in CARD_ORDER]
+    for key, value in ((k, card[k]) for k in keys):
+        if isinstance(value, dict):
+            lines.append(f"  {key}:")
+            lines += [f"    {k}: {v}" for k, v in value.items()]
+        elif isinstance(value, list):
+            lines.append(f"  {key}:")
+            lines += [f"    - {v}" for v in value]
+        else:
+            lines.append(f"  {key}: {value}")
+    return "\n".join(lines)

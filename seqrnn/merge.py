@@ -5,6 +5,9 @@ with the same shard count N, and shards 1..N are each present exactly once. Reco
 input order by ``/record_index``; the merged file has the same datasets and attributes as an unsharded
 run (``shard`` = ``1/1``, ``/skipped`` gathered from all shards), so downstream steps cannot tell the
 difference. Memory is bounded by one block of records, whatever the total size.
+
+Shards of ``seqrnn variants`` (``format = "seqrnn-variants"``) are merged the same way by
+:func:`merge_variant_shards`, ordered by ``variants/record_index``.
 """
 
 from __future__ import annotations
@@ -19,6 +22,8 @@ import numpy as np
 from seqrnn.errors import InputError
 from seqrnn.io.hdf5 import DatasetSpec, RaggedH5Writer, write_skipped
 from seqrnn.io.predictions import open_predictions_file
+from seqrnn.variants.io import FORMAT as VARIANTS_FORMAT
+from seqrnn.variants.io import STRINGS, VariantsWriter, file_models, open_variants, read_block
 
 BLOCK = 8192
 _COMMON = ("ids", "lengths", "offsets")
@@ -42,6 +47,19 @@ def _layout(f: h5py.File) -> tuple[dict[str, DatasetSpec], dict[str, DatasetSpec
     return residue, sequence
 
 
+def _check_one_run(files: Sequence[h5py.File], paths: Sequence[str | Path], models: list, attr: str) -> None:
+    """Shards must come from the same models (``attr`` equal) and be 1..N of one N, each exactly once."""
+    if len(set(models)) != 1:
+        raise InputError(f"shards come from different models ({attr} differs)", source=str(paths[0]))
+    shards = [str(f.attrs.get("shard", "1/1")) for f in files]
+    counts = {s.split("/")[1] for s in shards}
+    expected = int(next(iter(counts)))
+    if len(counts) != 1 or sorted(int(s.split("/")[0]) for s in shards) != list(range(1, expected + 1)):
+        raise InputError(
+            f"need shards 1..N of one run exactly once; got {', '.join(sorted(shards))}", source=str(paths[0])
+        )
+
+
 def merge_shards(paths: Sequence[str | Path], output: str | Path, command: str = "") -> int:
     """Merge the shard files ``paths`` of one ``predict --shard K/N`` run into ``output``, in input order.
 
@@ -51,19 +69,11 @@ def merge_shards(paths: Sequence[str | Path], output: str | Path, command: str =
     """
     if not paths:
         raise InputError("no shard files given")
+    if _format(paths[0]) == VARIANTS_FORMAT:
+        return merge_variant_shards(paths, output, command)
     files = [_open(Path(p)) for p in paths]
     try:
-        shas = {f.attrs["model_sha256"] for f in files}
-        if len(shas) != 1:
-            raise InputError("shards come from different models (model_sha256 differs)", source=str(paths[0]))
-        shards = [str(f.attrs.get("shard", "1/1")) for f in files]
-        counts = {s.split("/")[1] for s in shards}
-        expected = int(next(iter(counts)))
-        if len(counts) != 1 or sorted(int(s.split("/")[0]) for s in shards) != list(range(1, expected + 1)):
-            raise InputError(
-                f"need shards 1..N of one run exactly once; got {', '.join(sorted(shards))}",
-                source=str(paths[0]),
-            )
+        _check_one_run(files, paths, [f.attrs["model_sha256"] for f in files], "model_sha256")
         residue, sequence = _layout(files[0])
         for f, p in zip(files[1:], paths[1:], strict=True):
             other_residue, other_sequence = _layout(f)
@@ -125,10 +135,10 @@ def _merge_skipped(files: Sequence[h5py.File], writer: RaggedH5Writer) -> None:
 
 
 def _merged_blocks(
-    files: list[h5py.File],
+    files: list[h5py.File], key: str = "record_index"
 ) -> Iterator[tuple[dict[int, tuple[int, int]], list[tuple[int, int]]]]:
     """Blocks of the input order: per shard its row range in the block, and the (shard, row) sequence."""
-    indices = [f["record_index"][:] for f in files]
+    indices = [f[key][:] for f in files]
     heap = [(int(ix[0]), s, 0) for s, ix in enumerate(indices) if ix.size]
     heapq.heapify(heap)
     ranges: dict[int, tuple[int, int]] = {}
@@ -148,3 +158,45 @@ def _merged_blocks(
             ranges, order = {}, []
     if order:
         yield ranges, order
+
+
+def _format(path: str | Path) -> str:
+    """The ``format`` attribute of an HDF5 file ("" when it cannot be read: the caller reports it)."""
+    try:
+        with h5py.File(path, "r") as f:
+            value = f.attrs.get("format", "")
+    except OSError:
+        return ""
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+def merge_variant_shards(paths: Sequence[str | Path], output: str | Path, command: str = "") -> int:
+    """Merge the shard files of one ``seqrnn variants --shard K/N`` run into ``output``, ordered by
+    ``variants/record_index``: the same datasets an unsharded run writes. Returns the variants written.
+    Raises :class:`InputError` unless the files are variant shards 1..N of one N, of the same models."""
+    files = [open_variants(p) for p in paths]
+    try:
+        _check_one_run(
+            files, paths, [tuple(f.attrs["model_sha256s"].tolist()) for f in files], "model_sha256s"
+        )
+        models = file_models(files[0])
+        attrs = {k: v for k, v in files[0].attrs.items() if k not in ("n_variants", "shard")}
+        attrs.update(
+            shard="1/1", merged_from=np.array([str(p) for p in paths], dtype="S"), merge_command=command
+        )
+        attrs["n_scored"] = sum(int(f.attrs.get("n_scored", 0)) for f in files)
+        total = 0
+        with VariantsWriter(output, attrs, models) as writer:
+            for ranges, order in _merged_blocks(files, "variants/record_index"):
+                parts = {s: read_block(files[s], start, stop) for s, (start, stop) in ranges.items()}
+                payload = {
+                    key: [parts[s][key][i - ranges[s][0]] for s, i in order]
+                    for key in next(iter(parts.values()))
+                }
+                payload.update({k: np.stack(v) for k, v in payload.items() if k not in STRINGS})
+                writer.append(payload)
+                total += len(order)
+        return total
+    finally:
+        for f in files:
+            f.close()

@@ -1,5 +1,5 @@
-"""``seqrnn`` command line: train, predict, encode, evaluate, interpret, scan, export, merge, plot, info, models,
-configs, workflow.
+"""``seqrnn`` command line: train, predict, encode, evaluate, interpret, scan, variants, tile, export, merge,
+plot, info, models, configs, workflow.
 
 Each subcommand lives in its own module (``seqrnn/cli/<command>.py``; info and models in ``models.py``)
 and shares options from :mod:`seqrnn.cli.common`; this module holds the app, the root options and the
@@ -31,7 +31,9 @@ from seqrnn.cli import (
     plot,
     predict,
     scan,
+    tile,
     train,
+    variants,
     workflow,
 )
 from seqrnn.errors import SeqrnnError
@@ -53,6 +55,8 @@ for _name, _command in (
     ("evaluate", evaluate.evaluate),
     ("interpret", interpret.interpret),
     ("scan", scan.scan),
+    ("variants", variants.variants),
+    ("tile", tile.tile),
     ("export", export.export_cmd),
     ("merge", merge.merge),
     ("plot", plot.plot),

@@ -239,6 +239,26 @@ def _pick_column(
     return None
 
 
+def bed_lines(handle: IO[str], source: str) -> Iterator[tuple[str, list[str], int, int]]:
+    """``(where, columns, start, end)`` of each interval line of a BED file (headers, ``track`` and
+    ``browser`` lines skipped); :class:`InputError` naming the line for fewer than 3 columns or
+    non-integer coordinates. ``where`` is ``"line N"`` for messages."""
+    for line_no, line in enumerate(handle, start=1):
+        if not line.strip() or line.startswith(("#", "track", "browser")):
+            continue
+        cols = line.rstrip("\n\r").split("\t")
+        where = f"line {line_no}"
+        if len(cols) < 3:
+            raise InputError(
+                "a BED line needs chrom, start and end (tab separated)", source=source, record=where
+            )
+        try:
+            start, end = int(cols[1]), int(cols[2])
+        except ValueError:
+            raise InputError("start and end must be integers", source=source, record=where) from None
+        yield where, cols, start, end
+
+
 def _read_bed(handle: IO[str], source: str, genome: str) -> Iterator[Record]:
     """BED intervals -> genome sequence through pyfaidx (a .fai index is built next to the FASTA once)."""
     try:
@@ -250,21 +270,8 @@ def _read_bed(handle: IO[str], source: str, genome: str) -> Iterator[Record]:
     except (OSError, pyfaidx.FastaIndexingError, ValueError) as exc:
         raise InputError(f"cannot open the genome FASTA ({exc})", source=genome) from None
     with fasta:
-        index = 0
-        for line_no, line in enumerate(handle, start=1):
-            if not line.strip() or line.startswith(("#", "track", "browser")):
-                continue
-            cols = line.rstrip("\n\r").split("\t")
-            where = f"line {line_no}"
-            if len(cols) < 3:
-                raise InputError(
-                    "a BED line needs chrom, start and end (tab separated)", source=source, record=where
-                )
+        for index, (where, cols, start, end) in enumerate(bed_lines(handle, source)):
             chrom = cols[0]
-            try:
-                start, end = int(cols[1]), int(cols[2])
-            except ValueError:
-                raise InputError("start and end must be integers", source=source, record=where) from None
             if chrom not in fasta:
                 raise InputError(f"chromosome {chrom!r} is not in {genome}", source=source, record=where)
             size = len(fasta[chrom])
@@ -282,4 +289,3 @@ def _read_bed(handle: IO[str], source: str, genome: str) -> Iterator[Record]:
             fields = dict(zip(("chrom", "start", "end", "name", "score", "strand"), cols, strict=False))
             fields.update({f"col{i + 1}": v for i, v in enumerate(cols) if i >= 6})
             yield Record(id=name, text=text, index=index, source=source, fields=fields)
-            index += 1

@@ -28,6 +28,8 @@ COMMANDS = (
     "models",
     "configs",
     "workflow",
+    "variants",
+    "tile",
 )
 
 

@@ -31,6 +31,7 @@ LAYERS: dict[str, int] = {
     "seqrnn.data": 1,  # the package __init__ (formats, records)
     "seqrnn.io": 1,
     "seqrnn.metrics": 1,
+    "seqrnn.decisions": 1,
     "seqrnn.motifs": 1,
     # 2 encode: alphabets and tokens, SMILES chemistry, views, splits, records -> examples
     "seqrnn.encoders": 2,
@@ -48,6 +49,8 @@ LAYERS: dict[str, int] = {
     # runner, inference
     "seqrnn.bundle": 5,
     "seqrnn.config": 5,
+    "seqrnn.config_parse": 5,
+    "seqrnn.zoo": 5,
     "seqrnn.resources": 5,
     "seqrnn.runtime": 5,
     "seqrnn.runner": 5,
@@ -61,6 +64,8 @@ LAYERS: dict[str, int] = {
     "seqrnn.export": 6,
     "seqrnn.plot": 6,
     "seqrnn.encode": 6,
+    "seqrnn.variants": 6,  # variant effects: VCF reading, scoring, the variants file and its exports
+    "seqrnn.tile": 6,  # genome tracks: windows along regions at a stride
     # 7 surfaces
     "seqrnn.api": 7,
     "seqrnn": 7,  # the package __init__: the public API

@@ -1,0 +1,112 @@
+"""``seqrnn tile``: score windows along genome regions at a stride into a track (HDF5, bedGraph, bigWig)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from seqrnn.cli import common
+from seqrnn.cli.common import BATCH_OPT, DEVICE_OPT, PRECISION_OPT, THREADS_OPT, TOKENS_OPT, Device, Precision
+from seqrnn.logs import event
+
+
+def tile(
+    regions: Optional[Path] = typer.Argument(None, help="BED file of regions (or give --chrom)."),  # noqa: UP045
+    chrom: Optional[str] = typer.Option(None, "--chrom", help="Tile this whole contig instead of a BED."),  # noqa: UP045
+    genome: Path = typer.Option(..., "--genome", help="Genome FASTA (pyfaidx index)."),
+    model: list[str] = typer.Option(
+        ..., "--model", "-m", help="DNA model: built-in name or .pt path; repeat for several."
+    ),
+    stride: int = typer.Option(50, "--stride", min=1, help="Bases between window centres (one bin each)."),
+    output: Path = typer.Option(..., "--output", "-o", help="Track HDF5 file to write (atomically)."),
+    export: list[str] = typer.Option(
+        [],
+        "--export",
+        help="Also write bedgraph (OUT.bedgraph) and/or bigwig (OUT.bw): first model, first head.",
+    ),
+    class_name: Optional[str] = typer.Option(  # noqa: UP045
+        None, "--class", help="Class shown in bedGraph/bigWig (default: the positive class of a binary head)."
+    ),
+    window: Optional[int] = typer.Option(  # noqa: UP045
+        None, "--window", min=1, help="Window length (default: the model's trained length, else 101)."
+    ),
+    chunk_size: int = typer.Option(4096, "--chunk-size", min=1, help="Windows scored at once."),
+    device: Device = DEVICE_OPT,
+    threads: Optional[int] = THREADS_OPT,  # noqa: UP045
+    batch_tokens: int = TOKENS_OPT,
+    batch_size: int = BATCH_OPT,
+    precision: Precision = PRECISION_OPT,
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="Print nothing on success."),
+) -> None:
+    """Score windows every STRIDE bases along regions (BED or --chrom) into a genome track."""
+    from seqrnn.bundle import load_bundle
+    from seqrnn.inference import PredictOptions
+    from seqrnn.io import check_writable
+    from seqrnn.runtime import resolve_device
+    from seqrnn.tile import export_bedgraph, export_bigwig, tile_to_h5
+    from seqrnn.variants import scoring_models
+    from seqrnn.zoo import expand_names
+
+    if quiet:
+        common.set_quiet()
+    if (regions is None) == (chrom is None):
+        raise typer.BadParameter("give either a BED file of regions or --chrom NAME")
+    check_writable(output)
+    for kind in export:
+        if kind not in ("bedgraph", "bigwig"):
+            raise typer.BadParameter(f"--export {kind!r}: choose from bedgraph, bigwig")
+    if "bigwig" in export:
+        try:
+            import pyBigWig  # noqa: F401
+        except ImportError:
+            from seqrnn.errors import InputError
+
+            raise InputError("bigWig export needs pyBigWig: pip install 'seqrnn[tracks]'") from None
+    common.set_threads(threads)
+    dev = resolve_device(device.value)
+    models = scoring_models(
+        [(m, load_bundle(m, dev)) for m in expand_names(model, allow_repeats=True)], window
+    )
+    options = PredictOptions(batch_tokens=batch_tokens, batch_size=batch_size, precision=precision.value)
+    summary = tile_to_h5(
+        models,
+        genome,
+        output,
+        stride,
+        options,
+        dev,
+        bed=regions,
+        chrom=chrom,
+        chunk_size=chunk_size,
+        command=common.command_line(),
+    )
+    exported = []
+    try:
+        if "bedgraph" in export:
+            exported.append(output.with_suffix(".bedgraph"))
+            export_bedgraph(output, exported[-1], class_name)
+        if "bigwig" in export:
+            exported.append(output.with_suffix(".bw"))
+            export_bigwig(output, exported[-1], class_name)
+    except Exception:
+        output.unlink(missing_ok=True)  # nothing half done: the track goes with a failed export
+        for path in exported:
+            path.unlink(missing_ok=True)
+        raise
+    rate = summary.bases / max(summary.seconds, 1e-9)
+    event(
+        "result",
+        output=output,
+        regions=summary.regions,
+        bins=summary.bins,
+        bases=summary.bases,
+        seconds=round(summary.seconds, 3),
+    )
+    lines = [
+        f"wrote {output}: {summary.regions} regions, {summary.bins} windows every {stride} bp, "
+        f"{summary.bases:,} bp, {summary.seconds:.2f}s ({rate:,.0f} bp/s)"
+    ]
+    lines += [f"  exported {p}" for p in exported]
+    common.say("\n".join(lines))

@@ -1,0 +1,127 @@
+"""``seqrnn variants``: score the effect of VCF variants with DNA models into one HDF5 file."""
+
+from __future__ import annotations
+
+from enum import Enum
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from seqrnn.cli import common
+from seqrnn.cli.common import BATCH_OPT, DEVICE_OPT, PRECISION_OPT, THREADS_OPT, TOKENS_OPT, Device, Precision
+from seqrnn.logs import event
+
+
+class RefPolicy(str, Enum):
+    """What a REF allele that does not match the genome does (``--on-invalid``)."""
+
+    ref_mismatch = "ref_mismatch"
+    error = "error"
+
+
+def variants(
+    vcf: Path = typer.Argument(..., help="VCF/BCF file (plain or bgzipped)."),
+    genome: Path = typer.Option(..., "--genome", help="Genome FASTA the VCF refers to (pyfaidx index)."),
+    model: list[str] = typer.Option(
+        ...,
+        "--model",
+        "-m",
+        help="DNA model: built-in name, group (tf) or pattern, or .pt path; repeat to score with several.",
+    ),
+    output: Path = typer.Option(..., "--output", "-o", help="HDF5 file to write (atomically)."),
+    export: list[str] = typer.Option(
+        [], "--export", help="Also write tsv (OUT.tsv) and/or vcf (OUT.vcf or OUT.vcf.gz + .tbi)."
+    ),
+    window: Optional[int] = typer.Option(  # noqa: UP045
+        None, "--window", min=1, help="Window length (default: the model's trained length, else 101)."
+    ),
+    region: Optional[str] = typer.Option(  # noqa: UP045
+        None, "--region", help="Only variants in chr:start-end (needs a tabix-indexed VCF)."
+    ),
+    shard: Optional[str] = typer.Option(  # noqa: UP045
+        None, "--shard", help="K/N: score only variants i with i % N == K-1 (see seqrnn merge)."
+    ),
+    resume: bool = typer.Option(
+        False, "--resume", help="Keep finished chunks in .OUT.parts/ and reuse them when rerun after a kill."
+    ),
+    on_invalid: RefPolicy = typer.Option(
+        RefPolicy.ref_mismatch,
+        "--on-invalid",
+        help="REF differs from the genome. ref_mismatch: status ref_mismatch, NaN scores; error: stop.",
+    ),
+    chunk_size: int = typer.Option(4096, "--chunk-size", min=1, help="Variants read and scored at once."),
+    device: Device = DEVICE_OPT,
+    threads: Optional[int] = THREADS_OPT,  # noqa: UP045
+    batch_tokens: int = TOKENS_OPT,
+    batch_size: int = BATCH_OPT,
+    precision: Precision = PRECISION_OPT,
+    workers: int = typer.Option(0, "--workers", min=0, help="CPU batches predicted at once (0: auto)."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="Print nothing on success."),
+) -> None:
+    """Score each ALT allele of a VCF: model outputs of the reference and alternative windows."""
+    from seqrnn.bundle import load_bundle
+    from seqrnn.data.inputs import parse_shard
+    from seqrnn.inference import PredictOptions
+    from seqrnn.io import check_writable
+    from seqrnn.runtime import resolve_device
+    from seqrnn.variants import VariantOptions, export_tsv, export_vcf, score_vcf_to_h5, scoring_models
+    from seqrnn.variants.vcf import require_pysam
+    from seqrnn.zoo import expand_names
+
+    if quiet:
+        common.set_quiet()
+    check_writable(output)
+    for kind in export:
+        if kind not in ("tsv", "vcf"):
+            raise typer.BadParameter(f"--export {kind!r}: choose from tsv, vcf")
+    shard_spec = parse_shard(shard) if shard else None
+    require_pysam()
+    common.set_threads(threads)
+    dev = resolve_device(device.value)
+    models = scoring_models(
+        [(m, load_bundle(m, dev)) for m in expand_names(model, allow_repeats=True)], window
+    )
+    options = VariantOptions(
+        window=window,
+        chunk_size=chunk_size,
+        on_invalid=on_invalid.value,
+        shard=shard_spec,
+        region=region,
+        predict=PredictOptions(
+            batch_tokens=batch_tokens, batch_size=batch_size, precision=precision.value, workers=workers
+        ),
+    )
+    summary = score_vcf_to_h5(models, vcf, genome, output, options, dev, common.command_line(), resume=resume)
+    exported: list[Path] = []
+    try:
+        if "tsv" in export:
+            exported.append(output.with_suffix(".tsv"))
+            export_tsv(output, exported[-1])
+        if "vcf" in export:
+            with open(vcf, "rb") as fh:
+                gz = fh.read(2) == b"\x1f\x8b"
+            exported.append(output.with_suffix(".vcf.gz" if gz else ".vcf"))
+            export_vcf(output, vcf, exported[-1])
+    except BaseException:
+        for path in (output, *exported, *(Path(f"{p}.tbi") for p in exported)):
+            path.unlink(missing_ok=True)  # nothing half done: the results go with a failed export
+        raise
+    rate = summary.n_variants / max(summary.seconds, 1e-9)
+    event(
+        "result",
+        output=summary.output,
+        variants=summary.n_variants,
+        seconds=round(summary.seconds, 3),
+        statuses=summary.statuses,
+    )
+    mix = ", ".join(f"{k} {v}" for k, v in sorted(summary.statuses.items()))
+    lines = [
+        f"wrote {summary.output}: {summary.n_variants} variants ({mix}), "
+        f"{len(models)} model(s) {', '.join(m.label for m in models)}, window "
+        f"{'/'.join(str(w) for w in sorted({m.width for m in models}))}, "
+        f"{summary.seconds:.2f}s ({rate:,.0f} variants/s)"
+        + (f", {summary.chunks_reused} finished chunks reused" if summary.chunks_reused else "")
+    ]
+    lines += [f"  exported {p}" for p in exported]
+    common.say("\n".join(lines))

@@ -1,0 +1,268 @@
+"""Genome tracks: windows along regions at a fixed stride, scored by DNA models (``seqrnn tile``).
+
+A region ``[start, end)`` (0-based, from a BED file or a whole contig) is cut into bins of ``stride``
+bases, ``[start + k*stride, min(start + (k+1)*stride, end))``; each bin is scored by the model's input
+window (``width`` letters, its trained length) centred on the bin's middle base ``c = (s + e) // 2``:
+``genome[c - (width-1)//2 : c - (width-1)//2 + width]``, padded with ``N`` past a contig end. Bins
+tile each region exactly, so a bedGraph/bigWig has one value per stride step.
+
+The track file (``format = "seqrnn-track"``; N bins):
+
+- ``track/chrom`` (N,) UTF-8; ``track/start``, ``track/end``, ``track/center`` (N,) int64, 0-based;
+  ``track/region_index`` (N,) int64, the region's position in the input;
+- ``track/<model>/<head>/scores`` (N, C) float32 with ``classes``: the head's outputs (views averaged
+  as in prediction).
+
+Windows are read, scored and written ``chunk_size`` at a time, so memory does not grow with the regions.
+"""
+
+from __future__ import annotations
+
+import itertools
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import h5py
+import numpy as np
+import torch
+
+from seqrnn.data.examples import prepare_example
+from seqrnn.data.records import Record
+from seqrnn.errors import InputError
+from seqrnn.inference import PredictOptions, start_window
+from seqrnn.io.files import AtomicOutput
+from seqrnn.io.hdf5 import check_writable
+from seqrnn.runner import BatchRunner
+from seqrnn.variants.scoring import ScoringModel
+from seqrnn.variants.vcf import Genome
+from seqrnn.version import __version__
+
+FORMAT = "seqrnn-track"
+FORMAT_VERSION = 1
+_STR = h5py.string_dtype("utf-8")
+_COORDS = ("start", "end", "center", "region_index")
+
+
+@dataclass
+class TileSummary:
+    """What a tiling run did: regions, bins (windows scored), bases covered, seconds."""
+
+    output: Path
+    regions: int = 0
+    bins: int = 0
+    bases: int = 0
+    seconds: float = 0.0
+
+
+def read_regions(bed: str | Path | None, chrom: str | None, genome: Genome) -> Iterator[tuple[str, int, int]]:
+    """(genome contig, start, end) of every BED line, or the whole contig ``chrom``."""
+    if chrom is not None:
+        contig = genome.resolve(chrom, "--chrom")
+        yield contig, 0, genome.length(contig)
+        return
+    from seqrnn.data.formats import bed_lines, open_text
+
+    source = str(bed)
+    with open_text(source) as handle:
+        for where, cols, start, end in bed_lines(handle, source):
+            contig = genome.resolve(cols[0], source, None)
+            size = genome.length(contig)
+            if not 0 <= start < end <= size:
+                raise InputError(
+                    f"interval {cols[0]}:{start}-{end} is empty or outside the contig (length {size})",
+                    source=source,
+                    record=where,
+                )
+            yield contig, start, end
+
+
+def tile_bins(
+    regions: Iterator[tuple[str, int, int]], stride: int
+) -> Iterator[tuple[int, str, int, int, int]]:
+    """(region index, contig, bin start, bin end, bin centre) of every bin, in region order."""
+    for r, (contig, start, end) in enumerate(regions):
+        for s in range(start, end, stride):
+            e = min(s + stride, end)
+            yield r, contig, s, e, (s + e) // 2
+
+
+def centre_window(genome: Genome, contig: str, centre: int, width: int) -> str:
+    """The ``width``-letter window whose middle base (index ``(width-1)//2``) is ``centre``."""
+    left = (width - 1) // 2
+    return genome.fetch(contig, centre - left, centre - left + width)[0]
+
+
+def score_windows(
+    model: ScoringModel,
+    texts: Sequence[str],
+    options: PredictOptions,
+    device: torch.device,
+    runner: BatchRunner,
+) -> dict[str, np.ndarray]:
+    """``{head: (n, C) float32}``: the model's sequence-level outputs for ``texts`` (views averaged)."""
+    views = model.bundle.views(options.test_views)
+    examples = [
+        prepare_example(Record(str(i), t, i, "tile"), model.bundle.encoder, views=views)
+        for i, t in enumerate(texts)
+    ]
+    result = start_window(model.bundle, examples, options, device, runner)()
+    return {head: result.sequence[head].astype(np.float32) for head in model.heads}
+
+
+def tile_to_h5(
+    models: Sequence[ScoringModel],
+    genome_path: str | Path,
+    output: str | Path,
+    stride: int,
+    options: PredictOptions,
+    device: torch.device,
+    bed: str | Path | None = None,
+    chrom: str | None = None,
+    chunk_size: int = 4096,
+    command: str = "",
+) -> TileSummary:
+    """Score bins of ``stride`` bases along the regions of ``bed`` (or the contig ``chrom``) into the
+    track file ``output`` (atomic). Raises :class:`InputError` for bad regions or contig names."""
+    if stride < 1:
+        raise InputError(f"--stride {stride}: must be 1 or more")
+    output = check_writable(output)
+    summary = TileSummary(output)
+    t0 = time.perf_counter()
+    with Genome(genome_path) as genome, AtomicOutput(output) as tmp, h5py.File(tmp, "w") as f:
+        group = f.create_group("track")
+        opts: dict[str, Any] = {"chunks": True, "compression": "gzip", "shuffle": True}
+        group.create_dataset("chrom", (0,), maxshape=(None,), dtype=_STR, **opts)
+        for name in _COORDS:
+            group.create_dataset(name, (0,), maxshape=(None,), dtype=np.int64, **opts)
+        for m in models:
+            for head, (kind, classes) in m.heads.items():
+                ds = group.create_dataset(
+                    f"{m.label}/{head}/scores",
+                    (0, len(classes)),
+                    maxshape=(None, len(classes)),
+                    dtype=np.float32,
+                    **opts,
+                )
+                ds.attrs["classes"] = np.array(classes, dtype="S")
+                ds.attrs["kind"] = kind
+        lengths: dict[str, int] = {}
+        bins = tile_bins(read_regions(bed, chrom, genome), stride)
+        with BatchRunner(options.workers, device) as runner:
+            while chunk := list(itertools.islice(bins, chunk_size)):
+                n, total = len(chunk), summary.bins
+                _append(group, "chrom", total, [b[1] for b in chunk])
+                for k, name in enumerate(("region_index", "contig", "start", "end", "center")):
+                    if name != "contig":
+                        _append(group, name, total, np.array([b[k] for b in chunk], dtype=np.int64))
+                for m in models:
+                    texts = [centre_window(genome, b[1], b[4], m.width) for b in chunk]
+                    for head, values in score_windows(m, texts, options, device, runner).items():
+                        _append(group, f"{m.label}/{head}/scores", total, values)
+                for b in chunk:
+                    lengths.setdefault(b[1], genome.length(b[1]))
+                summary.bins += n
+                summary.bases += sum(b[3] - b[2] for b in chunk)
+                summary.regions = chunk[-1][0] + 1
+        if summary.bins == 0:
+            raise InputError("no regions to tile", source=str(bed or chrom))
+        f.attrs.update(
+            format=FORMAT,
+            format_version=FORMAT_VERSION,
+            seqrnn_version=__version__,
+            command=command,
+            genome=str(genome_path),
+            regions=str(bed or chrom),
+            stride=stride,
+            models=np.array([m.label for m in models], dtype="S"),
+            model_names=np.array([m.bundle.name for m in models], dtype="S"),
+            model_sha256s=np.array([m.bundle.sha256 for m in models], dtype="S"),
+            windows=np.array([m.width for m in models], dtype=np.int64),
+            contig_names=np.array(list(lengths), dtype="S"),
+            contig_lengths=np.array(list(lengths.values()), dtype=np.int64),
+            n_bins=summary.bins,
+        )
+    summary.seconds = time.perf_counter() - t0
+    return summary
+
+
+def _append(group: h5py.Group, name: str, at: int, values: Any) -> None:
+    ds = group[name]
+    ds.resize(at + len(values), axis=0)
+    ds[at : at + len(values)] = values
+
+
+def pick_column(classes: Sequence[str], wanted: str | None, what: str) -> int:
+    """The class column a bedGraph/bigWig shows: ``wanted``; else the positive (second) class of a
+    binary classifier, or the only column."""
+    if wanted is not None:
+        if wanted not in classes:
+            raise InputError(f"--class {wanted!r}: {what} has classes {', '.join(classes)}")
+        return list(classes).index(wanted)
+    if len(classes) == 2:
+        return 1
+    if len(classes) == 1:
+        return 0
+    raise InputError(f"{what} has {len(classes)} classes ({', '.join(classes)}): choose one with --class")
+
+
+def _track_blocks(path: str | Path, wanted: str | None, block: int = 65536) -> Iterator[Any]:
+    with h5py.File(path, "r") as f:
+        if f.attrs.get("format") != FORMAT:
+            raise InputError(f"not a seqrnn track file (format {FORMAT})", source=str(path))
+        label = f.attrs["models"][0].decode()
+        head = next(iter(f[f"track/{label}"]))
+        ds = f[f"track/{label}/{head}/scores"]
+        column = pick_column([c.decode() for c in ds.attrs["classes"]], wanted, f"{label}/{head}")
+        yield dict(zip(f.attrs["contig_names"].astype(str), f.attrs["contig_lengths"].tolist(), strict=True))
+        n = int(f.attrs["n_bins"])
+        for i in range(0, n, block):
+            j = min(i + block, n)
+            yield (
+                f["track/chrom"].asstr()[i:j],
+                f["track/start"][i:j],
+                f["track/end"][i:j],
+                ds[i:j, column].astype(np.float64),
+            )
+
+
+def export_bedgraph(track: str | Path, output: str | Path, wanted: str | None = None) -> int:
+    """The first model's first head as bedGraph (one line per bin); returns the bins written."""
+    blocks = _track_blocks(track, wanted)
+    next(blocks)
+    n = 0
+    with AtomicOutput(output) as tmp, open(tmp, "w") as out:
+        for chroms, starts, ends, values in blocks:
+            for c, s, e, v in zip(chroms, starts, ends, values, strict=True):
+                out.write(f"{c}\t{s}\t{e}\t{v:.6g}\n")
+            n += len(values)
+    return n
+
+
+def export_bigwig(track: str | Path, output: str | Path, wanted: str | None = None) -> int:
+    """The bedGraph values as bigWig (needs ``pip install 'seqrnn[tracks]'``); bins must be in
+    genome order within each contig, contigs not revisited. Returns the bins written."""
+    try:
+        import pyBigWig
+    except ImportError:
+        raise InputError("bigWig export needs pyBigWig: pip install 'seqrnn[tracks]'") from None
+    blocks = _track_blocks(track, wanted)
+    lengths = next(blocks)
+    n = 0
+    with AtomicOutput(output) as tmp:
+        bw = pyBigWig.open(str(tmp), "w")
+        try:
+            bw.addHeader(list(lengths.items()))
+            for chroms, starts, ends, values in blocks:
+                try:
+                    bw.addEntries(list(chroms), starts.tolist(), ends=ends.tolist(), values=values.tolist())
+                except RuntimeError:
+                    raise InputError(
+                        "bigWig needs regions sorted by position, without overlaps", source=str(track)
+                    ) from None
+                n += len(values)
+        finally:
+            bw.close()
+    return n

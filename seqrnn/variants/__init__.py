@@ -1,0 +1,18 @@
+"""Variant effect prediction: VCF alleles -> reference and alternative windows -> model score changes.
+
+:mod:`~seqrnn.variants.vcf` reads VCFs (pysam) and cuts windows from an indexed genome,
+:mod:`~seqrnn.variants.scoring` runs the models chunk by chunk into the variants HDF5 file, and
+:mod:`~seqrnn.variants.io` holds that file's layout and its TSV / VCF exports (docs/variants.md).
+"""
+
+from seqrnn.variants.io import export_tsv, export_vcf
+from seqrnn.variants.scoring import VariantOptions, VariantSummary, score_vcf_to_h5, scoring_models
+
+__all__ = [
+    "VariantOptions",
+    "VariantSummary",
+    "export_tsv",
+    "export_vcf",
+    "score_vcf_to_h5",
+    "scoring_models",
+]

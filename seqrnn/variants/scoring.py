@@ -1,0 +1,321 @@
+"""Variant effect scores: reference and alternative windows through each model, in chunks of variants.
+
+Per chunk of ``n`` variants (``chunk_size``, 4096 by default) and model: the scored variants' reference
+and alternative windows (:func:`seqrnn.variants.vcf.variant_windows`, the model's input width) become
+``2k`` examples (``prepare_example`` with the bundle's test views, e.g. both strands), run through
+:func:`seqrnn.inference.start_window` as prediction runs them, giving per sequence-level head ``ref``
+and ``alt`` (k, C). Written per head (n, C) float32, NaN for variants not scored:
+
+- ``ref``, ``alt``: the head's outputs (probabilities, or regression values in training units);
+- ``diff = alt - ref``;
+- ``log_odds_diff = logit(alt) - logit(ref)`` with probabilities clipped to [1e-6, 1 - 1e-6]
+  (NaN for regression heads).
+
+Memory holds one chunk. ``--shard K/N`` keeps variants ``i % N == K - 1``; ``--resume`` keeps each
+finished chunk as ``.<output>.parts/partNNNNNN.h5`` and reuses it on a rerun.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from seqrnn.bundle import ModelBundle
+from seqrnn.data.examples import prepare_example
+from seqrnn.data.records import Record
+from seqrnn.errors import InputError, ModelError
+from seqrnn.inference import PredictOptions, start_window
+from seqrnn.io.hdf5 import check_writable
+from seqrnn.models.heads import head_class
+from seqrnn.runner import BatchRunner
+from seqrnn.runtime import resolve_precision
+from seqrnn.variants.io import FORMAT, FORMAT_VERSION, META, VariantsWriter, read_part
+from seqrnn.variants.vcf import MISMATCH, OK, PADDED, Genome, Variant, read_variants, variant_windows
+from seqrnn.version import __version__
+
+logger = logging.getLogger(__name__)
+
+EPS = 1e-6
+DEFAULT_WINDOW = 101
+
+
+@dataclass
+class VariantOptions:
+    """How variants are read, checked and scored (the CLI's options of the same names)."""
+
+    window: int | None = None  # input width for every model (None: each model's trained length)
+    chunk_size: int = 4096  # variants read, scored and written at once
+    on_invalid: str = "ref_mismatch"  # ref_mismatch: status + NaN scores | error: stop at a REF mismatch
+    shard: tuple[int, int] | None = None
+    region: str | None = None  # chr:start-end (needs an indexed VCF)
+    predict: PredictOptions = field(default_factory=PredictOptions)
+
+
+@dataclass
+class ScoringModel:
+    """A model as scored: its label in the file (``variants/<label>/...``), bundle and window width."""
+
+    label: str
+    bundle: ModelBundle
+    width: int
+
+    @property
+    def heads(self) -> dict[str, tuple[str, list[str]]]:
+        """{head: (kind, classes)} of the sequence-level heads."""
+        return {
+            n: (h.kind, list(h.classes)) for n, h in self.bundle.model.heads.items() if h.level != "residue"
+        }
+
+
+@dataclass
+class VariantSummary:
+    """What a variants run did: counts per status, chunks predicted/reused, time, chr aliases used."""
+
+    output: Path
+    n_variants: int = 0
+    statuses: dict[str, int] = field(default_factory=dict)
+    chunks_scored: int = 0
+    chunks_reused: int = 0
+    seconds: float = 0.0
+    aliases: dict[str, str] = field(default_factory=dict)
+
+
+def trained_width(bundle: ModelBundle, default: int = DEFAULT_WINDOW) -> int:
+    """The input length a model was trained on: the longest of ``metadata.data.lengths`` ([min, max])
+    when the bundle stores it, else ``default``."""
+    lengths = (bundle.metadata.get("data") or {}).get("lengths")
+    if isinstance(lengths, (list, tuple)) and lengths:
+        return int(max(lengths))
+    if isinstance(lengths, (int, float)) and lengths > 0:
+        return int(lengths)
+    return default
+
+
+def scoring_models(bundles: Sequence[tuple[str, ModelBundle]], window: int | None) -> list[ScoringModel]:
+    """Check the models (DNA encoder, a sequence-level head) and give each a unique label and width.
+
+    ``bundles``: (name as given, bundle). Labels: a built-in name as is; for a file its stem, or its
+    directory's name when the stem is ``model`` (``runs/USF1/model.pt`` -> ``USF1``); repeats get
+    ``_2``, ``_3``, ...
+    """
+    models: list[ScoringModel] = []
+    seen: dict[str, int] = {}
+    for given, bundle in bundles:
+        if bundle.encoder.name != "dna":
+            raise ModelError(f"{given}: a {bundle.encoder.name} model; variant effects need a DNA model")
+        if not any(h.level != "residue" for h in bundle.model.heads.values()):
+            raise ModelError(f"{given}: no sequence-level head to score variants with")
+        path = Path(given)
+        label = (
+            path.parent.name
+            if path.suffix == ".pt" and path.stem == "model" and path.parent.name
+            else path.stem
+        )
+        label = label.replace("/", "_") or "model"
+        if label in META:  # a model file named like a variants dataset (chrom.pt)
+            label = f"{label}_model"
+        seen[label] = seen.get(label, 0) + 1
+        if seen[label] > 1:
+            label = f"{label}_{seen[label]}"
+        models.append(ScoringModel(label, bundle, window or trained_width(bundle)))
+    return models
+
+
+def _chunks(variants: Iterable[Variant], size: int, shard: tuple[int, int] | None) -> Iterator[list[Variant]]:
+    chunk: list[Variant] = []
+    for v in variants:
+        if shard is not None and v.index % shard[1] != shard[0] - 1:
+            continue
+        chunk.append(v)
+        if len(chunk) >= size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def chunk_windows(
+    genome: Genome, chunk: Sequence[Variant], widths: Iterable[int], source: str, on_invalid: str
+) -> tuple[list[str], dict[int, list[tuple[str, str] | None]]]:
+    """Per variant its status, and per width the (ref, alt) windows (None where not scored)."""
+    statuses = [OK] * len(chunk)
+    windows: dict[int, list[tuple[str, str] | None]] = {}
+    for width in sorted(set(widths)):
+        pairs: list[tuple[str, str] | None] = []
+        for i, v in enumerate(chunk):
+            status, ref, alt = variant_windows(genome, v, width, source)
+            if status == MISMATCH and on_invalid == "error":
+                raise InputError(
+                    f"REF {v.ref} at {v.chrom}:{v.pos} does not match the genome {genome.path}",
+                    source=source,
+                    record=v.record + 1,
+                )
+            if statuses[i] in (OK, PADDED) and status != OK:
+                statuses[i] = status
+            pairs.append((ref, alt) if ref is not None and alt is not None else None)
+        windows[width] = pairs
+    return statuses, windows
+
+
+def score_pairs(
+    model: ScoringModel,
+    pairs: Sequence[tuple[str, str] | None],
+    options: PredictOptions,
+    device: torch.device,
+    runner: BatchRunner,
+) -> dict[str, np.ndarray]:
+    """``{"<head>/<score>": (n, C) float32}`` for one model over one chunk's window pairs."""
+    bundle = model.bundle
+    views = bundle.views(options.test_views)
+    done = [i for i, p in enumerate(pairs) if p is not None]
+    examples = []
+    for j, i in enumerate(done):
+        for k, text in enumerate(pairs[i]):  # type: ignore[arg-type]
+            rec = Record(f"{i}:{'ref' if k == 0 else 'alt'}", text, 2 * j + k, "variants")
+            examples.append(prepare_example(rec, bundle.encoder, views=views))
+    out: dict[str, np.ndarray] = {}
+    result = start_window(bundle, examples, options, device, runner)() if examples else None
+    for head, (kind, classes) in model.heads.items():
+        full = {s: np.full((len(pairs), len(classes)), np.nan, dtype=np.float32) for s in ("ref", "alt")}
+        if result is not None:
+            values = result.sequence[head].astype(np.float32)
+            full["ref"][done], full["alt"][done] = values[0::2], values[1::2]
+        out[f"{head}/ref"], out[f"{head}/alt"] = full["ref"], full["alt"]
+        out[f"{head}/diff"] = full["alt"] - full["ref"]
+        if head_class(kind).output != "probs":  # regression values: no log-odds
+            out[f"{head}/log_odds_diff"] = np.full_like(full["ref"], np.nan)
+        else:
+            out[f"{head}/log_odds_diff"] = (_logit(full["alt"]) - _logit(full["ref"])).astype(np.float32)
+    return out
+
+
+def _logit(p: np.ndarray) -> np.ndarray:
+    q = np.clip(p.astype(np.float64), EPS, 1 - EPS)
+    return np.log(q) - np.log1p(-q)
+
+
+def _meta(chunk: Sequence[Variant], statuses: Sequence[str]) -> dict[str, Any]:
+    return {
+        "chrom": [v.chrom for v in chunk],
+        "pos": np.array([v.pos for v in chunk], dtype=np.int64),
+        "id": [v.id for v in chunk],
+        "ref": [v.ref for v in chunk],
+        "alt": [v.alt for v in chunk],
+        "status": list(statuses),
+        "record_index": np.array([v.index for v in chunk], dtype=np.int64),
+        "vcf_record": np.array([v.record for v in chunk], dtype=np.int64),
+        "allele": np.array([v.allele for v in chunk], dtype=np.int64),
+    }
+
+
+def file_attributes(
+    models: Sequence[ScoringModel],
+    vcf: str | Path,
+    genome: str | Path,
+    options: VariantOptions,
+    command: str,
+    device: torch.device,
+) -> dict[str, Any]:
+    """The root attributes of a variants file."""
+    return {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "seqrnn_version": __version__,
+        "command": command,
+        "input": str(vcf),
+        "genome": str(genome),
+        "models": np.array([m.label for m in models], dtype="S"),
+        "model_names": np.array([m.bundle.name for m in models], dtype="S"),
+        "model_sha256s": np.array([m.bundle.sha256 for m in models], dtype="S"),
+        "windows": np.array([m.width for m in models], dtype=np.int64),
+        "window": int(max(m.width for m in models)),
+        "shard": "{}/{}".format(*(options.shard or (1, 1))),
+        "precision": resolve_precision(options.predict.precision, device),
+        "region": options.region or "",
+    }
+
+
+def score_vcf_to_h5(
+    models: Sequence[ScoringModel],
+    vcf: str | Path,
+    genome_path: str | Path,
+    output: str | Path,
+    options: VariantOptions,
+    device: torch.device,
+    command: str = "",
+    resume: bool = False,
+) -> VariantSummary:
+    """Score every variant of ``vcf`` with every model into the variants file ``output`` (atomic).
+
+    Raises :class:`InputError` for unreadable inputs, unknown contigs, and (``on_invalid="error"``) a
+    REF that does not match the genome; nothing is written then.
+    """
+    output = check_writable(output)
+    summary = VariantSummary(output)
+    start = time.perf_counter()
+    heads = {m.label: m.heads for m in models}
+    shas = [m.bundle.sha256 for m in models]
+    attrs = file_attributes(models, vcf, genome_path, options, command, device)
+    parts = output.parent / f".{output.name}.parts"
+    if resume:
+        parts.mkdir(exist_ok=True)
+    source = str(vcf)
+    with Genome(genome_path) as genome, VariantsWriter(output, attrs, heads) as writer:
+        chunks = _chunks(read_variants(vcf, options.region), options.chunk_size, options.shard)
+        with BatchRunner(options.predict.workers, device) as runner:
+            for c, chunk in enumerate(chunks):
+                statuses, windows = chunk_windows(
+                    genome, chunk, [m.width for m in models], source, options.on_invalid
+                )
+                part = parts / f"part{c:06d}.h5"
+                payload = (
+                    read_part(part, shas, chunk[0].index, chunk[-1].index, len(chunk)) if resume else None
+                )
+                if payload is None:
+                    payload = _meta(chunk, statuses)
+                    for m in models:
+                        scores = score_pairs(m, windows[m.width], options.predict, device, runner)
+                        payload.update({f"{m.label}/{k}": v for k, v in scores.items()})
+                    summary.chunks_scored += 1
+                    if resume:
+                        write_part(part, payload, heads, shas, chunk[0].index, chunk[-1].index)
+                else:
+                    summary.chunks_reused += 1
+                writer.append(payload)
+                summary.n_variants += len(chunk)
+                for s in statuses:
+                    summary.statuses[s] = summary.statuses.get(s, 0) + 1
+        summary.aliases = dict(genome.aliases)
+        if summary.n_variants == 0 and options.shard is None:
+            raise InputError(
+                "no variants in the VCF" + (f" region {options.region}" if options.region else ""),
+                source=source,
+            )
+        writer.attrs["chr_aliases"] = np.array([f"{k}={v}" for k, v in genome.aliases.items()], dtype="S")
+        writer.attrs["n_scored"] = summary.statuses.get(OK, 0) + summary.statuses.get(PADDED, 0)
+    if resume:
+        shutil.rmtree(parts, ignore_errors=True)
+    summary.seconds = time.perf_counter() - start
+    return summary
+
+
+def write_part(
+    path: Path, payload: dict[str, Any], heads: dict[str, Any], shas: Sequence[str], first: int, last: int
+) -> None:
+    """Keep one finished chunk (variants ``first``..``last`` scored by the models ``shas``) for a rerun."""
+    attrs = {
+        "models": np.array(list(heads), dtype="S"),
+        "model_sha256s": np.array(list(shas), dtype="S"),
+        "first_record": first,
+        "last_record": last,
+    }
+    with VariantsWriter(path, attrs, heads, compression=None, sweep=False) as writer:
+        writer.append(payload)

@@ -73,6 +73,12 @@ class HeadConfig:
     # Two-class heads: call the second class at probability >= threshold instead of argmax; "auto":
     # the cut-off with the best MCC on the validation set, chosen after training (stored in the bundle).
     threshold: float | str | None = field(default=None, metadata={"range": "(0, 1)"})
+    # Residue heads: score only where these per-residue columns are all 1; None: ``data.mask_columns``;
+    # []: every residue (e.g. a disorder head trained on the column that masks the others).
+    mask_columns: list[str] | None = None
+    # Classification heads: {LABEL_VALUE: CLASS}, e.g. {"1.0": ordered, "0.0": disordered}; values not
+    # listed are read as they are.
+    labels: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -103,6 +109,9 @@ class TrainConfig:
     augment_prob: float = field(default=0.5, metadata={"range": "[0, 1]"})
     # Views averaged at validation and prediction (1 = none); stored in the bundle.
     test_views: int = field(default=1, metadata={"range": ">= 1"})
+    # Fine-tuning: before epoch 1, copy every weight of this model (file or built-in name) whose name
+    # and shape match; new heads keep their initialisation. Ignored on --resume.
+    init_from: str | None = None
 
 
 @dataclass
@@ -202,6 +211,7 @@ def _check(config: RunConfig) -> None:
                 f"(only {', '.join(kinds_)})"
             )
         _check_threshold(i, head, cls)
+        _check_masks_and_labels(i, head, cls)
     kinds = {h.name: HEADS.get(h.kind) for h in config.heads}
     if config.model.input not in ("auto", "embedding", "onehot"):
         raise ConfigError("config model.input: choose auto, embedding or onehot")
@@ -274,6 +284,24 @@ def _check_threshold(i: int, head: HeadConfig, cls: type) -> None:
         raise ConfigError(f"{where}: a threshold needs exactly two classes")
     if value != "auto" and not isinstance(value, float):  # numbers are range-checked on loading
         raise ConfigError(f"{where}: choose auto or a probability between 0 and 1, not {value!r}")
+
+
+def _check_masks_and_labels(i: int, head: HeadConfig, cls: type) -> None:
+    """``heads.N.mask_columns`` for residue heads only; ``heads.N.labels`` for classification heads,
+    mapping to configured classes."""
+    where = f"config heads.{i}"
+    if head.mask_columns is not None and cls.level != "residue":
+        raise ConfigError(f"{where}.mask_columns ({head.name}): only residue heads are masked per residue")
+    if not head.labels:
+        return
+    if not cls.allows_labels:
+        raise ConfigError(f"{where}.labels ({head.name}): {head.kind} heads take no label mapping")
+    unknown = sorted({c for c in head.labels.values() if head.classes and c not in head.classes})
+    if unknown:
+        raise ConfigError(
+            f"{where}.labels ({head.name}): {', '.join(map(repr, unknown))} not among the classes "
+            f"{head.classes}"
+        )
 
 
 def _check_class_files(config: RunConfig) -> None:

@@ -144,7 +144,11 @@ def evaluate_records(
     device: torch.device,
     mask_columns: Sequence[str] = (),
 ) -> Evaluation:
-    """Encode labelled records (skipping invalid ones under ``on_invalid="skip"``) and score them."""
+    """Encode labelled records (skipping invalid ones under ``on_invalid="skip"``) and score them.
+
+    ``mask_columns`` is the data-level default (``--mask-column``, else the model's ``data.mask_columns``):
+    residue heads with mask columns of their own (``heads[].mask_columns``, in their spec) use those.
+    """
     heads = list(bundle.model.heads.values())
     views = bundle.views(options.test_views)
     examples: list[Example] = []

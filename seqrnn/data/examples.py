@@ -5,7 +5,8 @@ model sees, for prediction, evaluation and training alike:
 
 - ``tokens`` (L,) int16: the encoder's tokens (whitespace and other dropped characters removed);
 - ``targets[head]``: what each head parsed from the record's label columns (training/evaluation), with
-  residues outside the mask columns set to the head's ignore value;
+  residues outside the mask columns set to the head's ignore value (a head's own ``mask_columns``,
+  else the data-level ones: :func:`head_mask_columns`);
 - ``masked``: letters replaced by the unknown letter (X / N) under ``on_invalid="mask"``;
 - ``views``: extra encoded views (e.g. the reverse complement) whose outputs are averaged.
 
@@ -73,6 +74,14 @@ def residue_mask(rec: Record, mask_columns: Sequence[str], n_chars: int) -> np.n
     return mask
 
 
+def head_mask_columns(head: Head, default: Sequence[str]) -> tuple[str, ...]:
+    """The mask columns a residue head is scored on: its own (``heads[].mask_columns``, stored in its
+    spec; ``[]`` = every residue) or, when it has none, ``default`` (``data.mask_columns``, or the
+    ``--mask-column`` of ``seqrnn evaluate``)."""
+    own = head.spec.mask_columns
+    return tuple(default if own is None else own)
+
+
 def encode_record(
     rec: Record,
     encoder: Encoder,
@@ -86,12 +95,17 @@ def encode_record(
         raise InputError(str(exc), source=rec.source, record=rec.id) from None
     targets: dict[str, np.ndarray] = {}
     if heads:
-        mask = None
+        masks: dict[tuple[str, ...], np.ndarray | None] = {}
         if any(h.level == "residue" for h in heads):
             # Labels count the non-whitespace characters as written (NetSurfP cells are space separated).
             keep = _without_whitespace(rec.text, keep)
-            mask = residue_mask(rec, mask_columns, keep.size)
         for head in heads:
+            mask = None
+            if head.level == "residue":
+                columns = head_mask_columns(head, mask_columns)
+                if columns not in masks:  # heads sharing mask columns share one mask
+                    masks[columns] = residue_mask(rec, columns, keep.size)
+                mask = masks[columns]
             try:
                 targets[head.name] = head.parse_target(rec.fields, keep, mask)
             except KeyError as exc:

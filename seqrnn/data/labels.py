@@ -1,14 +1,19 @@
 """Label cells as they come in tables and FASTA headers: per-residue label strings, classes, numbers.
 
 Heads (:mod:`seqrnn.models.heads`) parse their targets with these helpers; the residue masks of
-:mod:`seqrnn.data.examples` read mask columns with :func:`split_labels` too.
+:mod:`seqrnn.data.examples` read mask columns with :func:`split_labels` too. A classification head's
+``labels`` mapping (``{"1.0": "ordered", "0.0": "disordered"}``) turns label values into class names
+(:func:`label_mapper`), so a 0/1 column trains a head with named classes.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Iterable, Mapping, Sequence
 
 import numpy as np
+
+from seqrnn.data.records import Record
 
 MISSING = {"", "na", "nan", "none", "null", "?", "-"}  # cells that mean "no label" (lowercased)
 
@@ -60,3 +65,46 @@ def parse_floats(fields: dict[str, str], columns: list[str]) -> np.ndarray:
             raise ValueError(f"column {col!r}: {raw!r} is not a finite number in a usable range")
         out[i] = value
     return out
+
+
+def sequence_labels(cell: str) -> tuple[str, ...]:
+    """The labels of a sequence-level label cell: none when missing, else the value (numbers normalised)."""
+    return () if is_missing(cell) else (normalise_class(cell.strip()),)
+
+
+def label_mapper(mapping: Mapping[str, str] | None) -> Callable[[str], str]:
+    """A function from a label value to its class under a head's ``labels`` mapping.
+
+    A value is looked up as written, then as a number (``"1"``, ``"1.0"`` and ``"1.00"`` are one
+    value); a value the mapping does not list comes back as :func:`normalise_class` reads it.
+    """
+    exact = dict(mapping or {})
+    by_value = {normalise_class(k.strip()): v for k, v in exact.items()}
+
+    def mapped(raw: str) -> str:
+        hit = exact.get(raw)
+        if hit is not None:
+            return hit
+        value = normalise_class(raw.strip())
+        return by_value.get(value, value)
+
+    return mapped
+
+
+def classes_seen(
+    records: Iterable[Record],
+    column_name: str,
+    cell_labels: Callable[[str], Iterable[str]],
+    configured: Sequence[str] | None = None,
+    mapping: Mapping[str, str] | None = None,
+) -> list[str]:
+    """The ``configured`` classes, or the sorted classes found in the records' ``column_name`` cells
+    (each cell split into labels by ``cell_labels``, each label mapped through ``mapping`` if given)."""
+    if configured:
+        return list(configured)
+    mapped = label_mapper(mapping) if mapping else None
+    seen: set[str] = set()
+    for rec in records:
+        labels = cell_labels(rec.fields[column_name])
+        seen.update(map(mapped, labels) if mapped else labels)
+    return sorted(seen)

@@ -25,7 +25,15 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from seqrnn.data.labels import MISSING, column, normalise_class, parse_floats, split_labels
+from seqrnn.data.labels import (
+    MISSING,
+    classes_seen,
+    column,
+    label_mapper,
+    parse_floats,
+    sequence_labels,
+    split_labels,
+)
 from seqrnn.decisions import decide
 from seqrnn.errors import ConfigError, InputError
 from seqrnn.metrics import (
@@ -84,6 +92,7 @@ class Head(nn.Module):
     allows_negatives: ClassVar[bool] = False  # data.negatives: generated sequences get a class label
     allows_label_smoothing: ClassVar[bool] = False  # heads.N.label_smoothing: its loss applies it
     allows_threshold: ClassVar[bool] = False  # heads.N.threshold: a decision cut-off (binary classes)
+    allows_labels: ClassVar[bool] = False  # heads.N.labels: label values mapped to class names
 
     def __init__(
         self, spec: HeadSpec | Mapping[str, Any], n_features: int, hidden: int, dropout: float
@@ -138,6 +147,8 @@ class Head(nn.Module):
             columns=list(config.columns),
             loss_weight=config.loss_weight,
             label_smoothing=config.label_smoothing,
+            mask_columns=None if config.mask_columns is None else list(config.mask_columns),
+            labels=dict(config.labels) or None,
         )
         spec.threshold = config.threshold if isinstance(config.threshold, float) else None  # auto: later
         spec.classes = cls.infer_classes(config, records)
@@ -177,18 +188,6 @@ class Head(nn.Module):
         return [f"pred_{name}_P{c}" for c in labels], lambda row: [f"{p:.4f}" for p in row]
 
 
-def _classes_seen(
-    config: HeadSettings, records: Sequence[Record], cell_labels: Callable[[str], Iterable[str]]
-) -> list[str]:
-    """The configured classes, or the sorted labels found in the training records' label cells."""
-    if config.classes:
-        return list(config.classes)
-    seen: set[str] = set()
-    for rec in records:
-        seen.update(cell_labels(rec.fields[config.columns[0]]))
-    return sorted(seen)
-
-
 @HEADS.register("residue_classification")
 class ResidueClassification(Head):
     """One class per residue (e.g. secondary structure); unknown labels and masked residues are ignored."""
@@ -198,12 +197,15 @@ class ResidueClassification(Head):
     n_columns = 1
     allows_crop = True
     allows_label_smoothing = True
+    allows_labels = True
     allows_augment = False  # views (reverse complement, SMILES enumeration) move residues
     allows_conv_pool = False  # pooled positions no longer line up with residues
 
     def parse_target(self, fields: dict[str, str], keep: np.ndarray, mask: np.ndarray | None) -> np.ndarray:
         """(L,) int64 class indices of the kept residues, ``IGNORE`` where unknown or masked."""
         labels = split_labels(column(fields, self.spec.columns[0]))
+        if self.spec.labels:
+            labels = list(map(label_mapper(self.spec.labels), labels))
         if len(labels) != keep.size:
             raise ValueError(
                 f"label column {self.spec.columns[0]!r} has {len(labels)} labels for {keep.size} residues"
@@ -235,7 +237,7 @@ class ResidueClassification(Head):
     @classmethod
     def infer_classes(cls, config: HeadSettings, records: Sequence[Record]) -> list[str]:
         """The configured classes, or the sorted labels found in the training records."""
-        return _classes_seen(config, records, split_labels)
+        return classes_seen(records, config.columns[0], split_labels, config.classes, config.labels)
 
     @classmethod
     def scalar_metrics(cls, n_classes: int | None = None) -> tuple[str, ...]:
@@ -263,13 +265,14 @@ class SequenceClassification(Head):
     n_columns = 1
     allows_negatives = True  # shuffled negatives get ``data.negative_label``
     allows_threshold = True
+    allows_labels = True
 
     def parse_target(self, fields: dict[str, str], keep: np.ndarray, mask: np.ndarray | None) -> np.ndarray:
         """() int64 class index, ``IGNORE`` when the label is missing."""
         raw = column(fields, self.spec.columns[0]).strip()
         if raw.lower() in MISSING:
             return np.array(IGNORE, dtype=np.int64)
-        raw = normalise_class(raw)
+        raw = label_mapper(self.spec.labels)(raw)
         if raw not in self.classes:
             raise ValueError(f"label {raw!r} is not one of the classes {self.classes}")
         return np.array(self.classes.index(raw), dtype=np.int64)
@@ -294,11 +297,7 @@ class SequenceClassification(Head):
         """The configured classes, or the sorted labels seen in training (missing ones skipped);
         :class:`InputError` when there are fewer than 2.
         """
-        classes = _classes_seen(
-            config,
-            records,
-            lambda cell: () if cell.strip().lower() in MISSING else (normalise_class(cell.strip()),),
-        )
+        classes = classes_seen(records, config.columns[0], sequence_labels, config.classes, config.labels)
         if len(classes) < 2:
             raise InputError(
                 f"head {config.name}: training data has fewer than 2 classes", source=records[0].source

@@ -2,7 +2,8 @@
 
 A :class:`HeadSpec` is what a head is built from and what a bundle records (``metadata["heads"]``):
 name, kind, label columns, classes (or regression targets), loss weight, label smoothing and, for
-regression, the training targets' mean and std. :class:`HeadSettings` is what building a spec reads
+regression, the training targets' mean and std; when set, a residue head's own mask columns and a
+classification head's label mapping. :class:`HeadSettings` is what building a spec reads
 from a config's ``heads:`` entry. What a kind *means* lives in :mod:`seqrnn.models.heads`.
 """
 
@@ -34,6 +35,11 @@ class HeadSpec:
     # Binary classification only: the positive class (classes[1]) is called at probability >= threshold
     # instead of argmax; chosen on validation data when the config says ``threshold: auto``.
     threshold: float | None = None
+    # Residue heads: the per-residue columns this head is scored on (all 1); None: the data-level
+    # default (``data.mask_columns``, ``--mask-column``); []: every residue. Stored only when set.
+    mask_columns: list[str] | None = None
+    # Classification heads: label value -> class (e.g. {"1.0": "ordered"}); stored only when set.
+    labels: dict[str, str] | None = None
     extra: dict[str, Any] = field(default_factory=dict, repr=False)
 
     @classmethod
@@ -52,6 +58,8 @@ class HeadSpec:
             mean=None if data.get("mean") is None else [float(v) for v in data["mean"]],
             std=None if data.get("std") is None else [float(v) for v in data["std"]],
             threshold=None if data.get("threshold") is None else float(data["threshold"]),
+            mask_columns=None if data.get("mask_columns") is None else [str(c) for c in data["mask_columns"]],
+            labels=None if not data.get("labels") else {str(k): str(v) for k, v in data["labels"].items()},
             extra={k: v for k, v in data.items() if k not in known},
         )
 
@@ -71,6 +79,10 @@ class HeadSpec:
             out["std"] = list(self.std)
         if self.threshold is not None:
             out["threshold"] = self.threshold
+        if self.mask_columns is not None:
+            out["mask_columns"] = list(self.mask_columns)
+        if self.labels:
+            out["labels"] = dict(self.labels)
         return {**out, **self.extra}
 
 
@@ -84,3 +96,5 @@ class HeadSettings(Protocol):
     loss_weight: float
     label_smoothing: float
     threshold: float | str | None
+    mask_columns: list[str] | None
+    labels: dict[str, str]

@@ -2,8 +2,9 @@
 
 1. **data** (:mod:`seqrnn.training.data`): read, screen and split the records; fit the encoder and
    the head specs on the training part;
-2. **model**: the BiRNN and its heads from the config and the specs, then every record encoded into
-   an example with its targets;
+2. **model**: the BiRNN and its heads from the config and the specs (``train.init_from``: weights
+   of an existing model copied in where name and shape match, :mod:`seqrnn.training.init_from`), then
+   every record encoded into an example with its targets;
 3. **optimiser**: AdamW with a warm-up + cosine schedule; on ``--resume`` the checkpoint's model,
    optimiser, scheduler, RNG and early-stopping state (:mod:`seqrnn.training.checkpoint`);
 4. **epochs** (:mod:`seqrnn.training.loop`): ``train_epoch`` then ``validate``; the monitored metric
@@ -50,6 +51,7 @@ from seqrnn.training.data import (
     require_training_data,
 )
 from seqrnn.training.distributed import init_distributed
+from seqrnn.training.init_from import apply_init_from
 from seqrnn.training.interrupt import StopRequest
 from seqrnn.training.loop import Fit, build_optimizer, seed_everything, steps_per_epoch, train_epoch, validate
 from seqrnn.training.run_files import RunDirectory, scalars
@@ -111,6 +113,13 @@ def train(
 
     # 2. model and examples ----------------------------------------------------------------------------
     model = build_model({"model": config.model.to_dict(), "heads": specs}, encoder).to(device)
+    # Fine-tuning start (train.init_from); a resumed run's checkpoint already holds the weights.
+    if state is None:
+        init = apply_init_from(model, encoder, config.train.init_from, log)
+    else:
+        init = state.metadata.get("init_from")
+    if init:
+        meta["init_from"] = init
     heads = list(model.heads.values())
     data = build_datasets(config, parts, encoder, heads, augmentation)
     split, split_rows, rejected = parts.split, parts.rows(), parts.rejected
@@ -274,6 +283,7 @@ def _bundle_metadata(
         "augment": meta.get("augment"),
         "epoch": epoch,
         "monitor": monitor,
+        **({"init_from": meta["init_from"]} if meta.get("init_from") else {}),
     }
 
 

@@ -160,6 +160,11 @@ def _merged_blocks(
         yield ranges, order
 
 
+def merged_unit(path: str | Path) -> str:
+    """What a merge of shards like ``path`` counts: ``variants`` for variant files, else ``sequences``."""
+    return "variants" if _format(path) == VARIANTS_FORMAT else "sequences"
+
+
 def _format(path: str | Path) -> str:
     """The ``format`` attribute of an HDF5 file ("" when it cannot be read: the caller reports it)."""
     try:

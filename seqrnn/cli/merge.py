@@ -1,4 +1,4 @@
-"""``seqrnn merge``: join the shard files of a ``predict --shard K/N`` run."""
+"""``seqrnn merge``: join the shard files of a ``predict`` or ``variants --shard K/N`` run."""
 
 from __future__ import annotations
 
@@ -15,8 +15,8 @@ def merge(
 ) -> None:
     """Merge the shard files of a --shard K/N prediction back into one file in input order."""
     from seqrnn.io import check_writable
-    from seqrnn.merge import merge_shards
+    from seqrnn.merge import merge_shards, merged_unit
 
     check_writable(output)
     n = merge_shards(shards, output, common.command_line())
-    common.say(f"wrote {output}: {n} sequences from {len(shards)} shards")
+    common.say(f"wrote {output}: {n} {merged_unit(shards[0])} from {len(shards)} shards")

@@ -243,3 +243,18 @@ def test_a_model_set_shards_merge_and_resume_like_one_model(tmp_path: Path) -> N
                 np.testing.assert_array_equal(m[key][:], w[key][:])
             else:  # other batch neighbours in a shard: an ulp on CPUs whose kernels round by batch shape
                 np.testing.assert_allclose(m[key][:], w[key][:], rtol=0, atol=1e-6)
+
+
+def test_evaluate_scores_each_model_of_a_set(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    a, b = _dna(tmp_path / "a.pt", 0, "tf-a"), _dna(tmp_path / "b.pt", 1, "tf-b")
+    data = tmp_path / "test.tsv"
+    data.write_text("id\tseq\tBound\n" + "".join(f"r{i}\t{t}\t{i % 2}\n" for i, t in enumerate(TEXTS * 2)))
+    report = tmp_path / "eval.json"
+    assert main(["evaluate", "-m", str(a), "-m", str(b), str(data), "--json", str(report)]) == 0
+    out = capsys.readouterr().out
+    assert "of tf-a on" in out and "of tf-b on" in out
+    models = json.loads(report.read_text())["models"]
+    assert sorted(models) == ["tf-a", "tf-b"] and models["tf-a"]["metrics"]["bound"]["n"] == 6
+    alone = tmp_path / "a.json"
+    assert main(["evaluate", "-m", str(a), str(data), "--json", str(alone)]) == 0
+    assert json.loads(alone.read_text())["metrics"] == models["tf-a"]["metrics"]

@@ -60,6 +60,9 @@ def test_models_lists_every_model_name_first(capsys: pytest.CaptureFixture[str])
     assert set(ZOO) <= set(names)
     for line in lines:
         assert " | test: " in line and line.rstrip().endswith("MB")
+    assert main(["info", ZOO[-1]]) == 0
+    card = capsys.readouterr().out.split("model card:")[1]
+    assert "  test metrics:" in card and "  reproduce: seqrnn evaluate -m " + ZOO[-1] in card
 
 
 GROUPS = sorted({builtin_index()[n]["group"] for n in ZOO})

@@ -47,6 +47,21 @@ class ModelBundle:
         """The stored head specs (name, kind, columns, classes, ...), in model order."""
         return self.metadata["heads"]
 
+    @property
+    def version(self) -> str:
+        """The model version: its card's, else a built-in's in ``index.json``, else ``""``."""
+        card = self.metadata.get("card") or {}
+        if card.get("version"):
+            return str(card["version"])
+        for entry in builtin_index().values():
+            if (
+                self.path is not None
+                and entry.get("file") == self.path.name
+                and entry.get("sha256") == self.sha256
+            ):
+                return str(entry.get("version", ""))
+        return ""
+
     def views(self, test_views: int | None = None) -> Views:
         """The augmentation and number of views to average: the bundle's choice unless overridden.
 

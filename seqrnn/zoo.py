@@ -90,17 +90,12 @@ def load_model_set(names: Sequence[str | Path], device: str | torch.device = "cp
     metadata = {
         **first.metadata,
         "heads": [{**h, "name": f"{b.name}/{h['name']}"} for b in bundles for h in b.heads],
-        "model_set": [{"name": b.name, "sha256": b.sha256, "version": version(b)} for b in bundles],
+        "model_set": [{"name": b.name, "sha256": b.sha256, "version": b.version} for b in bundles],
     }
     metadata.pop("ensemble", None)
     sha = hashlib.sha256("".join(b.sha256 for b in bundles).encode()).hexdigest()
     name = "+".join(labels)
     return ModelBundle(model, first.encoder, metadata, None, sha, name, members=bundles)  # type: ignore[arg-type]
-
-
-def version(bundle: ModelBundle) -> str:
-    """A bundle's model version: its card's, else ``""``."""
-    return str((bundle.metadata.get("card") or {}).get("version", ""))
 
 
 def model_line(name: str, entry: dict[str, Any]) -> str:

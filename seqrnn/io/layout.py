@@ -74,7 +74,7 @@ def file_attrs(
         "seqrnn_version": __version__,
         "model_name": bundle.name,
         "model_sha256": bundle.sha256,
-        "model_version": str((bundle.metadata.get("card") or {}).get("version", "")),
+        "model_version": bundle.version,
     }
     models = bundle.metadata.get("model_set")
     if models:  # several models side by side: each one's name, sha256 and version

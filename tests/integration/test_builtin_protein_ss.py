@@ -51,6 +51,9 @@ def test_example_input_predicts(tmp_path: Path) -> None:
     )
     with h5py.File(out) as f:
         assert len(f["ids"]) == 4
+        assert (
+            f.attrs["model_version"] == builtin_index()["protein-ss"]["version"]
+        )  # the HDF5 names the version
         ss3 = f["residue/ss3/probs"][:]
         assert ss3.shape == (f["offsets"][-1], 3)
         # GFP is an 11-stranded beta barrel with little helix (DSSP: about half its residues in strands).

@@ -42,7 +42,7 @@ from seqrnn.data.examples import encode_record, prepare_example
 from seqrnn.data.inputs import ReadOptions, chain_inputs
 from seqrnn.data.records import Record
 from seqrnn.errors import InputError
-from seqrnn.evaluation import evaluate_records
+from seqrnn.evaluation import choose_thresholds, evaluate_records
 from seqrnn.inference import PredictOptions, predict_examples
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -87,6 +87,8 @@ class Recipe:
     summary: dict[str, str]
     anchors: dict[str, Any] = field(default_factory=dict)
     subset_of: tuple[Path, Path] | None = None  # (data file, split.tsv): the test file is written from them
+    # (run's split.tsv, criterion): choose the decision threshold again on the run's validation records
+    recalibrate: tuple[Path, str] | None = None
 
 
 def tf_recipe(tf: str, data: Path, runs: Path) -> Recipe:
@@ -134,11 +136,12 @@ def promoter_recipe(name: str, data: Path, runs: Path) -> Recipe:
         "inputs": f"DNA, {length} nt windows in the promoter's orientation (-{length - 50} to +50 around "
         "the TSS in CNNProm's data); strand specific, no strand averaging",
         "outputs": "promoter: probabilities of classes 0 (non-promoter) and 1 (promoter); the class call "
-        "uses the decision threshold chosen on validation data (best MCC), stored in the bundle",
+        "uses the decision threshold chosen on validation data (best sensitivity + specificity), stored "
+        "in the bundle",
         "training data": f"CNNProm (Umarov & Solovyev, PLOS One 2017) FASTA files {files}",
         "source and licence": "CNNProm supplementary data (PLOS One, CC BY 4.0)",
         "protocol": "DanQ-style Conv1d(128, k15) + max-pool 4 + BiLSTM(64) + MLP; 80/10/10 shuffled split "
-        "(seed 0); early stopping on validation AUROC; threshold from validation MCC",
+        "(seed 0); early stopping on validation AUROC; threshold from validation Youden's J",
         "split": "one held-out test split (10%, seed 0); CNNProm's figures are cross-validated",
     }
     return Recipe(
@@ -156,6 +159,7 @@ def promoter_recipe(name: str, data: Path, runs: Path) -> Recipe:
             "data": "CNNProm",
         },
         anchors,
+        recalibrate=(run / "model" / "split.tsv", "youden"),
     )
 
 
@@ -212,6 +216,24 @@ def recipes(data: Path, runs: Path) -> dict[str, Recipe]:
     out.update({name: promoter_recipe(name, data, runs) for name in PROMOTERS})
     out.update({name: smiles_recipe(name, data, runs) for name in SMILES})
     return out
+
+
+def _recalibrate(bundle: Any, recipe: Recipe, split_tsv: Path, criterion: str) -> None:
+    """Choose the two-class heads' decision thresholds again on the run's own validation records (as
+    ``threshold: auto`` does after training), by ``criterion``: runs trained with an older criterion
+    get the current one without retraining."""
+    with split_tsv.open(newline="") as fh:
+        rows = [r for r in csv.DictReader(fh, delimiter="\t") if r["part"] == "valid"]
+    wanted = {int(r["row"]) - 1 for r in rows}
+    heads = list(bundle.model.heads.values())
+    records = [r for r in chain_inputs([rows[0]["file"]], recipe.read) if r.index in wanted]
+    examples = [prepare_example(r, bundle.encoder, views=bundle.views(None), heads=heads) for r in records]
+    names = {h.name: criterion for h in heads if h.spec.threshold is not None}
+    chosen = choose_thresholds(bundle, examples, names, PredictOptions(precision="fp32"), torch.device("cpu"))
+    for name, value in chosen.items():
+        print(f"{recipe.name}: {name} threshold {bundle.model.heads[name].spec.threshold:.4f} -> {value:.4f} "
+              f"({criterion} on {len(examples)} validation records)", file=sys.stderr)  # fmt: skip
+        bundle.model.heads[name].spec.threshold = value
 
 
 def score(bundle: Any, recipe: Recipe) -> dict[str, Any]:
@@ -272,6 +294,8 @@ def build(recipe: Recipe) -> dict[str, Any]:
     if recipe.subset_of is not None:
         _write_subset(*recipe.subset_of, recipe.test_file)
     source = load_models(recipe.members)
+    if recipe.recalibrate is not None:
+        _recalibrate(source, recipe, *recipe.recalibrate)
     fp32 = score(source, recipe)
     first = load_bundle(recipe.members[0])
     span = lengths(recipe, first)

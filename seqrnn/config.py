@@ -25,6 +25,7 @@ from typing import Any
 import yaml
 
 from seqrnn.config_parse import apply_override, build_section
+from seqrnn.decisions import CRITERIA
 from seqrnn.errors import ConfigError
 from seqrnn.io.files import atomic_write_text
 from seqrnn.models import HEADS, ModelConfig
@@ -70,8 +71,8 @@ class HeadConfig:
     loss_weight: float = field(default=1.0, metadata={"range": ">= 0"})  # weight in the summed loss
     # Cross-entropy label smoothing; the config rejects it for kinds that do not apply it.
     label_smoothing: float = field(default=0.0, metadata={"range": "[0, 1]"})
-    # Two-class heads: call the second class at probability >= threshold instead of argmax; "auto":
-    # the cut-off with the best MCC on the validation set, chosen after training (stored in the bundle).
+    # Two-class heads: call the second class at probability >= threshold instead of argmax; "auto" (=
+    # "youden": best sensitivity + specificity) or "mcc": chosen on the validation set after training.
     threshold: float | str | None = field(default=None, metadata={"range": "(0, 1)"})
     # Residue heads: score only where these per-residue columns are all 1; None: ``data.mask_columns``;
     # []: every residue (e.g. a disorder head trained on the column that masks the others).
@@ -282,8 +283,10 @@ def _check_threshold(i: int, head: HeadConfig, cls: type) -> None:
         raise ConfigError(f"{where}: {head.kind} heads take no decision threshold")
     if head.classes is not None and len(head.classes) != 2:
         raise ConfigError(f"{where}: a threshold needs exactly two classes")
-    if value != "auto" and not isinstance(value, float):  # numbers are range-checked on loading
-        raise ConfigError(f"{where}: choose auto or a probability between 0 and 1, not {value!r}")
+    if value not in CRITERIA and not isinstance(value, float):  # numbers are range-checked on loading
+        raise ConfigError(
+            f"{where}: choose auto (= youden), youden, mcc or a probability between 0 and 1, not {value!r}"
+        )
 
 
 def _check_masks_and_labels(i: int, head: HeadConfig, cls: type) -> None:

@@ -18,13 +18,21 @@ def decide(probs: np.ndarray, threshold: float | None = None) -> np.ndarray:
     return p.argmax(axis=1) if len(p) else np.empty(0, dtype=np.int64)
 
 
-def best_threshold(y_true: np.ndarray, scores: np.ndarray) -> float:
-    """The cut-off on ``scores`` (class-1 probabilities) with the highest MCC for binary ``y_true``.
+#: How ``threshold: auto`` and its named variants choose a cut-off on validation data.
+CRITERIA = {"auto": "youden", "youden": "youden", "mcc": "mcc"}
+
+
+def best_threshold(y_true: np.ndarray, scores: np.ndarray, criterion: str = "youden") -> float:
+    """The cut-off on ``scores`` (class-1 probabilities) that is best for binary ``y_true`` by
+    ``criterion``: ``youden`` maximises sensitivity + specificity - 1 (balanced accuracy; what CNNProm-style
+    Sn/Sp reports weigh), ``mcc`` the Matthews correlation (which favours the majority class on
+    imbalanced sets).
 
     Candidates are the midpoints between consecutive distinct scores; among equally good cut-offs the one
-    nearest 0.5 wins.
-    Returns 0.5 when ``y_true`` holds one class only (no cut-off can be chosen).
+    nearest 0.5 wins. Returns 0.5 when ``y_true`` holds one class only (no cut-off can be chosen).
     """
+    if criterion not in ("youden", "mcc"):
+        raise ValueError(f"unknown threshold criterion {criterion!r}; choose youden or mcc")
     y = np.asarray(y_true).astype(bool)
     s = np.asarray(scores, dtype=np.float64)
     if y.all() or not y.any():
@@ -37,10 +45,12 @@ def best_threshold(y_true: np.ndarray, scores: np.ndarray) -> float:
     tp, fp, cut = tp[last], fp[last], s[last]
     pos, neg = float(y.sum()), float((~y).sum())
     fn, tn = pos - tp, neg - fp
-    den = np.sqrt((tp + fp) * (tp + fn) * (tn + fp) * (tn + fn))
-    mcc = np.where(den > 0, (tp * tn - fp * fn) / np.where(den > 0, den, 1.0), -1.0)
+    if criterion == "youden":
+        value = tp / pos + tn / neg - 1.0
+    else:
+        den = np.sqrt((tp + fp) * (tp + fn) * (tn + fp) * (tn + fn))
+        value = np.where(den > 0, (tp * tn - fp * fn) / np.where(den > 0, den, 1.0), -1.0)
     nxt = np.r_[cut[1:], 0.0]  # the next lower score: the cut-off lies between the two
     thresholds = (cut + nxt) / 2
-    best = mcc.max()
-    candidates = thresholds[np.isclose(mcc, best, rtol=0, atol=1e-12)]
+    candidates = thresholds[np.isclose(value, value.max(), rtol=0, atol=1e-12)]
     return float(candidates[np.argmin(np.abs(candidates - 0.5))])

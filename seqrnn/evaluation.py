@@ -121,19 +121,19 @@ def evaluate_examples(
 def choose_thresholds(
     bundle: ModelBundle,
     examples: Sequence[Example],
-    heads: Sequence[str],
+    heads: Mapping[str, str],
     options: PredictOptions,
     device: torch.device,
 ) -> dict[str, float]:
-    """For each of the two-class ``heads`` (names), the cut-off on the second class's probability with
-    the best MCC on the labelled ``examples`` (:func:`seqrnn.metrics.best_threshold`)."""
+    """For each two-class head of ``heads`` (name -> criterion, ``youden`` or ``mcc``), the best cut-off
+    on the second class's probability over the labelled ``examples`` (:func:`seqrnn.decisions.best_threshold`)."""
     targets, outputs = predict_with_targets(bundle, examples, options, device)
     chosen = {}
-    for name in heads:
+    for name, criterion in heads.items():
         y = np.asarray(targets[name])
         keep = y >= 0  # IGNORE (-100) marks a missing label
         p = np.stack(outputs[name])[keep]
-        chosen[name] = best_threshold(y[keep], p[:, 1])
+        chosen[name] = best_threshold(y[keep], p[:, 1], criterion)
     return chosen
 
 

@@ -33,6 +33,7 @@ from seqrnn.bundle import ModelBundle, build_model, load_bundle, save_bundle
 from seqrnn.config import RunConfig, check_monitor
 from seqrnn.data.augment import build_augmentation
 from seqrnn.data.examples import Example
+from seqrnn.decisions import CRITERIA
 from seqrnn.encoders import Encoder
 from seqrnn.errors import ConfigError
 from seqrnn.evaluation import choose_thresholds, evaluate_examples
@@ -228,7 +229,7 @@ def train(
     if progress_.bad_epochs >= config.train.patience:
         log(f"early stop: no improvement of {monitor} for {progress_.bad_epochs} epochs")
     done = progress_.bad_epochs >= config.train.patience or epoch >= config.train.epochs
-    auto = [h.name for h in config.heads if h.threshold == "auto"]
+    auto = {h.name: CRITERIA[h.threshold] for h in config.heads if h.threshold in CRITERIA}
     if auto and done and ctx.main:
         _store_thresholds(run, data.valid, auto, fit.eval_options(), device, log)
     test_metrics = None
@@ -308,18 +309,21 @@ def _lookup(metrics: dict[str, dict], monitor: str) -> float:
 def _store_thresholds(
     run: RunDirectory,
     valid: Sequence[Example],
-    heads: Sequence[str],
+    heads: dict[str, str],
     options: PredictOptions,
     device: torch.device,
     log: Callable[[str], None],
 ) -> None:
-    """``threshold: auto``: choose each head's decision cut-off on the validation set with the best
-    model, and store it in the bundle (model.pt is rewritten with the thresholds in its head specs)."""
+    """``threshold: auto`` (or ``youden``/``mcc``): choose each head's decision cut-off on the validation
+    set with the best model, by its criterion (head name -> ``youden``/``mcc``), and store it in the
+    bundle (model.pt is rewritten with the thresholds in its head specs)."""
     bundle = load_bundle(run.model, device)
     chosen = choose_thresholds(bundle, valid, heads, options, device)
     for name, value in chosen.items():
         bundle.model.heads[name].spec.threshold = value
-        log(f"decision threshold for {name}: {value:.4f} (best MCC on {len(valid)} validation records)")
+        log(
+            f"decision threshold for {name}: {value:.4f} (best {heads[name]} on {len(valid)} validation records)"
+        )
     kept = {k: v for k, v in bundle.metadata.items() if k not in ("encoder", "model", "heads")}
     save_bundle(run.model, bundle.model, bundle.encoder, kept)  # type: ignore[arg-type]
 

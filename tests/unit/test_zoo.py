@@ -160,6 +160,12 @@ def test_best_threshold_maximises_mcc_and_decides_the_class_call() -> None:
     m = classification_metrics(y, probs, ["0", "1"], threshold=t)
     assert m["mcc"] == pytest.approx(1.0) and m["threshold"] == pytest.approx(t)
     assert best_threshold(np.ones(4), np.linspace(0, 1, 4)) == 0.5
+    # Imbalanced: 2 positives among 22; MCC calls only the sure one, Youden's J takes both positives.
+    y = np.array([0] * 20 + [1, 1])
+    scores = np.array([0.5, 0.45, 0.42] + [0.1] * 17 + [0.4, 0.9])
+    assert best_threshold(y, scores, "mcc") > 0.5 > 0.4 > best_threshold(y, scores, "youden") > 0.1
+    with pytest.raises(ValueError, match="criterion"):
+        best_threshold(y, scores, "f1")
 
 
 def test_threshold_config_is_checked(tmp_path: Path) -> None:

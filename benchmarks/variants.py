@@ -6,8 +6,7 @@
 A random genome (``--contigs`` contigs of ``--contig-length`` bases, seeded) and N random SNVs (sorted,
 REF from the genome, ALT one of the 3 other bases) are generated once per size into a temporary
 directory; each measurement runs ``seqrnn variants`` as a child process on ``--threads`` threads
-(default 1), so its peak resident memory (``resource.getrusage(RUSAGE_CHILDREN).ru_maxrss``, the
-largest child so far, hence sizes are run smallest first) is its own. Models: ``--model`` (default: the
+(default 1), inside a small wrapper process that reports that child's own peak resident memory. Models: ``--model`` (default: the
 built-in ``tf-USF1`` when shipped, else ``runs/zoo/deepbind/USF1_hybrid/model.pt``); the 12-model row
 gives that model 12 times unless ``--models12`` names 12 models (the same model 12 times costs what 12
 different models of its size cost: each is run on its own). Times include start-up (loading torch and
@@ -18,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import resource
 import subprocess
 import sys
 import tempfile
@@ -72,14 +70,21 @@ def write_vcf(directory: Path, n: int, seqs: list[str], seed: int = 1) -> Path:
     return vcf
 
 
+# One child per run that reports its own child's peak RSS (KiB): each figure is that run's alone.
+WRAPPER = (
+    "import resource, subprocess, sys; subprocess.run(sys.argv[1:], check=True); "
+    "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)"
+)
+
+
 def run_variants(vcf: Path, genome: Path, models: list[str], out: Path, threads: int) -> dict[str, float]:
-    """One ``seqrnn variants`` child process: wall seconds and the children's peak RSS so far (MiB)."""
+    """One ``seqrnn variants`` child process: wall seconds and its peak RSS (MiB)."""
     cmd = [sys.executable, "-m", "seqrnn", "variants", str(vcf), "--genome", str(genome), "-o", str(out)]
     cmd += [a for m in models for a in ("-m", m)] + ["--threads", str(threads), "-q"]
     start = time.perf_counter()
-    subprocess.run(cmd, check=True)
+    done = subprocess.run([sys.executable, "-c", WRAPPER, *cmd], check=True, capture_output=True, text=True)
     seconds = time.perf_counter() - start
-    rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    rss = int(done.stdout.split()[-1]) / 1024
     return {"seconds": round(seconds, 2), "peak_rss_mib": round(rss, 1)}
 
 

@@ -69,6 +69,12 @@ SMILES = {  # name -> (file, head, metric, label, chemprop, MoleculeNet best, sp
     "tox21": ("tox21.csv", "tox", "mean_auroc", "mean AUROC", 0.851, 0.829, "random 80/10/10", 3,
               "12 Tox21 toxicity assays (nuclear receptor and stress response), 1 = active"),
 }  # fmt: skip
+OUTPUTS = {
+    "esol": "logS, log10(mol/L) + std",
+    "lipophilicity": "logD + std",
+    "bbbp": "p_np: P(penetrates) + std",
+    "tox21": "tox: 12 assay probabilities + std",
+}
 GOLDEN_SMILES = ["CCO", "c1ccccc1", "CC(=O)Oc1ccccc1C(=O)O", "Cn1cnc2c1c(=O)n(C)c(=O)n2C",
                  "CC(C)Cc1ccc(cc1)C(C)C(=O)O", "CC(=O)Nc1ccc(O)cc1"]  # fmt: skip
 
@@ -191,7 +197,7 @@ def smiles_recipe(name: str, data: Path, runs: Path) -> Recipe:
         {
             "task": what.split(",")[0].split("(")[0].strip(),
             "inputs": "SMILES",
-            "outputs": head,
+            "outputs": OUTPUTS[name],
             "data": f"MoleculeNet {name}",
         },
         {"chemprop": chemprop, "MoleculeNet best": molnet},
@@ -385,8 +391,9 @@ def table() -> str:
         if name not in results:
             continue
         figures, anchors = results[name]["figures"], results[name]["anchors"]
-        shown = ("auprc", "mcc", "sensitivity", "specificity", "threshold", "mean_r2")
-        other = ", ".join(f"{k} {figures[k]:.3f}" for k in shown if k in figures)
+        shown = ("auroc", "auprc", "mcc", "sensitivity", "specificity", "threshold", "mean_r2")
+        main_key = entry["test"].split()[0].lower()  # the main metric is in its own column
+        other = ", ".join(f"{k} {figures[k]:.3f}" for k in shown if k in figures and k != main_key)
         anchor = "; ".join(
             f"{k} {v if isinstance(v, str) else ' / '.join(map(str, v)) if isinstance(v, list) else f'{v:.3f}'}"
             for k, v in anchors.items()

@@ -47,6 +47,14 @@ class ModelBundle:
         """The stored head specs (name, kind, columns, classes, ...), in model order."""
         return self.metadata["heads"]
 
+    def view_counts(self, test_views: int | None = None) -> dict[str, int]:
+        """Head name -> how many views (the input included) its outputs average: the bundle's count for
+        all heads, or in a model set each model's own for its ``<model>/<head>`` names."""
+        if self.members:
+            return {f"{b.name}/{h}": n for b in self.members for h, n in b.view_counts(test_views).items()}
+        n = self.views(test_views)[1]
+        return dict.fromkeys(self.model.heads, n)
+
     @property
     def version(self) -> str:
         """The model version: its card's, else a built-in's in ``index.json``, else ``""``."""
@@ -68,16 +76,15 @@ class ModelBundle:
         DNA models without a stored augmentation still accept ``test_views=2`` (strand averaging);
         other models must have been trained with one. A model set's models must agree (ModelError).
         """
-        if self.members:
+        if self.members:  # a model set: the most any model takes (each averages its own first ones)
             chosen = [(b.name, b.views(test_views)) for b in self.members]
-            kinds = {(v[1], getattr(v[0], "name", None)) for _, v in chosen}
+            kinds = {v[0].name for _, v in chosen if v[1] > 1}  # type: ignore[union-attr]
             if len(kinds) > 1:
-                shown = ", ".join(f"{name} {v[1]}" for name, v in chosen)
+                shown = ", ".join(f"{name} {v[0].name}" for name, v in chosen if v[1] > 1)  # type: ignore[union-attr]
                 raise ModelError(
-                    f"these models average different numbers of test-time views ({shown}): give "
-                    "--test-views for all, or predict them in separate calls"
+                    f"these models average different kinds of views ({shown}): predict them apart"
                 )
-            return chosen[0][1]
+            return max((v for _, v in chosen), key=lambda v: v[1])
         stored = self.metadata.get("augment") or {}
         n = test_views if test_views is not None else int(stored.get("test_views", 1))
         if n <= 1:

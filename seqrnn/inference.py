@@ -67,16 +67,20 @@ def start_window(
     """Queue one window's batches on ``runner``; the returned function waits and assembles the result.
 
     Outputs are in the order of ``examples``. Examples with ``views`` get their sequence-level outputs
-    averaged over the input and its views.
+    averaged over the input and its views; in a model set each model averages only as many as it takes
+    (its first views: they are drawn in the same order for every count).
     """
     model = bundle.model
     heads = model.heads
     flat = list(examples)
     owner = list(range(len(examples)))
+    rank = [0] * len(examples)  # 0: the input itself, j: its j-th view
     for i, ex in enumerate(examples):
-        for view in ex.views or ():
+        for j, view in enumerate(ex.views or (), start=1):
             flat.append(Example(ex.index, ex.id, view))
             owner.append(i)
+            rank.append(j)
+    limits = bundle.view_counts(options.test_views)
     lengths = np.array([e.tokens.size for e in flat], dtype=np.int64)
     per_seq: dict[str, list[np.ndarray | None]] = {name: [None] * len(flat) for name in heads}
     with_std = set(std_heads(model))
@@ -112,23 +116,24 @@ def start_window(
         n = len(examples)
         residue = {k: np.concatenate(per_seq[k][:n]) for k, h in heads.items() if h.level == "residue"}
         sequence = {k: np.stack(per_seq[k]) for k, h in heads.items() if h.level != "residue"}
-        if len(flat) > n:
-            counts = np.bincount(owner, minlength=n).astype(np.float64)
-            for k, values in sequence.items():
-                total = np.zeros((n, *values.shape[1:]), dtype=np.float64)
-                np.add.at(total, np.asarray(owner), values)
-                sequence[k] = (total / counts.reshape(-1, *[1] * (values.ndim - 1))).astype(values.dtype)
+        owners, ranks = np.asarray(owner), np.asarray(rank)
+
+        def averaged(k: str, values: np.ndarray) -> np.ndarray:
+            """(N + views, ...) -> (N, ...): each example's mean over itself and the views head k takes."""
+            if len(flat) == n:
+                return values
+            use = ranks < limits.get(k, len(flat))
+            counts = np.bincount(owners[use], minlength=n).astype(np.float64)
+            total = np.zeros((n, *values.shape[1:]), dtype=np.float64)
+            np.add.at(total, owners[use], values[use])
+            return (total / counts.reshape(-1, *[1] * (values.ndim - 1))).astype(values.dtype)
+
+        sequence = {k: averaged(k, v) for k, v in sequence.items()}
         if not with_std:
             return WindowResult(list(examples), residue, sequence)
         residue_std = {k: np.concatenate(per_std[k][:n]) for k in residue if k in with_std}
-        sequence_std = {}
-        for k in (k for k in sequence if k in with_std):
-            members = np.stack(per_std[k])  # (N + views, M, C) float32
-            if len(flat) > n:
-                total = np.zeros((n, *members.shape[1:]), dtype=np.float64)
-                np.add.at(total, np.asarray(owner), members)
-                members = (total / counts.reshape(-1, 1, 1)).astype(np.float32)
-            sequence_std[k] = members.std(axis=1)
+        # The std over members of each member's view-averaged outputs: (N + views, M, C) -> (N, C).
+        sequence_std = {k: averaged(k, np.stack(per_std[k])).std(axis=1) for k in sequence if k in with_std}
         return WindowResult(list(examples), residue, sequence, residue_std, sequence_std)
 
     return finish
@@ -143,7 +148,7 @@ def _outputs(
         outputs: dict[str, torch.Tensor] = {}
         spread: dict[str, torch.Tensor] = {}
         for prefix, member in model.named_members():
-            out, sp = _outputs(member, tokens, lengths)
+            out, sp = _outputs(member, model.member_tokens(prefix, tokens), lengths)
             outputs.update({f"{prefix}/{k}": v for k, v in out.items()})
             spread.update({f"{prefix}/{k}": v for k, v in sp.items()})
         return outputs, spread

@@ -22,6 +22,7 @@ from typing import Any
 import torch
 
 from seqrnn.bundle import ModelBundle, builtin_index, load_bundle
+from seqrnn.encoders import UNK, Encoder
 from seqrnn.errors import ModelError
 from seqrnn.models.ensemble import ModelSet
 
@@ -76,17 +77,12 @@ def load_model_set(names: Sequence[str | Path], device: str | torch.device = "cp
     bundles = [load_bundle(n, device) for n in expanded]
     if len(bundles) == 1:
         return bundles[0]
-    first = bundles[0]
-    for other in bundles[1:]:
-        if other.metadata["encoder"] != first.metadata["encoder"]:
-            raise ModelError(
-                f"models {first.name} ({first.encoder.name}) and {other.name} ({other.encoder.name}) "
-                "read different inputs: predict them in separate calls"
-            )
     labels = [b.name for b in bundles]
     if len(set(labels)) < len(labels):
         raise ModelError(f"two models are named {labels[0]}: rename one bundle (seqrnn info shows names)")
-    model = ModelSet({b.name: b.model for b in bundles})
+    encoder, remaps = _shared_encoder(bundles)
+    model = ModelSet({b.name: b.model for b in bundles}, remaps)
+    first = bundles[0]
     metadata = {
         **first.metadata,
         "heads": [{**h, "name": f"{b.name}/{h['name']}"} for b in bundles for h in b.heads],
@@ -95,7 +91,37 @@ def load_model_set(names: Sequence[str | Path], device: str | torch.device = "cp
     metadata.pop("ensemble", None)
     sha = hashlib.sha256("".join(b.sha256 for b in bundles).encode()).hexdigest()
     name = "+".join(labels)
-    return ModelBundle(model, first.encoder, metadata, None, sha, name, members=bundles)  # type: ignore[arg-type]
+    metadata["encoder"] = encoder.to_config()
+    return ModelBundle(model, encoder, metadata, None, sha, name, members=bundles)  # type: ignore[arg-type]
+
+
+def _shared_encoder(bundles: Sequence[ModelBundle]) -> tuple[Encoder, dict[str, torch.Tensor]]:
+    """One encoder for every model of a set, and per model whose vocabulary differs from it a token
+    remap (union id -> the model's id). Models must read the same kind of input with the same settings;
+    only vocabularies fitted on training data (SMILES, with ``<unk>`` for unseen tokens) may differ.
+    Raises :class:`ModelError` otherwise."""
+    first = bundles[0]
+    config = {k: v for k, v in first.metadata["encoder"].items() if k != "tokens"}
+    for other in bundles[1:]:
+        if {k: v for k, v in other.metadata["encoder"].items() if k != "tokens"} != config:
+            raise ModelError(
+                f"models {first.name} ({first.encoder.name}) and {other.name} ({other.encoder.name}) "
+                "read different inputs: predict them in separate calls"
+            )
+    if all(b.metadata["encoder"] == first.metadata["encoder"] for b in bundles):
+        return first.encoder, {}
+    if UNK not in first.encoder.index:
+        raise ModelError(f"models {first.name} and others read different alphabets: predict them apart")
+    union = list(first.encoder.tokens)
+    for b in bundles[1:]:
+        union += [t for t in b.encoder.tokens if t not in set(union)]
+    encoder = Encoder.from_config({**first.metadata["encoder"], "tokens": union})
+    remaps = {
+        b.name: torch.tensor([b.encoder.index.get(t, b.encoder.index[UNK]) for t in union], dtype=torch.long)
+        for b in bundles
+        if b.encoder.tokens != union
+    }
+    return encoder, remaps
 
 
 def model_line(name: str, entry: dict[str, Any]) -> str:

@@ -86,12 +86,20 @@ class ModelSet(nn.Module):
     encoder; :func:`seqrnn.bundle.load_model_set` checks that, this class does not.
     """
 
-    def __init__(self, members: dict[str, nn.Module]) -> None:
+    def __init__(self, members: dict[str, nn.Module], remaps: dict[str, torch.Tensor] | None = None) -> None:
         super().__init__()
         if not members:
             raise ValueError("a model set needs at least one model")
         self.names = list(members)
         self.members = nn.ModuleList(members.values())
+        # Models whose vocabularies differ (SMILES models fit theirs on their own training data) read one
+        # encoding in the union vocabulary: remaps[name][union token id] = that model's id (<unk> if absent).
+        self.remaps = dict(remaps or {})
+
+    def member_tokens(self, name: str, tokens: torch.Tensor) -> torch.Tensor:
+        """``tokens`` (B, L) of the set's vocabulary as model ``name`` numbers them."""
+        remap = self.remaps.get(name)
+        return tokens if remap is None else remap.to(tokens.device)[tokens]
 
     @property
     def heads(self) -> dict[str, nn.Module]:
@@ -111,7 +119,8 @@ class ModelSet(nn.Module):
         """Every member's :meth:`predict` outputs under ``<model>/<head>`` names; shapes as the member's."""
         out: dict[str, torch.Tensor] = {}
         for name, member in self.named_members():
-            out.update({f"{name}/{k}": v for k, v in member.predict(tokens, lengths).items()})  # type: ignore[operator]
+            outputs = member.predict(self.member_tokens(name, tokens), lengths)  # type: ignore[operator]
+            out.update({f"{name}/{k}": v for k, v in outputs.items()})
         return out
 
 

@@ -79,16 +79,23 @@ def test_a_group_predicts_into_one_file_with_a_group_per_model(group: str, tmp_p
         data = tmp_path / "in.fa"
         data.write_text("".join(f">s{i}\n{t}\n" for i, t in enumerate(inputs)))
     out = tmp_path / "all.h5"
-    assert main(["predict", "-m", group, str(data), "-o", str(out), "-q", "--threads", "1"]) == 0
+    assert (
+        main(
+            ["predict", "-m", group, str(data), "-o", str(out), "-q", "--threads", "1", "--precision", "fp32"]
+        )
+        == 0
+    )
     with h5py.File(out) as f:
         assert sorted(f["sequence"]) == members
         assert [x.decode() for x in f.attrs["models_name"]] == members
-        # The same numbers as each model alone (golden, fp32 there; auto precision is fp32 or bf16).
-        for name in members:
+        # The same numbers as each model alone (golden), for the models whose golden inputs these are
+        # (promoters of 81 and 251 nt have their own): one shared encoding (for SMILES models in their
+        # union vocabulary), each model with its own views.
+        for name in (m for m in members if GOLDEN[m]["inputs"] == inputs):
             for head, values in GOLDEN[name]["outputs"].items():
                 got = f[f"sequence/{name}/{head}"]
                 dataset = got["probs"] if "probs" in got else got["values"]
-                np.testing.assert_allclose(dataset[:], np.array(values), atol=0.05, rtol=0.05)
+                np.testing.assert_allclose(dataset[:], np.array(values), atol=1e-4, rtol=0)
 
 
 TF_TESTS = {

@@ -89,13 +89,23 @@ def test_models_of_different_alphabets_or_names_in_one_call_are_usage_errors(tmp
     assert code != 0 and not (tmp_path / "x.h5").exists()
 
 
-def test_models_with_different_test_views_are_refused_unless_views_are_given(tmp_path: Path) -> None:
+def test_models_with_different_test_views_each_average_their_own(tmp_path: Path) -> None:
     plain = _dna(tmp_path / "a.pt", 0, "plain")
     strands = _dna(tmp_path / "b.pt", 1, "strands", augment={"name": "reverse_complement", "test_views": 2})
     both = load_model_set([plain, strands])
-    with pytest.raises(ModelError, match="test-time views"):
-        both.views()
-    assert both.views(2)[1] == 2 and both.views(1)[1] == 1
+    assert both.views()[1] == 2 and both.view_counts() == {"plain/bound": 1, "strands/bound": 2}
+    assert both.views(1)[1] == 1
+    fasta = _fasta(tmp_path / "in.fa")
+    outs = {k: tmp_path / f"{k}.h5" for k in ("plain", "strands", "both")}
+    for name, models in (("plain", [plain]), ("strands", [strands]), ("both", [plain, strands])):
+        args = [a for m in models for a in ("-m", str(m))]
+        assert main(["predict", *args, str(fasta), "-o", str(outs[name]), "-q"]) == 0
+    with h5py.File(outs["both"]) as f:
+        for name in ("plain", "strands"):
+            with h5py.File(outs[name]) as alone:
+                np.testing.assert_allclose(
+                    f[f"sequence/{name}/bound/probs"][:], alone["sequence/bound/probs"][:], rtol=0, atol=1e-6
+                )
 
 
 def test_groups_and_patterns_expand_to_built_in_models(monkeypatch: pytest.MonkeyPatch) -> None:

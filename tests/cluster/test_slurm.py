@@ -56,7 +56,12 @@ def _assert_same_predictions(a: Path, b: Path) -> None:
     assert sorted(da) == sorted(db)
     assert {"ids", "record_index", "residue/ss3/probs", "residue/ss8/probs"} <= set(da)
     for key in da:
-        np.testing.assert_array_equal(da[key], db[key], err_msg=key)
+        if da[key].dtype.kind == "f":
+            # Shards batch other neighbours than the whole run: CPUs whose kernels round by batch shape
+            # (AVX2 without AVX-512) move a probability by an ulp or two; ids and order stay exact.
+            np.testing.assert_allclose(da[key], db[key], rtol=0, atol=1e-6, err_msg=key)
+        else:
+            np.testing.assert_array_equal(da[key], db[key], err_msg=key)
 
 
 def _fingerprint(paths: list[Path]) -> dict[str, tuple[int, str]]:

@@ -47,6 +47,13 @@ class ModelBundle:
         """The stored head specs (name, kind, columns, classes, ...), in model order."""
         return self.metadata["heads"]
 
+    def save(self, path: str | Path, half: bool = False) -> str:
+        """Write this loaded bundle to ``path`` (e.g. after changing a head spec), keeping its metadata;
+        returns the new file's sha256. What :func:`save_bundle` derives from the model is derived again."""
+        derived = ("encoder", "model", "heads", "n_members", "weights_dtype", "seqrnn_version")
+        kept = {k: v for k, v in self.metadata.items() if k not in derived}
+        return save_bundle(path, self.model, self.encoder, kept, half=half)
+
     def view_counts(self, test_views: int | None = None) -> dict[str, int]:
         """Head name -> how many views (the input included) its outputs average: the bundle's count for
         all heads, or in a model set each model's own for its ``<model>/<head>`` names."""

@@ -324,8 +324,7 @@ def _store_thresholds(
         log(
             f"decision threshold for {name}: {value:.4f} (best {heads[name]} on {len(valid)} validation records)"
         )
-    kept = {k: v for k, v in bundle.metadata.items() if k not in ("encoder", "model", "heads")}
-    save_bundle(run.model, bundle.model, bundle.encoder, kept)  # type: ignore[arg-type]
+    bundle.save(run.model)
 
 
 def _score_test(

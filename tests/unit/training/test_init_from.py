@@ -17,16 +17,8 @@ from seqrnn.models import ModelConfig, SeqRNN
 from seqrnn.models.ensemble import Ensemble
 from seqrnn.training.init_from import init_from_bundle
 from seqrnn.training.trainer import train
+from tests.unit.data.test_head_masks import DISORDER, SS3
 
-SS3 = {"name": "ss3", "kind": "residue_classification", "columns": ["dssp3"], "classes": ["H", "E", "C"]}
-DISORDER = {
-    "name": "disorder",
-    "kind": "residue_classification",
-    "columns": ["disorder"],
-    "classes": ["ordered", "disordered"],
-    "mask_columns": [],
-    "labels": {"1.0": "ordered", "0.0": "disordered"},
-}
 TINY = {"hidden": 8, "layers": 1, "embed_dim": 4}
 
 

@@ -21,14 +21,14 @@ import os
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from seqrnn.bundle import ModelBundle, load_models
+from seqrnn.bundle import ModelBundle
 from seqrnn.data.examples import ON_INVALID
 from seqrnn.data.inputs import ReadOptions, as_paths, in_shard, parse_shard, python_inputs
 from seqrnn.errors import SeqrnnError
 from seqrnn.inference import PredictOptions
 from seqrnn.io.predictions import Predictions
 from seqrnn.runtime import PRECISIONS, resolve_device, set_threads
-from seqrnn.zoo import expand_names, load_model_set
+from seqrnn.zoo import load_named
 
 if TYPE_CHECKING:
     import torch
@@ -74,9 +74,7 @@ def load_model(name_or_path: ModelLike, *, device: str = "auto", ensemble: bool 
     if isinstance(name_or_path, ModelBundle):
         return name_or_path
     names = [name_or_path] if isinstance(name_or_path, str | os.PathLike) else list(name_or_path)
-    if ensemble:
-        return load_models(expand_names(names, allow_repeats=True), resolve_device(device))
-    return load_model_set(names, resolve_device(device))
+    return load_named(names, resolve_device(device), ensemble)
 
 
 def _model_and_device(model: ModelLike, device: str | None) -> tuple[ModelBundle, torch.device]:

@@ -21,7 +21,7 @@ from typing import Any
 
 import torch
 
-from seqrnn.bundle import ModelBundle, builtin_index, load_bundle
+from seqrnn.bundle import ModelBundle, builtin_index, load_bundle, load_models
 from seqrnn.encoders import UNK, Encoder
 from seqrnn.errors import ModelError
 from seqrnn.models.ensemble import ModelSet
@@ -63,6 +63,16 @@ def expand_names(names: Sequence[str | Path], allow_repeats: bool = False) -> li
     if repeated and not allow_repeats:
         raise ModelError(f"model {repeated[0]} is given more than once")
     return out
+
+
+def load_named(
+    names: Sequence[str | Path], device: str | torch.device = "cpu", ensemble: bool = False
+) -> ModelBundle:
+    """What ``-m`` (and ``model=``) name: side by side (:func:`load_model_set`), or with ``ensemble``
+    averaged as one ensemble (:func:`seqrnn.bundle.load_models`; a model may then be named twice)."""
+    if ensemble:
+        return load_models(expand_names(names, allow_repeats=True), device)
+    return load_model_set(names, device)
 
 
 def load_model_set(names: Sequence[str | Path], device: str | torch.device = "cpu") -> ModelBundle:

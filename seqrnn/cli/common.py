@@ -103,12 +103,9 @@ ENSEMBLE_OPT = typer.Option(
 
 def load_models(names: Sequence[str], ensemble: bool, device: object) -> ModelBundle:
     """The models of ``-m``: side by side (a model set), or averaged with ``--ensemble``."""
-    from seqrnn.bundle import load_models as load_ensemble
-    from seqrnn.zoo import expand_names, load_model_set
+    from seqrnn.zoo import load_named
 
-    if ensemble:
-        return load_ensemble(expand_names(names, allow_repeats=True), device)  # type: ignore[arg-type]
-    return load_model_set(names, device)  # type: ignore[arg-type]
+    return load_named(names, device, ensemble)  # type: ignore[arg-type]
 
 
 CLASS_FILE_OPT = typer.Option(

@@ -2,6 +2,7 @@
 
     python benchmarks/performance.py                       # the table in docs/performance.md
     python benchmarks/performance.py --memory 10000 1000000  # + peak memory of predict by input size
+    python benchmarks/performance.py --compare protein-ss-v1 protein-ss --out docs/results/protein_ss_speed.json
 
 Every measurement runs in a fresh worker process (so its peak resident memory is its own) on the same
 generated proteome-like FASTA: lengths log-normal with median ~350 (sigma 0.8), a tail cut at 35,000
@@ -233,6 +234,12 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=3, help="interleaved rounds of peaks and seqrnn rows")
     ap.add_argument("--memory", type=int, nargs="*", default=[], help="also: predict peak RSS at these sizes")
     ap.add_argument("--only-memory", action="store_true", help="skip the throughput measurements")
+    ap.add_argument(
+        "--compare",
+        nargs="+",
+        metavar="MODEL",
+        help="only: prediction speed of these models (names or files), fp32 and bf16, interleaved rounds",
+    )
     ap.add_argument("--out", default=str(ROOT / "docs/results/performance.json"))
     ap.add_argument("--worker", help=argparse.SUPPRESS)
     ap.add_argument("--fasta", help=argparse.SUPPRESS)
@@ -252,6 +259,11 @@ def main() -> None:
             "python": platform.python_version(),
         }
     }
+    if args.compare:
+        results["compare"] = compare(args.compare, args.sequences, args.threads, args.repeats)
+        Path(args.out).write_text(json.dumps(results, indent=1) + "\n")
+        print(compare_table(results))
+        return
     bundle = load_bundle("protein-ss")
     results["flops_per_residue"] = flops_per_residue(bundle.model)
     with tempfile.TemporaryDirectory() as tmp:
@@ -326,6 +338,51 @@ def main() -> None:
             results["memory"] = memory
     Path(args.out).write_text(json.dumps(results, indent=1) + "\n")
     print(table(results))
+
+
+def compare(models: list[str], sequences: int, threads: int, repeats: int) -> dict:
+    """Residues/s of ``seqrnn predict``'s path for each model and precision on one generated proteome.
+
+    Rounds interleave the models (round 1: A fp32, B fp32, A bf16, B bf16; round 2: ...) so that a VM
+    slowing down for a minute hits every model alike; the medians and each model's ratio to the first
+    are reported. bf16 is measured only where this CPU runs bf16 RNN kernels.
+    """
+    from seqrnn.runtime import cpu_bf16_rnn_works
+
+    precisions = ["fp32", "bf16"] if cpu_bf16_rnn_works() else ["fp32"]
+    with tempfile.TemporaryDirectory() as tmp:
+        fasta = Path(tmp) / "proteome.fa"
+        residues = write_fasta(fasta, proteome_lengths(sequences))
+        runs: dict[str, dict[str, list[float]]] = {m: {p: [] for p in precisions} for m in models}
+        for _ in range(max(1, repeats)):
+            for p in precisions:
+                for m in models:
+                    r = run_worker(f"seqrnn_{p}", fasta, threads, model=m)
+                    runs[m][p].append(r["residues"] / r["seconds"])
+    medians = {m: {p: float(np.median(v)) for p, v in runs[m].items()} for m in models}
+    return {
+        "input": {"sequences": sequences, "residues": residues},
+        "rounds": runs,
+        "residues_per_s": medians,
+        "ratio_to_first": {m: {p: medians[m][p] / medians[models[0]][p] for p in precisions} for m in models},
+    }
+
+
+def compare_table(r: dict) -> str:
+    c = r["compare"]
+    lines = [
+        f"Machine: {r['machine']['cpu']}, {r['machine']['threads']} threads, torch {r['machine']['torch']}. "
+        f"Input: {c['input']['sequences']} proteins, {c['input']['residues']:,} residues; "
+        f"medians of {len(next(iter(next(iter(c['rounds'].values())).values())))} interleaved rounds.",
+        "",
+        "| model | precision | residues/s | x first model | rounds (residues/s) |",
+        "|---|---|---|---|---|",
+    ]
+    for m, per in c["residues_per_s"].items():
+        for p, v in per.items():
+            rounds = ", ".join(f"{x:,.0f}" for x in c["rounds"][m][p])
+            lines.append(f"| {m} | {p} | {v:,.0f} | {c['ratio_to_first'][m][p]:.3f} | {rounds} |")
+    return "\n".join(lines)
 
 
 def _cpu_name() -> str:

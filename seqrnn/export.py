@@ -196,7 +196,8 @@ def _export_csv(pred: Predictions, output: Path) -> int:
         )
     heads = _prediction_columns(pred)
     if not heads:
-        raise InputError("no per-sequence heads to export as csv", source=str(pred.path))
+        hint = " (its per-residue heads: -f tsv, one row per residue)" if pred.residue_heads else ""
+        raise InputError(f"no per-sequence heads to export as csv{hint}", source=str(pred.path))
     shard = str(attrs.get("shard", "1/1"))
     options = ReadOptions(
         fmt=str(attrs.get("input_format", "")) or None,

@@ -28,17 +28,19 @@ from seqrnn.models.ensemble import ModelSet
 
 
 def groups() -> dict[str, list[str]]:
-    """Group name -> the built-in models in it, in index order."""
+    """Group name -> the built-in models in it, in index order. An earlier version kept by name (its
+    entry has ``superseded_by``, e.g. ``protein-ss-v1``) is left out: a group means the current models."""
     out: dict[str, list[str]] = {}
     for name, entry in builtin_index().items():
-        if entry.get("group"):
+        if entry.get("group") and not entry.get("superseded_by"):
             out.setdefault(entry["group"], []).append(name)
     return out
 
 
 def expand_names(names: Sequence[str | Path], allow_repeats: bool = False) -> list[str]:
     """Model arguments -> model names or paths: a group name (``tf``) or a pattern with ``*``/``?``
-    (``tf-*``) stands for the matching built-in models, sorted; anything else is kept as given.
+    (``tf-*``) stands for the matching current built-in models, sorted (an earlier version kept by name
+    is used only when named); anything else is kept as given.
 
     Raises :class:`ModelError` for a pattern that matches no built-in model, and for a model named twice
     unless ``allow_repeats`` (an ensemble may hold a model twice; side by side their groups would clash).
@@ -53,7 +55,8 @@ def expand_names(names: Sequence[str | Path], allow_repeats: bool = False) -> li
         elif text in grouped:
             out.extend(grouped[text])
         elif any(c in text for c in "*?["):
-            hits = sorted(n for n in index if fnmatch.fnmatchcase(n, text))
+            current = [n for n in index if not index[n].get("superseded_by")]  # as groups(): current only
+            hits = sorted(n for n in current if fnmatch.fnmatchcase(n, text))
             if not hits:
                 raise ModelError(f"{text}: no built-in model matches (seqrnn models lists them)")
             out.extend(hits)
@@ -144,6 +147,8 @@ def model_line(name: str, entry: dict[str, Any]) -> str:
         f"out: {entry['outputs']}" if entry.get("outputs") else "",
         f"data: {entry['data']}" if entry.get("data") else "",
         f"test: {entry['test']}" if entry.get("test") else "",
+        f"v{entry['version']}" if entry.get("version") else "",
+        f"superseded by {entry['superseded_by']}" if entry.get("superseded_by") else "",
         f"{size:.1f} MB",
     ]
     return " | ".join(c for c in cells if c)

@@ -113,9 +113,11 @@ def test_groups_and_patterns_expand_to_built_in_models(monkeypatch: pytest.Monke
         "tf-A": {"group": "tf"},
         "tf-B": {"group": "tf"},
         "promoter-x": {"group": "promoter"},
+        "tf-A-v1": {"group": "tf", "superseded_by": "tf-A"},
     }
     monkeypatch.setattr("seqrnn.zoo.builtin_index", lambda: index)
-    assert expand_names(["tf"]) == ["tf-A", "tf-B"]
+    assert expand_names(["tf"]) == ["tf-A", "tf-B"]  # a superseded version is named, not grouped
+    assert expand_names(["tf-A-v1"]) == ["tf-A-v1"]
     assert expand_names(["tf-*", "promoter-x"]) == ["tf-A", "tf-B", "promoter-x"]
     with pytest.raises(ModelError, match="no built-in model matches"):
         expand_names(["zz-*"])

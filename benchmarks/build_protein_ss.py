@@ -1,0 +1,192 @@
+"""Package a trained protein run as the built-in ``protein-ss`` v2 with its model card; v1 stays by name.
+
+    python benchmarks/build_protein_ss.py runs/protein_ss_v2/model.pt \\
+        --data ../shared/data/protein_ss/netsurfp2 --json docs/results/protein_ss_v2_card.json
+
+1. The run's weights are written as float16 with the run's metadata to ``seqrnn/pretrained/protein-ss-v2.pt``.
+2. That file (what users get) is scored on CB513, TS115 and CASP12: Q3/Q8 as ``benchmarks/protein_ss.py``
+   does (resolved residues; CB513 also ``cb513_mask``), disorder AUROC/AUPRC and MCC at 0.5 over every
+   residue as ``benchmarks/disorder.py`` does. The run's own float32 weights are scored too, to show
+   what float16 costs.
+3. The card (``seqrnn info protein-ss``) is written into the file with those figures and metapredict's
+   from ``docs/results/disorder_anchor.json`` beside them.
+4. ``index.json``: ``protein-ss`` -> the v2 file; ``protein-ss-v1`` -> the unchanged v1 file, marked
+   ``superseded_by: protein-ss`` (so ``-m protein`` means v2 alone).
+
+Test sets are used for these final figures only; the run was chosen on its validation split.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from seqrnn.bundle import file_sha256, load_bundle, save_bundle
+from seqrnn.data.formats import read_records
+from seqrnn.evaluation import evaluate_records
+from seqrnn.inference import PredictOptions
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "benchmarks"))
+from disorder import read_set, score_tool, seqrnn_tool  # noqa: E402
+from protein_ss import SETS  # noqa: E402
+
+PRETRAINED = ROOT / "seqrnn" / "pretrained"
+ANCHOR = ROOT / "docs" / "results" / "disorder_anchor.json"
+V1 = "protein-ss-v1"
+
+
+def score(model: str | Path, data: Path, threads: int) -> dict[str, dict[str, float]]:
+    """Set -> Q3, Q8 (fp32) and disorder AUROC / AUPRC / MCC at 0.5 of one bundle."""
+    bundle = load_bundle(model)
+    out: dict[str, dict[str, float]] = {}
+    for name, (filename, masks) in SETS.items():
+        ev = evaluate_records(
+            bundle,
+            read_records(data / filename),
+            PredictOptions(precision="fp32"),
+            torch.device("cpu"),
+            masks,
+        )
+        out[name] = {
+            "residues_ss": ev.metrics["ss3"]["n"],
+            "q3": round(ev.metrics["ss3"]["accuracy"], 4),
+            "q8": round(ev.metrics["ss8"]["accuracy"], 4),
+        }
+    info, predict = seqrnn_tool(str(model), "fp32")
+    sets = {name: read_set(data / filename) for name, (filename, _masks) in SETS.items()}
+    disorder = score_tool(info, predict, sets, [threads], rounds=1)["sets"]
+    for name, r in disorder.items():
+        out[name].update({f"disorder_{k}": r[k] for k in ("residues", "disordered", "auroc", "auprc", "mcc")})
+    return out
+
+
+def recipe_of(bundle: Any) -> str:
+    """One run's fine-tuning settings, from the config stored in its bundle."""
+    config = bundle.metadata["train_config"]
+    train = config["train"]
+    parts = [f"{k} {train[k]}" for k in ("epochs", "lr", "precision", "crop_length") if k in train]
+    parts.insert(0, f"seed {config.get('seed')}")
+    smoothing = {h["name"]: h["label_smoothing"] for h in config["heads"] if h.get("label_smoothing")}
+    if smoothing:
+        parts.append("label smoothing " + ", ".join(f"{k} {v}" for k, v in smoothing.items()))
+    return ", ".join(parts) + f" (best epoch {bundle.metadata.get('epoch')})"
+
+
+def shown(r: dict[str, float]) -> str:
+    """One test set's figures as the card prints them."""
+    return (
+        f"Q3 {r['q3']:.4f}, Q8 {r['q8']:.4f} ({r['residues_ss']:,} resolved residues); disorder AUROC "
+        f"{r['disorder_auroc']:.3f}, AUPRC {r['disorder_auprc']:.3f}, MCC {r['disorder_mcc']:.3f} at 0.5 "
+        f"({r['disorder_residues']:,} residues, {r['disorder_disordered']:,} unresolved)"
+    )
+
+
+def card(figures: dict[str, Any], fp32: dict[str, Any], recipe: str) -> dict[str, Any]:
+    """The model card stored in the bundle (``seqrnn info`` prints it)."""
+    anchor = {}
+    if ANCHOR.is_file():
+        tool = next(t for t in json.loads(ANCHOR.read_text())["tools"] if t["tool"] == "metapredict")
+        anchor = {
+            f"metapredict {tool['version']} ({tool['network']}, threshold {tool['threshold']}) disorder": {
+                s: f"AUROC {r['auroc']:.3f}, MCC {r['mcc']:.3f}" for s, r in tool["sets"].items()
+            }
+        }
+    return {
+        "name": "protein-ss",
+        "version": "2",
+        "task": "protein secondary structure (DSSP 8- and 3-state) and disorder per residue, single sequence",
+        "inputs": "protein sequences of any length (20 amino acids; X/B/Z/U/O read as unknown)",
+        "outputs": "ss8 H G I E B T S C; ss3 H E C; disorder ordered / disordered (P(disordered) >= 0.5 "
+        "is called disordered)",
+        "training data": "NetSurfP-2.0 Train_HHblits (10,792 chains, PDB < 25% identity to the test sets)",
+        "source and licence": "NetSurfP-2.0 data (Klausen et al. 2019, Proteins); DSSP labels from the PDB",
+        "protocol": "protein-ss v1 (conv 128 k9 + 2-layer BiLSTM 256, trained 10 epochs) fine-tuned "
+        "(train.init_from) with a new disorder head, summed cross-entropy of the three heads, the SS "
+        f"heads on resolved residues only; {recipe}; runs and epochs chosen on validation 8-state "
+        "accuracy; weights stored as float16",
+        "split": "the v1 validation split: 5% of the training chains (540), split seed 1",
+        "test metrics": {name: shown(r) for name, r in figures.items()},
+        "published anchors": {
+            "S4PRED CB513 Q3": 0.753,
+            "PSIPRED single-sequence CB513 Q3 (docs/benchmarks.md)": "2-4 points below protein-ss v1",
+            **anchor,
+        },
+        "float16 vs float32": {
+            s: f"Q3 {figures[s]['q3']:.4f} vs {fp32[s]['q3']:.4f}, Q8 {figures[s]['q8']:.4f} vs "
+            f"{fp32[s]['q8']:.4f}, disorder AUROC {figures[s]['disorder_auroc']:.4f} vs "
+            f"{fp32[s]['disorder_auroc']:.4f}"
+            for s in figures
+        },
+        "disorder label": "unresolved in the PDB structure (NetSurfP-2.0 disorder column 0), not "
+        "intrinsic disorder: metapredict predicts the latter",
+        "intended use": "per-residue secondary structure and missing-density estimates for whole "
+        "proteomes without alignments; research use",
+        "limits": "single-sequence accuracy is well below alignment- or language-model-based predictors "
+        "(ProtT5 ~86 Q3 on CB513); rare states G, I, B are seldom predicted; the disorder head learned "
+        "crystallographic missing residues, which under-calls long intrinsically disordered regions",
+        "versions": f"{V1}: the previous model (secondary structure only), available by that name",
+        "reproduce": "python benchmarks/protein_ss.py --model protein-ss; "
+        "python benchmarks/disorder.py --model protein-ss",
+        "rebuild": "seqrnn train configs/protein_ss_v2.yaml (see docs/benchmarks.md), then "
+        "python benchmarks/build_protein_ss.py RUN/model.pt",
+    }
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("run", type=Path, help="the trained bundle (runs/.../model.pt)")
+    ap.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data" / "protein_ss" / "netsurfp2")
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--json", type=Path, help="write the figures here too")
+    args = ap.parse_args()
+    torch.set_num_threads(args.threads)
+    index_path = PRETRAINED / "index.json"
+    index = json.loads(index_path.read_text())
+    v1 = index.get(V1) or {**index["protein-ss"]}
+    if v1.get("version") != "1":
+        raise SystemExit(f"index.json: expected protein-ss v1 to keep, found version {v1.get('version')}")
+
+    source = load_bundle(args.run)
+    # A soup (benchmarks/soup.py) lists its ingredients: the card describes each run.
+    runs = [load_bundle(i["model"]) for i in source.metadata.get("soup", [])] or [source]
+    recipe = "; ".join(recipe_of(b) for b in runs)
+    if len(runs) > 1:
+        recipe = f"weight average (model soup, benchmarks/soup.py) of {len(runs)} runs: {recipe}"
+    meta = {k: v for k, v in source.metadata.items() if k not in ("encoder", "model", "heads")}
+    meta["name"] = "protein-ss"
+    target = PRETRAINED / "protein-ss-v2.pt"
+    save_bundle(target, source.model, source.encoder, meta, half=True)
+    fp32 = score(args.run, args.data, args.threads)
+    figures = score(target, args.data, args.threads)
+    meta["card"] = card(figures, fp32, recipe)
+    save_bundle(target, source.model, source.encoder, meta, half=True)
+    bundle = load_bundle(target)
+    cb = figures["CB513"]
+    index[V1] = {**v1, "superseded_by": "protein-ss"}
+    index["protein-ss"] = {
+        **{k: v for k, v in v1.items() if k in ("group", "inputs", "data")},
+        "file": target.name,
+        "sha256": file_sha256(target),
+        "bytes": target.stat().st_size,
+        "version": "2",
+        "heads": {h["name"]: "/".join(h["classes"]) for h in bundle.heads},
+        "task": "protein secondary structure and disorder per residue",
+        "outputs": "ss8 HGIEBTSC, ss3 HEC, disorder ordered/disordered",
+        "description": meta["card"]["task"],
+        "test": f"CB513 Q3 {cb['q3']:.3f}, Q8 {cb['q8']:.3f}, disorder AUROC {cb['disorder_auroc']:.3f}",
+    }
+    index_path.write_text(json.dumps(index, indent=2, sort_keys=True) + "\n")
+    result = {"model_sha256": file_sha256(target), "float16": figures, "float32": fp32, "recipe": recipe}
+    if args.json:
+        args.json.write_text(json.dumps(result, indent=1, default=str) + "\n")
+    print(json.dumps(result, indent=1, default=str))
+
+
+if __name__ == "__main__":
+    main()

@@ -80,6 +80,8 @@ class HeadConfig:
     # Classification heads: {LABEL_VALUE: CLASS}, e.g. {"1.0": ordered, "0.0": disordered}; values not
     # listed are read as they are.
     labels: dict[str, str] = field(default_factory=dict)
+    # This head's hidden layer (0 = linear); None: ``model.head_hidden``, as every head by default.
+    hidden: int | None = field(default=None, metadata={"range": ">= 0"})
 
 
 @dataclass
@@ -113,6 +115,9 @@ class TrainConfig:
     # Fine-tuning: before epoch 1, copy every weight of this model (file or built-in name) whose name
     # and shape match; new heads keep their initialisation. Ignored on --resume.
     init_from: str | None = None
+    # Parameters kept fixed (name prefixes: embed, convs, rnn, heads.NAME), e.g. to add a head to a
+    # model without changing its other outputs. Applies to resumed runs too.
+    freeze: list[str] = field(default_factory=list)
 
 
 @dataclass

@@ -149,6 +149,7 @@ class Head(nn.Module):
             label_smoothing=config.label_smoothing,
             mask_columns=None if config.mask_columns is None else list(config.mask_columns),
             labels=dict(config.labels) or None,
+            hidden=config.hidden,
         )
         spec.threshold = config.threshold if isinstance(config.threshold, float) else None  # auto: later
         spec.classes = cls.infer_classes(config, records)

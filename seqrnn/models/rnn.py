@@ -122,7 +122,8 @@ class SeqRNN(nn.Module):
             spec = item if isinstance(item, HeadSpec) else HeadSpec.from_dict(item)
             cls = HEADS.get(spec.kind)
             n = n_feat if cls.level == "residue" else 2 * n_feat
-            heads[spec.name] = cls(spec, n, config.head_hidden, config.head_dropout)
+            hidden = config.head_hidden if spec.hidden is None else spec.hidden  # heads[].hidden
+            heads[spec.name] = cls(spec, n, hidden, config.head_dropout)
         self.heads = nn.ModuleDict(heads)
         self._init_weights()
 

@@ -40,6 +40,8 @@ class HeadSpec:
     mask_columns: list[str] | None = None
     # Classification heads: label value -> class (e.g. {"1.0": "ordered"}); stored only when set.
     labels: dict[str, str] | None = None
+    # This head's hidden layer width (0 = linear); None: the model's ``head_hidden``. Stored only when set.
+    hidden: int | None = None
     extra: dict[str, Any] = field(default_factory=dict, repr=False)
 
     @classmethod
@@ -60,6 +62,7 @@ class HeadSpec:
             threshold=None if data.get("threshold") is None else float(data["threshold"]),
             mask_columns=None if data.get("mask_columns") is None else [str(c) for c in data["mask_columns"]],
             labels=None if not data.get("labels") else {str(k): str(v) for k, v in data["labels"].items()},
+            hidden=None if data.get("hidden") is None else int(data["hidden"]),
             extra={k: v for k, v in data.items() if k not in known},
         )
 
@@ -83,6 +86,8 @@ class HeadSpec:
             out["mask_columns"] = list(self.mask_columns)
         if self.labels:
             out["labels"] = dict(self.labels)
+        if self.hidden is not None:
+            out["hidden"] = self.hidden
         return {**out, **self.extra}
 
 
@@ -98,3 +103,4 @@ class HeadSettings(Protocol):
     threshold: float | str | None
     mask_columns: list[str] | None
     labels: dict[str, str]
+    hidden: int | None

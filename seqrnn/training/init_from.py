@@ -5,6 +5,11 @@ whose name and shape match one of the new model's is copied into it; tensors the
 new head) or has in another shape keep their fresh initialisation. The bundle must read its input the
 same way (same encoder config), and at least one tensor must match. A resumed run ignores the setting:
 its checkpoint already holds the weights.
+
+``train.freeze`` keeps parameters fixed during training: every parameter whose name starts with one of
+the given prefixes (``embed``, ``convs``, ``rnn``, ``heads.ss8``, ...; ``seqrnn info --json`` and the
+log name them) gets no gradient, no optimiser state and no weight decay, so a new head can be trained on
+top of a model whose outputs must stay exactly as they were (``protein-ss`` v2's SS heads are v1's).
 """
 
 from __future__ import annotations
@@ -70,7 +75,7 @@ def init_from_bundle(model: nn.Module, encoder: Encoder, source: str) -> InitRep
         )
     theirs = bundle.model.state_dict()
     ours = model.state_dict()
-    report = InitReport(bundle.name, bundle.sha256)
+    report = InitReport(str(source), bundle.sha256)  # as given: "protein-ss-v1", not the stored name
     with torch.no_grad():
         for name, tensor in ours.items():
             if name not in theirs:
@@ -98,3 +103,29 @@ def apply_init_from(
     report = init_from_bundle(model, encoder, source)
     log(report.summary())
     return report.to_dict()
+
+
+def freeze_parameters(model: nn.Module, prefixes: list[str]) -> list[str]:
+    """Turn off gradients of the parameters named by ``prefixes`` (``train.freeze``); -> their names.
+
+    A prefix matches a parameter name equal to it or starting with it and a dot (``heads.ss8`` matches
+    ``heads.ss8.net.1.weight``, not ``heads.ss8x...``). Raises :class:`ConfigError` for a prefix that
+    matches nothing (a typo would otherwise train everything) and when nothing is left to train.
+    """
+    names = [name for name, _ in model.named_parameters()]
+    frozen = []
+    for prefix in prefixes:
+        hits = [n for n in names if n == prefix or n.startswith(prefix + ".")]
+        if not hits:
+            tops = sorted({n.split(".")[0] for n in names})
+            raise ConfigError(
+                f"train.freeze {prefix!r}: no parameter of this model has that name or prefix "
+                f"(top-level: {', '.join(tops)}; heads as heads.NAME)"
+            )
+        frozen += [n for n in hits if n not in frozen]
+    for name, param in model.named_parameters():
+        if name in frozen:
+            param.requires_grad_(False)
+    if frozen and not any(p.requires_grad for p in model.parameters()):
+        raise ConfigError("train.freeze: every parameter is frozen; nothing would be trained")
+    return frozen

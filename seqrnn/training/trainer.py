@@ -52,7 +52,7 @@ from seqrnn.training.data import (
     require_training_data,
 )
 from seqrnn.training.distributed import init_distributed
-from seqrnn.training.init_from import apply_init_from
+from seqrnn.training.init_from import apply_init_from, freeze_parameters
 from seqrnn.training.interrupt import StopRequest
 from seqrnn.training.loop import Fit, build_optimizer, seed_everything, steps_per_epoch, train_epoch, validate
 from seqrnn.training.run_files import RunDirectory, scalars
@@ -121,6 +121,9 @@ def train(
         init = state.metadata.get("init_from")
     if init:
         meta["init_from"] = init
+    frozen = freeze_parameters(model, config.train.freeze)
+    if frozen:
+        log(f"train.freeze: {len(frozen)} parameter tensors fixed ({', '.join(config.train.freeze)})")
     heads = list(model.heads.values())
     data = build_datasets(config, parts, encoder, heads, augmentation)
     split, split_rows, rejected = parts.split, parts.rows(), parts.rejected

@@ -19,7 +19,11 @@ from seqrnn.models import HEADS, ModelConfig, SeqRNN
 from seqrnn.models.heads import Head, HeadSpec, head_class, specs_from_records
 
 ROOT = Path(__file__).resolve().parents[3]
-SHIPPED = [ROOT / "seqrnn" / "pretrained" / "protein-ss-v1.pt", ROOT / "tests" / "golden" / "tiny_protein.pt"]
+SHIPPED = [
+    ROOT / "seqrnn" / "pretrained" / "protein-ss-v1.pt",
+    ROOT / "seqrnn" / "pretrained" / "protein-ss-v2.pt",
+    ROOT / "tests" / "golden" / "tiny_protein.pt",
+]
 REGRESSION = {
     "name": "logs",
     "kind": "sequence_regression",
@@ -68,6 +72,28 @@ def test_spec_fields_key_order_and_unknown_keys() -> None:
     assert "mean" not in classification.to_dict() and classification.loss_weight == 1.0
     with pytest.raises(KeyError):
         HeadSpec.from_dict({"name": "y", "kind": "sequence_classification"})  # classes are required
+
+
+def test_a_head_may_have_its_own_hidden_layer(tmp_path: Path) -> None:
+    linear = {"name": "ss3", "kind": "residue_classification", "classes": ["H", "E", "C"]}
+    mlp = {"name": "disorder", "kind": "residue_classification", "classes": ["o", "d"], "hidden": 16}
+    assert (
+        HeadSpec.from_dict(mlp).to_dict()["hidden"] == 16
+        and "hidden" not in HeadSpec.from_dict(linear).to_dict()
+    )
+    model = SeqRNN(ModelConfig(hidden=4, layers=1, embed_dim=4), 22, [linear, mlp])
+    shapes = {k: tuple(v.shape) for k, v in model.state_dict().items() if k.startswith("heads.")}
+    assert shapes["heads.ss3.net.1.weight"] == (3, 8)  # model.head_hidden = 0: linear
+    assert shapes["heads.disorder.net.1.weight"] == (16, 8) and shapes["heads.disorder.net.4.weight"] == (
+        2,
+        16,
+    )
+    save_bundle(tmp_path / "m.pt", model, ProteinEncoder(), {})
+    again = load_bundle(tmp_path / "m.pt")  # the bundle rebuilds the head it stored
+    assert again.model.heads["disorder"].spec.hidden == 16
+    config = HeadConfig(name="d", kind="residue_classification", columns=["d"], hidden=16)
+    records = [Record("a", "MKV", 0, "t", {"d": "1 0 1"})]
+    assert specs_from_records([config], records)[0].hidden == 16
 
 
 def test_model_accepts_specs_and_dicts_alike() -> None:
@@ -264,6 +290,12 @@ def test_csv_columns_per_kind() -> None:
 
 def test_builtin_model_loads_with_typed_heads() -> None:
     # The checksum in index.json is verified on load: the shipped file is untouched.
-    bundle = load_bundle("protein-ss")
-    assert isinstance(bundle.encoder, ProteinEncoder)
-    assert [h.spec.classes for h in bundle.model.heads.values()] == [list("HGIEBTSC"), list("HEC")]
+    v1, v2 = load_bundle("protein-ss-v1"), load_bundle("protein-ss")
+    assert isinstance(v1.encoder, ProteinEncoder) and isinstance(v2.encoder, ProteinEncoder)
+    assert [h.spec.classes for h in v1.model.heads.values()] == [list("HGIEBTSC"), list("HEC")]
+    classes = [list("HGIEBTSC"), list("HEC"), ["ordered", "disordered"]]
+    assert [h.spec.classes for h in v2.model.heads.values()] == classes
+    # v2's disorder head reads every residue; its SS heads keep the data-level mask (resolved only).
+    assert (
+        v2.model.heads["disorder"].spec.mask_columns == [] and v2.model.heads["ss8"].spec.mask_columns is None
+    )

@@ -15,7 +15,7 @@ from seqrnn.encoders import DNAEncoder, ProteinEncoder
 from seqrnn.errors import ConfigError, ModelError
 from seqrnn.models import ModelConfig, SeqRNN
 from seqrnn.models.ensemble import Ensemble
-from seqrnn.training.init_from import init_from_bundle
+from seqrnn.training.init_from import freeze_parameters, init_from_bundle
 from seqrnn.training.trainer import train
 from tests.unit.data.test_head_masks import DISORDER, SS3
 
@@ -80,10 +80,10 @@ def test_training_starts_from_the_bundle_and_records_it(source: tuple[Path, SeqR
     }
     lines: list[str] = []
     result = train(config_from_mapping(raw), log=lines.append, progress=False)
-    assert any(line.startswith("init_from v1: copied") and "heads.disorder" in line for line in lines)
+    assert any(line.startswith(f"init_from {path}: copied") and "heads.disorder" in line for line in lines)
     bundle = load_bundle(result.model_path)
     record = bundle.metadata["init_from"]
-    assert record["model"] == "v1" and record["new"] == [
+    assert record["model"] == str(path) and record["new"] == [  # the source as given
         "heads.disorder.net.1.weight",
         "heads.disorder.net.1.bias",
     ]
@@ -95,3 +95,45 @@ def test_training_starts_from_the_bundle_and_records_it(source: tuple[Path, SeqR
     again = train(config_from_mapping(raw), resume=True, log=lines.append, progress=False)
     assert not any(line.startswith("init_from") for line in lines)
     assert load_bundle(again.model_path).metadata["init_from"] == record
+
+
+def test_freeze_keeps_the_named_parameters_fixed_and_trains_the_rest(
+    source: tuple[Path, SeqRNN], tmp_path: Path
+) -> None:
+    path, old = source
+    data = write_table(protein_ss_rows(24, seed=3, max_len=60), tmp_path / "train.csv")
+    raw = {
+        "encoder": "protein",
+        "output_dir": str(tmp_path / "run"),
+        "data": {"train": str(data), "valid_fraction": 0.2, "mask_columns": ["disorder"]},
+        "heads": [SS3, DISORDER],
+        "model": {**TINY, "dropout": 0.1},
+        "train": {
+            "epochs": 2,
+            "max_steps_per_epoch": 2,
+            "threads": 1,
+            "lr": 0.05,
+            "init_from": str(path),
+            "freeze": ["embed", "rnn", "heads.ss3"],
+            "monitor": "disorder/auroc",
+        },
+    }
+    lines: list[str] = []
+    result = train(config_from_mapping(raw), log=lines.append, progress=False)
+    assert any(line.startswith("train.freeze: ") for line in lines)
+    state, before = load_bundle(result.model_path).model.state_dict(), old.state_dict()
+    # Every tensor of the source is unchanged (so its ss3 outputs are too); the new head trained.
+    assert all(torch.equal(state[k], before[k]) for k in before)
+    fresh = _model([SS3, DISORDER], seed=0).state_dict()
+    assert not torch.equal(state["heads.disorder.net.1.weight"], fresh["heads.disorder.net.1.weight"])
+
+
+def test_freeze_errors() -> None:
+    model = _model([SS3, DISORDER], seed=0)
+    with pytest.raises(ConfigError, match=r"'rnn\.9': no parameter"):
+        freeze_parameters(model, ["rnn.9"])
+    with pytest.raises(ConfigError, match=r"'heads\.ss': no parameter"):  # a prefix ends at a dot
+        freeze_parameters(model, ["heads.ss"])
+    with pytest.raises(ConfigError, match="nothing would be trained"):
+        freeze_parameters(_model([SS3], seed=0), ["embed", "rnn", "heads"])
+    assert freeze_parameters(model, []) == [] and all(p.requires_grad for p in model.parameters())

@@ -72,6 +72,11 @@ def recipe_of(bundle: Any) -> str:
     train = config["train"]
     parts = [f"{k} {train[k]}" for k in ("epochs", "lr", "precision", "crop_length") if k in train]
     parts.insert(0, f"seed {config.get('seed')}")
+    if train.get("freeze"):
+        parts.append(f"frozen: {', '.join(train['freeze'])} (only the new head trains)")
+    parts += [f"{h['name']} head hidden layer {h['hidden']}" for h in config["heads"] if h.get("hidden")]
+    if train.get("monitor"):
+        parts.append(f"epoch chosen on validation {train['monitor']}")
     smoothing = {h["name"]: h["label_smoothing"] for h in config["heads"] if h.get("label_smoothing")}
     if smoothing:
         parts.append("label smoothing " + ", ".join(f"{k} {v}" for k, v in smoothing.items()))
@@ -87,7 +92,7 @@ def shown(r: dict[str, float]) -> str:
     )
 
 
-def card(figures: dict[str, Any], fp32: dict[str, Any], recipe: str) -> dict[str, Any]:
+def card(figures: dict[str, Any], fp32: dict[str, Any], recipe: str, same_ss: bool) -> dict[str, Any]:
     """The model card stored in the bundle (``seqrnn info`` prints it)."""
     anchor = {}
     if ANCHOR.is_file():
@@ -107,9 +112,8 @@ def card(figures: dict[str, Any], fp32: dict[str, Any], recipe: str) -> dict[str
         "training data": "NetSurfP-2.0 Train_HHblits (10,792 chains, PDB < 25% identity to the test sets)",
         "source and licence": "NetSurfP-2.0 data (Klausen et al. 2019, Proteins); DSSP labels from the PDB",
         "protocol": "protein-ss v1 (conv 128 k9 + 2-layer BiLSTM 256, trained 10 epochs) fine-tuned "
-        "(train.init_from) with a new disorder head, summed cross-entropy of the three heads, the SS "
-        f"heads on resolved residues only; {recipe}; runs and epochs chosen on validation 8-state "
-        "accuracy; weights stored as float16",
+        "(train.init_from) with a new disorder head trained on every residue; "
+        f"{recipe}; weights stored as float16 (docs/benchmarks.md: the candidates measured on validation)",
         "split": "the v1 validation split: 5% of the training chains (540), split seed 1",
         "test metrics": {name: shown(r) for name, r in figures.items()},
         "published anchors": {
@@ -130,7 +134,12 @@ def card(figures: dict[str, Any], fp32: dict[str, Any], recipe: str) -> dict[str
         "limits": "single-sequence accuracy is well below alignment- or language-model-based predictors "
         "(ProtT5 ~86 Q3 on CB513); rare states G, I, B are seldom predicted; the disorder head learned "
         "crystallographic missing residues, which under-calls long intrinsically disordered regions",
-        "versions": f"{V1}: the previous model (secondary structure only), available by that name",
+        "versions": f"{V1}: the previous model (secondary structure only), available by that name"
+        + (
+            "; v2's ss8 and ss3 outputs are v1's exactly (the same weights: only the disorder head is new)"
+            if same_ss
+            else ""
+        ),
         "reproduce": "python benchmarks/protein_ss.py --model protein-ss; "
         "python benchmarks/disorder.py --model protein-ss",
         "rebuild": "seqrnn train configs/protein_ss_v2.yaml (see docs/benchmarks.md), then "
@@ -164,7 +173,11 @@ def main() -> None:
     save_bundle(target, source.model, source.encoder, meta, half=True)
     fp32 = score(args.run, args.data, args.threads)
     figures = score(target, args.data, args.threads)
-    meta["card"] = card(figures, fp32, recipe)
+    # Did v1's tensors come through unchanged (train.freeze)? Then v2's SS outputs are v1's.
+    old = load_bundle(V1 if V1 in index else "protein-ss").model.state_dict()
+    new = load_bundle(target).model.state_dict()
+    same_ss = all(torch.equal(old[k], new[k]) for k in old)
+    meta["card"] = card(figures, fp32, recipe, same_ss)
     save_bundle(target, source.model, source.encoder, meta, half=True)
     bundle = load_bundle(target)
     cb = figures["CB513"]

@@ -35,7 +35,7 @@ ANCHORS = "S4PRED 75.3 Q3 on CB513 (single sequence); SPOT-1D-Single ~72-74 Q3; 
 def evaluate_model(model: str, data: Path, precision: str) -> dict:
     """One bundle on the three sets: per set its chain count, seconds and every head's metrics."""
     bundle = load_bundle(model)
-    results = {"model": bundle.name, "model_sha256": bundle.sha256, "precision": precision, "sets": {}}
+    results = {"model": str(model), "model_sha256": bundle.sha256, "precision": precision, "sets": {}}
     for name, (filename, masks) in SETS.items():
         t0 = time.perf_counter()
         ev = evaluate_records(
@@ -69,7 +69,7 @@ def main() -> None:
     print("|---|---|---|---|---|---|---|---|---|")
     for results in runs:
         for name, r in results["sets"].items():
-            disorder = f"{r['disorder']['auroc_macro']:.3f}" if "disorder" in r else ""
+            disorder = f"{r['disorder']['auroc']:.3f}" if "disorder" in r else ""
             print(
                 f"| {results['model']} | {name} | {r['sequences']} | {r['ss3']['n']} | "
                 f"{100 * r['ss3']['accuracy']:.2f} | {100 * r['ss8']['accuracy']:.2f} | {r['ss3']['mcc']:.3f} | "

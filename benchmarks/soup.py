@@ -120,7 +120,7 @@ def main() -> None:
     members = [ingredients[[str(m) for m in args.models].index(p)] for p in pick["members"]]
     out = averaged(members)
     meta = {k: v for k, v in out.metadata.items() if k not in ("encoder", "model", "heads")}
-    meta["soup"] = [{"model": str(b.path), "sha256": b.sha256} for b in members]
+    meta["soup"] = [{"model": m, "sha256": b.sha256} for m, b in zip(pick["members"], members, strict=True)]
     meta["valid_metrics"] = pick["metrics"]
     args.out.parent.mkdir(parents=True, exist_ok=True)
     save_bundle(args.out, out.model, out.encoder, meta)

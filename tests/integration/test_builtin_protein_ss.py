@@ -1,8 +1,10 @@
-"""The shipped protein-ss model: loads by name with its checksum, predicts any length, keeps its accuracy.
+"""The shipped protein models: ``protein-ss`` (v2: ss8, ss3, disorder) and ``protein-ss-v1`` (ss8, ss3) load
+by name with their checksums, predict any length and keep their accuracy.
 
 The accuracy check reads CASP12 from the shared benchmark data when it is present (CI has it beside the
 clone; set SEQRNN_SHARED_DATA elsewhere) and is skipped otherwise. Its reference figures were measured
-with the shipped model and are stored in ``expected_protein_ss.json``.
+with the shipped models and are stored in ``expected_protein_ss.json``: Q3/Q8 on resolved residues and,
+for v2, disorder AUROC and MCC (P(disordered) >= 0.5) over every residue.
 """
 
 from __future__ import annotations
@@ -33,12 +35,24 @@ pytestmark = pytest.mark.skipif("protein-ss" not in builtin_index(), reason="no 
 
 
 def test_listed_and_described(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["models"]) == 0
-    assert "protein-ss" in capsys.readouterr().out
+    assert main(["models", "--group", "protein"]) == 0
+    listed = {line.split()[0]: line for line in capsys.readouterr().out.splitlines()}
+    assert "v2" in listed["protein-ss"] and "superseded by protein-ss" in listed["protein-ss-v1"]
     bundle = load_bundle("protein-ss")
-    assert [h["name"] for h in bundle.heads] == ["ss8", "ss3"]
+    assert [h["name"] for h in bundle.heads] == ["ss8", "ss3", "disorder"]
     assert "".join(bundle.model.heads["ss8"].classes) == "HGIEBTSC"
     assert "".join(bundle.model.heads["ss3"].classes) == "HEC"
+    assert bundle.model.heads["disorder"].classes == ["ordered", "disordered"]
+    assert bundle.version == "2" and load_bundle("protein-ss-v1").version == "1"
+    assert [h["name"] for h in load_bundle("protein-ss-v1").heads] == ["ss8", "ss3"]
+    # The card carries the disorder figures beside metapredict's.
+    assert main(["info", "protein-ss"]) == 0
+    card = capsys.readouterr().out
+    assert "disorder AUROC" in card and "metapredict" in card
+    # A group means the current models: -m protein is v2 alone.
+    from seqrnn.zoo import expand_names
+
+    assert expand_names(["protein"]) == ["protein-ss"]
 
 
 def test_example_input_predicts(tmp_path: Path) -> None:
@@ -51,15 +65,32 @@ def test_example_input_predicts(tmp_path: Path) -> None:
     )
     with h5py.File(out) as f:
         assert len(f["ids"]) == 4
-        assert (
-            f.attrs["model_version"] == builtin_index()["protein-ss"]["version"]
-        )  # the HDF5 names the version
+        assert f.attrs["model_version"] == "2" == builtin_index()["protein-ss"]["version"]
+        assert f["residue/disorder/probs"].shape == (f["offsets"][-1], 2)
         ss3 = f["residue/ss3/probs"][:]
         assert ss3.shape == (f["offsets"][-1], 3)
         # GFP is an 11-stranded beta barrel with little helix (DSSP: about half its residues in strands).
         a, b = f["offsets"][1], f["offsets"][2]
         fractions = np.bincount(ss3[a:b].argmax(1), minlength=3) / (b - a)
         assert fractions[1] > 0.35 and fractions[0] < 0.15
+
+
+def test_v2_secondary_structure_is_v1s_exactly() -> None:
+    """v2 was trained with v1's tensors frozen (train.freeze): users upgrading get the same ss8/ss3."""
+    import seqrnn
+
+    fasta = ROOT / "data/examples/proteins.fasta"
+    v1 = seqrnn.predict(fasta, model="protein-ss-v1", precision="fp32")
+    v2 = seqrnn.predict(fasta, model="protein-ss", precision="fp32")
+    try:
+        assert len(v1) == len(v2) == 4
+        for i in range(len(v1)):
+            for head in ("ss8", "ss3"):
+                np.testing.assert_array_equal(v1[i][head], v2[i][head])
+            assert v2[i]["disorder"].shape == (v2[i]["ss3"].shape[0], 2)
+    finally:
+        v1.close()
+        v2.close()
 
 
 @pytest.mark.slow
@@ -79,19 +110,43 @@ def test_titin_length_chain_predicts_in_bounded_memory() -> None:
     assert grown_mb < 2000
 
 
+def _disorder_figures(bundle, precision: str) -> tuple[float, float, int]:
+    """CASP12 disorder AUROC, MCC at P(disordered) >= 0.5 and residues, as benchmarks/disorder.py."""
+    import seqrnn
+    from seqrnn.metrics import binary_auroc
+
+    records = list(read_records(CASP12))
+    labels = np.concatenate([np.asarray(r.fields["disorder"].split(), dtype=float) < 0.5 for r in records])
+    pred = seqrnn.predict([(r.id, "".join(r.text.split())) for r in records], bundle, precision=precision)
+    scores = np.concatenate([pred[i]["disorder"][:, 1] for i in range(len(records))])
+    pred.close()
+    called = scores >= 0.5
+    tp, tn = float(np.sum(called & labels)), float(np.sum(~called & ~labels))
+    fp, fn = float(np.sum(called & ~labels)), float(np.sum(~called & labels))
+    mcc = (tp * tn - fp * fn) / np.sqrt((tp + fp) * (tp + fn) * (tn + fp) * (tn + fn))
+    return binary_auroc(labels, scores), float(mcc), labels.size
+
+
 @pytest.mark.skipif(not CASP12.is_file(), reason="shared benchmark data not present")
-def test_casp12_accuracy_matches_stored_figures() -> None:
-    expected = json.loads(EXPECTED.read_text())
-    bundle = load_bundle("protein-ss")
+@pytest.mark.parametrize("name", ["protein-ss", "protein-ss-v1"])
+def test_casp12_accuracy_matches_stored_figures(name: str) -> None:
+    expected = json.loads(EXPECTED.read_text())[name]
+    bundle = load_bundle(name)
     assert bundle.sha256 == expected["model_sha256"], (
         "model changed: re-measure and update the expected figures"
     )
     result = evaluate_records(
         bundle, read_records(CASP12), PredictOptions(precision="fp32"), torch.device("cpu"), ["disorder"]
     )
-    assert result.metrics["ss3"]["n"] == expected["casp12"]["n"]
-    assert result.metrics["ss3"]["accuracy"] == pytest.approx(expected["casp12"]["q3"], abs=1e-3)
-    assert result.metrics["ss8"]["accuracy"] == pytest.approx(expected["casp12"]["q8"], abs=1e-3)
+    casp12 = expected["casp12"]
+    assert result.metrics["ss3"]["n"] == casp12["n"]
+    assert result.metrics["ss3"]["accuracy"] == pytest.approx(casp12["q3"], abs=1e-3)
+    assert result.metrics["ss8"]["accuracy"] == pytest.approx(casp12["q8"], abs=1e-3)
+    if "disorder_auroc" in casp12:
+        auroc, mcc, residues = _disorder_figures(bundle, "fp32")
+        assert residues == casp12["disorder_residues"] == result.metrics["disorder"]["n"]
+        assert auroc == pytest.approx(casp12["disorder_auroc"], abs=1e-3)
+        assert mcc == pytest.approx(casp12["disorder_mcc"], abs=2e-3)
     if not cpu_bf16_rnn_works():
         return  # this CPU has no bf16 RNN kernel (no AVX512): bf16 is refused, not compared
     # bf16 (the default where the hardware has it) may move Q3/Q8 by less than 0.2 points.

@@ -22,7 +22,8 @@ def test_v2_config_loads_and_is_listed(capsys: pytest.CaptureFixture[str]) -> No
     assert config.data.mask_columns == ["disorder"] and ss8.mask_columns is None and ss3.mask_columns is None
     assert disorder.mask_columns == [] and disorder.classes == ["ordered", "disordered"]
     assert disorder.labels["1.0"] == "ordered" and disorder.labels["0.0"] == "disordered"
-    assert config.train.init_from == "protein-ss" and config.train.lr < 0.002
+    assert config.train.init_from == "protein-ss-v1" and config.train.monitor == "disorder/auroc"
+    assert config.train.freeze == ["embed", "convs", "rnn", "heads.ss8", "heads.ss3"]
     assert config.train.precision == "fp32"
     assert main(["configs"]) == 0
     assert any(line.startswith("protein_ss_v2 ") for line in capsys.readouterr().out.splitlines())
@@ -48,7 +49,9 @@ def v2_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root / "run" / "model.pt"
 
 
-def test_v2_trains_and_writes_disorder(v2_model: Path, tmp_path: Path) -> None:
+def test_v2_trains_and_writes_disorder(
+    v2_model: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     fasta = tmp_path / "in.fa"
     fasta.write_text(">first\nMKTAYIAKQRQISFVKSHFSRQ\n>second\nGSSGSSGMEEPQSDPSV\n")
     out = tmp_path / "p.h5"
@@ -65,6 +68,10 @@ def test_v2_trains_and_writes_disorder(v2_model: Path, tmp_path: Path) -> None:
         rows = list(csv.DictReader(fh, delimiter="\t"))
     assert len(rows) == 39 and {"disorder", "disorder_Pordered", "disorder_Pdisordered"} <= set(rows[0])
     assert rows[0]["disorder"] in ("ordered", "disordered") and rows[0]["ss3"] in ("H", "E", "C")
+    # csv is one row per input record: a per-residue file is pointed to tsv, in one line.
+    capsys.readouterr()
+    assert main(["export", str(out), "-f", "csv", "-o", str(tmp_path / "p.csv")]) != 0
+    assert "-f tsv" in capsys.readouterr().err and not (tmp_path / "p.csv").exists()
     # PSIPRED formats pick the 3-state head beside the disorder head.
     assert main(["export", str(out), "-f", "ss2", "-o", str(tmp_path / "ss2")]) == 0
     assert (tmp_path / "ss2" / "first.ss2").read_text().startswith("# PSIPRED VFORMAT")

@@ -192,7 +192,8 @@ def main() -> None:
         "task": "protein secondary structure and disorder per residue",
         "outputs": "ss8 HGIEBTSC, ss3 HEC, disorder ordered/disordered",
         "description": meta["card"]["task"],
-        "test": f"CB513 Q3 {cb['q3']:.3f}, Q8 {cb['q8']:.3f}, disorder AUROC {cb['disorder_auroc']:.3f}",
+        "test": f"CB513 Q3 {cb['q3']:.4f}, Q8 {cb['q8']:.4f}{' (as v1)' if same_ss else ''}, "
+        f"disorder AUROC {cb['disorder_auroc']:.3f}",
     }
     index_path.write_text(json.dumps(index, indent=2, sort_keys=True) + "\n")
     result = {"model_sha256": file_sha256(target), "float16": figures, "float32": fp32, "recipe": recipe}

@@ -27,42 +27,33 @@ from typing import Any
 import torch
 
 from seqrnn.bundle import file_sha256, load_bundle, save_bundle
-from seqrnn.data.formats import read_records
-from seqrnn.evaluation import evaluate_records
-from seqrnn.inference import PredictOptions
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "benchmarks"))
-from disorder import read_set, score_tool, seqrnn_tool  # noqa: E402
-from protein_ss import SETS  # noqa: E402
+from protein_ss import evaluate_model  # noqa: E402
 
 PRETRAINED = ROOT / "seqrnn" / "pretrained"
 ANCHOR = ROOT / "docs" / "results" / "disorder_anchor.json"
 V1 = "protein-ss-v1"
 
 
-def score(model: str | Path, data: Path, threads: int) -> dict[str, dict[str, float]]:
-    """Set -> Q3, Q8 (fp32) and disorder AUROC / AUPRC / MCC at 0.5 of one bundle."""
-    bundle = load_bundle(model)
+def score(model: str | Path, data: Path) -> dict[str, dict[str, float]]:
+    """Set -> Q3, Q8 and disorder AUROC / AUPRC / MCC (argmax = P(disordered) >= 0.5) of one bundle, fp32.
+
+    One ``benchmarks/protein_ss.py`` evaluation per set: the SS heads score resolved residues (CB513 also
+    ``cb513_mask``), the disorder head every residue (its own mask), as ``benchmarks/disorder.py`` does.
+    """
     out: dict[str, dict[str, float]] = {}
-    for name, (filename, masks) in SETS.items():
-        ev = evaluate_records(
-            bundle,
-            read_records(data / filename),
-            PredictOptions(precision="fp32"),
-            torch.device("cpu"),
-            masks,
-        )
+    for name, r in evaluate_model(str(model), data, "fp32")["sets"].items():
+        disorder = r["disorder"]
         out[name] = {
-            "residues_ss": ev.metrics["ss3"]["n"],
-            "q3": round(ev.metrics["ss3"]["accuracy"], 4),
-            "q8": round(ev.metrics["ss8"]["accuracy"], 4),
+            "residues_ss": r["ss3"]["n"],
+            "q3": round(r["ss3"]["accuracy"], 4),
+            "q8": round(r["ss8"]["accuracy"], 4),
+            "disorder_residues": disorder["n"],
+            "disorder_disordered": int(sum(disorder["confusion_matrix"][1])),  # true class 1: disordered
+            **{f"disorder_{k}": round(disorder[k], 4) for k in ("auroc", "auprc", "mcc")},
         }
-    info, predict = seqrnn_tool(str(model), "fp32")
-    sets = {name: read_set(data / filename) for name, (filename, _masks) in SETS.items()}
-    disorder = score_tool(info, predict, sets, [threads], rounds=1)["sets"]
-    for name, r in disorder.items():
-        out[name].update({f"disorder_{k}": r[k] for k in ("residues", "disordered", "auroc", "auprc", "mcc")})
     return out
 
 
@@ -171,8 +162,8 @@ def main() -> None:
     meta["name"] = "protein-ss"
     target = PRETRAINED / "protein-ss-v2.pt"
     save_bundle(target, source.model, source.encoder, meta, half=True)
-    fp32 = score(args.run, args.data, args.threads)
-    figures = score(target, args.data, args.threads)
+    fp32 = score(args.run, args.data)
+    figures = score(target, args.data)
     # Did v1's tensors come through unchanged (train.freeze)? Then v2's SS outputs are v1's.
     old = load_bundle(V1 if V1 in index else "protein-ss").model.state_dict()
     new = load_bundle(target).model.state_dict()

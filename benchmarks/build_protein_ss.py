@@ -27,10 +27,14 @@ from typing import Any
 import torch
 
 from seqrnn.bundle import file_sha256, load_bundle, save_bundle
+from seqrnn.data.examples import prepare_example
+from seqrnn.evaluation import choose_thresholds
+from seqrnn.inference import PredictOptions
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "benchmarks"))
 from protein_ss import evaluate_model  # noqa: E402
+from soup import validation_records  # noqa: E402
 
 PRETRAINED = ROOT / "seqrnn" / "pretrained"
 ANCHOR = ROOT / "docs" / "results" / "disorder_anchor.json"
@@ -57,6 +61,20 @@ def score(model: str | Path, data: Path) -> dict[str, dict[str, float]]:
     return out
 
 
+def validation_threshold(bundle: Any, run: Path, criterion: str) -> float:
+    """The disorder head's cut-off with the best ``criterion`` over the run's validation residues."""
+    heads = list(bundle.model.heads.values())
+    records = validation_records(run.parent / "split.tsv")
+    examples = [prepare_example(r, bundle.encoder, heads=heads, mask_columns=["disorder"]) for r in records]
+    options, cpu = PredictOptions(precision="fp32"), torch.device("cpu")
+    value = choose_thresholds(bundle, examples, {"disorder": criterion}, options, cpu)["disorder"]
+    print(
+        f"disorder threshold: {value:.4f} (best {criterion} on {len(records)} validation chains)",
+        file=sys.stderr,
+    )
+    return value
+
+
 def recipe_of(bundle: Any) -> str:
     """One run's fine-tuning settings, from the config stored in its bundle."""
     config = bundle.metadata["train_config"]
@@ -74,16 +92,18 @@ def recipe_of(bundle: Any) -> str:
     return ", ".join(parts) + f" (best epoch {bundle.metadata.get('epoch')})"
 
 
-def shown(r: dict[str, float]) -> str:
+def shown(r: dict[str, float], cut: float) -> str:
     """One test set's figures as the card prints them."""
     return (
         f"Q3 {r['q3']:.4f}, Q8 {r['q8']:.4f} ({r['residues_ss']:,} resolved residues); disorder AUROC "
-        f"{r['disorder_auroc']:.3f}, AUPRC {r['disorder_auprc']:.3f}, MCC {r['disorder_mcc']:.3f} at 0.5 "
+        f"{r['disorder_auroc']:.3f}, AUPRC {r['disorder_auprc']:.3f}, MCC {r['disorder_mcc']:.3f} at {cut:.3g} "
         f"({r['disorder_residues']:,} residues, {r['disorder_disordered']:,} unresolved)"
     )
 
 
-def card(figures: dict[str, Any], fp32: dict[str, Any], recipe: str, same_ss: bool) -> dict[str, Any]:
+def card(
+    figures: dict[str, Any], fp32: dict[str, Any], recipe: str, same_ss: bool, cut: float
+) -> dict[str, Any]:
     """The model card stored in the bundle (``seqrnn info`` prints it)."""
     anchor = {}
     if ANCHOR.is_file():
@@ -98,15 +118,17 @@ def card(figures: dict[str, Any], fp32: dict[str, Any], recipe: str, same_ss: bo
         "version": "2",
         "task": "protein secondary structure (DSSP 8- and 3-state) and disorder per residue, single sequence",
         "inputs": "protein sequences of any length (20 amino acids; X/B/Z/U/O read as unknown)",
-        "outputs": "ss8 H G I E B T S C; ss3 H E C; disorder ordered / disordered (P(disordered) >= 0.5 "
-        "is called disordered)",
+        "outputs": "ss8 H G I E B T S C; ss3 H E C; disorder ordered / disordered (called disordered at "
+        f"P(disordered) >= {cut:.4g}, the cut-off chosen on the validation residues)"
+        if cut != 0.5
+        else "ss8 H G I E B T S C; ss3 H E C; disorder ordered / disordered (argmax)",
         "training data": "NetSurfP-2.0 Train_HHblits (10,792 chains, PDB < 25% identity to the test sets)",
         "source and licence": "NetSurfP-2.0 data (Klausen et al. 2019, Proteins); DSSP labels from the PDB",
         "protocol": "protein-ss v1 (conv 128 k9 + 2-layer BiLSTM 256, trained 10 epochs) fine-tuned "
         "(train.init_from) with a new disorder head trained on every residue; "
         f"{recipe}; weights stored as float16 (docs/benchmarks.md: the candidates measured on validation)",
         "split": "the v1 validation split: 5% of the training chains (540), split seed 1",
-        "test metrics": {name: shown(r) for name, r in figures.items()},
+        "test metrics": {name: shown(r, cut) for name, r in figures.items()},
         "published anchors": {
             "S4PRED CB513 Q3": 0.753,
             "PSIPRED single-sequence CB513 Q3 (docs/benchmarks.md)": "2-4 points below protein-ss v1",
@@ -144,6 +166,12 @@ def main() -> None:
     ap.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data" / "protein_ss" / "netsurfp2")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--json", type=Path, help="write the figures here too")
+    ap.add_argument(
+        "--threshold",
+        choices=["youden", "mcc"],
+        help="choose the disorder head's cut-off on the run's validation split (split.tsv beside the "
+        "model), as training does for heads[].threshold (for runs trained before it could)",
+    )
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     index_path = PRETRAINED / "index.json"
@@ -153,6 +181,8 @@ def main() -> None:
         raise SystemExit(f"index.json: expected protein-ss v1 to keep, found version {v1.get('version')}")
 
     source = load_bundle(args.run)
+    if args.threshold:
+        source.model.heads["disorder"].spec.threshold = validation_threshold(source, args.run, args.threshold)
     # A soup (benchmarks/soup.py) lists its ingredients: the card describes each run.
     runs = [load_bundle(i["model"]) for i in source.metadata.get("soup", [])] or [source]
     recipe = "; ".join(recipe_of(b) for b in runs)
@@ -168,7 +198,8 @@ def main() -> None:
     old = load_bundle(V1 if V1 in index else "protein-ss").model.state_dict()
     new = load_bundle(target).model.state_dict()
     same_ss = all(torch.equal(old[k], new[k]) for k in old)
-    meta["card"] = card(figures, fp32, recipe, same_ss)
+    cut = source.model.heads["disorder"].spec.threshold or 0.5
+    meta["card"] = card(figures, fp32, recipe, same_ss, cut)
     save_bundle(target, source.model, source.encoder, meta, half=True)
     bundle = load_bundle(target)
     cb = figures["CB513"]

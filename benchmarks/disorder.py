@@ -9,7 +9,8 @@ Label: a residue is *disordered* where the set's ``disorder`` column is 0.0 (unr
 structure), *ordered* where it is 1.0; every residue of every chain is scored (no ``cb513_mask``).
 Tools: metapredict (``pip install metapredict``; its default network, scores in [0, 1], called at its
 own default threshold read from the package) and, with ``--model``, a seqrnn bundle with a
-``disorder`` head (P(disordered) from ``/residue/disorder/probs``, threshold 0.5). Metrics: AUROC
+``disorder`` head (P(disordered) from ``/residue/disorder/probs``, called at the head's stored
+threshold, else 0.5). Metrics: AUROC
 (:func:`seqrnn.metrics.binary_auroc`), AUPRC, MCC at the tool's threshold, counts, and residues/s of
 the prediction call alone (all chains of a set in one call; median of ``--rounds`` after a warm-up
 call), per torch thread count. metapredict
@@ -110,7 +111,9 @@ def seqrnn_tool(model: str, precision: str) -> tuple[dict[str, Any], Predictor]:
         "model": bundle.name,
         "model_sha256": bundle.sha256,
         "precision": precision,
-        "threshold": 0.5,
+        # The head's decision threshold (chosen on validation when trained with heads[].threshold), else
+        # argmax: 0.5.
+        "threshold": heads["disorder"].get("threshold") or 0.5,
     }
 
     def predict(chains: Chains) -> list[np.ndarray]:

@@ -6,7 +6,23 @@ Shapes: ``probs`` (N, C) with rows summing to 1; ``scores`` (N,) the class-1 pro
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
+
+
+def labelled(
+    targets: Sequence[np.ndarray], outputs: Sequence[np.ndarray], n_classes: int, ignore: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """(N,) class labels and (N, C) probabilities of every labelled decision, ``ignore`` left out: what the
+    metrics and a decision threshold see. Per example, residue heads give (L,) labels and (L, C)
+    probabilities (every residue is a decision), sequence heads one label and (C,)."""
+    if not targets:
+        return np.zeros(0, dtype=np.int64), np.zeros((0, n_classes))
+    y = np.concatenate([np.atleast_1d(t) for t in targets]).astype(np.int64)
+    p = np.concatenate([np.atleast_2d(o) for o in outputs])
+    keep = y != ignore
+    return y[keep], p[keep]
 
 
 def decide(probs: np.ndarray, threshold: float | None = None) -> np.ndarray:

@@ -126,14 +126,14 @@ def choose_thresholds(
     device: torch.device,
 ) -> dict[str, float]:
     """For each two-class head of ``heads`` (name -> criterion, ``youden`` or ``mcc``), the best cut-off
-    on the second class's probability over the labelled ``examples`` (:func:`seqrnn.decisions.best_threshold`)."""
+    on the second class's probability over the labelled ``examples`` (residue heads: their residues;
+    :func:`seqrnn.decisions.best_threshold`)."""
     targets, outputs = predict_with_targets(bundle, examples, options, device)
     chosen = {}
     for name, criterion in heads.items():
-        y = np.asarray(targets[name])
-        keep = y >= 0  # IGNORE (-100) marks a missing label
-        p = np.stack(outputs[name])[keep]
-        chosen[name] = best_threshold(y[keep], p[:, 1], criterion)
+        # Residue heads: every labelled residue is one decision; sequence heads: every labelled record.
+        y, p = bundle.model.heads[name].labelled(targets[name], outputs[name])
+        chosen[name] = best_threshold(y, p[:, 1], criterion)
     return chosen
 
 

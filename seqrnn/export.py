@@ -4,7 +4,8 @@
 - ``horiz``: PSIPRED HFORMAT, one file per sequence: confidence digits, prediction and sequence in
   blocks of 60 residues;
 - ``tsv``: one table for all sequences, one row per residue: id, position, residue, and for every
-  residue head the predicted class and each class probability (an ensemble's file: then each
+  residue head the predicted class (a two-class head's stored decision threshold, else argmax) and each
+  class probability (an ensemble's file: then each
   probability's std over members, ``<head>_P<class>_std``);
 - ``csv``: one row per input record (molecules, sequences), the input's own columns first (CSV/TSV
   inputs are re-read from the paths stored in the file; ``.smi``/FASTA give ``id`` and the sequence),
@@ -26,6 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
+from seqrnn.decisions import decide
 from seqrnn.errors import InputError, OutputError
 from seqrnn.io.files import AtomicOutput, atomic_write_text
 from seqrnn.io.predictions import Predictions
@@ -123,6 +125,8 @@ def _export_tsv(pred: Predictions, output: Path) -> int:
         raise InputError("no per-residue heads to export", source=str(pred.path))
     heads = pred.residue_heads
     classes = {h: pred.classes(h) for h in heads}
+    # A two-class head's decision threshold (stored with its probabilities) calls the class, else argmax.
+    cut = {h: pred.file[f"residue/{h}/probs"].attrs.get("threshold") for h in heads}
     std = pred.has_std
     header = ["id", "position", "residue"]
     for h in heads:
@@ -138,11 +142,12 @@ def _export_tsv(pred: Predictions, output: Path) -> int:
             for rows in zip(*iters, strict=True):
                 spreads = next(stds) if stds is not None else (None,) * len(heads)
                 _i, rec_id, seq, _ = rows[0]
+                called = [decide(r[3], cut[h]) for h, r in zip(heads, rows, strict=True)]  # (L,) each
                 for j, aa in enumerate(seq):
                     cells = [rec_id, str(j + 1), aa]
-                    for h, (_, _, _, probs), spread in zip(heads, rows, spreads, strict=True):
+                    for h, (_, _, _, probs), spread, call in zip(heads, rows, spreads, called, strict=True):
                         p = probs[j]
-                        cells.append(classes[h][int(p.argmax())])
+                        cells.append(classes[h][int(call[j])])
                         cells += [f"{x:.4f}" for x in p]
                         if spread is not None:
                             cells += [f"{x:.4f}" for x in spread[3][j]]

@@ -24,6 +24,7 @@ from seqrnn.bundle import ModelBundle
 from seqrnn.data.examples import Example, example_windows
 from seqrnn.data.inputs import Skipped, all_skipped_note, chain_inputs
 from seqrnn.data.records import Record
+from seqrnn.decisions import decide
 from seqrnn.errors import InputError
 from seqrnn.inference import PredictOptions, WindowResult, predict_examples, predict_windows
 from seqrnn.io.hdf5 import RaggedH5Writer, check_writable, write_skipped
@@ -149,6 +150,7 @@ def write_predictions(
     if trained is not None:
         summary.length_range = (max(1, trained[0] // 2), trained[1] * 2)
     counts = {n: np.zeros(len(h.classes)) for n, h in bundle.model.heads.items() if h.level == "residue"}
+    cuts = {n: h.spec.threshold for n, h in bundle.model.heads.items()}  # the class mix calls as export does
     start = time.perf_counter()
     bar = progress_bar(progress, desc="predict", unit="seq")
     beat = Heartbeat(HEARTBEAT_SECONDS if heartbeat is None else heartbeat)
@@ -167,9 +169,8 @@ def write_predictions(
             for key, arr in payload["residue"].items():
                 if key.endswith("/std"):
                     continue
-                counts[key[len("residue/") : key.rfind("/")]] += np.bincount(
-                    arr.argmax(1), minlength=arr.shape[1]
-                )
+                head = key[len("residue/") : key.rfind("/")]
+                counts[head] += np.bincount(decide(arr, cuts.get(head)), minlength=arr.shape[1])
             summary.n_sequences += len(payload["ids"])
             for rid, n in zip(payload["ids"], payload["sequence"]["masked"], strict=True):
                 if n:

@@ -34,7 +34,7 @@ from seqrnn.data.labels import (
     sequence_labels,
     split_labels,
 )
-from seqrnn.decisions import decide
+from seqrnn.decisions import decide, labelled
 from seqrnn.errors import ConfigError, InputError
 from seqrnn.metrics import (
     MULTILABEL_SCALARS,
@@ -55,6 +55,7 @@ HEADS: Registry[type[Head]] = Registry("head kind")
 
 # (CSV header cells, formatter of one (C,) output row into as many cells) for one sequence-level head.
 CsvColumns = tuple[list[str], Callable[[np.ndarray], list[str]]]
+Arrays = Sequence[np.ndarray]  # one array per example
 
 
 def specs_from_records(heads: Iterable[HeadSettings], records: Sequence[Record]) -> list[HeadSpec]:
@@ -189,8 +190,23 @@ class Head(nn.Module):
         return [f"pred_{name}_P{c}" for c in labels], lambda row: [f"{p:.4f}" for p in row]
 
 
+class SingleLabel(Head):
+    """Single-label classification: every labelled residue or record scored at the spec's threshold."""
+
+    allows_threshold = True  # two classes (a record's label, or a residue's such as disorder)
+
+    def labelled(self, targets: Arrays, outputs: Arrays) -> tuple[np.ndarray, np.ndarray]:
+        """(N,) labels, (N, C) probabilities of the labelled decisions (:func:`seqrnn.decisions.labelled`)."""
+        return labelled(targets, outputs, len(self.classes), IGNORE)
+
+    def score(self, targets: Sequence[np.ndarray], outputs: Sequence[np.ndarray]) -> dict[str, Any]:
+        """Classification metrics (:func:`seqrnn.metrics.classification_metrics`) of the labelled decisions."""
+        y, p = self.labelled(targets, outputs)
+        return classification_metrics(y, p, self.classes, threshold=self.spec.threshold)
+
+
 @HEADS.register("residue_classification")
-class ResidueClassification(Head):
+class ResidueClassification(SingleLabel):
     """One class per residue (e.g. secondary structure); unknown labels and masked residues are ignored."""
 
     kind = "residue_classification"
@@ -249,23 +265,14 @@ class ResidueClassification(Head):
         """``accuracy`` (per residue)."""
         return "accuracy"
 
-    def score(self, targets: Sequence[np.ndarray], outputs: Sequence[np.ndarray]) -> dict[str, Any]:
-        """Classification metrics over every scored residue of all examples (``IGNORE`` left out)."""
-        # Every residue of every example counts once; padding never reached the outputs.
-        y = np.concatenate(targets) if targets else np.zeros(0, dtype=np.int64)
-        p = np.concatenate(outputs) if outputs else np.zeros((0, len(self.classes)))
-        keep = y != IGNORE
-        return classification_metrics(y[keep], p[keep], self.classes)
-
 
 @HEADS.register("sequence_classification")
-class SequenceClassification(Head):
+class SequenceClassification(SingleLabel):
     """One class per sequence; a missing label is ignored."""
 
     kind = "sequence_classification"
     n_columns = 1
     allows_negatives = True  # shuffled negatives get ``data.negative_label``
-    allows_threshold = True
     allows_labels = True
 
     def parse_target(self, fields: dict[str, str], keep: np.ndarray, mask: np.ndarray | None) -> np.ndarray:
@@ -313,13 +320,6 @@ class SequenceClassification(Head):
     def main_metric(self) -> str:
         """``auroc`` for two classes, ``accuracy`` for more."""
         return "auroc" if len(self.classes) == 2 else "accuracy"
-
-    def score(self, targets: Sequence[np.ndarray], outputs: Sequence[np.ndarray]) -> dict[str, Any]:
-        """Classification metrics over the examples with a label; outputs (C,) each."""
-        y = np.asarray(targets, dtype=np.int64)
-        p = np.stack(outputs) if outputs else np.zeros((0, len(self.classes)))
-        keep = y != IGNORE
-        return classification_metrics(y[keep], p[keep], self.classes, threshold=self.spec.threshold)
 
     @classmethod
     def csv_columns(cls, name: str, labels: Sequence[str], threshold: float | None = None) -> CsvColumns:

@@ -21,6 +21,7 @@ def test_v2_config_loads_and_is_listed(capsys: pytest.CaptureFixture[str]) -> No
     ss8, ss3, disorder = config.heads
     assert config.data.mask_columns == ["disorder"] and ss8.mask_columns is None and ss3.mask_columns is None
     assert disorder.mask_columns == [] and disorder.classes == ["ordered", "disordered"]
+    assert disorder.threshold == "mcc"  # a residue head's decision cut-off, chosen on validation
     assert disorder.labels["1.0"] == "ordered" and disorder.labels["0.0"] == "disordered"
     assert config.train.init_from == "protein-ss-v1" and config.train.monitor == "disorder/auroc"
     assert config.train.freeze == ["embed", "convs", "rnn", "heads.ss8", "heads.ss3"]
@@ -62,12 +63,16 @@ def test_v2_trains_and_writes_disorder(
         classes = [c.decode() if isinstance(c, bytes) else str(c) for c in probs.attrs["classes"]]
         assert classes == ["ordered", "disordered"]
         assert set(f["residue"]) == {"ss8", "ss3", "disorder"}
+        threshold = float(probs.attrs["threshold"])  # chosen on the validation residues after training
+        called = probs[:, 1] >= threshold
     tsv = tmp_path / "p.tsv"
     assert main(["export", str(out), "-f", "tsv", "-o", str(tsv)]) == 0
     with tsv.open() as fh:
         rows = list(csv.DictReader(fh, delimiter="\t"))
     assert len(rows) == 39 and {"disorder", "disorder_Pordered", "disorder_Pdisordered"} <= set(rows[0])
     assert rows[0]["disorder"] in ("ordered", "disordered") and rows[0]["ss3"] in ("H", "E", "C")
+    # The TSV's call is the threshold's, not argmax.
+    assert [r["disorder"] == "disordered" for r in rows] == called.tolist()
     # csv is one row per input record: a per-residue file is pointed to tsv, in one line.
     capsys.readouterr()
     assert main(["export", str(out), "-f", "csv", "-o", str(tmp_path / "p.csv")]) != 0

@@ -205,7 +205,7 @@ def main() -> None:
             speed = ", ".join(f"{t['residues_per_s']:,} ({n})" for n, t in r["timing"].items())
             print(
                 f"| {label} | {name} | {r['residues']:,} | {100 * r['disordered'] / r['residues']:.1f}% | "
-                f"{r['auroc']:.3f} | {r['auprc']:.3f} | {r['mcc']:.3f} @ {tool['threshold']} | {speed} |"
+                f"{r['auroc']:.3f} | {r['auprc']:.3f} | {r['mcc']:.3f} @ {tool['threshold']:.3g} | {speed} |"
             )
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)

@@ -104,16 +104,18 @@ def main() -> None:
         )
         order = sorted(range(len(ingredients)), key=lambda i: -scores[str(args.models[i])][head][metric])
         chosen = [order[0]]
-        best = scores[str(args.models[order[0]])][head][metric]
+        best = scores[str(args.models[order[0]])]  # the metrics of the soup of ``chosen``
         for i in order[1:]:
             trial = score(averaged([ingredients[j] for j in [*chosen, i]]))
             print(f"greedy: + {args.models[i]} -> {trial[head][metric]:.4f}", flush=True)
-            if trial[head][metric] > best:
+            if trial[head][metric] > best[head][metric]:
                 chosen.append(i)
-                best = trial[head][metric]
-        if len(chosen) > 1:
-            s = score(averaged([ingredients[j] for j in chosen]))
-            results["candidates"]["greedy"] = {"members": [str(args.models[j]) for j in chosen], "metrics": s}
+                best = trial
+        if len(chosen) > 1:  # scored already: the last accepted trial
+            results["candidates"]["greedy"] = {
+                "members": [str(args.models[j]) for j in chosen],
+                "metrics": best,
+            }
     complete = {k: v for k, v in results["candidates"].items() if set(v["metrics"]) >= full}
     name, pick = max(complete.items(), key=lambda kv: kv[1]["metrics"][head][metric])
     results["chosen"] = name

@@ -125,8 +125,7 @@ def _export_tsv(pred: Predictions, output: Path) -> int:
         raise InputError("no per-residue heads to export", source=str(pred.path))
     heads = pred.residue_heads
     classes = {h: pred.classes(h) for h in heads}
-    # A two-class head's decision threshold (stored with its probabilities) calls the class, else argmax.
-    cut = {h: pred.file[f"residue/{h}/probs"].attrs.get("threshold") for h in heads}
+    cut = {h: pred.threshold(h) for h in heads}  # a two-class head's stored cut-off calls it, else argmax
     std = pred.has_std
     header = ["id", "position", "residue"]
     for h in heads:

@@ -201,6 +201,12 @@ class Predictions:
         names = attrs["classes"] if "classes" in attrs else attrs["targets"]
         return [_plain(n) for n in names]
 
+    def threshold(self, head: str) -> float | None:
+        """A two-class head's stored decision threshold (its second class is called at P >= it), else
+        None: the class is the argmax (:func:`seqrnn.decisions.decide`)."""
+        value = self._dataset(head).attrs.get("threshold")
+        return None if value is None else float(value)
+
     @property
     def has_std(self) -> bool:
         """Whether the file holds ``std`` datasets (predictions of an ensemble of several models)."""

@@ -71,6 +71,10 @@ def test_v2_trains_and_writes_disorder(
         rows = list(csv.DictReader(fh, delimiter="\t"))
     assert len(rows) == 39 and {"disorder", "disorder_Pordered", "disorder_Pdisordered"} <= set(rows[0])
     assert rows[0]["disorder"] in ("ordered", "disordered") and rows[0]["ss3"] in ("H", "E", "C")
+    from seqrnn.io.predictions import Predictions
+
+    with Predictions(out) as pred:  # the reader gives the same cut-off; heads without one give None
+        assert pred.threshold("disorder") == pytest.approx(threshold) and pred.threshold("ss3") is None
     # The TSV's call is the threshold's, not argmax.
     assert [r["disorder"] == "disordered" for r in rows] == called.tolist()
     # csv is one row per input record: a per-residue file is pointed to tsv, in one line.

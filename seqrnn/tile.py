@@ -34,10 +34,10 @@ from seqrnn.data.records import Record
 from seqrnn.errors import InputError
 from seqrnn.inference import PredictOptions, start_window
 from seqrnn.io.files import AtomicOutput
+from seqrnn.io.genome import Genome
 from seqrnn.io.hdf5 import check_writable
 from seqrnn.runner import BatchRunner
 from seqrnn.variants.scoring import ScoringModel
-from seqrnn.variants.vcf import Genome
 from seqrnn.version import __version__
 
 FORMAT = "seqrnn-track"

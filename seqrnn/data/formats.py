@@ -260,32 +260,25 @@ def bed_lines(handle: IO[str], source: str) -> Iterator[tuple[str, list[str], in
 
 
 def _read_bed(handle: IO[str], source: str, genome: str) -> Iterator[Record]:
-    """BED intervals -> genome sequence through pyfaidx (a .fai index is built next to the FASTA once)."""
-    try:
-        import pyfaidx
-    except ImportError:  # pragma: no cover - a core dependency
-        raise InputError("reading BED needs pyfaidx: pip install pyfaidx", source=source) from None
-    try:
-        fasta = pyfaidx.Fasta(genome, as_raw=True, sequence_always_upper=True, rebuild=False)
-    except (OSError, pyfaidx.FastaIndexingError, ValueError) as exc:
-        raise InputError(f"cannot open the genome FASTA ({exc})", source=genome) from None
-    with fasta:
+    """BED intervals -> genome sequence (:class:`~seqrnn.io.genome.Genome`: pyfaidx, a ``.fai`` index
+    built next to the FASTA once and rebuilt when stale, ``chr`` prefix aliases)."""
+    from seqrnn.io.genome import Genome
+
+    with Genome(genome) as fasta:
         for index, (where, cols, start, end) in enumerate(bed_lines(handle, source)):
-            chrom = cols[0]
-            if chrom not in fasta:
-                raise InputError(f"chromosome {chrom!r} is not in {genome}", source=source, record=where)
-            size = len(fasta[chrom])
+            chrom = fasta.resolve(cols[0], source=source, record=where)
+            size = fasta.length(chrom)
             if not 0 <= start < end <= size:
                 raise InputError(
-                    f"interval {chrom}:{start}-{end} is empty or outside the chromosome (length {size})",
+                    f"interval {cols[0]}:{start}-{end} is empty or outside the chromosome (length {size})",
                     source=source,
                     record=where,
                 )
-            text = fasta[chrom][start:end]
+            text, _ = fasta.fetch(chrom, start, end)
             strand = cols[5] if len(cols) > 5 else "."
             if strand == "-":
                 text = reverse_complement(text)
-            name = cols[3] if len(cols) > 3 and cols[3] not in ("", ".") else f"{chrom}:{start}-{end}"
+            name = cols[3] if len(cols) > 3 and cols[3] not in ("", ".") else f"{cols[0]}:{start}-{end}"
             fields = dict(zip(("chrom", "start", "end", "name", "score", "strand"), cols, strict=False))
             fields.update({f"col{i + 1}": v for i, v in enumerate(cols) if i >= 6})
             yield Record(id=name, text=text, index=index, source=source, fields=fields)

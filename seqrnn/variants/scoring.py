@@ -33,12 +33,13 @@ from seqrnn.data.examples import prepare_example
 from seqrnn.data.records import Record
 from seqrnn.errors import InputError, ModelError
 from seqrnn.inference import PredictOptions, start_window
+from seqrnn.io.genome import Genome
 from seqrnn.io.hdf5 import check_writable
 from seqrnn.models.heads import head_class
 from seqrnn.runner import BatchRunner
 from seqrnn.runtime import resolve_precision
 from seqrnn.variants.io import FORMAT, FORMAT_VERSION, META, VariantsWriter, read_part
-from seqrnn.variants.vcf import MISMATCH, OK, PADDED, Genome, Variant, read_variants, variant_windows
+from seqrnn.variants.vcf import MISMATCH, OK, PADDED, Variant, read_variants, variant_windows
 from seqrnn.version import __version__
 
 logger = logging.getLogger(__name__)

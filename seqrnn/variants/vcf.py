@@ -16,22 +16,19 @@ this with the REF allele, the alternative window with the ALT allele: for an ind
 ``width`` letters, each centred on its own allele, and the flanks differ only in how far they reach.
 Positions outside the contig are padded with ``N``.
 
-Contig names: :class:`Genome` resolves a VCF chromosome name to a genome contig; a name missing from the
-genome is matched by adding or removing a ``chr`` prefix (case-insensitive) when that gives exactly one
-contig (``1`` -> ``chr1``, ``chrX`` -> ``X``).
+Contig names: :class:`seqrnn.io.genome.Genome` resolves a VCF chromosome name to a genome contig (itself,
+or a unique ``chr``-prefix alias).
 """
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from seqrnn.errors import InputError
-
-logger = logging.getLogger(__name__)
+from seqrnn.io.genome import Genome
 
 #: Alleles longer than this (REF or ALT) are not scored (status ``skipped:long_allele``).
 MAX_ALLELE = 50
@@ -157,104 +154,6 @@ def classify(ref: str, alt: str) -> str | None:
     if max(len(ref), len(alt)) > MAX_ALLELE:
         return LONG
     return None
-
-
-class Genome:
-    """An indexed genome FASTA (pyfaidx; the ``.fai`` is built next to it once) with ``chr`` aliases.
-
-    Use as a context manager or call :meth:`close`. Raises :class:`InputError` when the FASTA cannot
-    be read or indexed.
-    """
-
-    def __init__(self, path: str | Path) -> None:
-        import pyfaidx
-
-        self.path = str(path)
-        if not Path(path).is_file():
-            raise InputError("genome FASTA not found", source=self.path)
-        try:
-            self.fasta = pyfaidx.Fasta(self.path, as_raw=True, sequence_always_upper=True, rebuild=True)
-        except OSError as exc:
-            if not isinstance(exc, PermissionError) and "writable" not in str(exc):
-                reason = " ".join(str(exc).split()) or type(exc).__name__
-                raise InputError(f"cannot open the genome FASTA ({reason})", source=self.path) from None
-            raise InputError(
-                "no .fai index next to the genome FASTA and it cannot be created there (permission "
-                "denied); index a writable copy (samtools faidx)",
-                source=self.path,
-            ) from None
-        except (pyfaidx.FastaIndexingError, ValueError, RuntimeError) as exc:
-            reason = " ".join(str(exc).split()) or type(exc).__name__
-            raise InputError(f"cannot open the genome FASTA ({reason})", source=self.path) from None
-        self.contigs = list(self.fasta.keys())
-        if not self.contigs:
-            raise InputError("the genome FASTA has no sequences", source=self.path)
-        self._names: dict[str, str] = {}
-        self._lengths: dict[str, int] = {}
-        self.aliases: dict[str, str] = {}
-
-    def close(self) -> None:
-        """Close the FASTA file."""
-        self.fasta.close()
-
-    def __enter__(self) -> Genome:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    def resolve(self, chrom: str, source: str = "", record: int | None = None) -> str:
-        """The genome contig of VCF chromosome ``chrom`` (itself, or a unique ``chr`` alias)."""
-        found = self._names.get(chrom)
-        if found is not None:
-            return found
-        if chrom in self.fasta:
-            found = chrom
-        else:
-            base = _strip_chr(chrom)
-            matches = [c for c in self.contigs if _strip_chr(c) == base]
-            if len(matches) != 1:
-                shown = ", ".join(self.contigs[:5]) + (", ..." if len(self.contigs) > 5 else "")
-                why = (
-                    f"matches several contigs by chr prefix ({', '.join(matches[:5])})"
-                    if matches
-                    else "is not in the genome, with or without a chr prefix"
-                )
-                raise InputError(
-                    f"chromosome {chrom!r} {why}; genome {self.path} has {shown}",
-                    source=source or None,
-                    record=record,
-                )
-            found = matches[0]
-            self.aliases[chrom] = found
-            logger.info(
-                "seqrnn: note: chromosome %s read as genome contig %s (chr prefix alias)", chrom, found
-            )
-        self._names[chrom] = found
-        return found
-
-    def length(self, contig: str) -> int:
-        """Length of ``contig`` (a resolved genome name)."""
-        size = self._lengths.get(contig)
-        if size is None:
-            size = self._lengths[contig] = len(self.fasta[contig])
-        return size
-
-    def fetch(self, contig: str, start: int, end: int) -> tuple[str, bool]:
-        """Bases ``start:end`` (0-based, end exclusive) of ``contig``, upper case, padded with ``N``
-        outside the contig; and whether padding was needed."""
-        size = self.length(contig)
-        lo, hi = max(start, 0), min(end, size)
-        text = self.fasta[contig][lo:hi] if hi > lo else ""
-        left, right = lo - start, end - max(hi, lo)
-        padded = left > 0 or right > 0
-        if padded:
-            text = "N" * left + text + "N" * max(right, 0)
-        return text, padded
-
-
-def _strip_chr(name: str) -> str:
-    return name[3:] if name[:3].lower() == "chr" else name
 
 
 def allele_window(

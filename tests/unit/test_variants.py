@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from seqrnn.errors import InputError
+from seqrnn.io.genome import Genome
 from seqrnn.variants.io import info_name
 from seqrnn.variants.scoring import _logit, trained_width
 from seqrnn.variants.vcf import (
@@ -17,7 +18,6 @@ from seqrnn.variants.vcf import (
     OK,
     PADDED,
     SYMBOLIC,
-    Genome,
     Variant,
     allele_window,
     classify,

@@ -343,9 +343,11 @@ def main() -> None:
 def compare(models: list[str], sequences: int, threads: int, repeats: int) -> dict:
     """Residues/s of ``seqrnn predict``'s path for each model and precision on one generated proteome.
 
-    Rounds interleave the models (round 1: A fp32, B fp32, A bf16, B bf16; round 2: ...) so that a VM
-    slowing down for a minute hits every model alike; the medians and each model's ratio to the first
-    are reported. bf16 is measured only where this CPU runs bf16 RNN kernels.
+    Rounds interleave the models (round 1: A fp32, B fp32, A bf16, B bf16; round 2 in the reverse model
+    order: B fp32, A fp32, ...) so that a VM slowing down for a minute, or a cost of running first,
+    hits every model alike. Reported: the medians, each model's ratio of medians to the first model,
+    and its paired ratios (round by round, to the first model's run of the same round). bf16 is
+    measured only where this CPU runs bf16 RNN kernels.
     """
     from seqrnn.runtime import cpu_bf16_rnn_works
 
@@ -354,9 +356,9 @@ def compare(models: list[str], sequences: int, threads: int, repeats: int) -> di
         fasta = Path(tmp) / "proteome.fa"
         residues = write_fasta(fasta, proteome_lengths(sequences))
         runs: dict[str, dict[str, list[float]]] = {m: {p: [] for p in precisions} for m in models}
-        for _ in range(max(1, repeats)):
+        for i in range(max(1, repeats)):
             for p in precisions:
-                for m in models:
+                for m in models if i % 2 == 0 else models[::-1]:
                     r = run_worker(f"seqrnn_{p}", fasta, threads, model=m)
                     runs[m][p].append(r["residues"] / r["seconds"])
     medians = {m: {p: float(np.median(v)) for p, v in runs[m].items()} for m in models}
@@ -365,6 +367,10 @@ def compare(models: list[str], sequences: int, threads: int, repeats: int) -> di
         "rounds": runs,
         "residues_per_s": medians,
         "ratio_to_first": {m: {p: medians[m][p] / medians[models[0]][p] for p in precisions} for m in models},
+        "paired_ratios": {
+            m: {p: [a / b for a, b in zip(runs[m][p], runs[models[0]][p], strict=True)] for p in precisions}
+            for m in models
+        },
     }
 
 
@@ -375,13 +381,15 @@ def compare_table(r: dict) -> str:
         f"Input: {c['input']['sequences']} proteins, {c['input']['residues']:,} residues; "
         f"medians of {len(next(iter(next(iter(c['rounds'].values())).values())))} interleaved rounds.",
         "",
-        "| model | precision | residues/s | x first model | rounds (residues/s) |",
-        "|---|---|---|---|---|",
+        "| model | precision | residues/s | x first model | paired ratios: median (min-max) | rounds (residues/s) |",
+        "|---|---|---|---|---|---|",
     ]
     for m, per in c["residues_per_s"].items():
         for p, v in per.items():
             rounds = ", ".join(f"{x:,.0f}" for x in c["rounds"][m][p])
-            lines.append(f"| {m} | {p} | {v:,.0f} | {c['ratio_to_first'][m][p]:.3f} | {rounds} |")
+            paired = c.get("paired_ratios", {}).get(m, {}).get(p)
+            spread = f"{np.median(paired):.3f} ({min(paired):.3f}-{max(paired):.3f})" if paired else ""
+            lines.append(f"| {m} | {p} | {v:,.0f} | {c['ratio_to_first'][m][p]:.3f} | {spread} | {rounds} |")
     return "\n".join(lines)
 
 

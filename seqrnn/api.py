@@ -180,6 +180,7 @@ def predict(
     genome: PathLike | None = None,
     shard: str | tuple[int, int] | None = None,
     progress: bool = False,
+    compress: bool = False,
 ) -> Predictions:
     """Predict sequences with a model, as ``seqrnn predict`` (same code, same numbers).
 
@@ -214,6 +215,7 @@ def predict(
         genome: the genome FASTA that BED intervals refer to.
         shard: ``"K/N"`` or ``(K, N)``: only records i with ``i % N == K - 1``.
         progress: show a progress bar on a terminal.
+        compress: gzip the datasets of ``output`` (about a quarter smaller, several percent slower).
 
     Returns:
         :class:`Predictions`: ``len(p)`` records; ``p[i]`` or ``p["id"]`` -> ``{head: array}`` with
@@ -250,7 +252,17 @@ def predict(
     set_threads(threads)
     bundle, dev = _model_and_device(model, device)
     if output is not None:
-        predict_to_h5(bundle, paths, output, options, dev, COMMAND, progress=progress, records=records)
+        predict_to_h5(
+            bundle,
+            paths,
+            output,
+            options,
+            dev,
+            COMMAND,
+            progress=progress,
+            records=records,
+            compression="gzip" if compress else None,
+        )
         return Predictions(output)
     writer = predictions_writer(bundle, None)
     write_predictions(writer, bundle, paths, options, dev, COMMAND, progress=progress, records=records)

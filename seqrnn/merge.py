@@ -47,6 +47,11 @@ def _layout(f: h5py.File) -> tuple[dict[str, DatasetSpec], dict[str, DatasetSpec
     return residue, sequence
 
 
+def _compression(f: h5py.File, names: Sequence[str]) -> str | None:
+    """The filter of the first named dataset (a shard's datasets are all written alike)."""
+    return f[names[0]].compression if names else None
+
+
 def _check_one_run(files: Sequence[h5py.File], paths: Sequence[str | Path], models: list, attr: str) -> None:
     """Shards must come from the same models (``attr`` equal) and be 1..N of one N, each exactly once."""
     if len(set(models)) != 1:
@@ -85,7 +90,9 @@ def merge_shards(paths: Sequence[str | Path], output: str | Path, command: str =
         )
         attrs["n_skipped"] = sum(int(f.attrs.get("n_skipped", 0)) for f in files)
         total = 0
-        with RaggedH5Writer(output, attrs, residue, sequence) as writer:
+        # The merged file is compressed as the shards are (``predict --compress``).
+        compression = _compression(files[0], [*residue, *sequence])
+        with RaggedH5Writer(output, attrs, residue, sequence, compression=compression) as writer:
             for ranges, order in _merged_blocks(files):
                 # Each shard's rows of a block are contiguous: one read per shard, then interleave.
                 parts = []

@@ -98,10 +98,14 @@ def predict_to_h5(
     resume: bool = False,
     heartbeat: float | None = None,
     records: Iterable[Record] | None = None,
+    compression: str | None = None,
 ) -> PredictSummary:
     """Predict all inputs into one HDF5 file.
 
     ``records``: predict these instead of reading ``inputs`` (which then only name them in the file).
+    ``compression``: ``"gzip"`` (with the shuffle filter) or None (default). Float probabilities
+    hardly compress (gzip level 4 saves about a quarter of the file) and gzip costs more time than
+    the rest of writing by an order of magnitude, so it is the caller's choice (``--compress``).
 
     Progress: with ``progress`` and stderr a terminal, a tqdm bar; and every ``heartbeat`` seconds
     (default :data:`HEARTBEAT_SECONDS`) a ``progress`` event on the ``seqrnn.prediction`` logger
@@ -112,7 +116,7 @@ def predict_to_h5(
     rest, then assembles the same file an uninterrupted run writes and removes the parts.
     """
     output = check_writable(output)
-    writer = predictions_writer(bundle, output)
+    writer = predictions_writer(bundle, output, compression)
     return write_predictions(
         writer, bundle, inputs, options, device, command, progress, resume, heartbeat, records
     )
@@ -210,10 +214,13 @@ def write_predictions(
     return summary
 
 
-def predictions_writer(bundle: ModelBundle, output: Path | None) -> RaggedH5Writer:
+def predictions_writer(
+    bundle: ModelBundle, output: Path | None, compression: str | None = None
+) -> RaggedH5Writer:
     """A new writer with the predictions layout of ``bundle`` (an ensemble's also holds the std over
-    members beside each mean), writing ``output``, or in memory when ``output`` is None."""
-    return RaggedH5Writer(output, {}, *_layout(bundle))
+    members beside each mean), writing ``output``, or in memory when ``output`` is None (never
+    compressed: it is read back at once)."""
+    return RaggedH5Writer(output, {}, *_layout(bundle), compression=compression if output else None)
 
 
 def _layout(bundle: ModelBundle) -> Layout:

@@ -81,7 +81,7 @@ def test_predict_writes_schema_and_summary(protein_model: Path, tmp_path: Path, 
         assert f.attrs["seqrnn_version"] == __version__
         assert "predict" in f.attrs["command"]
         assert len(f.attrs["model_sha256"]) == 64
-        assert f["residue/ss8/probs"].compression == "gzip"
+        assert f["residue/ss8/probs"].compression is None  # gzip only with --compress (test_shards.py)
 
 
 def test_predict_from_gzip_and_stdin_agree(protein_model: Path, tmp_path: Path, monkeypatch, capsys) -> None:

@@ -53,6 +53,32 @@ def test_merged_shards_equal_unsharded(fasta: Path, tmp_path: Path) -> None:
         assert b.attrs["shard"] == "1/1" and b.attrs["n_sequences"] == 57
 
 
+def test_compressed_shards_merge_compressed_with_the_same_values(fasta: Path, tmp_path: Path) -> None:
+    assert main(["predict", "-m", str(GOLDEN), str(fasta), "-o", str(tmp_path / "plain.h5"), "-q"]) == 0
+    shards = [tmp_path / f"s{k}.h5" for k in (1, 2)]
+    for k, out in enumerate(shards, 1):
+        args = [
+            "predict",
+            "-m",
+            str(GOLDEN),
+            str(fasta),
+            "-o",
+            str(out),
+            "--shard",
+            f"{k}/2",
+            "--compress",
+            "-q",
+        ]
+        assert main(args) == 0
+    merged = tmp_path / "merged.h5"
+    assert main(["merge", *map(str, shards), "-o", str(merged)]) == 0
+    with h5py.File(tmp_path / "plain.h5") as a, h5py.File(shards[0]) as s, h5py.File(merged) as b:
+        for key in ("residue/ss8/probs", "residue/ss3/probs"):
+            assert a[key].compression is None
+            assert s[key].compression == b[key].compression == "gzip" and b[key].shuffle
+            np.testing.assert_array_equal(a[key][:], b[key][:], err_msg=key)
+
+
 def test_more_shards_than_records_gives_empty_shards_that_merge(fasta: Path, tmp_path: Path) -> None:
     small = tmp_path / "small.fa"
     small.write_text(">a\nMKV\n>b\nACDE\n")

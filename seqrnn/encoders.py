@@ -112,6 +112,19 @@ class _LookupEncoder(Encoder):
         for ch in self.dropped:
             lut[ord(ch)] = _DROP
         self._lut = lut
+        # Token -> byte for decode; None when a token other than padding is not one ASCII letter.
+        letters = [t for t in self.tokens if t != PAD]
+        single = all(len(t) == 1 and t.isascii() for t in letters)
+        self._letters = (
+            np.array([t if t != PAD else "?" for t in self.tokens], dtype="S1") if single else None
+        )
+
+    def decode(self, tokens: Iterable[int]) -> str:
+        """As :meth:`Encoder.decode`, through a byte table (predictions decode every residue they write)."""
+        arr = np.asarray(tokens if isinstance(tokens, np.ndarray) else list(tokens))
+        if self._letters is None or not arr.size or arr.min() <= 0 or arr.max() >= len(self.tokens):
+            return super().decode(arr)
+        return self._letters[arr].tobytes().decode("ascii")
 
     def _lookup(self, text: str) -> tuple[np.ndarray, np.ndarray]:
         try:

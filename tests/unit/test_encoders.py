@@ -24,6 +24,20 @@ def decoded(encoder: Encoder, text: str) -> str:
     return encoder.decode(tokens)
 
 
+@pytest.mark.parametrize("encoder", [ProteinEncoder(), DNAEncoder()], ids=["protein", "dna"])
+def test_table_decode_equals_the_token_by_token_decode(encoder: Encoder) -> None:
+    rng = np.random.default_rng(0)
+    for tokens in (
+        rng.integers(1, encoder.vocab_size, size=500),
+        np.array([0, 1, 2, 0]),  # padding decodes to <pad>, as the generic decode writes it
+        np.array([], dtype=np.int64),
+        [1, 2, 3],  # any iterable of ints
+    ):
+        assert encoder.decode(tokens) == Encoder.decode(encoder, tokens)
+    with pytest.raises(IndexError):
+        encoder.decode(np.array([encoder.vocab_size]))
+
+
 # --------------------------------------------------------------------------------------------------------
 # protein
 

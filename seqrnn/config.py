@@ -118,6 +118,10 @@ class TrainConfig:
     # Parameters kept fixed (name prefixes: embed, convs, rnn, heads.NAME), e.g. to add a head to a
     # model without changing its other outputs. Applies to resumed runs too.
     freeze: list[str] = field(default_factory=list)
+    # Knowledge distillation (seqrnn.training.distill): teachers (files or built-in names; several are
+    # averaged) whose probabilities the classification heads learn too, with this weight (0: labels only).
+    distill_from: list[str] = field(default_factory=list)
+    distill_weight: float = field(default=0.5, metadata={"range": "[0, 1]"})
 
 
 @dataclass

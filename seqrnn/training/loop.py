@@ -2,7 +2,8 @@
 
 A training step: seeded token-budget batches of (optionally cropped, ``train.crop_length``) examples,
 random views (``train.augment``) drawn per (seed, epoch, step), bf16 autocast if configured, the
-weighted sum of the heads' losses, BPTT through each sequence's whole length, gradients clipped by
+weighted sum of the heads' losses (with ``train.distill_from`` mixed with the teachers' probabilities:
+:mod:`seqrnn.training.distill`), BPTT through each sequence's whole length, gradients clipped by
 global norm, then AdamW and the warm-up + cosine schedule. Every epoch's batch order, crop windows and
 dropout masks are seeded from ``(seed, epoch)``, so a resumed run repeats them exactly.
 Batch shapes: ``tokens`` (B, L), ``lengths`` (B,), ``targets[head]`` as in :mod:`seqrnn.models.heads`.
@@ -34,6 +35,7 @@ from seqrnn.logs import Heartbeat, progress_bar
 from seqrnn.models.heads import Head
 from seqrnn.training.checkpoint import TrainingState
 from seqrnn.training.data import Datasets
+from seqrnn.training.distill import Distiller
 from seqrnn.training.distributed import DistContext
 from seqrnn.training.interrupt import StopRequest, TrainingInterrupted
 
@@ -81,6 +83,7 @@ class Fit:
     lengths: np.ndarray  # (N_train,) token counts of the training examples
     steps_per_epoch: int
     last_checkpoint: Path  # checkpoints/last.pt: named in messages about stopping
+    distiller: Distiller | None = None  # train.distill_from: teachers' probabilities as extra targets
 
     @property
     def rows(self) -> dict[str, int]:
@@ -198,7 +201,12 @@ def _step(fit: Fit, batch: Any, epoch: int) -> float:
     config = fit.config
     with torch.autocast(fit.device.type, dtype=torch.bfloat16, enabled=config.train.precision == "bf16"):
         logits = fit.train_model(batch.tokens, batch.lengths)
-    loss = sum(float(h.spec.loss_weight) * h.loss(logits[h.name], batch.targets[h.name]) for h in fit.heads)
+    losses = {h.name: h.loss(logits[h.name], batch.targets[h.name]) for h in fit.heads}
+    if fit.distiller is not None:
+        w = fit.distiller.weight
+        for name, soft in fit.distiller.soft_losses(batch.tokens, batch.lengths, logits).items():
+            losses[name] = (1 - w) * losses[name] + w * soft
+    loss = sum(float(h.spec.loss_weight) * losses[h.name] for h in fit.heads)
     if not torch.isfinite(loss):
         raise SeqrnnError(
             f"loss became {loss.item()} at epoch {epoch + 1}; lower train.lr or check the targets "

@@ -3,8 +3,9 @@
 1. **data** (:mod:`seqrnn.training.data`): read, screen and split the records; fit the encoder and
    the head specs on the training part;
 2. **model**: the BiRNN and its heads from the config and the specs (``train.init_from``: weights
-   of an existing model copied in where name and shape match, :mod:`seqrnn.training.init_from`), then
-   every record encoded into an example with its targets;
+   of an existing model copied in where name and shape match, :mod:`seqrnn.training.init_from`;
+   ``train.distill_from``: teachers loaded, :mod:`seqrnn.training.distill`), then every record
+   encoded into an example with its targets;
 3. **optimiser**: AdamW with a warm-up + cosine schedule; on ``--resume`` the checkpoint's model,
    optimiser, scheduler, RNG and early-stopping state (:mod:`seqrnn.training.checkpoint`);
 4. **epochs** (:mod:`seqrnn.training.loop`): ``train_epoch`` then ``validate``; the monitored metric
@@ -51,6 +52,7 @@ from seqrnn.training.data import (
     file_fingerprint,
     require_training_data,
 )
+from seqrnn.training.distill import build_distiller
 from seqrnn.training.distributed import init_distributed
 from seqrnn.training.init_from import apply_init_from, freeze_parameters
 from seqrnn.training.interrupt import StopRequest
@@ -124,6 +126,12 @@ def train(
     frozen = freeze_parameters(model, config.train.freeze)
     if frozen:
         log(f"train.freeze: {len(frozen)} parameter tensors fixed ({', '.join(config.train.freeze)})")
+    distiller = build_distiller(
+        config.train.distill_from, config.train.distill_weight, model, encoder, device,
+        config.train.precision == "bf16", log,
+    )  # fmt: skip
+    if distiller is not None:
+        meta["distilled_from"] = distiller.record
     heads = list(model.heads.values())
     data = build_datasets(config, parts, encoder, heads, augmentation)
     split, split_rows, rejected = parts.split, parts.rows(), parts.rejected
@@ -158,7 +166,7 @@ def train(
         run.write_start(config, fingerprint, ctx.world, resume, split, split_rows, rejected)
     fit = Fit(
         config, model, ctx.wrap(model, device), heads, encoder, meta, data, augmentation,
-        optimizer, scheduler, ctx, device, lengths, steps, run.last,
+        optimizer, scheduler, ctx, device, lengths, steps, run.last, distiller,
     )  # fmt: skip
 
     def checkpoint(epochs_done: int, step: int = 0, loss: float = 0.0, count: int = 0) -> TrainingState:
@@ -288,6 +296,7 @@ def _bundle_metadata(
         "epoch": epoch,
         "monitor": monitor,
         **({"init_from": meta["init_from"]} if meta.get("init_from") else {}),
+        **({"distilled_from": meta["distilled_from"]} if meta.get("distilled_from") else {}),
     }
 
 

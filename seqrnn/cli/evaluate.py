@@ -125,11 +125,19 @@ def _report(
     bundle: ModelBundle, data: Sequence[str], masks: Sequence[str], result: Evaluation
 ) -> dict[str, Any]:
     """The --json payload (the CLI's report format)."""
+    from seqrnn.data.examples import head_mask_columns
+
     return {
         "model": bundle.name,
         "model_sha256": bundle.sha256,
         "data": list(data),
         "mask_columns": list(masks),
+        # What each residue head was scored on: its own mask columns (heads[].mask_columns) or the above.
+        "head_mask_columns": {
+            name: list(head_mask_columns(head, masks))
+            for name, head in bundle.model.heads.items()
+            if head.level == "residue"
+        },
         "n_sequences": result.n_sequences,
         "skipped": [{"record": k.record, "row": k.index + 1, "reason": k.reason} for k in result.skipped],
         "metrics": result.metrics,

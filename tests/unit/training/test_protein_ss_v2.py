@@ -98,6 +98,7 @@ def test_v2_evaluate_scores_disorder_on_every_residue(v2_model: Path, tmp_path: 
     assert main(["--quiet", *args]) == 0
     payload = json.loads(report.read_text())
     assert payload["mask_columns"] == ["disorder"]  # the data-level default; the disorder head has its own
+    assert payload["head_mask_columns"] == {"ss8": ["disorder"], "ss3": ["disorder"], "disorder": []}
     metrics = payload["metrics"]
     residues = sum(len(r["seq"].split()) for r in protein_ss_rows(4, seed=9, max_len=40))
     assert metrics["disorder"]["n"] == residues and metrics["ss3"]["n"] == residues - 2 * 4

@@ -17,7 +17,8 @@ logger = logging.getLogger(__name__)
 
 
 class Genome:
-    """An indexed genome FASTA (pyfaidx; the ``.fai`` is built next to it once) with ``chr`` aliases.
+    """An indexed genome FASTA (pyfaidx; the ``.fai`` is built next to it once, rebuilt when stale) with
+    ``chr`` aliases.
 
     Use as a context manager or call :meth:`close`. Raises :class:`InputError` when the FASTA cannot
     be read or indexed.

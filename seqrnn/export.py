@@ -173,10 +173,7 @@ def _prediction_columns(
         (dataset,) = (ds for key, ds in group.items() if key in ("probs", "values"))
         kind = str(dataset.attrs.get("kind", ""))
         labels = list(dataset.attrs.get("targets", dataset.attrs.get("classes", [])).astype(str))
-        threshold = dataset.attrs.get("threshold")
-        header, fmt = head_class(kind).csv_columns(
-            name, labels, None if threshold is None else float(threshold)
-        )
+        header, fmt = head_class(kind).csv_columns(name, labels, pred.threshold(name))
         heads.append((header, dataset[:], fmt))
         if "std" in group:
             n = len(labels)  # the last n columns are the values (before them: a predicted class)

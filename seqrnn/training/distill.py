@@ -53,12 +53,13 @@ class Distiller:
         with torch.no_grad(), torch.autocast(tokens.device.type, dtype=torch.bfloat16, enabled=self.bf16):
             target = self.teacher.predict(tokens, lengths)  # type: ignore[operator]
         out = {}
+        real: torch.Tensor | None = None  # (B, L) positions inside each sequence, shared by residue heads
         for name in self.heads:
             per = -(target[name].float() * F.log_softmax(logits[name].float(), dim=-1)).sum(-1)
-            if per.ndim == 2:  # (B, L): only positions inside each sequence
-                real = (
-                    torch.arange(per.shape[1], device=per.device)[None, :] < lengths.to(per.device)[:, None]
-                )
+            if per.ndim == 2:
+                if real is None:
+                    positions = torch.arange(per.shape[1], device=per.device)
+                    real = positions[None, :] < lengths.to(per.device)[:, None]
                 per = per[real]
             out[name] = per.mean()
         return out

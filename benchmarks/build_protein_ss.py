@@ -75,12 +75,24 @@ def validation_threshold(bundle: Any, run: Path, criterion: str) -> float:
     return value
 
 
+def network_of(model: dict[str, Any]) -> str:
+    """The trunk in a few words, from a bundle's ``model:`` config, e.g. ``conv 128 k9 + 2-layer BiLSTM 224``."""
+    cell = {"lstm": "LSTM", "gru": "GRU"}.get(model["cell"], model["cell"])
+    return f"conv {model['conv_channels']} k{model['conv_kernel']} + {model['layers']}-layer Bi{cell} {model['hidden']}"
+
+
 def recipe_of(bundle: Any) -> str:
-    """One run's fine-tuning settings, from the config stored in its bundle."""
+    """One run's network and training settings, from the config stored in its bundle."""
     config = bundle.metadata["train_config"]
     train = config["train"]
+    heads = ", ".join(h["name"] for h in config["heads"])
+    if train.get("init_from"):  # v2's first form: v1's network, fine-tuned or frozen, plus a new head
+        start = f"{train['init_from']} ({network_of(config['model'])}) with a new disorder head"
+    else:
+        start = f"{network_of(config['model'])} trained from scratch on {heads} together (multi-task)"
     parts = [f"{k} {train[k]}" for k in ("epochs", "lr", "precision", "crop_length") if k in train]
-    parts.insert(0, f"seed {config.get('seed')}")
+    parts.insert(0, start)
+    parts.insert(1, f"seed {config.get('seed')}")
     if train.get("freeze"):
         parts.append(f"frozen: {', '.join(train['freeze'])} (only the new head trains)")
     parts += [f"{h['name']} head hidden layer {h['hidden']}" for h in config["heads"] if h.get("hidden")]
@@ -124,9 +136,8 @@ def card(
         else "ss8 H G I E B T S C; ss3 H E C; disorder ordered / disordered (argmax)",
         "training data": "NetSurfP-2.0 Train_HHblits (10,792 chains, PDB < 25% identity to the test sets)",
         "source and licence": "NetSurfP-2.0 data (Klausen et al. 2019, Proteins); DSSP labels from the PDB",
-        "protocol": "protein-ss v1 (conv 128 k9 + 2-layer BiLSTM 256, trained 10 epochs) fine-tuned "
-        "(train.init_from) with a new disorder head trained on every residue; "
-        f"{recipe}; weights stored as float16 (docs/benchmarks.md: the candidates measured on validation)",
+        "protocol": f"{recipe}; weights stored as float16 (docs/benchmarks.md: the candidates measured "
+        "on validation)",
         "split": "the v1 validation split: 5% of the training chains (540), split seed 1",
         "test metrics": {name: shown(r, cut) for name, r in figures.items()},
         "published anchors": {
@@ -151,7 +162,7 @@ def card(
         + (
             "; v2's ss8 and ss3 outputs are v1's exactly (the same weights: only the disorder head is new)"
             if same_ss
-            else ""
+            else "; v2 is a different network, so its ss8 and ss3 calls differ from v1's residue by residue"
         ),
         "reproduce": "python benchmarks/protein_ss.py --model protein-ss; "
         "python benchmarks/disorder.py --model protein-ss",

@@ -102,6 +102,10 @@ class TrainConfig:
     patience: int = field(default=5, metadata={"range": ">= 1"})
     device: str = "auto"  # auto | cpu | cuda | cuda:N
     threads: int | None = field(default=None, metadata={"range": ">= 1"})  # CPU threads; None: torch's choice
+    # torchrun runs: how long a process waits in a collective before the job fails. Rank 0 validates and
+    # writes checkpoints alone while the others wait at a barrier, so this must outlast one validation
+    # (torch's own defaults, 10 min for NCCL and 30 for gloo, can end a large run there).
+    dist_timeout_minutes: float = field(default=60.0, metadata={"range": "> 0"})
     # Cap on the batches of one epoch (quick runs); None: all.
     max_steps_per_epoch: int | None = field(default=None, metadata={"range": ">= 1"})
     # Residue-level tasks: train on random windows of long chains.

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 import torch
@@ -72,8 +73,12 @@ class DistContext:
             torch.distributed.destroy_process_group()
 
 
-def init_distributed(device_name: str) -> tuple[DistContext, torch.device]:
-    """Join the process group torchrun describes in the environment (gloo on CPU, NCCL on GPU)."""
+def init_distributed(device_name: str, timeout_minutes: float = 60.0) -> tuple[DistContext, torch.device]:
+    """Join the process group torchrun describes in the environment (gloo on CPU, NCCL on GPU).
+
+    ``timeout_minutes`` bounds every collective (``train.dist_timeout_minutes``): the other ranks wait
+    at a barrier while rank 0 validates, so it has to outlast a validation pass.
+    """
     world = int(os.environ.get("WORLD_SIZE", "1"))
     device = resolve_device(device_name)
     if world <= 1:
@@ -87,5 +92,5 @@ def init_distributed(device_name: str) -> tuple[DistContext, torch.device]:
         backend = "gloo"
     owns = not torch.distributed.is_initialized()
     if owns:
-        torch.distributed.init_process_group(backend)
+        torch.distributed.init_process_group(backend, timeout=timedelta(minutes=timeout_minutes))
     return DistContext(rank, world, backend, owns), device

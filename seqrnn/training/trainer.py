@@ -87,7 +87,7 @@ def train(
     require_training_data(config)
     run = RunDirectory(config.output_dir)
     run.check(resume)
-    ctx, device = init_distributed(config.train.device)
+    ctx, device = init_distributed(config.train.device, config.train.dist_timeout_minutes)
     if config.train.precision == "bf16":
         resolve_precision("bf16", device)  # a clear error where this CPU cannot train RNNs in bf16
     if not ctx.main:

@@ -43,8 +43,18 @@ SETS = {
     ),
     "bbbp": ("bbbp.yaml", "BBBP.csv", ("p_np", "auroc"), "AUROC", True, 0.737, 0.729),
     "tox21": ("tox21.yaml", "tox21.csv", ("tox", "mean_auroc"), "mean AUROC", True, 0.851, 0.829),
+    "clintox": (
+        "clintox.yaml",
+        "clintox.csv.gz",
+        ("clintox", "mean_auroc"),
+        "mean AUROC",
+        True,
+        0.864,
+        0.832,
+    ),
+    "sider": ("sider.yaml", "sider.csv.gz", ("side_effects", "mean_auroc"), "mean AUROC", True, 0.676, 0.648),
 }
-TARGETS = {"esol": 0.65, "lipophilicity": 0.75, "bbbp": 0.70, "tox21": 0.80}
+TARGETS = {"esol": 0.65, "lipophilicity": 0.75, "bbbp": 0.70, "tox21": 0.80, "clintox": 0.832, "sider": 0.648}
 
 
 def member_dir(args: argparse.Namespace, name: str, seed: int, member: int) -> Path:

@@ -27,7 +27,6 @@ from __future__ import annotations
 import argparse
 import csv
 import glob
-import gzip
 import json
 import os
 import sys
@@ -39,7 +38,9 @@ import numpy as np
 import torch
 
 from seqrnn.bundle import file_sha256, load_bundle, load_models, save_bundle
+from seqrnn.config import load_config
 from seqrnn.data.examples import encode_record, prepare_example
+from seqrnn.data.formats import open_text
 from seqrnn.data.inputs import ReadOptions, chain_inputs
 from seqrnn.data.records import Record
 from seqrnn.errors import InputError
@@ -74,9 +75,6 @@ SMILES = {  # name -> (file, head, metric, label, chemprop, MoleculeNet best, sp
     "sider": ("sider.csv.gz", "side_effects", "mean_auroc", "mean AUROC", 0.676, 0.648, "random 80/10/10", 3,
               "side effects of marketed drugs in 27 system-organ classes (SIDER, MedDRA), 1 = reported"),
 }  # fmt: skip
-# GRU width where it is not 128: the small ClinTox and SIDER sets (about 1,400 molecules) get 64, which
-# keeps all built-in models within issue 16's 20 MB wheel budget (0.9 MB per 3-member ensemble, not 3.1).
-HIDDEN = {"clintox": 64, "sider": 64}
 OUTPUTS = {
     "esol": "logS, log10(mol/L) + std",
     "lipophilicity": "logD + std",
@@ -183,6 +181,7 @@ def smiles_recipe(name: str, data: Path, runs: Path) -> Recipe:
     file, head, metric, label, chemprop, molnet, split, members, what = SMILES[name]
     dirs = [runs / "moleculenet" / (f"{name}_s0" if m == 0 else f"{name}_s0_m{m}") for m in range(members)]
     test = runs / "tests" / f"{name}.csv"
+    hidden = load_config(ROOT / "configs" / "moleculenet" / f"{name}.yaml").model.hidden  # the recipe's width
     card = {
         "task": what,
         "inputs": "SMILES (RDKit-canonicalised before encoding; salts kept); invalid SMILES are errors "
@@ -191,7 +190,7 @@ def smiles_recipe(name: str, data: Path, runs: Path) -> Recipe:
         "training data": f"MoleculeNet {file} (Wu et al. 2018)",
         "source and licence": "MoleculeNet / DeepChem canonical CSVs (MIT-licensed distribution); "
         "original assay data as cited by MoleculeNet",
-        "protocol": f"ensemble of {members} 2-layer BiGRU({HIDDEN.get(name, 128)}) models on SMILES tokens (one split, init "
+        "protocol": f"ensemble of {members} 2-layer BiGRU({hidden}) models on SMILES tokens (one split, init "
         "seeds 0, 1000, ...), SMILES enumeration in training, 8 (Tox21: 4) enumerated views averaged "
         "in prediction; the members' mean and std are written",
         "split": f"MoleculeNet convention: {split}, split seed 0",
@@ -220,8 +219,7 @@ def _write_subset(source: Path, split_tsv: Path, out: Path) -> None:
     with split_tsv.open(newline="") as fh:
         rows = {int(r["row"]) for r in csv.DictReader(fh, delimiter="\t") if r["part"] == "test"}
     out.parent.mkdir(parents=True, exist_ok=True)
-    opener = gzip.open if source.suffix == ".gz" else open  # the test file is written uncompressed
-    with opener(source, "rt", newline="") as fh, out.open("w", newline="") as dst:
+    with open_text(source) as fh, out.open("w", newline="") as dst:  # plain or gzip in, plain out
         reader = csv.reader(fh)
         writer = csv.writer(dst, lineterminator="\n")
         writer.writerow(next(reader))

@@ -73,7 +73,7 @@ class DistContext:
             torch.distributed.destroy_process_group()
 
 
-def init_distributed(device_name: str, timeout_minutes: float = 60.0) -> tuple[DistContext, torch.device]:
+def init_distributed(device_name: str, timeout_minutes: float) -> tuple[DistContext, torch.device]:
     """Join the process group torchrun describes in the environment (gloo on CPU, NCCL on GPU).
 
     ``timeout_minutes`` bounds every collective (``train.dist_timeout_minutes``): the other ranks wait

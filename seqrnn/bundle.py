@@ -1,14 +1,28 @@
 """Model bundles: one file with weights, encoder vocabulary, heads, config, provenance and metrics.
 
-A bundle is a ``torch.save`` of ``{"format", "format_version", "metadata" (JSON text), "state_dict"}``:
-only strings and tensors, so it loads with ``torch.load(weights_only=True)`` and never unpickles code.
-Built-in models live in ``seqrnn/pretrained/`` and are listed, with their sha256, in ``index.json``.
+A bundle is a ``torch.save`` of ``{"format", "format_version", "metadata" (JSON text), "state_dict",
+"weights_sha256", "metadata_sha256"}``: only strings and tensors, so it loads with
+``torch.load(weights_only=True)`` and never unpickles code. Built-in models live in
+``seqrnn/pretrained/`` and are listed, with their sha256, in ``index.json``.
+
+Integrity. A zip entry of a ``torch.save`` file can change (a flipped bit on disk, a bad copy) and
+torch still loads it, with different weights. So every bundle records checksums of what decides its
+outputs, verified on every load (:class:`ModelError` on a mismatch): ``weights_sha256`` over the state
+dict (:func:`weights_checksum`) and ``metadata_sha256`` over the metadata text (encoder vocabulary, head
+specs, thresholds). Files saved before these keys existed still load:
+
+- a built-in named by name is verified by its file sha256 from ``index.json``, as before;
+- a file with the same bytes as a built-in (a copy) is verified by that sha256 too;
+- a file whose metadata names a built-in model and its version (a copy of a built-in that is no longer
+  byte-identical, e.g. damaged) must hold the shipped file's weights, else :class:`ModelError`;
+- any other file loads with a one-time note that it has no checksum (re-saving it adds one).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
@@ -28,6 +42,11 @@ from seqrnn.version import __version__
 
 FORMAT = "seqrnn-model"
 FORMAT_VERSION = 1
+
+logger = logging.getLogger(__name__)
+
+#: Files already reported as having no checksum in this process (the note is printed once per file).
+_NOTED_UNCHECKED: set[str] = set()
 
 
 @dataclass
@@ -210,14 +229,43 @@ def save_bundle(
         state[key] = value
     if half:
         meta["weights_dtype"] = "float16"
+    text = json.dumps(meta, sort_keys=True)
     payload = {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
-        "metadata": json.dumps(meta, sort_keys=True),
+        "metadata": text,
         "state_dict": state,
+        # Checksums of what is stored (after any float16 cast), verified by load_bundle.
+        "weights_sha256": weights_checksum(state),
+        "metadata_sha256": text_checksum(text),
     }
     atomic_torch_save(payload, Path(path))
     return file_sha256(path)
+
+
+def weights_checksum(state: Mapping[str, torch.Tensor]) -> str:
+    """Hex sha256 of a state dict: every tensor's name, dtype, shape and bytes, in sorted name order.
+
+    Deterministic (same weights, same checksum, whatever the dict order or the device they were on) and
+    independent of how ``torch.save`` lays out the file, so it checks the tensors a load hands to the
+    model. Raises ``TypeError`` for a value that is not a tensor.
+    """
+    digest = hashlib.sha256()
+    for name in sorted(state):
+        tensor = state[name]
+        if not isinstance(tensor, torch.Tensor):
+            raise TypeError(f"{name} is not a tensor")
+        tensor = tensor.detach().cpu().contiguous()
+        header = f"{name}\0{str(tensor.dtype).removeprefix('torch.')}\0{tuple(tensor.shape)}\0"
+        digest.update(header.encode())
+        # Bytes through a uint8 view: numpy has no bfloat16, and a flat view also covers 0-d tensors.
+        digest.update(tensor.reshape(-1).view(torch.uint8).numpy())
+    return digest.hexdigest()
+
+
+def text_checksum(text: str) -> str:
+    """Hex sha256 of a text's UTF-8 bytes (the bundle's metadata JSON)."""
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def atomic_torch_save(obj: Any, path: Path) -> None:
@@ -269,9 +317,9 @@ def load_bundle(name_or_path: str | Path, device: str | torch.device = "cpu") ->
     (foreign or truncated file, newer format version, damaged metadata, weights that do not fit the
     stored architecture).
     """
-    path, name, expected = resolve_model_path(name_or_path)
+    path, name, expected_sha = resolve_model_path(name_or_path)
     sha = file_sha256(path)
-    if expected and sha != expected:
+    if expected_sha and sha != expected_sha:
         raise ModelError(f"{path}: checksum mismatch for built-in model {name} (file damaged; reinstall)")
     try:
         payload = torch.load(path, map_location="cpu", weights_only=True)
@@ -313,9 +361,75 @@ def load_bundle(name_or_path: str | Path, device: str | torch.device = "cpu") ->
             f"{path}: weights do not match the stored architecture ({len(missing)} missing, "
             f"{len(unexpected)} unexpected, {len(wrong)} wrong-shape tensors, e.g. {example!r})"
         )
+    verify_checksums(path, payload, metadata, sha)
     model.load_state_dict(state)
     model.to(device).eval()
     return ModelBundle(model, encoder, metadata, path=path, sha256=sha, name=metadata.get("name") or name)
+
+
+def verify_checksums(path: Path, payload: dict[str, Any], metadata: dict[str, Any], file_sha: str) -> None:
+    """Check a loaded bundle's weights and metadata against the checksums stored with them.
+
+    ``file_sha``: the file's sha256; a file byte-identical to a built-in (same sha256 as in
+    ``index.json``, which vouches for every byte) needs no stored checksums. Raises :class:`ModelError` naming ``path`` on a mismatch, or for a file without checksums whose
+    metadata names a built-in model and version but whose weights differ from that shipped file (a
+    damaged copy). Other files without checksums (saved by an older seqrnn) load with a one-time note.
+    """
+    stored = payload.get("weights_sha256")
+    if stored is None:
+        if not _is_builtin_file(file_sha):
+            _check_unchecked_file(path, payload, metadata)
+        return
+    try:
+        actual = weights_checksum(payload["state_dict"])
+    except TypeError as exc:
+        raise ModelError(f"{path}: damaged model file ({exc})") from None
+    if actual != stored:
+        raise ModelError(f"{path}: the weights do not match their checksum (damaged file?)")
+    meta_stored = payload.get("metadata_sha256")
+    text = payload["metadata"]
+    if meta_stored is not None and (not isinstance(text, str) or text_checksum(text) != meta_stored):
+        raise ModelError(f"{path}: the metadata do not match their checksum (damaged file?)")
+
+
+def _is_builtin_file(sha: str) -> bool:
+    """Whether a file with this sha256 is byte-identical to a shipped built-in model."""
+    return any(entry.get("sha256") == sha for entry in builtin_index().values())
+
+
+def _check_unchecked_file(path: Path, payload: dict[str, Any], metadata: dict[str, Any]) -> None:
+    """A file without checksums: a changed copy of a built-in is refused, anything else noted once."""
+    name = metadata.get("name")
+    version = (metadata.get("card") or {}).get("version")
+    entry = builtin_index().get(name) if isinstance(name, str) else None
+    if entry is not None and version is not None and str(version) == str(entry.get("version")):
+        # It claims to be this built-in release, whose bytes we ship and trust: its weights must be those.
+        shipped = _builtin_weights(name, entry)
+        state = payload["state_dict"]
+        same = shipped.keys() == state.keys() and all(
+            shipped[k].dtype == state[k].dtype and torch.equal(shipped[k], state[k]) for k in shipped
+        )
+        if not same:
+            raise ModelError(
+                f"{path}: a copy of built-in model {name} (v{version}) whose weights differ from the "
+                f"shipped file (damaged file?); use -m {name} instead"
+            )
+        return
+    key = str(path.resolve())
+    if key not in _NOTED_UNCHECKED:
+        _NOTED_UNCHECKED.add(key)
+        logger.info(
+            "seqrnn: note: %s has no weights checksum (saved by an older seqrnn); re-save it to add one",
+            path,
+        )
+
+
+def _builtin_weights(name: str, entry: dict[str, Any]) -> dict[str, torch.Tensor]:
+    """The state dict of the shipped built-in ``name``, after checking its file sha256."""
+    shipped = Path(str(resources.files("seqrnn.pretrained") / entry["file"]))
+    if not shipped.is_file() or file_sha256(shipped) != entry.get("sha256"):
+        raise ModelError(f"{shipped}: checksum mismatch for built-in model {name} (file damaged; reinstall)")
+    return torch.load(shipped, map_location="cpu", weights_only=True)["state_dict"]
 
 
 def load_models(names: Sequence[str | Path], device: str | torch.device = "cpu") -> ModelBundle:

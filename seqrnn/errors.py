@@ -13,6 +13,12 @@ class SeqrnnError(Exception):
     exit_code = 1
 
 
+class UsageError(SeqrnnError):
+    """A command line that cannot work as given (a malformed option value, an output that is an input)."""
+
+    exit_code = 2
+
+
 class EncodingError(ValueError):
     """A sequence breaks its alphabet's policy; the message is the human-readable reason.
 

@@ -29,7 +29,7 @@ import numpy as np
 
 from seqrnn.decisions import decide
 from seqrnn.errors import InputError, OutputError
-from seqrnn.io.files import AtomicOutput, atomic_write_text
+from seqrnn.io.files import AtomicOutput, atomic_write_text, make_output_dir, output_errors
 from seqrnn.io.predictions import Predictions
 
 EXPORT_FORMATS = ("ss2", "horiz", "tsv", "csv")
@@ -91,33 +91,64 @@ def horiz_text(seq: str, probs: np.ndarray, classes: list[str]) -> str:
     return "\n".join(out)
 
 
+def export_problem(
+    fmt: str, residue: dict[str, list[str]], sequence: list[str], inputs: list[str]
+) -> str | None:
+    """Why predictions with these heads cannot be exported as ``fmt``, or None when they can.
+
+    ``residue``: {head: classes} of the per-residue heads; ``sequence``: the per-sequence heads;
+    ``inputs``: the input paths (``-`` is standard input). Checked before predicting, so a run never
+    ends in an export that was bound to fail.
+    """
+    if fmt not in EXPORT_FORMATS:
+        return f"unknown export format {fmt!r}; choose {', '.join(EXPORT_FORMATS)}"
+    if fmt == "tsv" and not residue:
+        return "tsv writes one row per residue and the model has no per-residue heads; use csv"
+    if fmt == "csv":
+        if not sequence:
+            return "csv writes one row per input record and the model has no per-sequence heads; use tsv"
+        if not inputs or "-" in inputs:
+            return "csv re-reads the input files, and standard input cannot be read again"
+    if fmt in ("ss2", "horiz") and not any(sorted(c) == ["C", "E", "H"] for c in residue.values()):
+        return "PSIPRED formats need a per-residue head with classes H, E, C (as protein-ss has)"
+    return None
+
+
 def export_path(predictions: str | Path, fmt: str) -> Path:
     """Default export location next to a predictions file: ``out.h5`` -> ``out.ss2/``, ``out.tsv``."""
     return Path(predictions).with_suffix(f".{fmt}")
 
 
 def export(predictions: str | Path, fmt: str, output: str | Path) -> int:
-    """Write ``fmt`` files for every sequence; returns how many sequences were exported."""
+    """Write ``fmt`` files for every sequence; returns how many sequences were exported.
+
+    A file-system failure (full disk, read-only directory) is an :class:`OutputError` naming ``output``.
+    """
     if fmt not in EXPORT_FORMATS:
         raise InputError(f"unknown export format {fmt!r}; choose {', '.join(EXPORT_FORMATS)}")
     pred = Predictions(predictions)
     output = Path(output)
     try:
-        if fmt == "tsv":
-            return _export_tsv(pred, output)
-        if fmt == "csv":
-            return _export_csv(pred, output)
-        head = _ss3_head(pred)
-        classes = pred.classes(head)
-        output.mkdir(parents=True, exist_ok=True)
-        render = ss2_text if fmt == "ss2" else horiz_text
-        n = 0
-        for _i, rec_id, seq, probs in pred.residues(head):
-            atomic_write_text(output / f"{safe_name(rec_id)}.{fmt}", render(seq, probs, classes), sweep=False)
-            n += 1
-        return n
+        with output_errors(output):
+            return _export(pred, fmt, output)
     finally:
         pred.close()
+
+
+def _export(pred: Predictions, fmt: str, output: Path) -> int:
+    if fmt == "tsv":
+        return _export_tsv(pred, output)
+    if fmt == "csv":
+        return _export_csv(pred, output)
+    head = _ss3_head(pred)
+    classes = pred.classes(head)
+    make_output_dir(output)
+    render = ss2_text if fmt == "ss2" else horiz_text
+    n = 0
+    for _i, rec_id, seq, probs in pred.residues(head):
+        atomic_write_text(output / f"{safe_name(rec_id)}.{fmt}", render(seq, probs, classes), sweep=False)
+        n += 1
+    return n
 
 
 def _export_tsv(pred: Predictions, output: Path) -> int:
@@ -204,6 +235,7 @@ def _export_csv(pred: Predictions, output: Path) -> int:
         fmt=str(attrs.get("input_format", "")) or None,
         sequence_column=str(attrs.get("sequence_column", "")) or None,
         id_column=str(attrs.get("id_column", "")) or None,
+        genome=str(attrs.get("genome", "")) or None,  # BED inputs are re-read from their genome
         shard=None if shard == "1/1" else parse_shard(shard),
     )
     row_of = {int(k): i for i, k in enumerate(pred.file["record_index"][:])}

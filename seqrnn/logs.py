@@ -127,3 +127,75 @@ def progress_bar(
     from tqdm import tqdm
 
     return tqdm(total=total, desc=desc, unit=unit, file=sys.stderr, leave=leave)
+
+
+class Progress:
+    """The progress of one run (predict, variants, tile): a tqdm bar on a terminal, and every
+    ``interval`` seconds a ``progress`` event with the counts so far, their rates and, when the
+    total is known, the ETA. The event is a console line only where no bar is shown (batch logs).
+
+    ``task`` names the run in the line (``variants: 4096 variants, ...``); ``unit`` is what the bar
+    counts; ``rates``: the counts that get a ``<count>_per_s`` field; ``total``: of the first count.
+    Use as a context manager (the bar closes on errors too) and call :meth:`advance` per block.
+    """
+
+    def __init__(
+        self,
+        task: str,
+        unit: str,
+        *,
+        enabled: bool,
+        interval: float,
+        log: logging.Logger,
+        rates: tuple[str, ...] = (),
+        total: int | None = None,
+    ) -> None:
+        self.task = task
+        self.rates = rates
+        self.total = total
+        self.log = log
+        self.bar = progress_bar(enabled, desc=task, unit=unit, total=total)
+        self.beat = Heartbeat(interval)
+        self.start = time.perf_counter()
+
+    def advance(self, n: int, **counts: int) -> None:
+        """``n`` more units for the bar; ``counts``: the totals so far (the first is the one ``total``
+        counts), reported when a heartbeat is due."""
+        if self.bar is not None:
+            self.bar.update(n)
+        if self.beat.due():
+            self.report(**counts)
+
+    def report(self, **counts: int) -> None:
+        """Emit the ``progress`` event now."""
+        seconds = time.perf_counter() - self.start
+        parts = [f"{value} {name}" for name, value in counts.items()]
+        first, done = next(iter(counts.items()))
+        if self.total is not None:
+            parts[0] = f"{done} of {self.total} {first} ({100 * done / max(self.total, 1):.1f}%)"
+        fields: dict[str, Any] = dict(counts, seconds=round(seconds, 3))
+        for name in self.rates:
+            rate = counts[name] / max(seconds, 1e-9)
+            fields[f"{name}_per_s"] = round(rate, 1)
+            parts.append(f"{rate:,.0f} {name}/s")
+        if self.total is not None:
+            rate = done / max(seconds, 1e-9)
+            eta = (self.total - done) / rate if rate > 0 else None
+            fields[f"total_{first}"] = self.total
+            fields["eta_s"] = None if eta is None else round(eta, 1)
+            if eta is not None:
+                parts.append(f"ETA {eta:,.0f}s")
+        event(
+            "progress", f"{self.task}: " + ", ".join(parts), console=self.bar is None, log=self.log, **fields
+        )
+
+    def close(self) -> None:
+        """Close the bar (if any)."""
+        if self.bar is not None:
+            self.bar.close()
+
+    def __enter__(self) -> Progress:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

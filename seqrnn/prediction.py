@@ -25,11 +25,13 @@ from seqrnn.data.examples import Example, example_windows
 from seqrnn.data.inputs import Skipped, all_skipped_note, chain_inputs
 from seqrnn.data.records import Record
 from seqrnn.decisions import decide
-from seqrnn.errors import InputError
+from seqrnn.errors import InputError, UsageError
 from seqrnn.inference import PredictOptions, WindowResult, predict_examples, predict_windows
+from seqrnn.io.files import unstaged
 from seqrnn.io.hdf5 import RaggedH5Writer, check_writable, write_skipped
 from seqrnn.io.layout import Layout, dataset_layout, file_attrs, window_payload
-from seqrnn.logs import Heartbeat, event, progress_bar
+from seqrnn.io.outputs import OutputPlan
+from seqrnn.logs import Progress
 from seqrnn.memory import cap_primitive_caches
 from seqrnn.models.ensemble import std_heads
 from seqrnn.runtime import resolve_precision
@@ -85,6 +87,28 @@ def iter_predictions(
     """
     skipped = [] if skipped is None else skipped
     yield from predict_windows(bundle, _windows(records, bundle, options, skipped), options, device)
+
+
+def plan_outputs(
+    inputs: Sequence[str | Path],
+    output: str | Path,
+    exports: Sequence[str] = (),
+    genome: str | Path | None = None,
+    models: Sequence[str] = (),
+) -> OutputPlan:
+    """The output plan of a prediction (not yet checked): the HDF5 file and each export
+    (:func:`seqrnn.export.export_path`) against the inputs, their genome and the model files; an
+    unknown export format is a :class:`UsageError`."""
+    from seqrnn.export import EXPORT_FORMATS, export_path
+
+    for kind in exports:
+        if kind not in EXPORT_FORMATS:
+            raise UsageError(f"--export {kind!r}: choose from {', '.join(EXPORT_FORMATS)}")
+    plan = OutputPlan().read("input", *inputs).read_genome(genome).read_model(*models)
+    plan.write("predictions file", output)
+    for kind in exports:
+        plan.write(f"{kind} export", export_path(output, kind), directory=kind in ("ss2", "horiz"))
+    return plan
 
 
 def predict_to_h5(
@@ -156,8 +180,8 @@ def write_predictions(
     counts = {n: np.zeros(len(h.classes)) for n, h in bundle.model.heads.items() if h.level == "residue"}
     cuts = {n: h.spec.threshold for n, h in bundle.model.heads.items()}  # the class mix calls as export does
     start = time.perf_counter()
-    bar = progress_bar(progress, desc="predict", unit="seq")
-    beat = Heartbeat(HEARTBEAT_SECONDS if heartbeat is None else heartbeat)
+    interval = HEARTBEAT_SECONDS if heartbeat is None else heartbeat
+    bar = Progress("predict", "seq", enabled=progress, interval=interval, log=logger, rates=("residues",))
     windows = _windows(
         chain_inputs(inputs, options.read) if records is None else records, bundle, options, summary.skipped
     )
@@ -167,7 +191,7 @@ def write_predictions(
         else (_payload(bundle, r) for r in predict_windows(bundle, windows, options, device))
     )
     writer.attrs.update(attrs)
-    with writer:
+    with writer, bar:  # the bar closes on errors too
         for payload in payloads:
             writer.append(**payload)
             for key, arr in payload["residue"].items():
@@ -183,10 +207,7 @@ def write_predictions(
             if summary.length_range is not None:
                 lo, hi = summary.length_range
                 summary.off_length += int(((payload["lengths"] < lo) | (payload["lengths"] > hi)).sum())
-            if bar is not None:
-                bar.update(len(payload["ids"]))
-            if beat.due():
-                _heartbeat(summary, time.perf_counter() - start, bar_shown=bar is not None)
+            bar.advance(len(payload["ids"]), sequences=summary.n_sequences, residues=summary.n_residues)
         if summary.n_sequences == 0 and options.read.shard is None:
             # An empty shard is a valid (empty) result: N may exceed the number of records.
             raise InputError(
@@ -200,11 +221,10 @@ def write_predictions(
         writer.attrs["input_format"] = options.read.fmt or ""
         writer.attrs["sequence_column"] = options.read.sequence_column or ""
         writer.attrs["id_column"] = options.read.id_column or ""
+        writer.attrs["genome"] = options.read.genome or ""
         writer.attrs["n_masked"] = len(summary.masked)
     if resume:
         shutil.rmtree(_parts_dir(output), ignore_errors=True)
-    if bar is not None:
-        bar.close()
     summary.seconds = time.perf_counter() - start
     for name, c in counts.items():
         classes = bundle.model.heads[name].classes
@@ -262,20 +282,6 @@ def _resumable_payloads(
         yield payload
 
 
-def _heartbeat(summary: PredictSummary, seconds: float, bar_shown: bool) -> None:
-    rate = summary.n_residues / max(seconds, 1e-9)
-    event(
-        "progress",
-        f"predict: {summary.n_sequences} sequences, {summary.n_residues} residues, {rate:,.0f} residues/s",
-        console=not bar_shown,  # the bar already shows it; a log line would break the bar
-        log=logger,
-        sequences=summary.n_sequences,
-        residues=summary.n_residues,
-        seconds=round(seconds, 3),
-        residues_per_s=round(rate, 1),
-    )
-
-
 # Part files (--resume): one finished window each, in the predictions layout ------------------------
 
 
@@ -284,7 +290,7 @@ def write_part(
 ) -> None:
     """Keep one finished window (records ``first``..``last`` of the model ``sha256``) for a rerun."""
     attrs = {"model_sha256": sha256, "first_record": first, "last_record": last}
-    with RaggedH5Writer(path, attrs, *layout, compression=None) as writer:
+    with unstaged(), RaggedH5Writer(path, attrs, *layout, compression=None) as writer:
         writer.append(**payload)
 
 

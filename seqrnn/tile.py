@@ -14,11 +14,21 @@ The track file (``format = "seqrnn-track"``; N bins):
   as in prediction).
 
 Windows are read, scored and written ``chunk_size`` at a time, so memory does not grow with the regions.
+Progress: a tqdm bar on a terminal and a ``progress`` event every :data:`HEARTBEAT_SECONDS` (windows and
+bases done, rates, and an ETA: the number of windows is counted from the regions before scoring).
+
+bedGraph and bigWig exports (:func:`track_intervals`) need intervals sorted and disjoint, which bins of
+overlapping regions (peak files often overlap) are not. They are written sorted by contig (in genome
+order) and start; where bins overlap, the bin that starts first (the earlier one in the file on a tie)
+keeps the shared bases, a later bin is clipped to begin where that coverage ends and left out when it
+is covered entirely. So every base has at most one value; the HDF5 track keeps every bin as scored.
 """
 
 from __future__ import annotations
 
 import itertools
+import logging
+import math
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -35,7 +45,8 @@ from seqrnn.errors import InputError
 from seqrnn.inference import PredictOptions, start_window
 from seqrnn.io.files import AtomicOutput
 from seqrnn.io.genome import Genome
-from seqrnn.io.hdf5 import check_writable
+from seqrnn.io.hdf5 import AtomicH5, check_writable
+from seqrnn.logs import Progress
 from seqrnn.runner import BatchRunner
 from seqrnn.variants.scoring import ScoringModel
 from seqrnn.version import __version__
@@ -44,6 +55,10 @@ FORMAT = "seqrnn-track"
 FORMAT_VERSION = 1
 _STR = h5py.string_dtype("utf-8")
 _COORDS = ("start", "end", "center", "region_index")
+HEARTBEAT_SECONDS = 60.0
+"""Default seconds between ``progress`` events of :func:`tile_to_h5`."""
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass
@@ -123,15 +138,35 @@ def tile_to_h5(
     chrom: str | None = None,
     chunk_size: int = 4096,
     command: str = "",
+    progress: bool = False,
+    heartbeat: float | None = None,
 ) -> TileSummary:
     """Score bins of ``stride`` bases along the regions of ``bed`` (or the contig ``chrom``) into the
-    track file ``output`` (atomic). Raises :class:`InputError` for bad regions or contig names."""
+    track file ``output`` (atomic). Raises :class:`InputError` for bad regions or contig names.
+
+    Progress: with ``progress`` and stderr a terminal, a tqdm bar over the windows; and every
+    ``heartbeat`` seconds (default :data:`HEARTBEAT_SECONDS`) a ``progress`` event with windows and
+    bases done, their rates and the ETA, shown on the console only where no bar is.
+    """
     if stride < 1:
         raise InputError(f"--stride {stride}: must be 1 or more")
     output = check_writable(output)
     summary = TileSummary(output)
     t0 = time.perf_counter()
-    with Genome(genome_path) as genome, AtomicOutput(output) as tmp, h5py.File(tmp, "w") as f:
+    with Genome(genome_path) as genome, AtomicH5(output) as f:
+        # Counting the windows first costs one more read of the BED (no genome reads, no scoring) and
+        # gives the progress bar and heartbeat a total, hence an ETA.
+        total_bins = sum(math.ceil((e - s) / stride) for _, s, e in read_regions(bed, chrom, genome))
+        interval = HEARTBEAT_SECONDS if heartbeat is None else heartbeat
+        bar = Progress(
+            "tile",
+            "window",
+            enabled=progress,
+            interval=interval,
+            log=logger,
+            rates=("windows", "bases"),
+            total=total_bins,
+        )
         group = f.create_group("track")
         opts: dict[str, Any] = {"chunks": True, "compression": "gzip", "shuffle": True}
         group.create_dataset("chrom", (0,), maxshape=(None,), dtype=_STR, **opts)
@@ -150,7 +185,8 @@ def tile_to_h5(
                 ds.attrs["kind"] = kind
         lengths: dict[str, int] = {}
         bins = tile_bins(read_regions(bed, chrom, genome), stride)
-        with BatchRunner(options.workers, device) as runner:
+        # The bar closes on errors too (tqdm is a context manager).
+        with BatchRunner(options.workers, device) as runner, bar:
             while chunk := list(itertools.islice(bins, chunk_size)):
                 n, total = len(chunk), summary.bins
                 _append(group, "chrom", total, [b[1] for b in chunk])
@@ -166,8 +202,12 @@ def tile_to_h5(
                 summary.bins += n
                 summary.bases += sum(b[3] - b[2] for b in chunk)
                 summary.regions = chunk[-1][0] + 1
+                bar.advance(n, windows=summary.bins, bases=summary.bases)
         if summary.bins == 0:
             raise InputError("no regions to tile", source=str(bed or chrom))
+        # Genome order, so exports can sort bins of a BED that lists contigs in another order.
+        order = {c: i for i, c in enumerate(genome.contigs)}
+        lengths = dict(sorted(lengths.items(), key=lambda item: order.get(item[0], len(order))))
         f.attrs.update(
             format=FORMAT,
             format_version=FORMAT_VERSION,
@@ -228,40 +268,79 @@ def _track_blocks(path: str | Path, wanted: str | None, block: int = 65536) -> I
             )
 
 
+def track_intervals(
+    path: str | Path, wanted: str | None = None
+) -> tuple[dict[str, int], list[tuple[str, np.ndarray, np.ndarray, np.ndarray]]]:
+    """The contig lengths of a track file, and per contig (in the file's contig order, which
+    :func:`tile_to_h5` writes in genome order) its bins' (starts, ends, values) sorted by start and
+    made disjoint: the bin that starts first keeps bases shared with later bins (ties: the earlier
+    bin in the file), a later bin is clipped to begin where that coverage ends, or left out when fully
+    covered. Every bin is loaded (about 28 bytes each) to sort them."""
+    blocks = _track_blocks(path, wanted)
+    lengths: dict[str, int] = next(blocks)
+    names = {c: i for i, c in enumerate(lengths)}
+    cidx, starts, ends, values = [], [], [], []
+    for chroms, s, e, v in blocks:
+        for c in set(chroms.tolist()) - names.keys():  # a file without the contig attributes for it
+            names[c] = len(names)
+        cidx.append(np.fromiter((names[c] for c in chroms), dtype=np.int32, count=len(chroms)))
+        starts.append(s)
+        ends.append(e)
+        values.append(v)
+    if not cidx:
+        return lengths, []
+    c_all, s_all, e_all, v_all = (np.concatenate(x) for x in (cidx, starts, ends, values))
+    order = np.lexsort((np.arange(len(s_all)), s_all, c_all))  # contig, then start, then file order
+    c_all, s_all, e_all, v_all = c_all[order], s_all[order], e_all[order], v_all[order]
+    by_index = {i: c for c, i in names.items()}
+    out = []
+    for i in np.unique(c_all):
+        lo, hi = np.searchsorted(c_all, [i, i + 1])
+        s, e, v = s_all[lo:hi], e_all[lo:hi], v_all[lo:hi]
+        covered = np.maximum.accumulate(e)  # end of the coverage up to and including each bin
+        begin = np.maximum(s, np.concatenate(([s[0]], covered[:-1])))
+        keep = begin < e
+        out.append((by_index[int(i)], begin[keep], e[keep], v[keep]))
+    return lengths, out
+
+
 def export_bedgraph(track: str | Path, output: str | Path, wanted: str | None = None) -> int:
-    """The first model's first head as bedGraph (one line per bin); returns the bins written."""
-    blocks = _track_blocks(track, wanted)
-    next(blocks)
+    """The first model's first head as bedGraph (one line per bin, sorted and disjoint as
+    :func:`track_intervals` makes them); returns the intervals written."""
+    _, contigs = track_intervals(track, wanted)
     n = 0
     with AtomicOutput(output) as tmp, open(tmp, "w") as out:
-        for chroms, starts, ends, values in blocks:
-            for c, s, e, v in zip(chroms, starts, ends, values, strict=True):
-                out.write(f"{c}\t{s}\t{e}\t{v:.6g}\n")
+        for contig, starts, ends, values in contigs:
+            for s, e, v in zip(starts.tolist(), ends.tolist(), values.tolist(), strict=True):
+                out.write(f"{contig}\t{s}\t{e}\t{v:.6g}\n")
             n += len(values)
     return n
 
 
-def export_bigwig(track: str | Path, output: str | Path, wanted: str | None = None) -> int:
-    """The bedGraph values as bigWig (needs ``pip install 'seqrnn[tracks]'``); bins must be in
-    genome order within each contig, contigs not revisited. Returns the bins written."""
+def export_bigwig(
+    track: str | Path, output: str | Path, wanted: str | None = None, block: int = 65536
+) -> int:
+    """The bedGraph values as bigWig (needs ``pip install 'seqrnn[tracks]'``), sorted and disjoint as
+    :func:`track_intervals` makes them, so overlapping regions are fine. Returns the intervals written."""
     try:
         import pyBigWig
     except ImportError:
         raise InputError("bigWig export needs pyBigWig: pip install 'seqrnn[tracks]'") from None
-    blocks = _track_blocks(track, wanted)
-    lengths = next(blocks)
+    lengths, contigs = track_intervals(track, wanted)
     n = 0
     with AtomicOutput(output) as tmp:
         bw = pyBigWig.open(str(tmp), "w")
         try:
             bw.addHeader(list(lengths.items()))
-            for chroms, starts, ends, values in blocks:
-                try:
-                    bw.addEntries(list(chroms), starts.tolist(), ends=ends.tolist(), values=values.tolist())
-                except RuntimeError:
-                    raise InputError(
-                        "bigWig needs regions sorted by position, without overlaps", source=str(track)
-                    ) from None
+            for contig, starts, ends, values in contigs:
+                for i in range(0, len(values), block):
+                    j = min(i + block, len(values))
+                    bw.addEntries(
+                        [contig] * (j - i),
+                        starts[i:j].tolist(),
+                        ends=ends[i:j].tolist(),
+                        values=values[i:j].tolist(),
+                    )
                 n += len(values)
         finally:
             bw.close()

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import torch
 
-from seqrnn.bundle import file_sha256, load_bundle
+from seqrnn.bundle import file_sha256, load_bundle, weights_checksum
 
 PRETRAINED = Path(__file__).resolve().parent.parent / "seqrnn" / "pretrained"
 
@@ -40,6 +40,7 @@ def main() -> None:
             k: v.half() if v.is_floating_point() else v for k, v in payload["state_dict"].items()
         }
         payload["weights_dtype"] = "float16"
+        payload["weights_sha256"] = weights_checksum(payload["state_dict"])  # of the weights as stored
         torch.save(payload, target)
     else:
         shutil.copyfile(args.bundle, target)

@@ -108,6 +108,20 @@ def load_models(names: Sequence[str], ensemble: bool, device: object) -> ModelBu
     return load_named(names, device, ensemble)  # type: ignore[arg-type]
 
 
+def check_exports(bundle: ModelBundle, kinds: Sequence[str], inputs: Sequence[str]) -> None:
+    """Refuse ``--export`` formats these models cannot give, before any prediction (a usage error)."""
+    from seqrnn.errors import UsageError
+    from seqrnn.export import export_problem
+
+    heads = bundle.model.heads
+    residue = {n: list(h.classes) for n, h in heads.items() if h.level == "residue"}
+    sequence = [n for n, h in heads.items() if h.level != "residue"]
+    for kind in kinds:
+        problem = export_problem(kind, residue, sequence, [str(p) for p in inputs])
+        if problem is not None:
+            raise UsageError(f"--export {kind}: {problem} ({bundle.name})")
+
+
 CLASS_FILE_OPT = typer.Option(
     [], "--class-file", help="CLASS=FILE: FILE holds records of class CLASS (repeat: one file per class)."
 )

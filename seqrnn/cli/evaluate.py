@@ -63,7 +63,7 @@ def evaluate(
     from seqrnn.evaluation import evaluate_records, labelled_inputs
     from seqrnn.inference import PredictOptions
     from seqrnn.io.files import atomic_write_text
-    from seqrnn.io.hdf5 import check_writable
+    from seqrnn.io.outputs import OutputPlan
     from seqrnn.metrics import format_table
     from seqrnn.runtime import resolve_device
 
@@ -73,7 +73,10 @@ def evaluate(
             "give labelled DATA files or --class-file CLASS=FILE per class, exactly one of the two"
         )
     if json_out is not None:
-        check_writable(json_out)  # before the work, not after it
+        # Checked before the work, not after it; and never one of the inputs.
+        plan = OutputPlan().read("input", *(data or []), *files.values()).read_genome(genome)
+        plan.read_model(*model).write("metrics JSON", json_out)
+        plan.check()
     common.set_threads(threads)
     dev = resolve_device(device.value)
     loaded = common.load_models(model, ensemble, dev)

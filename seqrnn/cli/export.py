@@ -20,7 +20,14 @@ def export_cmd(
     output: Path = typer.Option(..., "--output", "-o", help="Directory (ss2, horiz) or file (tsv)."),
 ) -> None:
     """Export predictions as PSIPRED .ss2 / .horiz files or a per-residue TSV."""
-    from seqrnn.export import export
+    from seqrnn.export import EXPORT_FORMATS, export
+    from seqrnn.io.outputs import OutputPlan
 
-    n = export(predictions, fmt, output)
+    if fmt not in EXPORT_FORMATS:
+        raise typer.BadParameter(f"--format {fmt!r}: choose from {', '.join(EXPORT_FORMATS)}")
+    plan = OutputPlan().read("predictions file", predictions)
+    plan.write(f"{fmt} export", output, directory=fmt in ("ss2", "horiz"))
+    plan.check()
+    with plan.writing():  # a directory export's files appear together, or none of them
+        n = export(predictions, fmt, output)
     common.say(f"exported {n} sequences as {fmt} to {output}")

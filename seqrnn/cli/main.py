@@ -12,7 +12,9 @@ Errors are one line on stderr: ``seqrnn: error: <file>: record <id>: <reason>``.
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import signal
 import sys
 from pathlib import Path
 from typing import Optional
@@ -102,6 +104,7 @@ def _root(
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI and return the exit code; user errors become one line on stderr."""
     args = sys.argv[1:] if argv is None else list(argv)
+    _ignore_file_size_signal()
     with common.cli_logging(args):
         code = _run(args)
         event("exit", exit_code=code)
@@ -130,17 +133,39 @@ def _run(args: list[str]) -> int:
         return exc.exit_code
     except BrokenPipeError:
         return 0
+    except OSError as exc:
+        from seqrnn.io.files import disk_error  # imports h5py via seqrnn.io: only when needed
+
+        error = disk_error(exc, exc.filename or "output")
+        if error is None or common.STATE.debug:
+            return _internal(exc)
+        message = " ".join(str(error).split())
+        _error("seqrnn: error: " + message, message, error.exit_code)
+        return error.exit_code
     except Exception as exc:
         if _is_usage_error(exc):
             exc.show()  # type: ignore[attr-defined]
             code = int(exc.exit_code)  # type: ignore[attr-defined]
             _error("", " ".join(str(exc).split()), code)  # click already printed usage and error
             return code
-        if common.STATE.debug:
-            raise
-        message = f"{type(exc).__name__}: {exc}"
-        _error(f"seqrnn: internal error: {message} (rerun with --debug for the traceback)", message, 1)
-        return 1
+        return _internal(exc)
+
+
+def _internal(exc: Exception) -> int:
+    """A bug: one line (the traceback under --debug) and exit 1."""
+    if common.STATE.debug:
+        raise exc
+    message = f"{type(exc).__name__}: {exc}"
+    _error(f"seqrnn: internal error: {message} (rerun with --debug for the traceback)", message, 1)
+    return 1
+
+
+def _ignore_file_size_signal() -> None:
+    # A write past the job's file-size limit (ulimit -f) then fails with EFBIG, which is reported as
+    # an output error like a full disk, instead of SIGXFSZ killing the process with a core dump.
+    if hasattr(signal, "SIGXFSZ"):
+        with contextlib.suppress(ValueError):  # not the main thread (an embedding caller's thread)
+            signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
 
 
 def _is_usage_error(exc: Exception) -> bool:

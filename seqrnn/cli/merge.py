@@ -14,9 +14,12 @@ def merge(
     output: Path = typer.Option(..., "--output", "-o", help="Merged HDF5 file to write (atomically)."),
 ) -> None:
     """Merge the shard files of a --shard K/N prediction back into one file in input order."""
-    from seqrnn.io import check_writable
+    from seqrnn.io.outputs import OutputPlan
     from seqrnn.merge import merge_shards, merged_unit
 
-    check_writable(output)
-    n = merge_shards(shards, output, common.command_line())
+    plan = OutputPlan().read("shard file", *shards)
+    plan.write("merged file", output)
+    plan.check()
+    with plan.writing():
+        n = merge_shards(shards, output, common.command_line())
     common.say(f"wrote {output}: {n} {merged_unit(shards[0])} from {len(shards)} shards")

@@ -72,23 +72,20 @@ def predict(
 ) -> None:
     """Predict every record of the inputs with a model and write one HDF5 file."""
     from seqrnn.data.inputs import parse_shard
-    from seqrnn.export import EXPORT_FORMATS, export_path
     from seqrnn.export import export as export_predictions
+    from seqrnn.export import export_path
     from seqrnn.inference import PredictOptions
-    from seqrnn.io import check_writable
-    from seqrnn.prediction import predict_to_h5
+    from seqrnn.prediction import plan_outputs, predict_to_h5
     from seqrnn.runtime import resolve_device
 
     if quiet:
         common.set_quiet()
-    check_writable(output)
     shard_spec = parse_shard(shard) if shard else None
-    for kind in export:
-        if kind not in EXPORT_FORMATS:
-            raise typer.BadParameter(f"--export {kind!r}: choose from {', '.join(EXPORT_FORMATS)}")
+    plan = plan_outputs(inputs, output, export, genome=genome, models=model).check()  # before any read
     common.set_threads(threads)
     dev = resolve_device(device.value)
     bundle = common.load_models(model, ensemble, dev)
+    common.check_exports(bundle, export, inputs)
     read = common.read_options(fmt, sequence_column, id_column, genome)
     read.shard = shard_spec
     options = PredictOptions(
@@ -101,17 +98,22 @@ def predict(
         workers=workers,
         read=read,
     )
-    summary = predict_to_h5(
-        bundle,
-        inputs,
-        output,
-        options,
-        dev,
-        common.command_line(),
-        progress=not common.STATE.quiet,
-        resume=resume,
-        compression="gzip" if compress else None,
-    )
+    with plan.writing():  # the HDF5 file and its exports appear together, or none of them
+        summary = predict_to_h5(
+            bundle,
+            inputs,
+            output,
+            options,
+            dev,
+            common.command_line(),
+            progress=not common.STATE.quiet,
+            resume=resume,
+            compression="gzip" if compress else None,
+        )
+        exported = [
+            (kind, export_predictions(plan.current(output), kind, export_path(output, kind)))
+            for kind in export
+        ]
     common.report_skipped(summary.skipped)
     for rec, n in summary.masked:
         common.warn(
@@ -133,7 +135,6 @@ def predict(
         seconds=round(summary.seconds, 3),
         skipped=len(summary.skipped),
     )
-    exported = [(kind, export_predictions(output, kind, export_path(output, kind))) for kind in export]
     rate = summary.n_residues / max(summary.seconds, 1e-9)
     lines = [
         f"wrote {summary.output}: {summary.n_sequences} sequences, {summary.n_residues} residues, "

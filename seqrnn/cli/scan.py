@@ -27,12 +27,14 @@ def scan(
     from seqrnn.data.inputs import chain_inputs
     from seqrnn.errors import InputError
     from seqrnn.io.files import atomic_write_text
-    from seqrnn.io.hdf5 import check_writable
+    from seqrnn.io.outputs import OutputPlan
     from seqrnn.metrics import format_table
     from seqrnn.motifs import evaluate_pwm, find_motif, load_jaspar
 
     if json_out is not None:
-        check_writable(json_out)
+        plan = OutputPlan().read("input", *inputs).read_genome(genome).read("JASPAR file", jaspar)
+        plan.write("metrics JSON", json_out)
+        plan.check()
     found = find_motif(load_jaspar(jaspar), motif, str(jaspar))
     options = common.read_options(fmt, sequence_column, id_column, genome)
     texts, labels = [], []

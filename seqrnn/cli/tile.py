@@ -43,7 +43,8 @@ def tile(
     """Score windows every STRIDE bases along regions (BED or --chrom) into a genome track."""
     from seqrnn.bundle import load_bundle
     from seqrnn.inference import PredictOptions
-    from seqrnn.io import check_writable
+    from seqrnn.io.files import output_errors
+    from seqrnn.io.outputs import OutputPlan
     from seqrnn.runtime import resolve_device
     from seqrnn.tile import export_bedgraph, export_bigwig, tile_to_h5
     from seqrnn.variants import scoring_models
@@ -53,10 +54,16 @@ def tile(
         common.set_quiet()
     if (regions is None) == (chrom is None):
         raise typer.BadParameter("give either a BED file of regions or --chrom NAME")
-    check_writable(output)
     for kind in export:
         if kind not in ("bedgraph", "bigwig"):
             raise typer.BadParameter(f"--export {kind!r}: choose from bedgraph, bigwig")
+    # Every output is planned and checked against every input before anything is read.
+    plan = OutputPlan().read("BED file", regions).read_genome(genome).read_model(*model)
+    plan.write("track file", output)
+    targets = {kind: output.with_suffix(".bedgraph" if kind == "bedgraph" else ".bw") for kind in export}
+    for kind, path in targets.items():
+        plan.write(f"{kind} export", path)
+    plan.check()
     if "bigwig" in export:
         try:
             import pyBigWig  # noqa: F401
@@ -70,31 +77,25 @@ def tile(
         [(m, load_bundle(m, dev)) for m in expand_names(model, allow_repeats=True)], window
     )
     options = PredictOptions(batch_tokens=batch_tokens, batch_size=batch_size, precision=precision.value)
-    summary = tile_to_h5(
-        models,
-        genome,
-        output,
-        stride,
-        options,
-        dev,
-        bed=regions,
-        chrom=chrom,
-        chunk_size=chunk_size,
-        command=common.command_line(),
-    )
-    exported = []
-    try:
-        if "bedgraph" in export:
-            exported.append(output.with_suffix(".bedgraph"))
-            export_bedgraph(output, exported[-1], class_name)
-        if "bigwig" in export:
-            exported.append(output.with_suffix(".bw"))
-            export_bigwig(output, exported[-1], class_name)
-    except Exception:
-        output.unlink(missing_ok=True)  # nothing half done: the track goes with a failed export
-        for path in exported:
-            path.unlink(missing_ok=True)
-        raise
+    with plan.writing():  # the track and its exports appear together, or none of them
+        summary = tile_to_h5(
+            models,
+            genome,
+            output,
+            stride,
+            options,
+            dev,
+            bed=regions,
+            chrom=chrom,
+            chunk_size=chunk_size,
+            command=common.command_line(),
+            progress=not common.STATE.quiet,
+        )
+        for kind, path in targets.items():
+            with output_errors(path):
+                write = export_bedgraph if kind == "bedgraph" else export_bigwig
+                write(plan.current(output), path, class_name)
+    exported = list(targets.values())
     rate = summary.bases / max(summary.seconds, 1e-9)
     event(
         "result",

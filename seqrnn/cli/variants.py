@@ -48,7 +48,8 @@ def variants(
     on_invalid: RefPolicy = typer.Option(
         RefPolicy.ref_mismatch,
         "--on-invalid",
-        help="REF differs from the genome. ref_mismatch: status ref_mismatch, NaN scores; error: stop.",
+        help="Bad records (REF differs from the genome, contig not in the genome). ref_mismatch: give them "
+        "a status (ref_mismatch, skipped:unknown_contig, ...) and NaN scores, keep going; error: stop.",
     ),
     chunk_size: int = typer.Option(4096, "--chunk-size", min=1, help="Variants read and scored at once."),
     device: Device = DEVICE_OPT,
@@ -63,19 +64,21 @@ def variants(
     from seqrnn.bundle import load_bundle
     from seqrnn.data.inputs import parse_shard
     from seqrnn.inference import PredictOptions
-    from seqrnn.io import check_writable
+    from seqrnn.io.files import output_errors
     from seqrnn.runtime import resolve_device
     from seqrnn.variants import VariantOptions, export_tsv, export_vcf, score_vcf_to_h5, scoring_models
+    from seqrnn.variants.io import plan_outputs
     from seqrnn.variants.vcf import require_pysam
     from seqrnn.zoo import expand_names
 
     if quiet:
         common.set_quiet()
-    check_writable(output)
     for kind in export:
         if kind not in ("tsv", "vcf"):
             raise typer.BadParameter(f"--export {kind!r}: choose from tsv, vcf")
     shard_spec = parse_shard(shard) if shard else None
+    plan, targets = plan_outputs(vcf, genome, model, output, export)
+    plan.check()  # every output against every input, before anything is read
     require_pysam()
     common.set_threads(threads)
     dev = resolve_device(device.value)
@@ -92,21 +95,16 @@ def variants(
             batch_tokens=batch_tokens, batch_size=batch_size, precision=precision.value, workers=workers
         ),
     )
-    summary = score_vcf_to_h5(models, vcf, genome, output, options, dev, common.command_line(), resume=resume)
-    exported: list[Path] = []
-    try:
-        if "tsv" in export:
-            exported.append(output.with_suffix(".tsv"))
-            export_tsv(output, exported[-1])
-        if "vcf" in export:
-            with open(vcf, "rb") as fh:
-                gz = fh.read(2) == b"\x1f\x8b"
-            exported.append(output.with_suffix(".vcf.gz" if gz else ".vcf"))
-            export_vcf(output, vcf, exported[-1])
-    except BaseException:
-        for path in (output, *exported, *(Path(f"{p}.tbi") for p in exported)):
-            path.unlink(missing_ok=True)  # nothing half done: the results go with a failed export
-        raise
+    with plan.writing():  # the HDF5 file, its exports and their index appear together, or none
+        summary = score_vcf_to_h5(
+            models, vcf, genome, output, options, dev, common.command_line(), resume, not common.STATE.quiet
+        )
+        with output_errors(targets.get("tsv", output)):
+            if "tsv" in targets:
+                export_tsv(plan.current(output), targets["tsv"])
+        if "vcf" in targets:
+            export_vcf(plan.current(output), vcf, targets["vcf"])
+    exported = list(targets.values())
     rate = summary.n_variants / max(summary.seconds, 1e-9)
     event(
         "result",

@@ -18,7 +18,7 @@ from typing import Any, NamedTuple
 
 from seqrnn.data.formats import detect_format, read_records
 from seqrnn.data.records import Record
-from seqrnn.errors import InputError, SeqrnnError
+from seqrnn.errors import InputError, UsageError
 
 
 @dataclass
@@ -53,13 +53,14 @@ def all_skipped_note(skipped: Sequence[Skipped]) -> str:
 
 
 def parse_shard(text: str) -> tuple[int, int]:
-    """``"K/N"`` -> (K, N) with 1 <= K <= N."""
+    """``"K/N"`` -> (K, N) with 1 <= K <= N (shard K of N); anything else is a :class:`UsageError`."""
+    expected = "expected K/N, whole numbers with 1 <= K <= N, e.g. 3/10 (shard 3 of 10)"
     try:
         k, n = (int(x) for x in text.split("/"))
-    except ValueError:
-        raise SeqrnnError(f"--shard {text!r}: expected K/N, e.g. 3/10") from None
+    except ValueError:  # not two parts, or a part that is not a whole number
+        raise UsageError(f"--shard {text!r}: {expected}") from None
     if not 1 <= k <= n:
-        raise SeqrnnError(f"--shard {text!r}: K must be between 1 and N")
+        raise UsageError(f"--shard {text!r}: {expected}")
     return k, n
 
 

@@ -4,7 +4,8 @@ A checkpoint is a ``torch.save`` of plain tensors, numbers and JSON text (loadab
 ``weights_only=True``): the model, optimiser and scheduler state dicts, the torch RNG state, the epoch
 and the batch position inside it (a mid-epoch stop), the partial loss of that epoch, and the
 early-stopping bookkeeping. ``--resume`` restores all of it, so a resumed run ends with the same
-weights as an uninterrupted one.
+weights as an uninterrupted one. ``weights_sha256`` (:func:`seqrnn.bundle.weights_checksum` of the
+model state) is checked on load, as for model bundles, so a damaged checkpoint is not resumed from.
 """
 
 from __future__ import annotations
@@ -16,7 +17,8 @@ from typing import Any
 
 import torch
 
-from seqrnn.bundle import atomic_torch_save
+from seqrnn.bundle import atomic_torch_save, weights_checksum
+from seqrnn.errors import ModelError
 from seqrnn.version import __version__
 
 CHECKPOINT_FORMAT = "seqrnn-checkpoint"
@@ -59,6 +61,7 @@ class TrainingState:
             "partial_count": self.partial_count,
             "torch_rng": self.torch_rng,
             "model": self.model,
+            "weights_sha256": weights_checksum(self.model),
             "optimizer": self.optimizer,
             "scheduler": self.scheduler,
             "best": self.progress.best,
@@ -73,22 +76,39 @@ class TrainingState:
 
     @classmethod
     def load(cls, path: Path) -> TrainingState:
-        """Read a checkpoint written by :meth:`save`."""
-        payload = torch.load(path, map_location="cpu", weights_only=True)
-        return cls(
-            metadata=json.loads(payload["metadata"]),
-            epoch=int(payload["epoch"]),
-            progress=Progress(
-                float(payload["best"]),
-                int(payload["best_epoch"]),
-                int(payload["bad_epochs"]),
-                json.loads(payload["best_metrics"]),
-            ),
-            model=payload["model"],
-            optimizer=payload["optimizer"],
-            scheduler=payload["scheduler"],
-            torch_rng=payload["torch_rng"],
-            step_in_epoch=int(payload.get("step_in_epoch", 0)),
-            partial_loss=float(payload.get("partial_loss", 0.0)),
-            partial_count=int(payload.get("partial_count", 0)),
-        )
+        """Read a checkpoint written by :meth:`save`.
+
+        Raises :class:`ModelError` naming ``path`` for a file that is not a readable checkpoint or
+        whose model weights do not match their checksum (checkpoints without one, from an older
+        seqrnn, are read unchecked).
+        """
+        try:
+            payload = torch.load(path, map_location="cpu", weights_only=True)
+        except Exception as exc:  # torch raises many types for truncated / foreign files
+            raise ModelError(f"{path}: not a readable seqrnn checkpoint ({type(exc).__name__})") from None
+        if not isinstance(payload, dict) or payload.get("format") != CHECKPOINT_FORMAT:
+            raise ModelError(f"{path}: not a seqrnn checkpoint")
+        try:
+            stored = payload.get("weights_sha256")
+            if stored is not None and weights_checksum(payload["model"]) != stored:
+                raise ModelError(f"{path}: the weights do not match their checksum (damaged file?)")
+            return cls(
+                metadata=json.loads(payload["metadata"]),
+                epoch=int(payload["epoch"]),
+                progress=Progress(
+                    float(payload["best"]),
+                    int(payload["best_epoch"]),
+                    int(payload["bad_epochs"]),
+                    json.loads(payload["best_metrics"]),
+                ),
+                model=payload["model"],
+                optimizer=payload["optimizer"],
+                scheduler=payload["scheduler"],
+                torch_rng=payload["torch_rng"],
+                step_in_epoch=int(payload.get("step_in_epoch", 0)),
+                partial_loss=float(payload.get("partial_loss", 0.0)),
+                partial_count=int(payload.get("partial_count", 0)),
+            )
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            reason = f"missing {exc}" if isinstance(exc, KeyError) else str(exc).splitlines()[0]
+            raise ModelError(f"{path}: damaged checkpoint ({reason})") from None

@@ -21,6 +21,7 @@ from __future__ import annotations
 import csv
 import json
 import math
+import os
 import platform
 from collections.abc import Sequence
 from pathlib import Path
@@ -31,7 +32,7 @@ import torch
 
 from seqrnn.config import RunConfig, dump_config
 from seqrnn.data.records import Record
-from seqrnn.errors import SeqrnnError
+from seqrnn.errors import OutputError, UsageError
 from seqrnn.io.files import AtomicOutput, atomic_write_text, utc_timestamp
 from seqrnn.version import __version__
 
@@ -48,13 +49,50 @@ class RunDirectory:
         self.metrics = self.root / "metrics.jsonl"
 
     def check(self, resume: bool) -> None:
-        """A new run needs a directory without a run; ``--resume`` needs a checkpoint."""
+        """Before any work: the directory can be written, a new run needs a directory without a run,
+        and ``--resume`` needs a checkpoint.
+
+        Raises :class:`OutputError` for an ``output_dir`` that is a file, lies under a file, or cannot be
+        written; :class:`UsageError` for ``--resume`` with nothing to resume or a new run into a
+        directory that holds one (the command line, not the config, is what to change).
+        """
+        self._check_writable()
         if resume and not self.last.is_file():
-            raise SeqrnnError(f"{self.last}: nothing to resume (no checkpoint in {self.root})")
+            raise UsageError(
+                f"--resume: no checkpoint in {self.checkpoints} to resume from; run without --resume to start"
+            )
         if not resume and self.last.is_file():
-            raise SeqrnnError(
+            raise UsageError(
                 f"{self.root} already holds a run; use --resume to continue it or choose another output_dir"
             )
+
+    def _check_writable(self) -> None:
+        """OutputError unless ``output_dir`` is (or can be created as) a writable directory.
+
+        Checked without creating anything: the directory is made only once the data has been read, so a
+        data error leaves no empty run directory behind. The creation itself is guarded too
+        (:meth:`create`), for what this check cannot see (a race, a full disk).
+        """
+        where = f"output_dir {self.root}"
+        if self.root.exists() and not self.root.is_dir():
+            raise OutputError(f"{where}: is a file, not a directory; choose another output_dir")
+        # The nearest existing ancestor is where the first missing directory would be created.
+        existing = self.root
+        while not existing.exists() and existing != existing.parent:
+            existing = existing.parent
+        if not existing.is_dir():
+            raise OutputError(f"{where}: {existing} is a file, not a directory")
+        if not os.access(existing, os.W_OK | os.X_OK):
+            raise OutputError(f"{where}: {existing} is not writable (permission denied or read-only)")
+
+    def create(self) -> None:
+        """Make ``output_dir/checkpoints``; OutputError (one line) if the system refuses."""
+        try:
+            self.checkpoints.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise OutputError(
+                f"output_dir {self.root}: cannot create {self.checkpoints} ({exc.strerror or exc})"
+            ) from None
 
     def write_start(
         self,

@@ -5,6 +5,10 @@ Layout (N variants, one per ALT allele; C = classes or targets of a head; docs/h
 - ``variants/{chrom,id,ref,alt,status}`` (N,) UTF-8 strings; ``variants/pos`` (N,) int64, 1-based as in
   the VCF; ``variants/record_index`` (N,) int64, the variant's position in the input (shards, merge);
   ``variants/vcf_record`` (N,) int64, the 0-based VCF record; ``variants/allele`` (N,) int64, 1-based ALT;
+- ``variants/genome_ref`` (N,) UTF-8, the genome's bases where REF lies (``""`` for an unknown contig or
+  a POS past its end); ``variants/padded_fraction`` (N,) float32, the share of N padding past a contig
+  end in the scored windows (0 inside a contig, NaN when not scored). Files written before these two
+  existed read as ``""`` / NaN (:func:`read_block`);
 - ``variants/<model>/<head>/{ref,alt,diff,log_odds_diff}`` (N, C) float32, attribute ``classes``
   (and ``kind``); NaN where the variant was not scored.
 
@@ -25,16 +29,20 @@ from typing import Any
 import h5py
 import numpy as np
 
-from seqrnn.errors import InputError
-from seqrnn.io.files import AtomicOutput
-from seqrnn.io.hdf5 import check_writable
+from seqrnn.errors import InputError, OutputError, UsageError
+from seqrnn.io.files import AtomicOutput, disk_error
+from seqrnn.io.hdf5 import AtomicH5, check_writable
+from seqrnn.io.outputs import OutputPlan
 from seqrnn.models.heads import head_class
 
 FORMAT = "seqrnn-variants"
 FORMAT_VERSION = 1
-STRINGS = ("chrom", "id", "ref", "alt", "status")
+STRINGS = ("chrom", "id", "ref", "alt", "status", "genome_ref")
 INTEGERS = ("pos", "record_index", "vcf_record", "allele")
-META = STRINGS + INTEGERS
+FLOATS = ("padded_fraction",)
+META = STRINGS + INTEGERS + FLOATS
+#: Per-variant columns added after format_version 1 first shipped: what older files read as.
+LATER = {"genome_ref": "", "padded_fraction": np.nan}
 SCORES = ("ref", "alt", "diff", "log_odds_diff")
 ROW_CHUNK = 4096
 _STR = h5py.string_dtype("utf-8")
@@ -66,12 +74,12 @@ class VariantsWriter:
         self.compression = compression
         self.sweep = sweep
         self.n = 0
-        self._out: AtomicOutput | None = None
+        self._out: AtomicH5 | None = None
         self._file: h5py.File | None = None
 
     def __enter__(self) -> VariantsWriter:
-        self._out = AtomicOutput(self.path, sweep=self.sweep)
-        f = self._file = h5py.File(self._out.tmp, "w")
+        self._out = AtomicH5(self.path, sweep=self.sweep)
+        f = self._file = self._out.open()
         group = f.create_group("variants")
         opts: dict[str, Any] = {"chunks": True}
         if self.compression:
@@ -80,6 +88,8 @@ class VariantsWriter:
             group.create_dataset(name, (0,), maxshape=(None,), dtype=_STR, **opts)
         for name in INTEGERS:
             group.create_dataset(name, (0,), maxshape=(None,), dtype=np.int64, **opts)
+        for name in FLOATS:
+            group.create_dataset(name, (0,), maxshape=(None,), dtype=np.float32, **opts)
         for model, heads in self.models.items():
             for head, (kind, classes) in heads.items():
                 for score in SCORES:
@@ -104,20 +114,23 @@ class VariantsWriter:
             ds.resize(self.n + n, axis=0)
             ds[self.n : self.n + n] = payload[key]
         self.n += n
+        assert self._out is not None
+        self._out.check()  # a full disk stops the run at this block, not at the end
 
     def __exit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         assert self._file is not None and self._out is not None
+        if exc_type is not None:
+            error = self._out.abort(exc)
+            if error is not None and not isinstance(exc, OutputError):
+                raise error from None
+            return
         try:
-            if exc_type is None:
-                self._file.attrs.update({**self.attrs, "n_variants": self.n})
-        finally:
-            self._file.close()
-            if exc_type is None:
-                self._out.commit()
-            else:
-                self._out.discard()
+            self._file.attrs.update({**self.attrs, "n_variants": self.n})
+        except BaseException as failed:
+            raise (self._out.abort(failed) or failed) from None
+        self._out.close()
 
 
 def open_variants(path: str | Path) -> h5py.File:
@@ -147,10 +160,19 @@ def file_models(f: h5py.File) -> dict[str, dict[str, tuple[str, list[str]]]]:
 
 
 def read_block(f: h5py.File, start: int, stop: int, keys: Sequence[str] | None = None) -> dict[str, Any]:
-    """Rows ``start:stop`` of every dataset under ``variants/`` (a payload)."""
+    """Rows ``start:stop`` of every dataset under ``variants/`` (a payload); a column that a file from
+    an earlier seqrnn lacks (:data:`LATER`) reads as its default, so such files still merge and export."""
     group = f["variants"]
     keys = list(keys) if keys is not None else [*META, *score_keys(file_models(f))]
-    return {k: (group[k].asstr()[start:stop] if k in STRINGS else group[k][start:stop]) for k in keys}
+    block: dict[str, Any] = {}
+    for k in keys:
+        if k not in group and k in LATER:
+            n = max(0, min(stop, int(group["record_index"].shape[0])) - start)
+            dtype = object if k in STRINGS else np.float32
+            block[k] = np.full(n, LATER[k], dtype=dtype)
+        else:
+            block[k] = group[k].asstr()[start:stop] if k in STRINGS else group[k][start:stop]
+    return block
 
 
 def read_part(path: Path, shas: Sequence[str], first: int, last: int, n: int) -> dict[str, Any] | None:
@@ -188,11 +210,15 @@ TSV_COLUMNS = [
     "diff",
     "log_odds_diff",
     "status",
+    "genome_ref",
+    "padded_fraction",
 ]
 
 
 def export_tsv(h5: str | Path, output: str | Path) -> int:
-    """One row per variant, model, head and class (columns :data:`TSV_COLUMNS`); returns variants."""
+    """One row per variant, model, head and class (columns :data:`TSV_COLUMNS`; the per-variant
+    ``genome_ref`` and ``padded_fraction`` come last, so readers of the older columns by position still
+    work); returns variants."""
     with open_variants(h5) as f, AtomicOutput(output) as tmp, open(tmp, "w") as out:
         models = file_models(f)
         out.write("\t".join(TSV_COLUMNS) + "\n")
@@ -201,11 +227,12 @@ def export_tsv(h5: str | Path, output: str | Path) -> int:
             block = read_block(f, start, min(start + ROW_CHUNK, n))
             for i in range(len(block["record_index"])):
                 where = "\t".join(str(block[k][i]) for k in ("chrom", "pos", "id", "ref", "alt"))
+                tail = f"{block['status'][i]}\t{block['genome_ref'][i]}\t{_fmt(block['padded_fraction'][i])}"
                 for model, heads in models.items():
                     for head, (_, classes) in heads.items():
                         for c, name in enumerate(classes):
                             values = "\t".join(_fmt(block[f"{model}/{head}/{s}"][i, c]) for s in SCORES)
-                            out.write(f"{where}\t{model}\t{head}\t{name}\t{values}\t{block['status'][i]}\n")
+                            out.write(f"{where}\t{model}\t{head}\t{name}\t{values}\t{tail}\n")
         return n
 
 
@@ -252,26 +279,38 @@ def export_vcf(h5: str | Path, vcf: str | Path, output: str | Path) -> int:
         region = str(f.attrs.get("region", ""))
         lines = _annotated_lines(f, _vcf_lines(Path(vcf), region), info_fields(file_models(f)))
         if output.suffix != ".gz":
-            with AtomicOutput(output) as tmp, open(tmp, "w") as out:
-                return sum(out.write(line) > 0 and line[0] != "#" for line in lines)
+            try:
+                with AtomicOutput(output) as tmp, open(tmp, "w") as out:
+                    return sum(out.write(line) > 0 and line[0] != "#" for line in lines)
+            except OSError as exc:
+                raise disk_error(exc, output) or exc from None
         from seqrnn.variants.vcf import require_pysam
 
         pysam = require_pysam()
         with AtomicOutput(output) as tmp:
             n = 0
-            with pysam.BGZFile(str(tmp), "wb") as out:
-                for line in lines:
-                    out.write(line.encode())
-                    n += line[0] != "#"
             try:
-                pysam.tabix_index(str(tmp), preset="vcf", force=True)
-            except OSError:
-                raise InputError(
-                    "cannot tabix-index the annotated VCF: sort the input by position (bcftools sort)",
-                    source=str(vcf),
-                ) from None
-            Path(f"{tmp}.tbi").replace(f"{output}.tbi")
+                with pysam.BGZFile(str(tmp), "wb") as out:
+                    for line in lines:
+                        out.write(line.encode())
+                        n += line[0] != "#"
+            except OSError as exc:
+                raise disk_error(exc, output) or exc from None
+            # The index is an output of its own: committed with the VCF, removed with it on failure.
+            with AtomicOutput(f"{output}.tbi") as index_tmp:
+                try:
+                    pysam.tabix_index(str(tmp), preset="vcf", force=True)
+                    Path(f"{tmp}.tbi").replace(index_tmp)
+                except OSError as exc:
+                    Path(f"{tmp}.tbi").unlink(missing_ok=True)
+                    raise disk_error(exc, f"{output}.tbi") or _unsorted(vcf) from None
         return n
+
+
+def _unsorted(vcf: str | Path) -> InputError:
+    return InputError(
+        "cannot tabix-index the annotated VCF: sort the input by position (bcftools sort)", source=str(vcf)
+    )
 
 
 def _vcf_lines(vcf: Path, region: str = "") -> Iterator[str]:
@@ -339,3 +378,43 @@ def _annotated_lines(f: h5py.File, lines: Iterator[str], fields: list[tuple[str,
         if len(cols) > 7:
             cols[7] = extra if cols[7] in ("", ".") else f"{cols[7]};{extra}"
         yield "\t".join(cols) + "\n"
+
+
+def plan_outputs(
+    vcf: Path, genome: Path, models: Sequence[str], output: Path, exports: Sequence[str]
+) -> tuple[OutputPlan, dict[str, Path]]:
+    """The output plan of a variants run (not yet checked) and where each export goes.
+
+    ``--export tsv`` writes ``OUT.tsv``; ``vcf`` writes ``OUT.vcf``, or ``OUT.vcf.gz`` and its
+    ``.tbi`` for a compressed input. A BCF input with ``--export vcf`` is a :class:`UsageError` here,
+    before any scoring.
+    """
+    plan = OutputPlan().read("VCF", vcf).read("VCF index", f"{vcf}.tbi", f"{vcf}.csi")
+    plan.read_genome(genome).read_model(*models)
+    plan.write("variants file", output)
+    head = _first_bytes(vcf)
+    targets: dict[str, Path] = {}
+    for kind in exports:
+        if kind == "vcf":
+            if b"BCF" in head:
+                raise UsageError(f"--export vcf needs a text VCF input, not BCF: {vcf} (bcftools view -Oz)")
+            targets[kind] = output.with_suffix(".vcf.gz" if head[:2] == b"\x1f\x8b" else ".vcf")
+        else:
+            targets[kind] = output.with_suffix(f".{kind}")
+        plan.write(f"{kind} export", targets[kind])
+        if targets[kind].suffix == ".gz":
+            plan.write("index of the vcf export", f"{targets[kind]}.tbi")
+    return plan, targets
+
+
+def _first_bytes(vcf: Path) -> bytes:
+    """The first bytes of ``vcf``, and of its decompressed text for a gzip/BGZF file (``BCF``)."""
+    try:
+        with open(vcf, "rb") as fh:
+            head = fh.read(2)
+        if head == b"\x1f\x8b":
+            with gzip.open(vcf, "rb") as fh:
+                return b"\x1f\x8b" + b"BCF" * (fh.read(3) == b"BCF")
+        return head
+    except (OSError, EOFError):
+        return b""  # unreadable or damaged: the run says why when it opens the VCF

@@ -13,6 +13,12 @@ and ``alt`` (k, C). Written per head (n, C) float32, NaN for variants not scored
 
 Memory holds one chunk. ``--shard K/N`` keeps variants ``i % N == K - 1``; ``--resume`` keeps each
 finished chunk as ``.<output>.parts/partNNNNNN.h5`` and reuses it on a rerun.
+
+Bad records do not stop the run unless ``on_invalid="error"``: they get a ``skipped:...`` or
+``ref_mismatch`` status (:data:`seqrnn.variants.vcf.STATUSES`), counted in the summary. When more than
+1% of the first :data:`BUILD_CHECK` variants whose REF was compared are ``ref_mismatch``, one warning
+asks whether the genome is the VCF's build. Progress: a tqdm bar on a terminal and a ``progress``
+event every :data:`HEARTBEAT_SECONDS`, as prediction has them.
 """
 
 from __future__ import annotations
@@ -33,19 +39,27 @@ from seqrnn.data.examples import prepare_example
 from seqrnn.data.records import Record
 from seqrnn.errors import InputError, ModelError
 from seqrnn.inference import PredictOptions, start_window
+from seqrnn.io.files import unstaged
 from seqrnn.io.genome import Genome
 from seqrnn.io.hdf5 import check_writable
+from seqrnn.logs import Progress, event
 from seqrnn.models.heads import head_class
 from seqrnn.runner import BatchRunner
 from seqrnn.runtime import resolve_precision
 from seqrnn.variants.io import FORMAT, FORMAT_VERSION, META, VariantsWriter, read_part
-from seqrnn.variants.vcf import MISMATCH, OK, PADDED, Variant, read_variants, variant_windows
+from seqrnn.variants.vcf import MISMATCH, OK, PADDED, REF_CHECKED, Variant, check_variant, read_variants
 from seqrnn.version import __version__
 
 logger = logging.getLogger(__name__)
 
 EPS = 1e-6
 DEFAULT_WINDOW = 101
+HEARTBEAT_SECONDS = 60.0
+"""Default seconds between ``progress`` events of :func:`score_vcf_to_h5`."""
+BUILD_CHECK = 10_000
+"""The wrong-build warning looks at this many variants whose REF was compared with the genome."""
+BUILD_MISMATCH = 0.01
+"""... and warns when more than this fraction of them are ``ref_mismatch``."""
 
 
 @dataclass
@@ -54,7 +68,9 @@ class VariantOptions:
 
     window: int | None = None  # input width for every model (None: each model's trained length)
     chunk_size: int = 4096  # variants read, scored and written at once
-    on_invalid: str = "ref_mismatch"  # ref_mismatch: status + NaN scores | error: stop at a REF mismatch
+    # ref_mismatch: bad records (REF mismatch, unknown contig, ...) get a status and NaN scores;
+    # error: stop at the first REF mismatch or unknown contig.
+    on_invalid: str = "ref_mismatch"
     shard: tuple[int, int] | None = None
     region: str | None = None  # chr:start-end (needs an indexed VCF)
     predict: PredictOptions = field(default_factory=PredictOptions)
@@ -143,27 +159,90 @@ def _chunks(variants: Iterable[Variant], size: int, shard: tuple[int, int] | Non
         yield chunk
 
 
+@dataclass
+class ChunkChecks:
+    """A chunk's variants checked against the genome: per variant its status, the genome's bases at
+    REF and the padded fraction (the largest over the widths scored); per width the (ref, alt)
+    windows (None where not scored)."""
+
+    statuses: list[str]
+    genome_refs: list[str]
+    padded: np.ndarray
+    windows: dict[int, list[tuple[str, str] | None]]
+
+
 def chunk_windows(
     genome: Genome, chunk: Sequence[Variant], widths: Iterable[int], source: str, on_invalid: str
-) -> tuple[list[str], dict[int, list[tuple[str, str] | None]]]:
-    """Per variant its status, and per width the (ref, alt) windows (None where not scored)."""
+) -> ChunkChecks:
+    """Check every variant of ``chunk`` for every window width; ``on_invalid="error"`` raises
+    :class:`InputError` at the first unknown contig or REF mismatch."""
+    strict = on_invalid == "error"
     statuses = [OK] * len(chunk)
+    genome_refs = [""] * len(chunk)
+    padded = np.full(len(chunk), np.nan, dtype=np.float32)
     windows: dict[int, list[tuple[str, str] | None]] = {}
-    for width in sorted(set(widths)):
+    for w, width in enumerate(sorted(set(widths))):
         pairs: list[tuple[str, str] | None] = []
         for i, v in enumerate(chunk):
-            status, ref, alt = variant_windows(genome, v, width, source)
-            if status == MISMATCH and on_invalid == "error":
+            checked = check_variant(genome, v, width, source, strict=strict)
+            if checked.status == MISMATCH and strict:
                 raise InputError(
                     f"REF {v.ref} at {v.chrom}:{v.pos} does not match the genome {genome.path}",
                     source=source,
                     record=v.record + 1,
                 )
-            if statuses[i] in (OK, PADDED) and status != OK:
-                statuses[i] = status
-            pairs.append((ref, alt) if ref is not None and alt is not None else None)
+            if w == 0:
+                genome_refs[i] = checked.genome_ref
+            if statuses[i] in (OK, PADDED) and checked.status != OK:
+                statuses[i] = checked.status
+            if checked.ref_window is not None and checked.alt_window is not None:
+                pairs.append((checked.ref_window, checked.alt_window))
+                padded[i] = np.fmax(padded[i], checked.padded_fraction)
+            else:
+                pairs.append(None)
         windows[width] = pairs
-    return statuses, windows
+    return ChunkChecks(statuses, genome_refs, padded, windows)
+
+
+class BuildCheck:
+    """Counts REF mismatches among the first ``limit`` variants whose REF was compared, and warns once
+    (on the ``seqrnn.variants.scoring`` logger, event ``wrong_build``) when more than ``fraction`` of
+    them mismatch: a VCF called on another genome build mismatches at most SNVs, and a few mismatches
+    are normal (decomposed MNVs, patched regions)."""
+
+    def __init__(self, genome: str, limit: int = BUILD_CHECK, fraction: float = BUILD_MISMATCH) -> None:
+        self.genome, self.limit, self.fraction = genome, limit, fraction
+        self.checked = self.mismatched = 0
+        self.done = False
+
+    def add(self, statuses: Iterable[str]) -> None:
+        """Count a chunk's statuses; decide as soon as ``limit`` variants were checked."""
+        for status in statuses:
+            if self.done or self.checked >= self.limit:
+                break
+            if status in REF_CHECKED:
+                self.checked += 1
+                self.mismatched += status == MISMATCH
+        if self.checked >= self.limit:
+            self.finish()
+
+    def finish(self) -> None:
+        """Decide on what was counted (at the end of a run with fewer than ``limit`` checked)."""
+        if self.done:
+            return
+        self.done = True
+        if self.checked and self.mismatched > self.fraction * self.checked:
+            share = 100 * self.mismatched / self.checked
+            event(
+                "wrong_build",
+                f"seqrnn: warning: {self.mismatched} of {self.checked} variants ({share:.1f}%) have a REF "
+                f"that differs from the genome: is {self.genome} the build the VCF was called on?",
+                level=logging.WARNING,
+                log=logger,
+                mismatched=self.mismatched,
+                checked=self.checked,
+                genome=self.genome,
+            )
 
 
 def score_pairs(
@@ -203,14 +282,16 @@ def _logit(p: np.ndarray) -> np.ndarray:
     return np.log(q) - np.log1p(-q)
 
 
-def _meta(chunk: Sequence[Variant], statuses: Sequence[str]) -> dict[str, Any]:
+def _meta(chunk: Sequence[Variant], checks: ChunkChecks) -> dict[str, Any]:
     return {
         "chrom": [v.chrom for v in chunk],
         "pos": np.array([v.pos for v in chunk], dtype=np.int64),
         "id": [v.id for v in chunk],
         "ref": [v.ref for v in chunk],
         "alt": [v.alt for v in chunk],
-        "status": list(statuses),
+        "status": list(checks.statuses),
+        "genome_ref": list(checks.genome_refs),
+        "padded_fraction": checks.padded,
         "record_index": np.array([v.index for v in chunk], dtype=np.int64),
         "vcf_record": np.array([v.record for v in chunk], dtype=np.int64),
         "allele": np.array([v.allele for v in chunk], dtype=np.int64),
@@ -253,11 +334,18 @@ def score_vcf_to_h5(
     device: torch.device,
     command: str = "",
     resume: bool = False,
+    progress: bool = False,
+    heartbeat: float | None = None,
 ) -> VariantSummary:
     """Score every variant of ``vcf`` with every model into the variants file ``output`` (atomic).
 
-    Raises :class:`InputError` for unreadable inputs, unknown contigs, and (``on_invalid="error"``) a
-    REF that does not match the genome; nothing is written then.
+    Raises :class:`InputError` for unreadable inputs, a contig name matching several genome contigs,
+    and (``on_invalid="error"``) an unknown contig or a REF that does not match the genome; nothing is
+    written then. Other bad records get a status (:data:`seqrnn.variants.vcf.STATUSES`).
+
+    Progress: with ``progress`` and stderr a terminal, a tqdm bar; and every ``heartbeat`` seconds
+    (default :data:`HEARTBEAT_SECONDS`) a ``progress`` event (variants done, variants/s; no total or
+    ETA: a VCF stream's length is not known in advance), shown on the console only where no bar is.
     """
     output = check_writable(output)
     summary = VariantSummary(output)
@@ -269,21 +357,26 @@ def score_vcf_to_h5(
     if resume:
         parts.mkdir(exist_ok=True)
     source = str(vcf)
-    with Genome(genome_path) as genome, VariantsWriter(output, attrs, heads) as writer:
+    build = BuildCheck(str(genome_path))
+    interval = HEARTBEAT_SECONDS if heartbeat is None else heartbeat
+    bar = Progress(
+        "variants", "variant", enabled=progress, interval=interval, log=logger, rates=("variants",)
+    )
+    # The bar closes on errors too.
+    with bar, Genome(genome_path) as genome, VariantsWriter(output, attrs, heads) as writer:
         chunks = _chunks(read_variants(vcf, options.region), options.chunk_size, options.shard)
         with BatchRunner(options.predict.workers, device) as runner:
             for c, chunk in enumerate(chunks):
-                statuses, windows = chunk_windows(
-                    genome, chunk, [m.width for m in models], source, options.on_invalid
-                )
+                checks = chunk_windows(genome, chunk, [m.width for m in models], source, options.on_invalid)
+                build.add(checks.statuses)
                 part = parts / f"part{c:06d}.h5"
                 payload = (
                     read_part(part, shas, chunk[0].index, chunk[-1].index, len(chunk)) if resume else None
                 )
                 if payload is None:
-                    payload = _meta(chunk, statuses)
+                    payload = _meta(chunk, checks)
                     for m in models:
-                        scores = score_pairs(m, windows[m.width], options.predict, device, runner)
+                        scores = score_pairs(m, checks.windows[m.width], options.predict, device, runner)
                         payload.update({f"{m.label}/{k}": v for k, v in scores.items()})
                     summary.chunks_scored += 1
                     if resume:
@@ -292,8 +385,11 @@ def score_vcf_to_h5(
                     summary.chunks_reused += 1
                 writer.append(payload)
                 summary.n_variants += len(chunk)
-                for s in statuses:
+                for s in checks.statuses:
                     summary.statuses[s] = summary.statuses.get(s, 0) + 1
+                scored = summary.statuses.get(OK, 0) + summary.statuses.get(PADDED, 0)
+                bar.advance(len(chunk), variants=summary.n_variants, scored=scored)
+        build.finish()
         summary.aliases = dict(genome.aliases)
         if summary.n_variants == 0 and options.shard is None:
             raise InputError(
@@ -318,5 +414,5 @@ def write_part(
         "first_record": first,
         "last_record": last,
     }
-    with VariantsWriter(path, attrs, heads, compression=None, sweep=False) as writer:
-        writer.append(payload)
+    with unstaged(), VariantsWriter(path, attrs, heads, compression=None, sweep=False) as writer:
+        writer.append(payload)  # renamed at once even inside a staged run: the next run reuses it

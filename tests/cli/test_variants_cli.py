@@ -114,7 +114,7 @@ def test_variants_end_to_end_with_exports(
         np.testing.assert_allclose(ref[scored].sum(1), 1.0, atol=1e-5)
     rows = (tmp_path / "effects.tsv").read_text().splitlines()
     # The column list, verbatim.
-    spec = "chrom pos id ref alt model head class ref_score alt_score diff log_odds_diff status"
+    spec = "chrom pos id ref alt model head class ref_score alt_score diff log_odds_diff status genome_ref padded_fraction"
     assert rows[0].split("\t") == spec.split()
     assert len(rows) == 1 + n_alleles * 2
     annotated = pysam.VariantFile(str(tmp_path / "effects.vcf"))
@@ -160,7 +160,12 @@ def test_shards_merged_equal_the_unsharded_file(model: Path, vcf: Path, genome: 
     whole, merged = datasets(tmp_path / "all.h5"), datasets(tmp_path / "merged.h5")
     assert whole.keys() == merged.keys()
     for key in whole:
-        np.testing.assert_array_equal(whole[key], merged[key], err_msg=key)
+        if whole[key].dtype.kind == "f":
+            # Chunks of 4 and of 3 batch the windows differently, and oneDNN's float sums may differ in
+            # the last bit with the batch (seen on AVX512 CPUs): equal to float32 rounding, not bitwise.
+            np.testing.assert_allclose(whole[key], merged[key], rtol=0, atol=1e-6, err_msg=key)
+        else:
+            np.testing.assert_array_equal(whole[key], merged[key], err_msg=key)
     assert main(["merge", *shards[:2], "-o", str(tmp_path / "bad.h5")]) != 0
 
 

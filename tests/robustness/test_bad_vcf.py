@@ -96,16 +96,23 @@ CASES = {
     "no_header_at_all": (good_row(), (), ("not a VCF",)),
     "bad_pos": (HEADER + "chr1\tabc\t.\tA\tC\t.\t.\t.\n", (), ("malformed VCF line",)),
     "pos_zero": (HEADER + "chr1\t0\t.\tA\tC\t.\t.\t.\n", (), ("POS 0", "record 1")),
+    # htslib reads a negative POS as a truncated file; the message names the POS instead.
+    "pos_negative": (
+        HEADER + good_row() + "chr1\t-5\t.\tA\tC\t.\t.\t.\n",
+        (),
+        ("record 2: POS -5 must be 1 or more",),
+    ),
     "too_few_columns": (HEADER + good_row() + "chr1\t7\t.\n", (), ("malformed VCF line after record 1",)),
     "ref_mismatch_error": (
         HEADER + good_row() + "chr1\t8\t.\tT\tG\t.\t.\t.\n",
         ("--on-invalid", "error"),
         ("REF T at chr1:8", "record 2"),
     ),
-    "unknown_contig": (
-        HEADER + good_row() + good_row(5, "chrUn_1")[:0] + "chr9\t5\t.\tT\tA\t.\t.\t.\n",
-        (),
-        ("'chr9'", "chr1, chr2"),
+    # Without --on-invalid error an unknown contig is a status (test_bad_records_get_a_status).
+    "unknown_contig_error": (
+        HEADER + good_row() + "chr9\t5\t.\tT\tA\t.\t.\t.\n",
+        ("--on-invalid", "error"),
+        ("'chr9'", "record 2", "chr1, chr2"),
     ),
     "unindexed_with_region": (HEADER + good_row(), ("--region", "chr1:1-50"), ("needs an index",)),
 }
@@ -137,6 +144,10 @@ def test_plain_gzip_is_not_bgzip(models, inputs: Path, capsys) -> None:
     gz.write_bytes(gzip.compress((HEADER + good_row()).encode()))
     code = variants(models["dna"], gz, inputs / "genome.fa", inputs.parent / "out", "--region", "chr1:1-50")
     check_rejected(code, capsys, inputs.parent / "out", "bgzip")
+    # Without --region the plain-gzip file is streamed (and exported as a bgzipped, indexed VCF).
+    assert variants(models["dna"], gz, inputs / "genome.fa", inputs.parent / "out") == 0
+    with h5py.File(inputs.parent / "out" / "out.h5") as f:
+        assert list(f["variants/status"].asstr()[:]) == ["ok:padded"]
 
 
 def test_chr_alias_ambiguity(models, inputs: Path, capsys) -> None:
@@ -214,10 +225,12 @@ def test_without_pysam_the_error_says_how_to_install_it(models, inputs: Path, ca
     check_rejected(code, capsys, inputs.parent / "out", "pip install 'seqrnn[variants]'")
 
 
-def test_symbolic_and_mismatched_alleles_get_a_status_not_an_error(models, inputs: Path, capsys) -> None:
+def test_bad_records_get_a_status_not_an_error(models, inputs: Path, capsys) -> None:
     vcf = inputs / "calls.vcf"
     vcf.write_text(
-        HEADER + "chr1\t5\t.\tT\t<DEL>\t.\t.\t.\nchr1\t6\t.\tG\t*\t.\t.\t.\nchr1\t8\t.\tT\tG\t.\t.\t.\n"
+        HEADER
+        + "chr1\t5\t.\tT\t<DEL>\t.\t.\t.\nchr1\t6\t.\tG\t*\t.\t.\t.\nchr1\t8\t.\tT\tG\t.\t.\t.\n"
+        + "chr9\t5\t.\tT\tA\t.\t.\t.\nchr1\t500\t.\tA\tC\t.\t.\t.\nchr1\t5\t.\tT\tT\t.\t.\t.\n"
     )
     out = inputs.parent / "out"
     assert variants(models["dna"], vcf, inputs / "genome.fa", out) == 0
@@ -226,6 +239,9 @@ def test_symbolic_and_mismatched_alleles_get_a_status_not_an_error(models, input
             "skipped:symbolic",
             "skipped:symbolic",
             "ref_mismatch",
+            "skipped:unknown_contig",
+            "skipped:out_of_contig",
+            "skipped:ref_equals_alt",
         ]
 
 

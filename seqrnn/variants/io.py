@@ -408,13 +408,18 @@ def plan_outputs(
 
 
 def _first_bytes(vcf: Path) -> bytes:
-    """The first bytes of ``vcf``, and of its decompressed text for a gzip/BGZF file (``BCF``)."""
+    """The first bytes of ``vcf``, with ``BCF`` appended for a gzip/BGZF file that holds BCF; what
+    cannot be read gives what could (the run says why when it opens the VCF)."""
     try:
         with open(vcf, "rb") as fh:
             head = fh.read(2)
-        if head == b"\x1f\x8b":
+    except OSError:
+        return b""
+    if head == b"\x1f\x8b":
+        try:
             with gzip.open(vcf, "rb") as fh:
-                return b"\x1f\x8b" + b"BCF" * (fh.read(3) == b"BCF")
-        return head
-    except (OSError, EOFError):
-        return b""  # unreadable or damaged: the run says why when it opens the VCF
+                if fh.read(3) == b"BCF":
+                    return head + b"BCF"
+        except (OSError, EOFError):
+            pass  # damaged: reported when the VCF is read
+    return head

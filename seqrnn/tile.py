@@ -39,16 +39,14 @@ import h5py
 import numpy as np
 import torch
 
-from seqrnn.data.examples import prepare_example
-from seqrnn.data.records import Record
 from seqrnn.errors import InputError
-from seqrnn.inference import PredictOptions, start_window
+from seqrnn.inference import PredictOptions
 from seqrnn.io.files import AtomicOutput
 from seqrnn.io.genome import Genome
 from seqrnn.io.hdf5 import AtomicH5, check_writable
 from seqrnn.logs import Progress
 from seqrnn.runner import BatchRunner
-from seqrnn.variants.scoring import ScoringModel
+from seqrnn.variants.scoring import ScoringModel, score_windows
 from seqrnn.version import __version__
 
 FORMAT = "seqrnn-track"
@@ -108,23 +106,6 @@ def centre_window(genome: Genome, contig: str, centre: int, width: int) -> str:
     """The ``width``-letter window whose middle base (index ``(width-1)//2``) is ``centre``."""
     left = (width - 1) // 2
     return genome.fetch(contig, centre - left, centre - left + width)[0]
-
-
-def score_windows(
-    model: ScoringModel,
-    texts: Sequence[str],
-    options: PredictOptions,
-    device: torch.device,
-    runner: BatchRunner,
-) -> dict[str, np.ndarray]:
-    """``{head: (n, C) float32}``: the model's sequence-level outputs for ``texts`` (views averaged)."""
-    views = model.bundle.views(options.test_views)
-    examples = [
-        prepare_example(Record(str(i), t, i, "tile"), model.bundle.encoder, views=views)
-        for i, t in enumerate(texts)
-    ]
-    result = start_window(model.bundle, examples, options, device, runner)()
-    return {head: result.sequence[head].astype(np.float32) for head in model.heads}
 
 
 def tile_to_h5(

@@ -53,6 +53,8 @@ from seqrnn.version import __version__
 logger = logging.getLogger(__name__)
 
 EPS = 1e-6
+#: The ``source`` of genome windows scored by variants and tile (no input file holds them).
+WINDOWS = "genome windows"
 DEFAULT_WINDOW = 101
 HEARTBEAT_SECONDS = 60.0
 """Default seconds between ``progress`` events of :func:`score_vcf_to_h5`."""
@@ -245,6 +247,25 @@ class BuildCheck:
             )
 
 
+def score_windows(
+    model: ScoringModel,
+    texts: Sequence[str],
+    options: PredictOptions,
+    device: torch.device,
+    runner: BatchRunner,
+) -> dict[str, np.ndarray]:
+    """``{head: (n, C) float32}``: the model's sequence-level outputs (its test views averaged) for
+    ``n`` genome windows of its input width, as ``variants`` (REF and ALT windows) and ``tile`` (one
+    window per bin) cut them. Windows are numbered, not named: they are not records of a file."""
+    views = model.bundle.views(options.test_views)
+    encoder = model.bundle.encoder
+    examples = [
+        prepare_example(Record(str(i), t, i, WINDOWS), encoder, views=views) for i, t in enumerate(texts)
+    ]
+    result = start_window(model.bundle, examples, options, device, runner)()
+    return {head: result.sequence[head].astype(np.float32) for head in model.heads}
+
+
 def score_pairs(
     model: ScoringModel,
     pairs: Sequence[tuple[str, str] | None],
@@ -253,21 +274,14 @@ def score_pairs(
     runner: BatchRunner,
 ) -> dict[str, np.ndarray]:
     """``{"<head>/<score>": (n, C) float32}`` for one model over one chunk's window pairs."""
-    bundle = model.bundle
-    views = bundle.views(options.test_views)
     done = [i for i, p in enumerate(pairs) if p is not None]
-    examples = []
-    for j, i in enumerate(done):
-        for k, text in enumerate(pairs[i]):  # type: ignore[arg-type]
-            rec = Record(f"{i}:{'ref' if k == 0 else 'alt'}", text, 2 * j + k, "variants")
-            examples.append(prepare_example(rec, bundle.encoder, views=views))
+    texts = [text for i in done for text in pairs[i]]  # type: ignore[union-attr]  # ref, alt, ref, alt, ...
+    scores = score_windows(model, texts, options, device, runner) if texts else None
     out: dict[str, np.ndarray] = {}
-    result = start_window(bundle, examples, options, device, runner)() if examples else None
     for head, (kind, classes) in model.heads.items():
         full = {s: np.full((len(pairs), len(classes)), np.nan, dtype=np.float32) for s in ("ref", "alt")}
-        if result is not None:
-            values = result.sequence[head].astype(np.float32)
-            full["ref"][done], full["alt"][done] = values[0::2], values[1::2]
+        if scores is not None:
+            full["ref"][done], full["alt"][done] = scores[head][0::2], scores[head][1::2]
         out[f"{head}/ref"], out[f"{head}/alt"] = full["ref"], full["alt"]
         out[f"{head}/diff"] = full["alt"] - full["ref"]
         if head_class(kind).output != "probs":  # regression values: no log-odds

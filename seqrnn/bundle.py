@@ -35,6 +35,7 @@ from seqrnn.data.augment import build_augmentation
 from seqrnn.data.examples import NO_VIEWS, Views
 from seqrnn.encoders import Encoder
 from seqrnn.errors import ModelError, SeqrnnError
+from seqrnn.io.checksums import file_sha256, text_checksum, weights_checksum
 from seqrnn.io.files import AtomicOutput
 from seqrnn.models import ModelConfig, SeqRNN
 from seqrnn.models.ensemble import Ensemble
@@ -243,31 +244,6 @@ def save_bundle(
     return file_sha256(path)
 
 
-def weights_checksum(state: Mapping[str, torch.Tensor]) -> str:
-    """Hex sha256 of a state dict: every tensor's name, dtype, shape and bytes, in sorted name order.
-
-    Deterministic (same weights, same checksum, whatever the dict order or the device they were on) and
-    independent of how ``torch.save`` lays out the file, so it checks the tensors a load hands to the
-    model. Raises ``TypeError`` for a value that is not a tensor.
-    """
-    digest = hashlib.sha256()
-    for name in sorted(state):
-        tensor = state[name]
-        if not isinstance(tensor, torch.Tensor):
-            raise TypeError(f"{name} is not a tensor")
-        tensor = tensor.detach().cpu().contiguous()
-        header = f"{name}\0{str(tensor.dtype).removeprefix('torch.')}\0{tuple(tensor.shape)}\0"
-        digest.update(header.encode())
-        # Bytes through a uint8 view: numpy has no bfloat16, and a flat view also covers 0-d tensors.
-        digest.update(tensor.reshape(-1).view(torch.uint8).numpy())
-    return digest.hexdigest()
-
-
-def text_checksum(text: str) -> str:
-    """Hex sha256 of a text's UTF-8 bytes (the bundle's metadata JSON)."""
-    return hashlib.sha256(text.encode()).hexdigest()
-
-
 def atomic_torch_save(obj: Any, path: Path) -> None:
     """``torch.save`` to ``path`` atomically (the parent directory is created)."""
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -275,15 +251,6 @@ def atomic_torch_save(obj: Any, path: Path) -> None:
     # make same-seed checkpoints differ in bytes.
     with AtomicOutput(path) as tmp, open(tmp, "wb") as fh:
         torch.save(obj, fh)
-
-
-def file_sha256(path: str | Path) -> str:
-    """Hex sha256 of a file's bytes (read in 1 MiB chunks)."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def builtin_index() -> dict[str, dict[str, Any]]:

@@ -44,10 +44,10 @@ from seqrnn.inference import PredictOptions
 from seqrnn.io.files import AtomicOutput
 from seqrnn.io.genome import Genome
 from seqrnn.io.hdf5 import AtomicH5, check_writable
+from seqrnn.io.outputs import provenance
 from seqrnn.logs import Progress
 from seqrnn.runner import BatchRunner
-from seqrnn.variants.scoring import ScoringModel, score_windows
-from seqrnn.version import __version__
+from seqrnn.variants.scoring import ScoringModel, model_attrs, score_windows
 
 FORMAT = "seqrnn-track"
 FORMAT_VERSION = 1
@@ -190,17 +190,11 @@ def tile_to_h5(
         order = {c: i for i, c in enumerate(genome.contigs)}
         lengths = dict(sorted(lengths.items(), key=lambda item: order.get(item[0], len(order))))
         f.attrs.update(
-            format=FORMAT,
-            format_version=FORMAT_VERSION,
-            seqrnn_version=__version__,
-            command=command,
+            **provenance(FORMAT, FORMAT_VERSION, command),
             genome=str(genome_path),
             regions=str(bed or chrom),
             stride=stride,
-            models=np.array([m.label for m in models], dtype="S"),
-            model_names=np.array([m.bundle.name for m in models], dtype="S"),
-            model_sha256s=np.array([m.bundle.sha256 for m in models], dtype="S"),
-            windows=np.array([m.width for m in models], dtype=np.int64),
+            **model_attrs(models),
             contig_names=np.array(list(lengths), dtype="S"),
             contig_lengths=np.array(list(lengths.values()), dtype=np.int64),
             n_bins=summary.bins,

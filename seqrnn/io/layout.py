@@ -14,10 +14,9 @@ from typing import TYPE_CHECKING, Any
 import h5py
 import numpy as np
 
-from seqrnn.io.files import utc_timestamp
 from seqrnn.io.hdf5 import DatasetSpec
+from seqrnn.io.outputs import provenance
 from seqrnn.io.predictions import FORMAT, FORMAT_VERSION
-from seqrnn.version import __version__
 
 if TYPE_CHECKING:
     from seqrnn.bundle import ModelBundle
@@ -69,9 +68,7 @@ def file_attrs(
 ) -> dict[str, Any]:
     """The provenance attributes of a predictions file (model, inputs, command, precision, time)."""
     attrs: dict[str, Any] = {
-        "format": FORMAT,
-        "format_version": FORMAT_VERSION,
-        "seqrnn_version": __version__,
+        **provenance(FORMAT, FORMAT_VERSION, command),
         "model_name": bundle.name,
         "model_sha256": bundle.sha256,
         "model_version": bundle.version,
@@ -85,11 +82,9 @@ def file_attrs(
         attrs["model_members"] = np.array([m["model"] for m in members], dtype="S")
         attrs["model_members_sha256"] = np.array([m["sha256"] for m in members], dtype="S")
     attrs.update(
-        command=command,
         inputs=np.array([str(p) for p in inputs], dtype="S"),
         shard="{}/{}".format(*(shard or (1, 1))),
         precision=precision,
-        created=utc_timestamp(),
     )
     return attrs
 

@@ -26,7 +26,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from seqrnn.errors import OutputError, UsageError
-from seqrnn.io.files import staged, staged_path
+from seqrnn.io.files import staged, staged_path, utc_timestamp
+from seqrnn.version import __version__
 
 
 @dataclass(frozen=True)
@@ -125,6 +126,18 @@ class OutputPlan:
     def paths(self) -> Iterable[Path]:
         """The planned output paths, in the order added."""
         return (o.path for o in self.outputs)
+
+
+def provenance(fmt: str, version: int, command: str) -> dict[str, str | int]:
+    """The attributes every seqrnn HDF5 file starts with: its format and version, the seqrnn that
+    wrote it, the command line and when (UTC). Each file kind adds what it read and how."""
+    return {
+        "format": fmt,
+        "format_version": version,
+        "seqrnn_version": __version__,
+        "command": command,
+        "created": utc_timestamp(),
+    }
 
 
 def _check_writable(out: Planned) -> None:

@@ -4,7 +4,7 @@ A checkpoint is a ``torch.save`` of plain tensors, numbers and JSON text (loadab
 ``weights_only=True``): the model, optimiser and scheduler state dicts, the torch RNG state, the epoch
 and the batch position inside it (a mid-epoch stop), the partial loss of that epoch, and the
 early-stopping bookkeeping. ``--resume`` restores all of it, so a resumed run ends with the same
-weights as an uninterrupted one. ``weights_sha256`` (:func:`seqrnn.bundle.weights_checksum` of the
+weights as an uninterrupted one. ``weights_sha256`` (:func:`seqrnn.io.checksums.weights_checksum` of the
 model state) is checked on load, as for model bundles, so a damaged checkpoint is not resumed from.
 """
 
@@ -17,8 +17,9 @@ from typing import Any
 
 import torch
 
-from seqrnn.bundle import atomic_torch_save, weights_checksum
+from seqrnn.bundle import atomic_torch_save
 from seqrnn.errors import ModelError
+from seqrnn.io.checksums import weights_checksum
 from seqrnn.version import __version__
 
 CHECKPOINT_FORMAT = "seqrnn-checkpoint"

@@ -323,9 +323,12 @@ def _vcf_lines(vcf: Path, region: str = "") -> Iterator[str]:
             if fh.read(3) == b"BCF":
                 raise InputError("--export vcf needs a text VCF input, not BCF", source=str(vcf))
     if region:
-        from seqrnn.variants.vcf import require_pysam
+        from seqrnn.variants.vcf import require_pysam, vcf_region
 
-        tabix = require_pysam().TabixFile(str(vcf))
+        pysam = require_pysam()
+        with pysam.VariantFile(str(vcf)) as vf:
+            region = vcf_region(vf, region, note=False)  # as scoring read it (genome contig names too)
+        tabix = pysam.TabixFile(str(vcf))
         try:
             yield from (line + "\n" for line in tabix.header)
             yield from (line + "\n" for line in tabix.fetch(region=region))
@@ -344,7 +347,10 @@ def _annotated_lines(f: h5py.File, lines: Iterator[str], fields: list[tuple[str,
     record = -1
     for line in lines:
         if line.startswith("##"):
-            yield line
+            # An input annotated by seqrnn before (a rerun on an exported VCF): its fields are replaced,
+            # not given twice (duplicate INFO IDs and keys make an invalid VCF).
+            if not line.startswith("##INFO=<ID=SEQRNN_"):
+                yield line
             continue
         if line.startswith("#"):
             for key, _, description in fields:
@@ -376,7 +382,8 @@ def _annotated_lines(f: h5py.File, lines: Iterator[str], fields: list[tuple[str,
         extra = ";".join(f"{k}={','.join(v)}" for k, v in values.items())
         extra += ";SEQRNN_STATUS=" + ",".join(status)
         if len(cols) > 7:
-            cols[7] = extra if cols[7] in ("", ".") else f"{cols[7]};{extra}"
+            kept = ";".join(x for x in cols[7].split(";") if x and not x.startswith("SEQRNN_"))
+            cols[7] = extra if kept in ("", ".") else f"{kept};{extra}"
         yield "\t".join(cols) + "\n"
 
 

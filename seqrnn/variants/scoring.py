@@ -42,13 +42,13 @@ from seqrnn.inference import PredictOptions, start_window
 from seqrnn.io.files import unstaged
 from seqrnn.io.genome import Genome
 from seqrnn.io.hdf5 import check_writable
+from seqrnn.io.outputs import provenance
 from seqrnn.logs import Progress, event
 from seqrnn.models.heads import head_class
 from seqrnn.runner import BatchRunner
 from seqrnn.runtime import resolve_precision
 from seqrnn.variants.io import FORMAT, FORMAT_VERSION, META, VariantsWriter, read_part
 from seqrnn.variants.vcf import MISMATCH, OK, PADDED, REF_CHECKED, Variant, check_variant, read_variants
-from seqrnn.version import __version__
 
 logger = logging.getLogger(__name__)
 
@@ -312,6 +312,16 @@ def _meta(chunk: Sequence[Variant], checks: ChunkChecks) -> dict[str, Any]:
     }
 
 
+def model_attrs(models: Sequence[ScoringModel]) -> dict[str, np.ndarray]:
+    """The scoring models of a variants or track file: labels, names, sha256s and window widths."""
+    return {
+        "models": np.array([m.label for m in models], dtype="S"),
+        "model_names": np.array([m.bundle.name for m in models], dtype="S"),
+        "model_sha256s": np.array([m.bundle.sha256 for m in models], dtype="S"),
+        "windows": np.array([m.width for m in models], dtype=np.int64),
+    }
+
+
 def file_attributes(
     models: Sequence[ScoringModel],
     vcf: str | Path,
@@ -322,16 +332,10 @@ def file_attributes(
 ) -> dict[str, Any]:
     """The root attributes of a variants file."""
     return {
-        "format": FORMAT,
-        "format_version": FORMAT_VERSION,
-        "seqrnn_version": __version__,
-        "command": command,
+        **provenance(FORMAT, FORMAT_VERSION, command),
         "input": str(vcf),
         "genome": str(genome),
-        "models": np.array([m.label for m in models], dtype="S"),
-        "model_names": np.array([m.bundle.name for m in models], dtype="S"),
-        "model_sha256s": np.array([m.bundle.sha256 for m in models], dtype="S"),
-        "windows": np.array([m.width for m in models], dtype=np.int64),
+        **model_attrs(models),
         "window": int(max(m.width for m in models)),
         "shard": "{}/{}".format(*(options.shard or (1, 1))),
         "precision": resolve_precision(options.predict.precision, device),

@@ -202,10 +202,11 @@ def _open_reason(text: str) -> str:
     return "not a VCF/BCF file"
 
 
-def vcf_region(vf: Any, region: str) -> str:
+def vcf_region(vf: Any, region: str, note: bool = True) -> str:
     """``region`` with its contig named as the VCF names it: a genome name (``chr1``, ``chrM``) given
     for a VCF that says ``1`` / ``MT`` is translated by the genome's alias rule when exactly one of the
-    VCF's contigs (header and index) matches; anything else is returned as given."""
+    VCF's contigs (header and index) matches; anything else is returned as given. ``note``: log the
+    translation (once per run: the VCF export translates again, quietly)."""
     match = re.fullmatch(r"(.+?)(:[0-9,]+(?:-[0-9,]*)?)?", region)
     if match is None:
         return region
@@ -221,7 +222,8 @@ def vcf_region(vf: Any, region: str) -> str:
     matches, rule = alias_matches(contig, names)
     if len(matches) != 1:
         return region
-    logger.info("seqrnn: note: --region %s read as VCF contig %s (%s alias)", contig, matches[0], rule)
+    if note:
+        logger.info("seqrnn: note: --region %s read as VCF contig %s (%s alias)", contig, matches[0], rule)
     return matches[0] + rest
 
 

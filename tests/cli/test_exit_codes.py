@@ -230,7 +230,7 @@ def test_model_size_checked_exactly_after_the_data(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """A limit between the architecture-only lower bound and the exact count: the second check refuses."""
-    from seqrnn.training import trainer
+    from seqrnn.training import model_size as trainer
 
     calls: list[int] = []
     real = trainer._parameter_count
@@ -255,7 +255,7 @@ def test_allocation_failure_building_the_model_exits_5(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """Memory that other programs hold: torch's allocator fails although the size check passed."""
-    from seqrnn.training import trainer
+    from seqrnn.training import model_size as trainer
 
     real = trainer.build_model
 

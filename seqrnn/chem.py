@@ -139,8 +139,13 @@ def murcko_scaffold(smiles: str) -> str:
 
 def random_smiles(smiles: str, rng: np.random.Generator) -> str:
     """One randomised SMILES of the same molecule (atom order permuted by ``rng``; aromatic form kept)."""
+    require_rdkit("SMILES enumeration")
+    return _random_smiles_of(to_mol(smiles), rng)
+
+
+def _random_smiles_of(mol: Any, rng: np.random.Generator) -> str:
+    """A randomised SMILES of an already parsed ``mol`` (left unchanged: renumbering makes a copy)."""
     chem = require_rdkit("SMILES enumeration")
-    mol = to_mol(smiles)
     order = rng.permutation(mol.GetNumAtoms()).tolist()
     return chem.MolToSmiles(chem.RenumberAtoms(mol, order), canonical=False)
 
@@ -155,5 +160,9 @@ def smiles_views(smiles: str, n: int) -> list[str]:
     text = smiles.strip()
     if n <= 1:
         return [text][:n]
+    require_rdkit("SMILES enumeration")
     rng = np.random.default_rng(stable_seed(text))
-    return [text] + [random_smiles(text, rng) for _ in range(n - 1)]
+    # Parsed and sanitised once for all views: RDKit's sanitisation grows faster than the molecule
+    # (kekulising 1,000 linked benzene rings: 0.2 s), and it used to run again for every view.
+    mol = to_mol(text)
+    return [text] + [_random_smiles_of(mol, rng) for _ in range(n - 1)]

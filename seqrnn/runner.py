@@ -16,14 +16,14 @@ from contextlib import contextmanager
 
 import torch
 
-from seqrnn.models.rnn import direction_helper
+from seqrnn.models.threads import direction_helper
 
 MAX_AUTO_WORKERS = 8  # each worker holds one batch's activations; more rarely pays on one socket
 
 
 class SpareThreads:
     """The CPU threads a worker's batch may borrow for its layers' backward directions
-    (:class:`seqrnn.models.rnn.DirectionHelper`): one slot per thread, held by a running batch or a
+    (:class:`seqrnn.models.threads.DirectionHelper`): one slot per thread, held by a running batch or a
     lent direction. Lending happens only while no batch is queued, and a batch waits for a slot, so
     it helps a long chain that runs alone at the end without oversubscribing the cores or taking a
     thread from a batch that could use it."""

@@ -25,18 +25,17 @@ thread while its forward direction runs in the caller (prediction lends idle CPU
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from concurrent.futures import Future
-from contextlib import ExitStack, contextmanager
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
 import numpy as np
 import torch
 from torch import nn
 
+from seqrnn.models.chunked import predict_chunked, takes_chunked
 from seqrnn.models.heads import HEADS, Head, HeadSpec
+from seqrnn.models.threads import current_helper, in_caller_modes
 from seqrnn.registry import Registry
 
 CELLS: Registry[type[nn.RNNBase]] = Registry("cell")
@@ -188,12 +187,12 @@ class SeqRNN(nn.Module):
             flat = t.reshape(n_steps * batch, t.shape[-1])
             return flat.index_select(0, rows).view(n_steps, batch, t.shape[-1])
 
-        helper = getattr(_local, "helper", None) if not torch.is_grad_enabled() else None
+        helper = current_helper() if not torch.is_grad_enabled() else None
         for i, layer in enumerate(self.rnn):
             if i:
                 x = self.layer_dropout(x)
             backward = reverse(x)
-            pending = helper.try_submit(_in_caller_modes(layer["bwd"]), backward) if helper else None
+            pending = helper.try_submit(in_caller_modes(layer["bwd"]), backward) if helper else None
             fwd, _ = layer["fwd"](x)
             bwd, _ = pending.result() if pending is not None else layer["bwd"](backward)
             x = torch.cat([fwd, reverse(bwd)], dim=-1)
@@ -223,49 +222,16 @@ class SeqRNN(nn.Module):
         return outputs
 
     def predict(self, tokens: torch.Tensor, lengths: torch.Tensor) -> dict[str, torch.Tensor]:
-        """What prediction writes: each head's probabilities or values in original units, float32."""
+        """What prediction writes: each head's probabilities or values in original units, float32.
+
+        Residue heads (B, L', C), sequence heads (B, C). Without gradients, in eval mode, a batch of one
+        sequence longer than :data:`seqrnn.models.chunked.LONG_SEQUENCE` goes through
+        :func:`seqrnn.models.chunked.predict_chunked` (same outputs up to float rounding, memory bounded
+        by the length times a small constant)."""
+        if takes_chunked(self, tokens, lengths):
+            return predict_chunked(self, tokens, lengths)
         logits = self(tokens, lengths)
         return {name: head.postprocess(logits[name]) for name, head in self.heads.items()}
-
-
-class DirectionHelper(Protocol):
-    """Spare threads: ``try_submit`` runs ``fn(x)`` on one and returns its future, or None if none is free."""
-
-    def try_submit(self, fn: Callable[[torch.Tensor], Any], x: torch.Tensor) -> Future | None:
-        """Run ``fn(x)`` on a free spare thread and return its future; None when none is free."""
-
-
-_local = threading.local()
-
-
-@contextmanager
-def direction_helper(helper: DirectionHelper | None) -> Iterator[None]:
-    """In this thread, gradient-free forward passes may run each layer's backward direction on
-    ``helper`` while the forward direction runs here (same results). Why: the two directions are
-    independent, and a long chain predicted alone is otherwise one thread's work (35,000 residues:
-    3.6 s on one thread, 2.0 s on two)."""
-    previous = getattr(_local, "helper", None)
-    _local.helper = helper
-    try:
-        yield
-    finally:
-        _local.helper = previous
-
-
-def _in_caller_modes(module: nn.Module) -> Callable[[torch.Tensor], Any]:
-    """``module`` as a function for another thread: inference and autocast modes are thread-local."""
-    inference = torch.is_inference_mode_enabled()
-    modes = [(d, torch.get_autocast_dtype(d)) for d in ("cpu", "cuda") if torch.is_autocast_enabled(d)]
-
-    def run(x: torch.Tensor) -> Any:
-        with ExitStack() as stack:
-            stack.enter_context(torch.inference_mode(inference))
-            stack.enter_context(torch.no_grad())
-            for device_type, dtype in modes:
-                stack.enter_context(torch.autocast(device_type, dtype=dtype))
-            return module(x)
-
-    return run
 
 
 def reverse_index(lengths: torch.Tensor, max_len: int) -> torch.Tensor:

@@ -15,7 +15,7 @@ from seqrnn.bundle import ModelBundle
 from seqrnn.data.records import Record
 from seqrnn.encoders import ProteinEncoder
 from seqrnn.inference import PredictOptions
-from seqrnn.models.rnn import direction_helper
+from seqrnn.models.threads import direction_helper
 from seqrnn.prediction import iter_predictions
 from seqrnn.runner import BatchRunner, SpareThreads
 from seqrnn.runtime import cpu_bf16_rnn_works

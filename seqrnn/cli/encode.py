@@ -23,7 +23,11 @@ def encode(
 ) -> None:
     """Write the integer-encoded sequences (ids, lengths, offsets, tokens) to HDF5."""
     from seqrnn.encode import encode_to_h5, encoder_for_inputs
+    from seqrnn.io.outputs import OutputPlan
 
+    plan = OutputPlan().read("input", *inputs).read_genome(genome).read_model(*([model] if model else []))
+    plan.write("encoded file", output)
+    plan.check()
     options = common.read_options(fmt, sequence_column, id_column, genome)
     if (alphabet is None) == (model is None):
         raise typer.BadParameter("give exactly one of --alphabet or --model")

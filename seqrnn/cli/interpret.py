@@ -49,17 +49,21 @@ def interpret(
     from seqrnn.data.inputs import chain_inputs
     from seqrnn.errors import InputError
     from seqrnn.interpret import attributions_to_h5, extract_motifs, resolve_target, select_examples
-    from seqrnn.io import check_writable
+    from seqrnn.io.outputs import OutputPlan
 
     if output is None and motifs_dir is None:
         raise typer.BadParameter("give --output (attributions) and/or --motifs (a directory)")
     for m in method:
         if m not in ("ism", "saliency"):
             raise typer.BadParameter(f"--method {m!r}: choose ism or saliency")
+    plan = OutputPlan().read("input", *inputs).read_genome(genome).read_model(model)
+    if jaspar is not None:
+        plan.read("JASPAR file", jaspar)
     if output is not None:
-        check_writable(output)
+        plan.write("attributions file", output)
     if motifs_dir is not None and motifs_dir.exists() and not motifs_dir.is_dir():
         raise typer.BadParameter(f"--motifs {motifs_dir}: exists and is not a directory")
+    plan.check()
     common.set_threads(threads)
     bundle = load_bundle(model)
     tgt = resolve_target(bundle, head, target)

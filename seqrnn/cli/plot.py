@@ -16,9 +16,11 @@ def plot(
     record: Optional[str] = typer.Option(None, "--id", help="Record id to draw (default: the first)."),  # noqa: UP045
 ) -> None:
     """Draw one sequence's per-residue probability tracks as PNG (needs matplotlib)."""
-    from seqrnn.io import check_writable
+    from seqrnn.io.outputs import OutputPlan
     from seqrnn.plot import plot_track
 
-    check_writable(output)
+    plan = OutputPlan().read("predictions file", predictions)
+    plan.write("plot", output)
+    plan.check()
     drawn = plot_track(predictions, record, output)
     common.say(f"wrote {output} ({drawn})")

@@ -228,7 +228,7 @@ def predict(
         ModelError: the model cannot be loaded.
         SeqrnnError: an option value out of range.
     """
-    from seqrnn.prediction import predict_to_h5, predictions_writer, write_predictions
+    from seqrnn.prediction import plan_outputs, predict_to_h5, predictions_writer, write_predictions
 
     read = _read_options(format, sequence_column, id_column, genome, shard)
     options = _options(
@@ -249,6 +249,11 @@ def predict(
         if given:
             raise SeqrnnError(f"{', '.join(given)}: apply to input files, not to sequences given in memory")
         records = in_shard(records, read.shard)
+    if output is not None:  # never over an input file, the genome or the model (checked before loading)
+        given = [model] if isinstance(model, ModelBundle | str | os.PathLike) else list(model)
+        files = [m.path if isinstance(m, ModelBundle) else m for m in given]
+        models = [str(f) for f in files if f is not None]
+        plan_outputs(paths, output, genome=genome, models=models).check()
     set_threads(threads)
     bundle, dev = _model_and_device(model, device)
     if output is not None:

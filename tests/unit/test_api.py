@@ -293,3 +293,13 @@ def test_in_memory_writer_leaves_the_file_open_for_reading() -> None:
     with pytest.raises(ValueError), RaggedH5Writer(None, {}, spec, {}) as failing:
         failing.append(["a"], np.array([2]), {"residue/x/probs": np.ones((3, 2), np.float32)})
     assert failing.file is None
+
+
+def test_predict_to_a_file_never_overwrites_its_input(tmp_path: Path) -> None:
+    from seqrnn.errors import UsageError
+
+    fasta = tmp_path / "x.fa"
+    fasta.write_text(">a\nMKTAYIAKQR\n")
+    with pytest.raises(UsageError, match="would overwrite the input"):
+        seqrnn.predict(str(fasta), MODEL, output=fasta)
+    assert fasta.read_text() == ">a\nMKTAYIAKQR\n"

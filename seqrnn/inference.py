@@ -25,7 +25,7 @@ from seqrnn.bundle import ModelBundle
 from seqrnn.data.batching import BF16_ROWS, collate, token_budget_batches
 from seqrnn.data.examples import Example
 from seqrnn.data.inputs import ReadOptions
-from seqrnn.memory import release_free_memory
+from seqrnn.memory import release_free_memory, tune_allocator
 from seqrnn.models.ensemble import Ensemble, ModelSet, std_heads
 from seqrnn.runner import BatchRunner
 from seqrnn.runtime import resolve_precision
@@ -70,6 +70,7 @@ def start_window(
     averaged over the input and its views; in a model set each model averages only as many as it takes
     (its first views: they are drawn in the same order for every count).
     """
+    tune_allocator()
     model = bundle.model
     heads = model.heads
     flat = list(examples)
@@ -92,7 +93,6 @@ def start_window(
     def run(idx: np.ndarray) -> None:
         # inference_mode and autocast are thread-local: entered by whichever thread runs the batch.
         with torch.inference_mode(), torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
-            release_free_memory()  # the last batch's activations: keeps resident memory flat
             batch = collate([flat[i] for i in idx]).to(device)
             outputs, spread = _outputs(model, batch.tokens, batch.lengths)
             for name, head in heads.items():
@@ -113,6 +113,7 @@ def start_window(
     def finish() -> WindowResult:
         for future in futures:
             future.result()  # re-raises a batch's error here
+        release_free_memory()  # once per window, not per batch: keeps resident memory flat
         n = len(examples)
         residue = {k: np.concatenate(per_seq[k][:n]) for k, h in heads.items() if h.level == "residue"}
         sequence = {k: np.stack(per_seq[k]) for k, h in heads.items() if h.level != "residue"}

@@ -3,8 +3,15 @@
 glibc keeps freed heap memory for reuse, and length-bucketed batches of ever different shapes leave it
 fragmented, so resident memory crept up with the number of batches predicted: +25% from 10,000 to
 1,000,000 sequences (docs/performance.md). ``release_free_memory`` calls ``malloc_trim(0)``, which returns
-the free pages; prediction calls it once per batch, where it costs far less than the batch. On other C
+the free pages; prediction calls it once per window of batches (:mod:`seqrnn.inference`). On other C
 libraries (macOS, musl) it does nothing.
+
+``tune_allocator`` stops glibc from returning memory between batches on its own. By default every
+allocation above 128 KB (a batch's activations) is its own ``mmap`` and is unmapped when freed, and the
+heap's top is trimmed at every large free, so each batch faulted in and zeroed its activations afresh:
+kernel time was about 40% of a variants run. Prediction raises the mmap threshold to glibc's maximum
+(32 MiB) and the trim threshold to 1 GiB, so freed activations are reused by the next batch; the
+explicit trim once per window still bounds resident memory.
 
 ``cap_primitive_caches`` bounds the other thing that grew with the input: oneDNN and ideep (torch's CPU
 RNN kernels) cache one compiled primitive per input shape, 1,024 each by default, and every new
@@ -34,6 +41,31 @@ def _malloc_trim() -> Callable[[int], int] | None:
     trim.argtypes = [ctypes.c_size_t]
     trim.restype = ctypes.c_int
     return trim
+
+
+# mallopt parameters (glibc malloc.h)
+_M_TRIM_THRESHOLD = -1
+_M_MMAP_THRESHOLD = -3
+#: glibc's largest mmap threshold on 64-bit systems (DEFAULT_MMAP_THRESHOLD_MAX)
+MMAP_THRESHOLD = 32 * 1024 * 1024
+TRIM_THRESHOLD = 1024 * 1024 * 1024
+
+
+@cache
+def tune_allocator() -> bool:
+    """Let freed batch activations be reused instead of unmapped and faulted in again (see the module
+    docstring); once per process, for prediction. True if glibc took both settings."""
+    if _malloc_trim() is None:
+        return False
+    try:
+        mallopt = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").mallopt
+    except (OSError, AttributeError):
+        return False
+    mallopt.argtypes = [ctypes.c_int, ctypes.c_int]
+    mallopt.restype = ctypes.c_int
+    return bool(mallopt(_M_MMAP_THRESHOLD, MMAP_THRESHOLD)) and bool(
+        mallopt(_M_TRIM_THRESHOLD, TRIM_THRESHOLD)
+    )
 
 
 def release_free_memory() -> bool:

@@ -160,12 +160,19 @@ class SeqRNN(nn.Module):
         """As :meth:`encode`, but features come time-major, (L', B, 2H)."""
         mask = tokens.ne(0)
         x = self.input_dropout(self.embed(tokens) if embedded is None else embedded)
+        # Batches of full-length rows (variants' and tile's windows, fixed-length peaks) need no
+        # masking: multiplying by ones changes nothing, bit for bit, and cost a copy per layer.
+        full = bool(mask.all())
         if len(self.convs):
             x = x.transpose(1, 2)
-            keep = mask.unsqueeze(1).to(x.dtype)
+            keep = None if full else mask.unsqueeze(1)
+            relu = torch.relu if torch.is_grad_enabled() else torch.relu_  # in place: no graph to keep
             for conv in self.convs:
-                x = torch.relu(conv(x * keep))
-            x = x * keep
+                # The mask in the activations' dtype: a float32 mask would promote bf16 activations to
+                # float32 (a copy there and back), with the same values.
+                x = relu(conv(x if keep is None else x * keep.to(x.dtype)))
+            if keep is not None:
+                x = x * keep.to(x.dtype)
             pool = self.config.conv_pool
             if pool > 1:
                 # ReLU outputs are >= 0 and padding is 0, so padding never wins a max over real positions.
@@ -196,7 +203,8 @@ class SeqRNN(nn.Module):
             fwd, _ = layer["fwd"](x)
             bwd, _ = pending.result() if pending is not None else layer["bwd"](backward)
             x = torch.cat([fwd, reverse(bwd)], dim=-1)
-        x = x * mask.T.unsqueeze(-1).to(x.dtype)
+        if not full:
+            x = x * mask.T.unsqueeze(-1).to(x.dtype)
         return self.feature_dropout(x), mask
 
     def forward(

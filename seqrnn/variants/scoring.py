@@ -256,14 +256,19 @@ def score_windows(
 ) -> dict[str, np.ndarray]:
     """``{head: (n, C) float32}``: the model's sequence-level outputs (its test views averaged) for
     ``n`` genome windows of its input width, as ``variants`` (REF and ALT windows) and ``tile`` (one
-    window per bin) cut them. Windows are numbered, not named: they are not records of a file."""
+    window per bin) cut them. Windows are numbered, not named: they are not records of a file.
+
+    Identical windows are scored once: the REF window of a multi-allelic record (or of every ALT at a
+    position of a saturation VCF) is the same for each of its ALTs."""
     views = model.bundle.views(options.test_views)
     encoder = model.bundle.encoder
+    first: dict[str, int] = {}
+    which = np.array([first.setdefault(t, len(first)) for t in texts], dtype=np.int64)  # (n,) into unique
     examples = [
-        prepare_example(Record(str(i), t, i, WINDOWS), encoder, views=views) for i, t in enumerate(texts)
+        prepare_example(Record(str(i), t, i, WINDOWS), encoder, views=views) for t, i in first.items()
     ]
     result = start_window(model.bundle, examples, options, device, runner)()
-    return {head: result.sequence[head].astype(np.float32) for head in model.heads}
+    return {head: result.sequence[head].astype(np.float32)[which] for head in model.heads}
 
 
 def score_pairs(

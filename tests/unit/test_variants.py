@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 
 from seqrnn.errors import InputError
 from seqrnn.io.genome import Genome
@@ -191,3 +192,30 @@ def test_worked_example_has_every_kind(tmp_path: Path) -> None:
     with Genome(paths["genome"]) as g:
         statuses = Counter(variant_windows(g, v, 60)[0] for v in read_variants(paths["vcf"]))
     assert statuses == {OK: 28, PADDED: 1, MISMATCH: 1, SYMBOLIC: 2}
+
+
+def test_identical_windows_are_scored_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A multi-allelic record's REF window is the same for each ALT: it goes through the model once,
+    and every copy gets its scores."""
+    import seqrnn.variants.scoring as scoring
+    from seqrnn.inference import PredictOptions
+    from seqrnn.runner import BatchRunner
+    from seqrnn.zoo import load_named
+
+    model = scoring.scoring_models([("tf-USF1", load_named(["tf-USF1"], torch.device("cpu"), False))], 21)[0]
+    seen: list[int] = []
+    real = scoring.start_window
+
+    def counting(bundle, examples, *args, **kwargs):
+        seen.append(len(examples))
+        return real(bundle, examples, *args, **kwargs)
+
+    monkeypatch.setattr(scoring, "start_window", counting)
+    ref, alts = "ACGTACGTACGTACGTACGTA", ["ACGTACGTAAGTACGTACGTA", "ACGTACGTAGGTACGTACGTA"]
+    texts = [ref, alts[0], ref, alts[1]]
+    with BatchRunner(0, torch.device("cpu")) as runner:
+        got = scoring.score_windows(model, texts, PredictOptions(), torch.device("cpu"), runner)
+        alone = scoring.score_windows(model, [ref, *alts], PredictOptions(), torch.device("cpu"), runner)
+    assert seen == [3, 3]
+    for head, values in got.items():
+        np.testing.assert_array_equal(values, alone[head][[0, 1, 0, 2]])

@@ -133,6 +133,8 @@ class _LookupEncoder(Encoder):
             bad = text[exc.start]
             raise EncodingError(f"non-ASCII character {bad!r} at position {exc.start + 1}") from None
         codes = self._lut[raw]
+        if codes.size and codes.min() >= 0:  # the common case: every byte a letter of the alphabet
+            return codes, np.ones(codes.size, dtype=bool)
         bad = np.flatnonzero(codes == _INVALID)
         if bad.size:
             pos = int(bad[0])

@@ -18,7 +18,8 @@ from seqrnn.data.inputs import ReadOptions, chain_inputs
 from seqrnn.encoders import Encoder, SmilesEncoder, build_encoder
 from seqrnn.errors import InputError
 from seqrnn.io.files import utc_timestamp
-from seqrnn.io.hdf5 import DatasetSpec, RaggedH5Writer, check_writable
+from seqrnn.io.hdf5 import DatasetSpec, RaggedH5Writer
+from seqrnn.io.outputs import check_writable
 from seqrnn.version import __version__
 
 FORMAT = "seqrnn-encoded"

@@ -28,9 +28,9 @@ from seqrnn.decisions import decide
 from seqrnn.errors import InputError, UsageError
 from seqrnn.inference import PredictOptions, WindowResult, predict_examples, predict_windows
 from seqrnn.io.files import unstaged
-from seqrnn.io.hdf5 import RaggedH5Writer, check_writable, write_skipped
+from seqrnn.io.hdf5 import RaggedH5Writer, write_skipped
 from seqrnn.io.layout import Layout, dataset_layout, file_attrs, window_payload
-from seqrnn.io.outputs import OutputPlan
+from seqrnn.io.outputs import OutputPlan, check_writable
 from seqrnn.logs import Progress
 from seqrnn.memory import cap_primitive_caches
 from seqrnn.models.ensemble import std_heads

@@ -43,8 +43,8 @@ from seqrnn.errors import InputError
 from seqrnn.inference import PredictOptions
 from seqrnn.io.files import AtomicOutput
 from seqrnn.io.genome import Genome
-from seqrnn.io.hdf5 import AtomicH5, check_writable
-from seqrnn.io.outputs import provenance
+from seqrnn.io.hdf5 import AtomicH5
+from seqrnn.io.outputs import check_writable, provenance
 from seqrnn.logs import Progress
 from seqrnn.runner import BatchRunner
 from seqrnn.variants.scoring import ScoringModel, model_attrs, score_windows

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import contextlib
 import io
-import os
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -34,6 +33,7 @@ import numpy as np
 
 from seqrnn.errors import OutputError
 from seqrnn.io.files import AtomicOutput, disk_error
+from seqrnn.io.outputs import check_writable
 
 ROW_CHUNK = 16384
 
@@ -45,19 +45,6 @@ class DatasetSpec:
     columns: int | None
     dtype: Any = np.float32
     attrs: dict[str, Any] = field(default_factory=dict)
-
-
-def check_writable(path: str | Path) -> Path:
-    """Fail before any work if the output cannot be written."""
-    path = Path(path)
-    parent = path.parent if str(path.parent) else Path(".")
-    if path.is_dir():
-        raise OutputError(f"{path}: is a directory; give a file name")
-    if not parent.is_dir():
-        raise OutputError(f"{path}: directory {parent} does not exist")
-    if not os.access(parent, os.W_OK):
-        raise OutputError(f"{path}: directory {parent} is not writable")
-    return path
 
 
 class GuardedFile(io.RawIOBase):

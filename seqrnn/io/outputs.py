@@ -140,6 +140,13 @@ def provenance(fmt: str, version: int, command: str) -> dict[str, str | int]:
     }
 
 
+def check_writable(path: str | Path, role: str = "output") -> Path:
+    """Fail before any work (:class:`OutputError`) when file ``path`` cannot be written: its directory
+    is missing or not writable, or it is a directory; returns it as a :class:`Path`."""
+    _check_writable(Planned(role, Path(path)))
+    return Path(path)
+
+
 def _check_writable(out: Planned) -> None:
     path = out.path
     parent = path.parent if str(path.parent) else Path(".")

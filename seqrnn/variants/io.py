@@ -31,8 +31,8 @@ import numpy as np
 
 from seqrnn.errors import InputError, OutputError, UsageError
 from seqrnn.io.files import AtomicOutput, disk_error
-from seqrnn.io.hdf5 import AtomicH5, check_writable
-from seqrnn.io.outputs import OutputPlan
+from seqrnn.io.hdf5 import AtomicH5
+from seqrnn.io.outputs import OutputPlan, check_writable
 from seqrnn.models.heads import head_class
 
 FORMAT = "seqrnn-variants"

@@ -41,8 +41,7 @@ from seqrnn.errors import InputError, ModelError
 from seqrnn.inference import PredictOptions, start_window
 from seqrnn.io.files import unstaged
 from seqrnn.io.genome import Genome
-from seqrnn.io.hdf5 import check_writable
-from seqrnn.io.outputs import provenance
+from seqrnn.io.outputs import check_writable, provenance
 from seqrnn.logs import Progress, event
 from seqrnn.models.heads import head_class
 from seqrnn.runner import BatchRunner

@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 
 from seqrnn.errors import OutputError
-from seqrnn.io.hdf5 import DatasetSpec, RaggedH5Writer, check_writable
+from seqrnn.io.hdf5 import DatasetSpec, RaggedH5Writer
+from seqrnn.io.outputs import check_writable
 
 RESIDUE = {"residue/ss3/probs": DatasetSpec(3, np.float32, {"classes": np.array(["H", "E", "C"], dtype="S")})}
 SEQUENCE = {"sequence/y/values": DatasetSpec(2, np.float32, {"targets": np.array(["a", "b"], dtype="S")})}

@@ -41,14 +41,12 @@ def tile(
     quiet: bool = typer.Option(False, "--quiet", "-q", help="Print nothing on success."),
 ) -> None:
     """Score windows every STRIDE bases along regions (BED or --chrom) into a genome track."""
-    from seqrnn.bundle import load_bundle
     from seqrnn.inference import PredictOptions
     from seqrnn.io.files import output_errors
     from seqrnn.io.outputs import OutputPlan
     from seqrnn.runtime import resolve_device
-    from seqrnn.tile import export_bedgraph, export_bigwig, tile_to_h5
-    from seqrnn.variants import scoring_models
-    from seqrnn.zoo import expand_names
+    from seqrnn.variants.api import load_scoring_models
+    from seqrnn.variants.tracks import export_bedgraph, export_bigwig, tile_to_h5
 
     if quiet:
         common.set_quiet()
@@ -73,9 +71,7 @@ def tile(
             raise InputError("bigWig export needs pyBigWig: pip install 'seqrnn[tracks]'") from None
     common.set_threads(threads)
     dev = resolve_device(device.value)
-    models = scoring_models(
-        [(m, load_bundle(m, dev)) for m in expand_names(model, allow_repeats=True)], window
-    )
+    models = load_scoring_models(model, dev, window)
     options = PredictOptions(batch_tokens=batch_tokens, batch_size=batch_size, precision=precision.value)
     with plan.writing():  # the track and its exports appear together, or none of them
         summary = tile_to_h5(

@@ -61,15 +61,14 @@ def variants(
     quiet: bool = typer.Option(False, "--quiet", "-q", help="Print nothing on success."),
 ) -> None:
     """Score each ALT allele of a VCF: model outputs of the reference and alternative windows."""
-    from seqrnn.bundle import load_bundle
     from seqrnn.data.inputs import parse_shard
     from seqrnn.inference import PredictOptions
     from seqrnn.io.files import output_errors
     from seqrnn.runtime import resolve_device
-    from seqrnn.variants import VariantOptions, export_tsv, export_vcf, score_vcf_to_h5, scoring_models
+    from seqrnn.variants import VariantOptions, export_tsv, export_vcf, score_vcf_to_h5
+    from seqrnn.variants.api import load_scoring_models
     from seqrnn.variants.io import plan_outputs
     from seqrnn.variants.vcf import require_pysam
-    from seqrnn.zoo import expand_names
 
     if quiet:
         common.set_quiet()
@@ -82,9 +81,7 @@ def variants(
     require_pysam()
     common.set_threads(threads)
     dev = resolve_device(device.value)
-    models = scoring_models(
-        [(m, load_bundle(m, dev)) for m in expand_names(model, allow_repeats=True)], window
-    )
+    models = load_scoring_models(model, dev, window)
     options = VariantOptions(
         window=window,
         chunk_size=chunk_size,

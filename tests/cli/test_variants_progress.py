@@ -177,7 +177,7 @@ def test_variants_progress_events(
 def test_tile_progress_events_and_overlapping_regions(
     model: Path, genome: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys
 ) -> None:
-    import seqrnn.tile as tile
+    import seqrnn.variants.tracks as tile
 
     monkeypatch.setattr(tile, "HEARTBEAT_SECONDS", 0.0)
     bed = tmp_path / "peaks.bed"

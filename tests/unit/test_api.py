@@ -256,11 +256,15 @@ def test_paths_and_text_are_told_apart(tmp_path: Path) -> None:
 def test_public_surface_and_light_import() -> None:
     assert set(seqrnn.__all__) == {
         "Predictions",
+        "Track",
+        "VariantEffects",
         "__version__",
         "evaluate",
         "load_model",
         "predict",
         "read_predictions",
+        "score_variants",
+        "tile",
         "train",
     }
     code = (
@@ -279,6 +283,10 @@ def test_api_functions_are_not_shadowed_by_submodules() -> None:
     assert seqrnn.predict is api.predict and seqrnn.evaluate is api.evaluate
     assert "inputs" in inspect.signature(seqrnn.predict).parameters
     assert "mask_columns" in inspect.signature(seqrnn.evaluate).parameters
+    import seqrnn.variants.tracks  # the tile command's module does not hide seqrnn.tile
+    from seqrnn.variants import api as genome_api
+
+    assert seqrnn.tile is genome_api.tile and seqrnn.score_variants is genome_api.score_variants
 
 
 def test_in_memory_writer_leaves_the_file_open_for_reading() -> None:

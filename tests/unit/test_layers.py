@@ -64,8 +64,7 @@ LAYERS: dict[str, int] = {
     "seqrnn.export": 6,
     "seqrnn.plot": 6,
     "seqrnn.encode": 6,
-    "seqrnn.variants": 6,  # variant effects: VCF reading, scoring, the variants file and its exports
-    "seqrnn.tile": 6,  # genome tracks: windows along regions at a stride
+    "seqrnn.variants": 6,  # variant effects and genome tracks: VCF reading, scoring, files, exports, API
     # 7 surfaces
     "seqrnn.api": 7,
     "seqrnn": 7,  # the package __init__: the public API

@@ -217,7 +217,7 @@ def _track(path: Path, bins: list[tuple[str, int, int, float]], contigs: dict[st
 
 
 def test_overlapping_bins_are_sorted_and_clipped(tmp_path: Path) -> None:
-    from seqrnn.tile import export_bedgraph, export_bigwig
+    from seqrnn.variants.tracks import export_bedgraph, export_bigwig
 
     # Two overlapping regions on chr1 (0-100 and 60-160 at stride 50), listed after chr2.
     bins = [

@@ -29,7 +29,7 @@ import numpy as np
 
 from seqrnn.decisions import decide
 from seqrnn.errors import InputError, OutputError
-from seqrnn.io.files import AtomicOutput, atomic_write_text, make_output_dir, output_errors
+from seqrnn.io.files import AtomicOutput, atomic_write_text, disk_error, make_output_dir, output_errors
 from seqrnn.io.predictions import Predictions
 
 EXPORT_FORMATS = ("ss2", "horiz", "tsv", "csv")
@@ -183,7 +183,7 @@ def _export_tsv(pred: Predictions, output: Path) -> int:
                             cells += [f"{x:.4f}" for x in spread[3][j]]
                     fh.write("\t".join(cells) + "\n")
     except OSError as exc:
-        raise OutputError(f"{output}: {exc.strerror}") from None
+        raise disk_error(exc, output) or OutputError(f"{output}: {exc.strerror}") from None
     return len(pred.ids)
 
 
@@ -278,5 +278,5 @@ def _export_csv(pred: Predictions, output: Path) -> int:
                 writer.writerow(cells)
                 n += 1
     except OSError as exc:
-        raise OutputError(f"{output}: {exc.strerror}") from None
+        raise disk_error(exc, output) or OutputError(f"{output}: {exc.strerror}") from None
     return n

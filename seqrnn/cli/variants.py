@@ -96,8 +96,8 @@ def variants(
         summary = score_vcf_to_h5(
             models, vcf, genome, output, options, dev, common.command_line(), resume, not common.STATE.quiet
         )
-        with output_errors(targets.get("tsv", output)):
-            if "tsv" in targets:
+        if "tsv" in targets:
+            with output_errors(targets["tsv"]):
                 export_tsv(plan.current(output), targets["tsv"])
         if "vcf" in targets:
             export_vcf(plan.current(output), vcf, targets["vcf"])

@@ -14,9 +14,10 @@ removes when closed::
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -177,20 +178,15 @@ def score_variants(
     if on_invalid not in ("ref_mismatch", "error"):
         raise SeqrnnError(f"on_invalid={on_invalid!r}: choose ref_mismatch or error")
     names = [model] if isinstance(model, str) else list(model)
-    path, cleanup = _target(output, "variants.h5")
-    plan_outputs(Path(vcf), Path(genome), names, path, ())[0].check()
-    dev, options = _setup(device, threads, batch_tokens, batch_size, precision)
-    models = load_scoring_models(names, dev, window)
-    opts = VariantOptions(
-        window=window, chunk_size=chunk_size, on_invalid=on_invalid, region=region, predict=options
-    )
-    try:
+    with _target(output, "variants.h5") as (path, cleanup):
+        plan_outputs(Path(vcf), Path(genome), names, path, ())[0].check()
+        dev, options = _setup(device, threads, batch_tokens, batch_size, precision)
+        models = load_scoring_models(names, dev, window)
+        opts = VariantOptions(
+            window=window, chunk_size=chunk_size, on_invalid=on_invalid, region=region, predict=options
+        )
         score_vcf_to_h5(models, vcf, genome, path, opts, dev, "seqrnn.score_variants", progress=progress)
-    except BaseException:
-        if cleanup is not None:
-            shutil.rmtree(cleanup, ignore_errors=True)
-        raise
-    return VariantEffects(path, cleanup)
+        return VariantEffects(path, cleanup)
 
 
 def tile(
@@ -218,13 +214,12 @@ def tile(
     if (regions is None) == (chrom is None):
         raise SeqrnnError("give either regions (a BED file) or chrom (a contig name)")
     names = [model] if isinstance(model, str) else list(model)
-    path, cleanup = _target(output, "track.h5")
-    plan = OutputPlan().read("BED file", regions).read_genome(genome).read_model(*names)
-    plan.write("track file", path)
-    plan.check()
-    dev, options = _setup(device, threads, batch_tokens, batch_size, precision)
-    models = load_scoring_models(names, dev, window)
-    try:
+    with _target(output, "track.h5") as (path, cleanup):
+        plan = OutputPlan().read("BED file", regions).read_genome(genome).read_model(*names)
+        plan.write("track file", path)
+        plan.check()
+        dev, options = _setup(device, threads, batch_tokens, batch_size, precision)
+        models = load_scoring_models(names, dev, window)
         tile_to_h5(
             models,
             genome,
@@ -238,19 +233,23 @@ def tile(
             command="seqrnn.tile",
             progress=progress,
         )
-    except BaseException:
-        if cleanup is not None:
-            shutil.rmtree(cleanup, ignore_errors=True)
-        raise
-    return Track(path, cleanup)
+        return Track(path, cleanup)
 
 
-def _target(output: PathLike | None, name: str) -> tuple[Path, Path | None]:
-    """Where the file goes, and the temporary directory to remove with it (None for ``output``)."""
+@contextlib.contextmanager
+def _target(output: PathLike | None, name: str) -> Iterator[tuple[Path, Path | None]]:
+    """Where the file goes, and the temporary directory to remove with it (None for ``output``); a
+    temporary directory is removed again when the block fails (bad options, a model that will not load,
+    a run that stops)."""
     if output is not None:
-        return Path(output), None
+        yield Path(output), None
+        return
     directory = Path(tempfile.mkdtemp(prefix="seqrnn-"))
-    return directory / name, directory
+    try:
+        yield directory / name, directory
+    except BaseException:
+        shutil.rmtree(directory, ignore_errors=True)
+        raise
 
 
 def _setup(

@@ -82,3 +82,19 @@ def test_tile_gives_one_row_per_bin(inputs: tuple[Path, Path], tmp_path: Path) -
     np.testing.assert_allclose(table["tf-USF1/bound/0"] + table["tf-USF1/bound/1"], 1.0, atol=1e-5)
     with pytest.raises(SeqrnnError, match="either regions"):
         seqrnn.tile(genome, "tf-USF1")
+
+
+def test_a_failed_call_leaves_no_temporary_directory(
+    inputs: tuple[Path, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import tempfile
+
+    vcf, genome = inputs
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
+    with pytest.raises(SeqrnnError):
+        seqrnn.score_variants(vcf, genome, "no-such-model")
+    with pytest.raises(SeqrnnError):
+        seqrnn.tile(genome, "tf-USF1", chrom="chr7")
+    assert list(scratch.iterdir()) == []

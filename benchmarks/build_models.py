@@ -1,4 +1,4 @@
-"""Build the built-in model zoo: package trained runs as ``seqrnn/pretrained/<name>-v1.pt`` (float16 weights,
+"""Build the built-in model zoo: package trained runs as ``seqrnn/models/pretrained/<name>-v1.pt`` (float16 weights,
 one file per model, ensembles included) with a model card, score each on its test set, and write
 ``index.json``, the golden predictions (``tests/golden/zoo_expected.json``) and
 ``docs/results/zoo.json``.
@@ -37,18 +37,18 @@ from typing import Any
 import numpy as np
 import torch
 
-from seqrnn.bundle import file_sha256, load_bundle, load_models, save_bundle
-from seqrnn.config import load_config
-from seqrnn.data.examples import encode_record, prepare_example
-from seqrnn.data.formats import open_text
-from seqrnn.data.inputs import ReadOptions, chain_inputs
-from seqrnn.data.records import Record
+from seqrnn.encoding.examples import encode_record, prepare_example
 from seqrnn.errors import InputError
-from seqrnn.evaluation import choose_thresholds, evaluate_records
-from seqrnn.inference import PredictOptions, predict_examples
+from seqrnn.inference.engine import PredictOptions, predict_examples
+from seqrnn.inference.evaluate import choose_thresholds, evaluate_records
+from seqrnn.io.formats import open_text
+from seqrnn.io.inputs import ReadOptions, chain_inputs
+from seqrnn.io.records import Record
+from seqrnn.models.bundle import file_sha256, load_bundle, load_models, save_bundle
+from seqrnn.training.config import load_config
 
 ROOT = Path(__file__).resolve().parents[1]
-PRETRAINED = ROOT / "seqrnn" / "pretrained"
+PRETRAINED = ROOT / "seqrnn" / "models" / "pretrained"
 GOLDEN = ROOT / "tests" / "golden" / "zoo_expected.json"
 TFS = ["SERBP1", "SRF", "SUZ12", "TAF1", "TAF7", "TBP", "TCF12", "TEAD4", "USF1", "USF2", "YY1", "ZNF143"]
 # JASPAR 2024 CORE PWM floor (best-hit AUROC on the _B files; ../shared/data/README.md).

@@ -3,7 +3,7 @@
     python benchmarks/build_protein_ss.py runs/protein_ss_v2/model.pt \\
         --data ../shared/data/protein_ss/netsurfp2 --json docs/results/protein_ss_v2_card.json
 
-1. The run's weights are written as float16 with the run's metadata to ``seqrnn/pretrained/protein-ss-v2.pt``.
+1. The run's weights are written as float16 with the run's metadata to ``seqrnn/models/pretrained/protein-ss-v2.pt``.
 2. That file (what users get) is scored on CB513, TS115 and CASP12: Q3/Q8 as ``benchmarks/protein_ss.py``
    does (resolved residues; CB513 also ``cb513_mask``), disorder AUROC/AUPRC and MCC at 0.5 over every
    residue as ``benchmarks/disorder.py`` does. The run's own float32 weights are scored too, to show
@@ -26,17 +26,17 @@ from typing import Any
 
 import torch
 
-from seqrnn.bundle import file_sha256, load_bundle, save_bundle
-from seqrnn.data.examples import prepare_example
-from seqrnn.evaluation import choose_thresholds
-from seqrnn.inference import PredictOptions
+from seqrnn.encoding.examples import prepare_example
+from seqrnn.inference.engine import PredictOptions
+from seqrnn.inference.evaluate import choose_thresholds
+from seqrnn.models.bundle import file_sha256, load_bundle, save_bundle
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "benchmarks"))
 from protein_ss import evaluate_model  # noqa: E402
 from soup import validation_records  # noqa: E402
 
-PRETRAINED = ROOT / "seqrnn" / "pretrained"
+PRETRAINED = ROOT / "seqrnn" / "models" / "pretrained"
 ANCHOR = ROOT / "docs" / "results" / "disorder_anchor.json"
 V1 = "protein-ss-v1"
 

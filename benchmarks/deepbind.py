@@ -23,16 +23,16 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from seqrnn.bundle import load_bundle
-from seqrnn.config import load_config
-from seqrnn.data.examples import encode_record
-from seqrnn.data.formats import read_records
+from seqrnn.encoding.examples import encode_record
 from seqrnn.errors import InputError
-from seqrnn.evaluation import evaluate_records
-from seqrnn.inference import PredictOptions
+from seqrnn.inference.engine import PredictOptions
+from seqrnn.inference.evaluate import evaluate_records
 from seqrnn.interpret import extract_motifs, resolve_target, select_examples
-from seqrnn.motifs import best_matches, evaluate_pwm, find_motif, load_jaspar, to_pfm
+from seqrnn.interpret.motifs import best_matches, evaluate_pwm, find_motif, load_jaspar, to_pfm
+from seqrnn.io.formats import read_records
+from seqrnn.models.bundle import load_bundle
 from seqrnn.training import train
+from seqrnn.training.config import load_config
 
 ROOT = Path(__file__).resolve().parents[1]
 TFS = ["SERBP1", "SRF", "SUZ12", "TAF1", "TAF7", "TBP", "TCF12", "TEAD4", "USF1", "USF2", "YY1", "ZNF143"]

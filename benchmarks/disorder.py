@@ -11,7 +11,7 @@ Tools: metapredict (``pip install metapredict``; its default network, scores in 
 own default threshold read from the package) and, with ``--model``, a seqrnn bundle with a
 ``disorder`` head (P(disordered) from ``/residue/disorder/probs``, called at the head's stored
 threshold, else 0.5). Metrics: AUROC
-(:func:`seqrnn.metrics.binary_auroc`), AUPRC, MCC at the tool's threshold, counts, and residues/s of
+(:func:`seqrnn.models.metrics.binary_auroc`), AUPRC, MCC at the tool's threshold, counts, and residues/s of
 the prediction call alone (all chains of a set in one call; median of ``--rounds`` after a warm-up
 call), per torch thread count. metapredict
 predicts *intrinsic* disorder, a related but different label from "unresolved in a crystal
@@ -32,8 +32,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from seqrnn.data.formats import read_records
-from seqrnn.metrics import binary_auprc, binary_auroc
+from seqrnn.io.formats import read_records
+from seqrnn.models.metrics import binary_auprc, binary_auroc
 
 SETS = {"CB513": "CB513_HHblits.csv", "TS115": "TS115_HHblits.csv", "CASP12": "CASP12_HHblits.csv"}
 # metapredict's one-hot encoder takes the 20 canonical letters only; rare letters are replaced.

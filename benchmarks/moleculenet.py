@@ -22,12 +22,12 @@ from pathlib import Path
 
 import torch
 
-from seqrnn.bundle import load_models
-from seqrnn.config import load_config
-from seqrnn.data.inputs import ReadOptions, chain_inputs
-from seqrnn.evaluation import evaluate_records
-from seqrnn.inference import PredictOptions
+from seqrnn.inference.engine import PredictOptions
+from seqrnn.inference.evaluate import evaluate_records
+from seqrnn.io.inputs import ReadOptions, chain_inputs
+from seqrnn.models.bundle import load_models
 from seqrnn.training import train
+from seqrnn.training.config import load_config
 
 # dataset -> (config, file, metric key in test_metrics.json, label, higher is better, chemprop, MoleculeNet best)
 SETS = {

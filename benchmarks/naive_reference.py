@@ -13,7 +13,7 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 
-from seqrnn.bundle import ModelBundle
+from seqrnn.models.bundle import ModelBundle
 
 
 def naive_predict(

@@ -20,10 +20,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from seqrnn.bundle import load_bundle
-from seqrnn.data.examples import prepare_example
-from seqrnn.evaluation import predict_with_targets
-from seqrnn.inference import PredictOptions
+from seqrnn.encoding.examples import prepare_example
+from seqrnn.inference.engine import PredictOptions
+from seqrnn.inference.evaluate import predict_with_targets
+from seqrnn.models.bundle import load_bundle
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from soup import validation_records

@@ -9,7 +9,7 @@ generated proteome-like FASTA: lengths log-normal with median ~350 (sigma 0.8), 
 and one 35,000-residue titin-sized chain; residues drawn from UniProt's amino-acid frequencies; seeded.
 
 * ``naive``: ``naive_reference.naive_predict`` (input-order batches of 32, padded, fp32, no_grad).
-* ``seqrnn fp32`` / ``seqrnn bf16``: ``seqrnn.prediction.predict_to_h5``, the path ``seqrnn predict`` runs
+* ``seqrnn fp32`` / ``seqrnn bf16``: ``seqrnn.inference.pipeline.predict_to_h5``, the path ``seqrnn predict`` runs
   (length-bucketed token-budget batches, ``inference_mode``, streaming windows, HDF5 written).
 * training: residues/s of optimiser steps over the same sequences (cropped to 1,000 as the shipped
   config does), naive input-order batches of 16 vs seqrnn's token-budget buckets, fp32 and bf16.
@@ -107,8 +107,8 @@ def _peak_rss_mb() -> float:
 
 def worker(kind: str, fasta: str, threads: int, extra: dict) -> dict:
     torch.set_num_threads(threads)
-    from seqrnn.bundle import load_bundle
-    from seqrnn.data.formats import read_records
+    from seqrnn.io.formats import read_records
+    from seqrnn.models.bundle import load_bundle
 
     if kind.startswith("matmul"):
         return {"flops": matmul_peak(kind.split("_")[1])}
@@ -130,8 +130,8 @@ def worker(kind: str, fasta: str, threads: int, extra: dict) -> dict:
             "peak_rss_mb": _peak_rss_mb(),
         }
     if kind.startswith("seqrnn"):
-        from seqrnn.inference import PredictOptions
-        from seqrnn.prediction import predict_to_h5
+        from seqrnn.inference.engine import PredictOptions
+        from seqrnn.inference.pipeline import predict_to_h5
 
         options = PredictOptions(precision=kind.split("_")[1])
         with tempfile.TemporaryDirectory() as tmp:
@@ -157,7 +157,7 @@ def worker(kind: str, fasta: str, threads: int, extra: dict) -> dict:
 def _train_worker(kind: str, bundle, texts: list[str]) -> dict:
     from naive_reference import naive_train_steps
 
-    from seqrnn.data.batching import BF16_ROWS, collate, token_budget_batches
+    from seqrnn.encoding.batching import BF16_ROWS, collate, token_budget_batches
 
     crop = 1000
     encoded = [bundle.encoder.encode(t[:crop])[0] for t in texts]
@@ -180,7 +180,7 @@ def _train_worker(kind: str, bundle, texts: list[str]) -> dict:
         naive_train_steps(model, batches, heads)
         return {"seconds": time.perf_counter() - t0, "residues": residues, "sequences": len(encoded)}
     # seqrnn's training inner loop: token-budget length buckets (trainer default budget), optional bf16.
-    from seqrnn.data.examples import Example
+    from seqrnn.encoding.examples import Example
 
     precision = kind.split("_")[1]
     lengths = np.array([e.size for e in encoded])
@@ -249,7 +249,7 @@ def main() -> None:
         print(json.dumps(worker(args.worker, args.fasta, args.threads, json.loads(args.extra))))
         return
 
-    from seqrnn.bundle import load_bundle
+    from seqrnn.models.bundle import load_bundle
 
     results: dict = {
         "machine": {
@@ -349,7 +349,7 @@ def compare(models: list[str], sequences: int, threads: int, repeats: int) -> di
     and its paired ratios (round by round, to the first model's run of the same round). bf16 is
     measured only where this CPU runs bf16 RNN kernels.
     """
-    from seqrnn.runtime import cpu_bf16_rnn_works
+    from seqrnn.core.runtime import cpu_bf16_rnn_works
 
     precisions = ["fp32", "bf16"] if cpu_bf16_rnn_works() else ["fp32"]
     with tempfile.TemporaryDirectory() as tmp:

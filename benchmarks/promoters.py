@@ -4,7 +4,7 @@ Each task pairs a promoter FASTA with a non-promoter FASTA from ``DATA/dna/cnnpr
 2017). Records are pooled, shuffled with a fixed seed and split 80/10/10 into train / validation / test
 (CNNProm reports cross-validated figures; ours are one held-out test split). The labelled TSVs are
 written to ``--runs`` (outside the repository), the model is trained from ``configs/dna/promoter.yaml``,
-and the test split is scored with ``seqrnn.evaluation``: accuracy, MCC, sensitivity (promoter recall) and
+and the test split is scored with ``seqrnn.inference.evaluate``: accuracy, MCC, sensitivity (promoter recall) and
 specificity (non-promoter recall).
 
     python benchmarks/promoters.py --data ../shared/data --runs /work/runs/promoters --threads 1
@@ -21,12 +21,12 @@ import numpy as np
 import torch
 from Bio.SeqIO.FastaIO import SimpleFastaParser
 
-from seqrnn.bundle import load_bundle
-from seqrnn.config import load_config
-from seqrnn.data.formats import read_records
-from seqrnn.evaluation import evaluate_records
-from seqrnn.inference import PredictOptions
+from seqrnn.inference.engine import PredictOptions
+from seqrnn.inference.evaluate import evaluate_records
+from seqrnn.io.formats import read_records
+from seqrnn.models.bundle import load_bundle
 from seqrnn.training import train
+from seqrnn.training.config import load_config
 
 ROOT = Path(__file__).resolve().parents[1]
 TASKS = {

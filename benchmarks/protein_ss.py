@@ -19,10 +19,10 @@ from pathlib import Path
 
 import torch
 
-from seqrnn.bundle import load_bundle
-from seqrnn.data.formats import read_records
-from seqrnn.evaluation import evaluate_records
-from seqrnn.inference import PredictOptions
+from seqrnn.inference.engine import PredictOptions
+from seqrnn.inference.evaluate import evaluate_records
+from seqrnn.io.formats import read_records
+from seqrnn.models.bundle import load_bundle
 
 SETS = {
     "CB513": ("CB513_HHblits.csv", ["disorder", "cb513_mask"]),

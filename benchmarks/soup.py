@@ -27,10 +27,10 @@ from pathlib import Path
 
 import torch
 
-from seqrnn.bundle import ModelBundle, load_bundle, save_bundle
-from seqrnn.data.formats import read_records
-from seqrnn.evaluation import evaluate_records
-from seqrnn.inference import PredictOptions
+from seqrnn.inference.engine import PredictOptions
+from seqrnn.inference.evaluate import evaluate_records
+from seqrnn.io.formats import read_records
+from seqrnn.models.bundle import ModelBundle, load_bundle, save_bundle
 
 
 def validation_records(split: Path) -> list:

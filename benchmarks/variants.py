@@ -30,7 +30,7 @@ RUN_MODEL = ROOT / "runs" / "zoo" / "deepbind" / "USF1_hybrid" / "model.pt"
 
 
 def default_model() -> str:
-    from seqrnn.bundle import builtin_index
+    from seqrnn.models.bundle import builtin_index
 
     return "tf-USF1" if "tf-USF1" in builtin_index() else str(RUN_MODEL)
 

@@ -9,7 +9,7 @@
 ================================  ================================================================
 
 Options carry the CLI's names with underscores (``--batch-tokens`` -> ``batch_tokens``) and its
-defaults. :func:`predict` runs records through :func:`seqrnn.prediction.write_predictions`, the body of
+defaults. :func:`predict` runs records through :func:`seqrnn.inference.pipeline.write_predictions`, the body of
 ``seqrnn predict``, into an in-memory HDF5 file of the same layout (docs/hdf5-format.md), so the
 numbers are those of the CLI, bit for bit.
 """
@@ -21,21 +21,21 @@ import os
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from seqrnn.bundle import ModelBundle
-from seqrnn.data.examples import ON_INVALID
-from seqrnn.data.inputs import ReadOptions, as_paths, in_shard, parse_shard, python_inputs
+from seqrnn.core.runtime import PRECISIONS, resolve_device, set_threads
+from seqrnn.encoding.examples import ON_INVALID
 from seqrnn.errors import SeqrnnError
-from seqrnn.inference import PredictOptions
+from seqrnn.inference.engine import PredictOptions
+from seqrnn.io.inputs import ReadOptions, as_paths, in_shard, parse_shard, python_inputs
 from seqrnn.io.predictions import Predictions
-from seqrnn.runtime import PRECISIONS, resolve_device, set_threads
-from seqrnn.zoo import load_named
+from seqrnn.models.bundle import ModelBundle
+from seqrnn.models.zoo import load_named
 
 if TYPE_CHECKING:
     import torch
 
-    from seqrnn.config import RunConfig
-    from seqrnn.evaluation import Evaluation
+    from seqrnn.inference.evaluate import Evaluation
     from seqrnn.training import TrainResult
+    from seqrnn.training.config import RunConfig
 
 __all__ = ["Predictions", "evaluate", "load_model", "predict", "read_predictions", "train"]
 
@@ -228,7 +228,7 @@ def predict(
         ModelError: the model cannot be loaded.
         SeqrnnError: an option value out of range.
     """
-    from seqrnn.prediction import plan_outputs, predict_to_h5, predictions_writer, write_predictions
+    from seqrnn.inference.pipeline import plan_outputs, predict_to_h5, predictions_writer, write_predictions
 
     read = _read_options(format, sequence_column, id_column, genome, shard)
     options = _options(
@@ -326,9 +326,9 @@ def train(
     Raises:
         ConfigError: an invalid config or override.
     """
-    from seqrnn.config import RunConfig, config_from_mapping, load_config
     from seqrnn.resources import resolve_config
     from seqrnn.training import train as run_training
+    from seqrnn.training.config import RunConfig, config_from_mapping, load_config
 
     if isinstance(overrides, str):
         raise TypeError("overrides: expected a list of KEY=VALUE items or a dict, not one string")
@@ -397,7 +397,7 @@ def evaluate(
         ValueError: ``labels`` names an unknown head; not exactly one of ``data`` and ``class_files``;
             a class the model does not have.
     """
-    from seqrnn.evaluation import evaluate_records, labelled_inputs
+    from seqrnn.inference.evaluate import evaluate_records, labelled_inputs
 
     options = _options(
         batch_tokens=batch_tokens,

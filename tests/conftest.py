@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from seqrnn.data.synthetic import write_examples
+from seqrnn.resources.synthetic import write_examples
 
 CLUSTER_TESTS = Path(__file__).resolve().parent / "cluster"
 

@@ -1,4 +1,4 @@
-"""Copy a trained bundle into seqrnn/pretrained/ as a built-in model and record it in index.json.
+"""Copy a trained bundle into seqrnn/models/pretrained/ as a built-in model and record it in index.json.
 
     python tools/publish_model.py runs/protein_ss/model.pt protein-ss --description "..."
 
@@ -15,9 +15,9 @@ from pathlib import Path
 
 import torch
 
-from seqrnn.bundle import file_sha256, load_bundle, weights_checksum
+from seqrnn.models.bundle import file_sha256, load_bundle, weights_checksum
 
-PRETRAINED = Path(__file__).resolve().parent.parent / "seqrnn" / "pretrained"
+PRETRAINED = Path(__file__).resolve().parent.parent / "seqrnn" / "models" / "pretrained"
 
 
 def main() -> None:

@@ -1,7 +1,7 @@
 """What the subcommands share: option enums and typer options, input-reading options, the command line
 recorded in outputs, skipped-record reporting, and the per-run state of the CLI's logging.
 
-The CLI's messages go through the ``seqrnn`` logger (:mod:`seqrnn.logs`): :func:`cli_logging` attaches a
+The CLI's messages go through the ``seqrnn`` logger (:mod:`seqrnn.core.logs`): :func:`cli_logging` attaches a
 console handler (stderr, message text as is) for one run of :func:`seqrnn.cli.main.main`, and the root
 options add a JSON-lines file (``--log-json``), raise the console level (``--quiet``) or lower it
 (``--debug``). Results and ``wrote ...`` summaries go to stdout with :func:`say`.
@@ -20,13 +20,13 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from seqrnn.logs import ConsoleHandler, JsonLinesHandler, event, logger
+from seqrnn.core.logs import ConsoleHandler, JsonLinesHandler, event, logger
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-    from seqrnn.bundle import ModelBundle
-    from seqrnn.data.inputs import ReadOptions, Skipped
+    from seqrnn.io.inputs import ReadOptions, Skipped
+    from seqrnn.models.bundle import ModelBundle
 
 
 class Device(str, Enum):
@@ -103,7 +103,7 @@ ENSEMBLE_OPT = typer.Option(
 
 def load_models(names: Sequence[str], ensemble: bool, device: object) -> ModelBundle:
     """The models of ``-m``: side by side (a model set), or averaged with ``--ensemble``."""
-    from seqrnn.zoo import load_named
+    from seqrnn.models.zoo import load_named
 
     return load_named(names, device, ensemble)  # type: ignore[arg-type]
 
@@ -111,7 +111,7 @@ def load_models(names: Sequence[str], ensemble: bool, device: object) -> ModelBu
 def check_exports(bundle: ModelBundle, kinds: Sequence[str], inputs: Sequence[str]) -> None:
     """Refuse ``--export`` formats these models cannot give, before any prediction (a usage error)."""
     from seqrnn.errors import UsageError
-    from seqrnn.export import export_problem
+    from seqrnn.inference.export import export_problem
 
     heads = bundle.model.heads
     residue = {n: list(h.classes) for n, h in heads.items() if h.level == "residue"}
@@ -239,7 +239,7 @@ def read_options(
     fmt: str | None, seq_col: str | None, id_col: str | None, genome: Path | None = None
 ) -> ReadOptions:
     """How to read the inputs, from the shared --format/--sequence-column/--id-column/--genome options."""
-    from seqrnn.data.inputs import ReadOptions
+    from seqrnn.io.inputs import ReadOptions
 
     return ReadOptions(
         fmt=fmt, sequence_column=seq_col, id_column=id_col, genome=str(genome) if genome else None
@@ -248,6 +248,6 @@ def read_options(
 
 def set_threads(threads: int | None) -> None:
     """--threads: torch's CPU thread count (imported lazily: ``seqrnn --help`` need not load torch)."""
-    from seqrnn.runtime import set_threads as _set_threads
+    from seqrnn.core.runtime import set_threads as _set_threads
 
     _set_threads(threads)

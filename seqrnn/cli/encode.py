@@ -22,7 +22,7 @@ def encode(
     genome: Optional[Path] = GENOME_OPT,  # noqa: UP045
 ) -> None:
     """Write the integer-encoded sequences (ids, lengths, offsets, tokens) to HDF5."""
-    from seqrnn.encode import encode_to_h5, encoder_for_inputs
+    from seqrnn.encoding.write import encode_to_h5, encoder_for_inputs
     from seqrnn.io.outputs import OutputPlan
 
     plan = OutputPlan().read("input", *inputs).read_genome(genome).read_model(*([model] if model else []))
@@ -32,7 +32,7 @@ def encode(
     if (alphabet is None) == (model is None):
         raise typer.BadParameter("give exactly one of --alphabet or --model")
     if model is not None:
-        from seqrnn.bundle import load_bundle
+        from seqrnn.models.bundle import load_bundle
 
         encoder = load_bundle(model).encoder
     else:

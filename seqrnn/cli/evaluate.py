@@ -28,8 +28,8 @@ from seqrnn.cli.common import (
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-    from seqrnn.bundle import ModelBundle
-    from seqrnn.evaluation import Evaluation
+    from seqrnn.inference.evaluate import Evaluation
+    from seqrnn.models.bundle import ModelBundle
 
 
 def evaluate(
@@ -60,12 +60,12 @@ def evaluate(
     ),
 ) -> None:
     """Predict labelled data and report accuracy, per-class F1, confusion, MCC, AUROC, RMSE, ..."""
-    from seqrnn.evaluation import evaluate_records, labelled_inputs
-    from seqrnn.inference import PredictOptions
+    from seqrnn.core.runtime import resolve_device
+    from seqrnn.inference.engine import PredictOptions
+    from seqrnn.inference.evaluate import evaluate_records, labelled_inputs
     from seqrnn.io.files import atomic_write_text
     from seqrnn.io.outputs import OutputPlan
-    from seqrnn.metrics import format_table
-    from seqrnn.runtime import resolve_device
+    from seqrnn.models.metrics import format_table
 
     files = common.class_files(class_file)
     if bool(data) == bool(files):
@@ -128,7 +128,7 @@ def _report(
     bundle: ModelBundle, data: Sequence[str], masks: Sequence[str], result: Evaluation
 ) -> dict[str, Any]:
     """The --json payload (the CLI's report format)."""
-    from seqrnn.data.examples import head_mask_columns
+    from seqrnn.encoding.examples import head_mask_columns
 
     return {
         "model": bundle.name,

@@ -20,7 +20,7 @@ def export_cmd(
     output: Path = typer.Option(..., "--output", "-o", help="Directory (ss2, horiz) or file (tsv)."),
 ) -> None:
     """Export predictions as PSIPRED .ss2 / .horiz files or a per-residue TSV."""
-    from seqrnn.export import EXPORT_FORMATS, export
+    from seqrnn.inference.export import EXPORT_FORMATS, export
     from seqrnn.io.outputs import OutputPlan
 
     if fmt not in EXPORT_FORMATS:

@@ -44,12 +44,12 @@ def interpret(
     genome: Optional[Path] = GENOME_OPT,  # noqa: UP045
 ) -> None:
     """Explain a DNA model: in-silico mutagenesis and saliency per base, and the motifs it learned."""
-    from seqrnn.bundle import load_bundle
-    from seqrnn.data.examples import encode_record
-    from seqrnn.data.inputs import chain_inputs
+    from seqrnn.encoding.examples import encode_record
     from seqrnn.errors import InputError
     from seqrnn.interpret import attributions_to_h5, extract_motifs, resolve_target, select_examples
+    from seqrnn.io.inputs import chain_inputs
     from seqrnn.io.outputs import OutputPlan
+    from seqrnn.models.bundle import load_bundle
 
     if output is None and motifs_dir is None:
         raise typer.BadParameter("give --output (attributions) and/or --motifs (a directory)")

@@ -39,8 +39,8 @@ from seqrnn.cli import (
     variants,
     workflow,
 )
+from seqrnn.core.logs import event
 from seqrnn.errors import SeqrnnError
-from seqrnn.logs import event
 from seqrnn.version import __version__
 
 app = typer.Typer(

@@ -14,8 +14,8 @@ def merge(
     output: Path = typer.Option(..., "--output", "-o", help="Merged HDF5 file to write (atomically)."),
 ) -> None:
     """Merge the shard files of a --shard K/N prediction back into one file in input order."""
+    from seqrnn.io.merge import merge_shards, merged_unit
     from seqrnn.io.outputs import OutputPlan
-    from seqrnn.merge import merge_shards, merged_unit
 
     plan = OutputPlan().read("shard file", *shards)
     plan.write("merged file", output)

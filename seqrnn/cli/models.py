@@ -13,8 +13,8 @@ def info(
     as_json: bool = typer.Option(False, "--json", help="Print the full metadata as JSON."),
 ) -> None:
     """Describe a model bundle: heads, classes, architecture, training data and validation metrics."""
-    from seqrnn.bundle import load_bundle
-    from seqrnn.zoo import card_text
+    from seqrnn.models.bundle import load_bundle
+    from seqrnn.models.zoo import card_text
 
     bundle = load_bundle(model)
     if as_json:
@@ -34,8 +34,8 @@ def models(
 ) -> None:
     """List the built-in models, one line each: name, task, inputs, outputs, training data, test metric,
     size. Give a group name (tf) or a pattern ('tf-*') to -m to use several at once."""
-    from seqrnn.bundle import builtin_index
-    from seqrnn.zoo import model_line
+    from seqrnn.models.bundle import builtin_index
+    from seqrnn.models.zoo import model_line
 
     index = builtin_index()
     if not index:

@@ -16,8 +16,8 @@ def plot(
     record: Optional[str] = typer.Option(None, "--id", help="Record id to draw (default: the first)."),  # noqa: UP045
 ) -> None:
     """Draw one sequence's per-residue probability tracks as PNG (needs matplotlib)."""
+    from seqrnn.interpret.plot import plot_track
     from seqrnn.io.outputs import OutputPlan
-    from seqrnn.plot import plot_track
 
     plan = OutputPlan().read("predictions file", predictions)
     plan.write("plot", output)

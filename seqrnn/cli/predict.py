@@ -24,7 +24,7 @@ from seqrnn.cli.common import (
     OnInvalid,
     Precision,
 )
-from seqrnn.logs import event
+from seqrnn.core.logs import event
 
 
 def predict(
@@ -71,12 +71,12 @@ def predict(
     quiet: bool = typer.Option(False, "--quiet", "-q", help="Print nothing on success."),
 ) -> None:
     """Predict every record of the inputs with a model and write one HDF5 file."""
-    from seqrnn.data.inputs import parse_shard
-    from seqrnn.export import export as export_predictions
-    from seqrnn.export import export_path
-    from seqrnn.inference import PredictOptions
-    from seqrnn.prediction import plan_outputs, predict_to_h5
-    from seqrnn.runtime import resolve_device
+    from seqrnn.core.runtime import resolve_device
+    from seqrnn.inference.engine import PredictOptions
+    from seqrnn.inference.export import export as export_predictions
+    from seqrnn.inference.export import export_path
+    from seqrnn.inference.pipeline import plan_outputs, predict_to_h5
+    from seqrnn.io.inputs import parse_shard
 
     if quiet:
         common.set_quiet()

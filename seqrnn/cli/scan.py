@@ -24,12 +24,12 @@ def scan(
     genome: Optional[Path] = GENOME_OPT,  # noqa: UP045
 ) -> None:
     """Baseline without training: best PWM log-odds hit per sequence, scored like seqrnn evaluate."""
-    from seqrnn.data.inputs import chain_inputs
     from seqrnn.errors import InputError
+    from seqrnn.interpret.motifs import evaluate_pwm, find_motif, load_jaspar
     from seqrnn.io.files import atomic_write_text
+    from seqrnn.io.inputs import chain_inputs
     from seqrnn.io.outputs import OutputPlan
-    from seqrnn.metrics import format_table
-    from seqrnn.motifs import evaluate_pwm, find_motif, load_jaspar
+    from seqrnn.models.metrics import format_table
 
     if json_out is not None:
         plan = OutputPlan().read("input", *inputs).read_genome(genome).read("JASPAR file", jaspar)

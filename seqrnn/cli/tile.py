@@ -9,7 +9,7 @@ import typer
 
 from seqrnn.cli import common
 from seqrnn.cli.common import BATCH_OPT, DEVICE_OPT, PRECISION_OPT, THREADS_OPT, TOKENS_OPT, Device, Precision
-from seqrnn.logs import event
+from seqrnn.core.logs import event
 
 
 def tile(
@@ -41,10 +41,10 @@ def tile(
     quiet: bool = typer.Option(False, "--quiet", "-q", help="Print nothing on success."),
 ) -> None:
     """Score windows every STRIDE bases along regions (BED or --chrom) into a genome track."""
-    from seqrnn.inference import PredictOptions
+    from seqrnn.core.runtime import resolve_device
+    from seqrnn.inference.engine import PredictOptions
     from seqrnn.io.files import output_errors
     from seqrnn.io.outputs import OutputPlan
-    from seqrnn.runtime import resolve_device
     from seqrnn.variants.api import load_scoring_models
     from seqrnn.variants.tracks import export_bedgraph, export_bigwig, tile_to_h5
 

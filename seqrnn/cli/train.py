@@ -10,7 +10,7 @@ import typer
 
 from seqrnn.cli import common
 from seqrnn.cli.common import THREADS_OPT, Device
-from seqrnn.logs import event
+from seqrnn.core.logs import event
 
 logger = logging.getLogger(__name__)
 
@@ -39,9 +39,9 @@ def train(
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress messages."),
 ) -> None:
     """Train a model from a YAML config; writes model.pt, checkpoints and metrics.jsonl to output_dir."""
-    from seqrnn.config import load_config
     from seqrnn.resources import resolve_config
     from seqrnn.training import train as run_training
+    from seqrnn.training.config import load_config
 
     if quiet:
         common.set_quiet(summaries=False)  # train -q keeps its result line, as it always has

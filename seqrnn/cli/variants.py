@@ -10,7 +10,7 @@ import typer
 
 from seqrnn.cli import common
 from seqrnn.cli.common import BATCH_OPT, DEVICE_OPT, PRECISION_OPT, THREADS_OPT, TOKENS_OPT, Device, Precision
-from seqrnn.logs import event
+from seqrnn.core.logs import event
 
 
 class RefPolicy(str, Enum):
@@ -61,14 +61,14 @@ def variants(
     quiet: bool = typer.Option(False, "--quiet", "-q", help="Print nothing on success."),
 ) -> None:
     """Score each ALT allele of a VCF: model outputs of the reference and alternative windows."""
-    from seqrnn.data.inputs import parse_shard
-    from seqrnn.inference import PredictOptions
+    from seqrnn.core.runtime import resolve_device
+    from seqrnn.inference.engine import PredictOptions
     from seqrnn.io.files import output_errors
-    from seqrnn.runtime import resolve_device
+    from seqrnn.io.inputs import parse_shard
+    from seqrnn.io.vcf import require_pysam
     from seqrnn.variants import VariantOptions, export_tsv, export_vcf, score_vcf_to_h5
     from seqrnn.variants.api import load_scoring_models
-    from seqrnn.variants.io import plan_outputs
-    from seqrnn.variants.vcf import require_pysam
+    from seqrnn.variants.exports import plan_outputs
 
     if quiet:
         common.set_quiet()

@@ -14,11 +14,11 @@ import h5py
 import numpy as np
 import torch
 
-from seqrnn.bundle import ModelBundle
-from seqrnn.data.batching import collate
-from seqrnn.data.examples import Example
+from seqrnn.encoding.batching import collate
+from seqrnn.encoding.examples import Example
 from seqrnn.errors import ModelError
 from seqrnn.io.hdf5 import DatasetSpec, RaggedH5Writer
+from seqrnn.models.bundle import ModelBundle
 from seqrnn.models.heads import head_class
 from seqrnn.models.rnn import reverse_index
 from seqrnn.version import __version__

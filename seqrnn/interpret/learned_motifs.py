@@ -11,9 +11,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from seqrnn.bundle import ModelBundle
-from seqrnn.data.batching import collate
-from seqrnn.data.examples import Example
+from seqrnn.encoding.batching import collate
+from seqrnn.encoding.examples import Example
 from seqrnn.errors import ModelError
 from seqrnn.interpret.attributions import (
     Target,
@@ -24,8 +23,17 @@ from seqrnn.interpret.attributions import (
     saliency,
     score_examples,
 )
-from seqrnn.motifs import PFM, Match, best_matches, load_jaspar, to_pfm, write_meme, write_motif_table
-from seqrnn.plot import plot_logos
+from seqrnn.interpret.motifs import (
+    PFM,
+    Match,
+    best_matches,
+    load_jaspar,
+    to_pfm,
+    write_meme,
+    write_motif_table,
+)
+from seqrnn.interpret.plot import plot_logos
+from seqrnn.models.bundle import ModelBundle
 
 
 @dataclass

@@ -13,10 +13,10 @@ Layout (N sequences, R residues in all, C classes or targets; docs/hdf5-format.m
     attrs: format, format_version, model_name, model_sha256, command, inputs, shard, precision, ...
 
 The writing side (the datasets of a run, its attributes, one window's payload) is
-:mod:`seqrnn.io.layout`; ``merge``, ``export``, ``plot`` and the Python API (:class:`Predictions`, returned
+:mod:`seqrnn.inference.layout`; ``merge``, ``export``, ``plot`` and the Python API (:class:`Predictions`, returned
 by :func:`seqrnn.predict` and :func:`seqrnn.read_predictions`) read through this module.
 With ``--resume`` the prediction loop also keeps every finished window as a part file of this
-layout (:mod:`seqrnn.prediction`).
+layout (:mod:`seqrnn.inference.pipeline`).
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ from seqrnn.errors import InputError, SeqrnnError
 if TYPE_CHECKING:
     import pandas as pd
 
-    from seqrnn.data.inputs import Skipped
+    from seqrnn.io.inputs import Skipped
 
 FORMAT = "seqrnn-predictions"
 FORMAT_VERSION = 1
@@ -203,7 +203,7 @@ class Predictions:
 
     def threshold(self, head: str) -> float | None:
         """A two-class head's stored decision threshold (its second class is called at P >= it), else
-        None: the class is the argmax (:func:`seqrnn.decisions.decide`)."""
+        None: the class is the argmax (:func:`seqrnn.models.decisions.decide`)."""
         value = self._dataset(head).attrs.get("threshold")
         return None if value is None else float(value)
 
@@ -302,7 +302,7 @@ class Predictions:
     def skipped(self) -> list[Skipped]:
         """Records left out under ``on_invalid="skip"``: ``Skipped(record, reason, index)``, with
         ``record`` as ``SOURCE:ID`` and ``index`` the record's position in the input."""
-        from seqrnn.data.inputs import Skipped
+        from seqrnn.io.inputs import Skipped
 
         if "skipped" not in self.file:
             return []

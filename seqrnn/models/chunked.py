@@ -17,7 +17,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from seqrnn.memory import release_free_memory
+from seqrnn.core.memory import release_free_memory
 from seqrnn.models.threads import DirectionHelper, current_helper, in_caller_modes
 
 #: Without gradients, a batch of one sequence longer than this many positions is predicted in time

@@ -21,7 +21,7 @@ from seqrnn.models.rnn import ModelConfig, SeqRNN
 class Ensemble(nn.Module):
     """Several :class:`SeqRNN` members predicting as one: the mean of their post-processed outputs.
 
-    Members must have the same heads (names, kinds, classes) and encoder; :func:`seqrnn.bundle.load_models`
+    Members must have the same heads (names, kinds, classes) and encoder; :func:`seqrnn.models.bundle.load_models`
     checks that, this class does not. Raises ``ValueError`` for fewer than two members.
     """
 
@@ -83,7 +83,7 @@ class ModelSet(nn.Module):
 
     Their heads are named ``<model>/<head>`` (``tf-USF1/bound``), so every model's outputs get a group of
     their own in the predictions file (``/sequence/tf-USF1/bound/probs``). Members must share the
-    encoder; :func:`seqrnn.bundle.load_model_set` checks that, this class does not.
+    encoder; :func:`seqrnn.models.bundle.load_model_set` checks that, this class does not.
     """
 
     def __init__(self, members: dict[str, nn.Module], remaps: dict[str, torch.Tensor] | None = None) -> None:

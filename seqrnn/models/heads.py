@@ -25,7 +25,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from seqrnn.data.labels import (
+from seqrnn.core.registry import Registry
+from seqrnn.errors import ConfigError, InputError
+from seqrnn.io.labels import (
     MISSING,
     classes_seen,
     column,
@@ -34,9 +36,8 @@ from seqrnn.data.labels import (
     sequence_labels,
     split_labels,
 )
-from seqrnn.decisions import decide, labelled
-from seqrnn.errors import ConfigError, InputError
-from seqrnn.metrics import (
+from seqrnn.models.decisions import decide, labelled
+from seqrnn.models.metrics import (
     MULTILABEL_SCALARS,
     REGRESSION_SCALARS,
     classification_metrics,
@@ -45,10 +46,9 @@ from seqrnn.metrics import (
     regression_metrics,
 )
 from seqrnn.models.specs import HeadSettings, HeadSpec
-from seqrnn.registry import Registry
 
 if TYPE_CHECKING:
-    from seqrnn.data.records import Record
+    from seqrnn.io.records import Record
 
 IGNORE = -100
 HEADS: Registry[type[Head]] = Registry("head kind")
@@ -180,7 +180,7 @@ class Head(nn.Module):
         raise NotImplementedError
 
     def score(self, targets: Sequence[np.ndarray], outputs: Sequence[np.ndarray]) -> dict[str, Any]:
-        """JSON-able metrics (:mod:`seqrnn.metrics`) of per-example outputs against parsed targets."""
+        """JSON-able metrics (:mod:`seqrnn.models.metrics`) of per-example outputs against parsed targets."""
         raise NotImplementedError
 
     # export --------------------------------------------------------------------------------------
@@ -196,11 +196,11 @@ class SingleLabel(Head):
     allows_threshold = True  # two classes (a record's label, or a residue's such as disorder)
 
     def labelled(self, targets: Arrays, outputs: Arrays) -> tuple[np.ndarray, np.ndarray]:
-        """(N,) labels, (N, C) probabilities of the labelled decisions (:func:`seqrnn.decisions.labelled`)."""
+        """(N,) labels, (N, C) probabilities of the labelled decisions (:func:`seqrnn.models.decisions.labelled`)."""
         return labelled(targets, outputs, len(self.classes), IGNORE)
 
     def score(self, targets: Sequence[np.ndarray], outputs: Sequence[np.ndarray]) -> dict[str, Any]:
-        """Classification metrics (:func:`seqrnn.metrics.classification_metrics`) of the labelled decisions."""
+        """Classification metrics (:func:`seqrnn.models.metrics.classification_metrics`) of the labelled decisions."""
         y, p = self.labelled(targets, outputs)
         return classification_metrics(y, p, self.classes, threshold=self.spec.threshold)
 
@@ -258,7 +258,7 @@ class ResidueClassification(SingleLabel):
 
     @classmethod
     def scalar_metrics(cls, n_classes: int | None = None) -> tuple[str, ...]:
-        """The classification scalars (:func:`seqrnn.metrics.classification_scalars`)."""
+        """The classification scalars (:func:`seqrnn.models.metrics.classification_scalars`)."""
         return classification_scalars(n_classes)
 
     def main_metric(self) -> str:
@@ -314,7 +314,7 @@ class SequenceClassification(SingleLabel):
 
     @classmethod
     def scalar_metrics(cls, n_classes: int | None = None) -> tuple[str, ...]:
-        """The classification scalars (:func:`seqrnn.metrics.classification_scalars`)."""
+        """The classification scalars (:func:`seqrnn.models.metrics.classification_scalars`)."""
         return classification_scalars(n_classes)
 
     def main_metric(self) -> str:
@@ -359,7 +359,7 @@ class SequenceMultilabel(Head):
 
     @classmethod
     def scalar_metrics(cls, n_classes: int | None = None) -> tuple[str, ...]:
-        """:data:`seqrnn.metrics.MULTILABEL_SCALARS`."""
+        """:data:`seqrnn.models.metrics.MULTILABEL_SCALARS`."""
         return MULTILABEL_SCALARS
 
     def main_metric(self) -> str:
@@ -429,7 +429,7 @@ class SequenceRegression(Head):
 
     @classmethod
     def scalar_metrics(cls, n_classes: int | None = None) -> tuple[str, ...]:
-        """:data:`seqrnn.metrics.REGRESSION_SCALARS`."""
+        """:data:`seqrnn.models.metrics.REGRESSION_SCALARS`."""
         return REGRESSION_SCALARS
 
     def main_metric(self) -> str:

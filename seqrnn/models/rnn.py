@@ -33,10 +33,10 @@ import numpy as np
 import torch
 from torch import nn
 
+from seqrnn.core.registry import Registry
 from seqrnn.models.chunked import predict_chunked, takes_chunked
 from seqrnn.models.heads import HEADS, Head, HeadSpec
 from seqrnn.models.threads import current_helper, in_caller_modes
-from seqrnn.registry import Registry
 
 CELLS: Registry[type[nn.RNNBase]] = Registry("cell")
 CELLS.register("lstm")(nn.LSTM)
@@ -48,7 +48,7 @@ class ModelConfig:
     """Architecture hyper-parameters (the ``model:`` section of a training config).
 
     Each numeric field declares its allowed range as ``metadata["range"]`` (``">= 1"``, ``"[0, 1)"``, ...),
-    which :func:`seqrnn.config.load_config` enforces.
+    which :func:`seqrnn.training.config.load_config` enforces.
     """
 
     cell: str = "lstm"

@@ -92,7 +92,7 @@ class HeadSpec:
 
 
 class HeadSettings(Protocol):
-    """What building a spec reads from a ``heads:`` entry (:class:`seqrnn.config.HeadConfig`)."""
+    """What building a spec reads from a ``heads:`` entry (:class:`seqrnn.training.config.HeadConfig`)."""
 
     name: str
     kind: str

@@ -17,9 +17,9 @@ from typing import Any
 
 import torch
 
-from seqrnn.bundle import atomic_torch_save
 from seqrnn.errors import ModelError
 from seqrnn.io.checksums import weights_checksum
+from seqrnn.models.bundle import atomic_torch_save
 from seqrnn.version import __version__
 
 CHECKPOINT_FORMAT = "seqrnn-checkpoint"

@@ -1,12 +1,12 @@
 """Training data, in two phases around building the model.
 
 1. :func:`build_splits`: read (``data.train``, or ``data.class_files``: one file per class, each record
-   labelled with its file's class by :func:`seqrnn.data.inputs.labelled_by_file`) -> screen (encoder policy; ``data.on_invalid``) -> split into train,
-   valid and test (random or scaffold, seeded; :mod:`seqrnn.data.splits`) -> add generated negatives
+   labelled with its file's class by :func:`seqrnn.io.inputs.labelled_by_file`) -> screen (encoder policy; ``data.on_invalid``) -> split into train,
+   valid and test (random or scaffold, seeded; :mod:`seqrnn.training.splits`) -> add generated negatives
    (DNA: dinucleotide shuffles of each part's own positives).
 2. :func:`build_encoder_and_specs` fits the encoder (SMILES vocabulary) and the head specs (classes,
    regression statistics) on the training part; the model is built from them; then
-   :func:`build_datasets` turns every record into a finished :class:`~seqrnn.data.examples.Example`
+   :func:`build_datasets` turns every record into a finished :class:`~seqrnn.encoding.examples.Example`
    with its targets (validation and test examples carry the test-time views prediction averages).
 """
 
@@ -20,18 +20,18 @@ from typing import Any
 
 import numpy as np
 
-from seqrnn.chem import check_standardize, note_without_rdkit, require_rdkit
-from seqrnn.config import RunConfig
-from seqrnn.data.augment import Augmentation
-from seqrnn.data.dna import shuffled_negatives
-from seqrnn.data.examples import NO_VIEWS, Example, prepare_example
-from seqrnn.data.formats import read_records
-from seqrnn.data.inputs import ReadOptions, labelled_by_file
-from seqrnn.data.records import Record
-from seqrnn.data.splits import split_indices
-from seqrnn.encoders import Encoder, build_encoder
+from seqrnn.encoding.augment import Augmentation
+from seqrnn.encoding.chem import check_standardize, note_without_rdkit, require_rdkit
+from seqrnn.encoding.encoders import Encoder, build_encoder
+from seqrnn.encoding.examples import NO_VIEWS, Example, prepare_example
 from seqrnn.errors import ConfigError, EncodingError, InputError
+from seqrnn.io.formats import read_records
+from seqrnn.io.inputs import ReadOptions, labelled_by_file
+from seqrnn.io.records import Record
 from seqrnn.models.heads import Head, specs_from_records
+from seqrnn.training.config import RunConfig
+from seqrnn.training.negatives import shuffled_negatives
+from seqrnn.training.splits import split_indices
 
 
 @dataclass

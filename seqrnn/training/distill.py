@@ -29,9 +29,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from seqrnn.bundle import load_models
-from seqrnn.encoders import Encoder
+from seqrnn.encoding.encoders import Encoder
 from seqrnn.errors import ConfigError, ModelError
+from seqrnn.models.bundle import load_models
 from seqrnn.models.heads import SingleLabel
 
 

@@ -14,7 +14,7 @@ from typing import Any
 
 import torch
 
-from seqrnn.runtime import resolve_device
+from seqrnn.core.runtime import resolve_device
 
 
 @dataclass

@@ -21,9 +21,9 @@ from typing import Any
 import torch
 from torch import nn
 
-from seqrnn.bundle import load_bundle
-from seqrnn.encoders import Encoder
+from seqrnn.encoding.encoders import Encoder
 from seqrnn.errors import ConfigError, ModelError
+from seqrnn.models.bundle import load_bundle
 from seqrnn.models.ensemble import Ensemble
 
 

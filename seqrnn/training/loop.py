@@ -22,18 +22,18 @@ from typing import Any
 import numpy as np
 import torch
 
-from seqrnn.bundle import ModelBundle
-from seqrnn.config import RunConfig
-from seqrnn.data.augment import Augmentation
-from seqrnn.data.batching import BF16_ROWS, collate, crop_example, token_budget_batches
-from seqrnn.data.examples import Example
-from seqrnn.encoders import Encoder
+from seqrnn.core.logs import Heartbeat, progress_bar
+from seqrnn.encoding.augment import Augmentation
+from seqrnn.encoding.batching import BF16_ROWS, collate, crop_example, token_budget_batches
+from seqrnn.encoding.encoders import Encoder
+from seqrnn.encoding.examples import Example
 from seqrnn.errors import EncodingError, SeqrnnError
-from seqrnn.evaluation import evaluate_examples
-from seqrnn.inference import PredictOptions
-from seqrnn.logs import Heartbeat, progress_bar
+from seqrnn.inference.engine import PredictOptions
+from seqrnn.inference.evaluate import evaluate_examples
+from seqrnn.models.bundle import ModelBundle
 from seqrnn.models.heads import Head
 from seqrnn.training.checkpoint import TrainingState
+from seqrnn.training.config import RunConfig
 from seqrnn.training.data import Datasets
 from seqrnn.training.distill import Distiller
 from seqrnn.training.distributed import DistContext

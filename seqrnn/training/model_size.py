@@ -10,10 +10,10 @@ from typing import Any
 
 import torch
 
-from seqrnn.bundle import build_model
-from seqrnn.encoders import Encoder
+from seqrnn.encoding.encoders import Encoder
 from seqrnn.errors import ConfigError
 from seqrnn.models import ModelConfig, SeqRNN
+from seqrnn.models.bundle import build_model
 
 
 def build_model_that_fits(

@@ -30,10 +30,10 @@ from typing import Any
 import numpy as np
 import torch
 
-from seqrnn.config import RunConfig, dump_config
-from seqrnn.data.records import Record
 from seqrnn.errors import OutputError, UsageError
 from seqrnn.io.files import AtomicOutput, atomic_write_text, utc_timestamp
+from seqrnn.io.records import Record
+from seqrnn.training.config import RunConfig, dump_config
 from seqrnn.version import __version__
 
 

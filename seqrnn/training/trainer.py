@@ -13,8 +13,8 @@
 5. **test**: the best model scored once on the held-out test part.
 
 The run directory and its files are described in :mod:`seqrnn.training.run_files`. Training never
-imports the prediction loop (:mod:`seqrnn.prediction`); validation runs models through
-:mod:`seqrnn.inference` as prediction does.
+imports the prediction loop (:mod:`seqrnn.inference.pipeline`); validation runs models through
+:mod:`seqrnn.inference.engine` as prediction does.
 """
 
 from __future__ import annotations
@@ -30,20 +30,20 @@ from typing import Any
 import numpy as np
 import torch
 
-from seqrnn.bundle import ModelBundle, load_bundle, save_bundle
-from seqrnn.config import RunConfig, check_monitor
-from seqrnn.data.augment import build_augmentation
-from seqrnn.data.examples import Example
-from seqrnn.decisions import CRITERIA
-from seqrnn.encoders import Encoder
+from seqrnn.core.runtime import resolve_precision, set_threads
+from seqrnn.encoding.augment import build_augmentation
+from seqrnn.encoding.encoders import Encoder
+from seqrnn.encoding.examples import Example
 from seqrnn.errors import ConfigError
-from seqrnn.evaluation import choose_thresholds, evaluate_examples
-from seqrnn.inference import PredictOptions
+from seqrnn.inference.engine import PredictOptions
+from seqrnn.inference.evaluate import choose_thresholds, evaluate_examples
 from seqrnn.io.files import utc_timestamp
-from seqrnn.metrics import higher_is_better
+from seqrnn.models.bundle import ModelBundle, load_bundle, save_bundle
+from seqrnn.models.decisions import CRITERIA
 from seqrnn.models.heads import Head
-from seqrnn.runtime import resolve_precision, set_threads
+from seqrnn.models.metrics import higher_is_better
 from seqrnn.training.checkpoint import Progress, TrainingState
+from seqrnn.training.config import RunConfig, check_monitor
 from seqrnn.training.data import (
     build_datasets,
     build_encoder_and_specs,

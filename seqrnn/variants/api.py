@@ -25,13 +25,14 @@ import h5py
 import numpy as np
 
 from seqrnn.errors import SeqrnnError
-from seqrnn.variants.io import SCORES, TSV_COLUMNS, file_models, open_variants, read_block
+from seqrnn.io.effects import SCORES, file_models, open_variants, read_block
+from seqrnn.variants.exports import TSV_COLUMNS
 
 if TYPE_CHECKING:
     import pandas as pd
     import torch
 
-    from seqrnn.inference import PredictOptions
+    from seqrnn.inference.engine import PredictOptions
     from seqrnn.variants.scoring import ScoringModel
 
 PathLike = str | Path
@@ -42,9 +43,9 @@ def load_scoring_models(
 ) -> list[ScoringModel]:
     """The DNA models of ``-m`` values (names, groups such as ``tf``, patterns, ``.pt`` paths; repeats
     allowed) as scored by ``variants`` and ``tile``, each with its label and window width."""
-    from seqrnn.bundle import load_bundle
+    from seqrnn.models.bundle import load_bundle
+    from seqrnn.models.zoo import expand_names
     from seqrnn.variants.scoring import scoring_models
-    from seqrnn.zoo import expand_names
 
     return scoring_models(
         [(m, load_bundle(m, device)) for m in expand_names(names, allow_repeats=True)], window
@@ -172,7 +173,7 @@ def score_variants(
     the file lives in a temporary directory until the returned reader is closed. The other options
     are the command's. Raises :class:`~seqrnn.errors.SeqrnnError` subclasses as the command exits on.
     """
-    from seqrnn.variants.io import plan_outputs
+    from seqrnn.variants.exports import plan_outputs
     from seqrnn.variants.scoring import VariantOptions, score_vcf_to_h5
 
     if on_invalid not in ("ref_mismatch", "error"):
@@ -255,8 +256,8 @@ def _target(output: PathLike | None, name: str) -> Iterator[tuple[Path, Path | N
 def _setup(
     device: str | None, threads: int | None, batch_tokens: int, batch_size: int, precision: str
 ) -> tuple[torch.device, PredictOptions]:
-    from seqrnn.inference import PredictOptions
-    from seqrnn.runtime import PRECISIONS, resolve_device, set_threads
+    from seqrnn.core.runtime import PRECISIONS, resolve_device, set_threads
+    from seqrnn.inference.engine import PredictOptions
 
     for key, value in (("batch_tokens", batch_tokens), ("batch_size", batch_size)):
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:

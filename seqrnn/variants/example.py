@@ -3,7 +3,7 @@
     python -m seqrnn.variants.example DIR      # writes DIR/genome.fa, DIR/calls.vcf, DIR/regions.bed
 
 The genome (``chr1``, 4,000 random bases, seeded) carries the synthetic binding motif ``TGACGTCA`` of
-:mod:`seqrnn.data.synthetic` at 12 places (what the ``example_dna`` config's model learns to detect).
+:mod:`seqrnn.resources.synthetic` at 12 places (what the ``example_dna`` config's model learns to detect).
 The VCF (sorted, one line each) has: an SNV in the middle of every motif (breaks it), an SNV 40 bp from
 the start of each motif (making no half motif), a multi-allelic SNV, a deletion, an insertion, a ``<DEL>`` and a ``*`` allele
 (``skipped:symbolic``), a REF that is not what the genome has (``ref_mismatch``) and an SNV 3 bases
@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from seqrnn.data.synthetic import MOTIF
+from seqrnn.resources.synthetic import MOTIF
 
 LENGTH = 4000
 MOTIF_STARTS = tuple(range(200, 3800, 300))

@@ -1,9 +1,9 @@
 """Variant effect scores: reference and alternative windows through each model, in chunks of variants.
 
 Per chunk of ``n`` variants (``chunk_size``, 4096 by default) and model: the scored variants' reference
-and alternative windows (:func:`seqrnn.variants.vcf.variant_windows`, the model's input width) become
+and alternative windows (:func:`seqrnn.io.vcf.variant_windows`, the model's input width) become
 ``2k`` examples (``prepare_example`` with the bundle's test views, e.g. both strands), run through
-:func:`seqrnn.inference.start_window` as prediction runs them, giving per sequence-level head ``ref``
+:func:`seqrnn.inference.engine.start_window` as prediction runs them, giving per sequence-level head ``ref``
 and ``alt`` (k, C). Written per head (n, C) float32, NaN for variants not scored:
 
 - ``ref``, ``alt``: the head's outputs (probabilities, or regression values in training units);
@@ -15,7 +15,7 @@ Memory holds one chunk. ``--shard K/N`` keeps variants ``i % N == K - 1``; ``--r
 finished chunk as ``.<output>.parts/partNNNNNN.h5`` and reuses it on a rerun.
 
 Bad records do not stop the run unless ``on_invalid="error"``: they get a ``skipped:...`` or
-``ref_mismatch`` status (:data:`seqrnn.variants.vcf.STATUSES`), counted in the summary. When more than
+``ref_mismatch`` status (:data:`seqrnn.io.vcf.STATUSES`), counted in the summary. When more than
 1% of the first :data:`BUILD_CHECK` variants whose REF was compared are ``ref_mismatch``, one warning
 asks whether the genome is the VCF's build. Progress: a tqdm bar on a terminal and a ``progress``
 event every :data:`HEARTBEAT_SECONDS`, as prediction has them.
@@ -34,20 +34,20 @@ from typing import Any
 import numpy as np
 import torch
 
-from seqrnn.bundle import ModelBundle
-from seqrnn.data.examples import prepare_example
-from seqrnn.data.records import Record
+from seqrnn.core.logs import Progress, event
+from seqrnn.core.runtime import resolve_precision
+from seqrnn.encoding.examples import prepare_example
 from seqrnn.errors import InputError, ModelError
-from seqrnn.inference import PredictOptions, start_window
+from seqrnn.inference.engine import PredictOptions, start_window
+from seqrnn.inference.runner import BatchRunner
+from seqrnn.io.effects import FORMAT, FORMAT_VERSION, META, VariantsWriter, read_part
 from seqrnn.io.files import unstaged
 from seqrnn.io.genome import Genome
 from seqrnn.io.outputs import check_writable, provenance
-from seqrnn.logs import Progress, event
+from seqrnn.io.records import Record
+from seqrnn.io.vcf import MISMATCH, OK, PADDED, REF_CHECKED, Variant, check_variant, read_variants
+from seqrnn.models.bundle import ModelBundle
 from seqrnn.models.heads import head_class
-from seqrnn.runner import BatchRunner
-from seqrnn.runtime import resolve_precision
-from seqrnn.variants.io import FORMAT, FORMAT_VERSION, META, VariantsWriter, read_part
-from seqrnn.variants.vcf import MISMATCH, OK, PADDED, REF_CHECKED, Variant, check_variant, read_variants
 
 logger = logging.getLogger(__name__)
 
@@ -363,7 +363,7 @@ def score_vcf_to_h5(
 
     Raises :class:`InputError` for unreadable inputs, a contig name matching several genome contigs,
     and (``on_invalid="error"``) an unknown contig or a REF that does not match the genome; nothing is
-    written then. Other bad records get a status (:data:`seqrnn.variants.vcf.STATUSES`).
+    written then. Other bad records get a status (:data:`seqrnn.io.vcf.STATUSES`).
 
     Progress: with ``progress`` and stderr a terminal, a tqdm bar; and every ``heartbeat`` seconds
     (default :data:`HEARTBEAT_SECONDS`) a ``progress`` event (variants done, variants/s; no total or

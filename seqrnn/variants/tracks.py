@@ -39,14 +39,14 @@ import h5py
 import numpy as np
 import torch
 
+from seqrnn.core.logs import Progress
 from seqrnn.errors import InputError
-from seqrnn.inference import PredictOptions
+from seqrnn.inference.engine import PredictOptions
+from seqrnn.inference.runner import BatchRunner
 from seqrnn.io.files import AtomicOutput
 from seqrnn.io.genome import Genome
 from seqrnn.io.hdf5 import AtomicH5
 from seqrnn.io.outputs import check_writable, provenance
-from seqrnn.logs import Progress
-from seqrnn.runner import BatchRunner
 from seqrnn.variants.scoring import ScoringModel, model_attrs, score_windows
 
 FORMAT = "seqrnn-track"
@@ -76,7 +76,7 @@ def read_regions(bed: str | Path | None, chrom: str | None, genome: Genome) -> I
         contig = genome.resolve(chrom, "--chrom")
         yield contig, 0, genome.length(contig)
         return
-    from seqrnn.data.formats import bed_lines, open_text
+    from seqrnn.io.formats import bed_lines, open_text
 
     source = str(bed)
     with open_text(source) as handle:

@@ -13,7 +13,7 @@ import pytest
 import torch
 
 from seqrnn.cli.main import main
-from seqrnn.runtime import cpu_bf16_rnn_works
+from seqrnn.core.runtime import cpu_bf16_rnn_works
 from seqrnn.version import __version__
 from tests.conftest import write_config
 

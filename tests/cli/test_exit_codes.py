@@ -12,12 +12,12 @@ from pathlib import Path
 import pytest
 import torch
 
-from seqrnn.bundle import build_model, save_bundle
 from seqrnn.cli.main import main
-from seqrnn.data.inputs import parse_shard
-from seqrnn.encoders import ProteinEncoder
+from seqrnn.encoding.encoders import ProteinEncoder
 from seqrnn.errors import UsageError
+from seqrnn.io.inputs import parse_shard
 from seqrnn.models import ModelConfig
+from seqrnn.models.bundle import build_model, save_bundle
 from tests.conftest import write_config
 from tests.unit.test_bundle_checksum import flip_bytes_in_largest_tensor, without_checksums
 

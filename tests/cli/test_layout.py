@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 import seqrnn.cli
-from seqrnn.bundle import load_bundle
 from seqrnn.cli.main import main
+from seqrnn.models.bundle import load_bundle
 
 GOLDEN = Path(__file__).resolve().parents[1] / "golden" / "tiny_protein.pt"
 COMMANDS = (

@@ -10,12 +10,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import seqrnn.prediction
-from seqrnn.bundle import load_bundle
+import seqrnn.inference.pipeline
 from seqrnn.cli.main import main
+from seqrnn.core.logs import JsonLinesHandler, event, logger
 from seqrnn.errors import ModelError
-from seqrnn.inference import PredictOptions
-from seqrnn.logs import JsonLinesHandler, event, logger
+from seqrnn.inference.engine import PredictOptions
+from seqrnn.models.bundle import load_bundle
 
 GOLDEN = Path(__file__).resolve().parents[1] / "golden" / "tiny_protein.pt"
 
@@ -33,7 +33,7 @@ def fasta(tmp_path: Path) -> Path:
 @pytest.fixture
 def fast_heartbeat(monkeypatch: pytest.MonkeyPatch) -> None:
     """A progress event after every window instead of once a minute."""
-    monkeypatch.setattr(seqrnn.prediction, "HEARTBEAT_SECONDS", 0.0)
+    monkeypatch.setattr(seqrnn.inference.pipeline, "HEARTBEAT_SECONDS", 0.0)
 
 
 def _events(path: Path) -> list[dict]:
@@ -91,7 +91,7 @@ def test_global_quiet_keeps_warnings_and_errors(fasta: Path, tmp_path: Path, cap
 def test_library_predict_prints_nothing(fasta: Path, tmp_path: Path, fast_heartbeat: None, capsys) -> None:
     bundle = load_bundle(GOLDEN)
     options = PredictOptions(window_tokens=600)
-    summary = seqrnn.prediction.predict_to_h5(
+    summary = seqrnn.inference.pipeline.predict_to_h5(
         bundle, [fasta], tmp_path / "o.h5", options, _cpu(), progress=True
     )
     assert summary.n_sequences == 30
@@ -103,11 +103,11 @@ def test_library_users_can_route_the_logger(
 ) -> None:
     caplog.set_level(logging.INFO, logger="seqrnn")
     options = PredictOptions(window_tokens=600)
-    seqrnn.prediction.predict_to_h5(
+    seqrnn.inference.pipeline.predict_to_h5(
         load_bundle(GOLDEN), [fasta], tmp_path / "o.h5", options, _cpu(), heartbeat=0.0
     )
     beats = [r for r in caplog.records if getattr(r, "event", None) == "progress"]
-    assert len(beats) == 3 and beats[0].name == "seqrnn.prediction"
+    assert len(beats) == 3 and beats[0].name == "seqrnn.inference.pipeline"
     assert beats[-1].fields["sequences"] == 30  # type: ignore[attr-defined]
 
 

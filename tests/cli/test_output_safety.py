@@ -85,12 +85,12 @@ def test_variants_exports_never_replace_the_vcf_its_index_or_the_genome(tmp_path
 def test_exports_that_cannot_work_are_refused_before_predicting(
     proteins: Path, tmp_path: Path, capsys, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import seqrnn.prediction
+    import seqrnn.inference.pipeline
 
     def never(*args, **kwargs):
         raise AssertionError("predicted before refusing the export")
 
-    monkeypatch.setattr(seqrnn.prediction, "predict_to_h5", never)
+    monkeypatch.setattr(seqrnn.inference.pipeline, "predict_to_h5", never)
     out = tmp_path / "o.h5"
     assert main(["predict", "-m", str(GOLDEN), str(proteins), "-o", str(out), "--export", "csv"]) == 2
     _one_error_line(capsys, "--export csv", "no per-sequence heads")
@@ -123,7 +123,7 @@ def test_bed_predictions_export_csv_through_their_genome(tmp_path: Path) -> None
 def test_a_failing_export_keeps_the_earlier_results_and_leaves_no_temporary_file(
     proteins: Path, tmp_path: Path, capsys, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import seqrnn.export
+    import seqrnn.inference.export
 
     out, tsv = tmp_path / "o.h5", tmp_path / "o.tsv"
     base = ["predict", "-m", str(GOLDEN), str(proteins), "-o", str(out), "--export", "tsv", "-q"]
@@ -135,7 +135,7 @@ def test_a_failing_export_keeps_the_earlier_results_and_leaves_no_temporary_file
             tmp.write_text("half a table")
             raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr(seqrnn.export, "_export_tsv", disk_full)
+    monkeypatch.setattr(seqrnn.inference.export, "_export_tsv", disk_full)
     assert main([*base, "--batch-tokens", "64"]) == 6
     _one_error_line(capsys, "o.tsv: cannot write: no space left on the device (ENOSPC)")
     assert (out.read_bytes(), tsv.read_bytes()) == earlier  # the new HDF5 file went with its export

@@ -128,7 +128,7 @@ def test_merge_refuses_incomplete_or_mixed_shards(fasta: Path, tmp_path: Path, c
 def test_killed_prediction_resumes_without_recomputing_finished_windows(
     fasta: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import seqrnn.prediction as predict_module
+    import seqrnn.inference.pipeline as predict_module
 
     base = ["predict", "-m", str(GOLDEN), str(fasta), "--window-tokens", "1500", "--threads", "1", "-q"]
     assert main([*base, "-o", str(tmp_path / "plain.h5")]) == 0
@@ -160,9 +160,9 @@ def test_killed_prediction_resumes_without_recomputing_finished_windows(
             np.testing.assert_array_equal(a[key][:], b[key][:], err_msg=key)
     # Windows 1 and 2 were reused; only the rest was predicted.
     monkeypatch.setattr(predict_module, "predict_examples", original)
-    from seqrnn.bundle import load_bundle
-    from seqrnn.data.examples import example_windows
-    from seqrnn.data.inputs import chain_inputs
+    from seqrnn.encoding.examples import example_windows
+    from seqrnn.io.inputs import chain_inputs
+    from seqrnn.models.bundle import load_bundle
 
     encoder = load_bundle(GOLDEN).encoder
     n_windows = len(list(example_windows(chain_inputs([fasta]), encoder, window_tokens=1500)))

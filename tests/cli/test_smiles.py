@@ -11,7 +11,7 @@ import h5py
 import pytest
 
 from seqrnn.cli.main import main
-from seqrnn.data.synthetic import molecule_rows, write_table
+from seqrnn.resources.synthetic import molecule_rows, write_table
 from tests.conftest import write_config
 
 pytest.importorskip("rdkit")

@@ -61,7 +61,7 @@ def vcf(tmp_path: Path) -> Path:
 
 def width(model: Path) -> int:
     """The window the model is scored with: its trained length when stored, else 101."""
-    from seqrnn.bundle import load_bundle
+    from seqrnn.models.bundle import load_bundle
 
     lengths = load_bundle(model).metadata.get("data", {}).get("lengths")
     return int(max(lengths)) if lengths else 101

@@ -21,9 +21,9 @@ import numpy as np
 import pytest
 import torch
 
-from seqrnn.bundle import load_bundle
 from seqrnn.cli.main import main
-from seqrnn.data.synthetic import write_examples
+from seqrnn.models.bundle import load_bundle
+from seqrnn.resources.synthetic import write_examples
 from tests.cluster.conftest import ROOT, Cluster
 from tests.conftest import check_pipeline_outputs, write_config
 

@@ -13,13 +13,13 @@ from pathlib import Path
 import torch
 import yaml
 
-from seqrnn.bundle import file_sha256, load_bundle
-from seqrnn.config import load_config
-from seqrnn.data.formats import read_records
-from seqrnn.data.synthetic import protein_ss_rows, write_table
-from seqrnn.inference import PredictOptions
-from seqrnn.prediction import iter_predictions
+from seqrnn.inference.engine import PredictOptions
+from seqrnn.inference.pipeline import iter_predictions
+from seqrnn.io.formats import read_records
+from seqrnn.models.bundle import file_sha256, load_bundle
+from seqrnn.resources.synthetic import protein_ss_rows, write_table
 from seqrnn.training import train
+from seqrnn.training.config import load_config
 
 HERE = Path(__file__).parent
 

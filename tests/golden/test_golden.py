@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from seqrnn.bundle import file_sha256
+from seqrnn.models.bundle import file_sha256
 from tests.golden.make_golden import golden_predictions
 
 HERE = Path(__file__).parent

@@ -14,9 +14,9 @@ import yaml
 
 import seqrnn
 from seqrnn.cli.main import main
-from seqrnn.config import config_from_mapping, load_config
-from seqrnn.data.formats import read_records
 from seqrnn.errors import ConfigError
+from seqrnn.io.formats import read_records
+from seqrnn.training.config import config_from_mapping, load_config
 from tests.conftest import TASKS, TINY_MODEL, TINY_TRAIN
 
 COLUMNS = ("--sequence-column", "smiles", "--id-column", "mol_id")

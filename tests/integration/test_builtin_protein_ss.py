@@ -19,12 +19,12 @@ import numpy as np
 import pytest
 import torch
 
-from seqrnn.bundle import builtin_index, load_bundle
 from seqrnn.cli.main import main
-from seqrnn.data.formats import read_records
-from seqrnn.evaluation import evaluate_records
-from seqrnn.inference import PredictOptions
-from seqrnn.runtime import cpu_bf16_rnn_works
+from seqrnn.core.runtime import cpu_bf16_rnn_works
+from seqrnn.inference.engine import PredictOptions
+from seqrnn.inference.evaluate import evaluate_records
+from seqrnn.io.formats import read_records
+from seqrnn.models.bundle import builtin_index, load_bundle
 
 ROOT = Path(__file__).resolve().parents[2]
 SHARED = Path(os.environ.get("SEQRNN_SHARED_DATA", ROOT.parent / "shared" / "data"))
@@ -50,7 +50,7 @@ def test_listed_and_described(capsys: pytest.CaptureFixture[str]) -> None:
     card = capsys.readouterr().out
     assert "disorder AUROC" in card and "metapredict" in card
     # A group means the current models: -m protein is v2 alone.
-    from seqrnn.zoo import expand_names
+    from seqrnn.models.zoo import expand_names
 
     assert expand_names(["protein"]) == ["protein-ss"]
 
@@ -98,8 +98,8 @@ def test_titin_length_chain_predicts_in_bounded_memory() -> None:
     bundle = load_bundle("protein-ss")
     rng = np.random.default_rng(0)
     seq = "".join(rng.choice(list("ACDEFGHIKLMNPQRSTVWY"), size=35_000))
-    from seqrnn.data.records import Record
-    from seqrnn.prediction import iter_predictions
+    from seqrnn.inference.pipeline import iter_predictions
+    from seqrnn.io.records import Record
 
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     (window,) = iter_predictions(

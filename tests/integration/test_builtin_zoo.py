@@ -18,13 +18,13 @@ import numpy as np
 import pytest
 import torch
 
-from seqrnn.bundle import builtin_index, load_bundle
 from seqrnn.cli.main import main
-from seqrnn.data.examples import prepare_example
-from seqrnn.data.inputs import ReadOptions, chain_inputs
-from seqrnn.data.records import Record
-from seqrnn.evaluation import evaluate_records
-from seqrnn.inference import PredictOptions, predict_examples
+from seqrnn.encoding.examples import prepare_example
+from seqrnn.inference.engine import PredictOptions, predict_examples
+from seqrnn.inference.evaluate import evaluate_records
+from seqrnn.io.inputs import ReadOptions, chain_inputs
+from seqrnn.io.records import Record
+from seqrnn.models.bundle import builtin_index, load_bundle
 
 ROOT = Path(__file__).resolve().parents[2]
 SHARED = Path(os.environ.get("SEQRNN_SHARED_DATA", ROOT.parent / "shared" / "data"))

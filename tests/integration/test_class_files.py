@@ -10,9 +10,9 @@ import pytest
 import yaml
 
 import seqrnn
-from seqrnn.bundle import load_bundle
 from seqrnn.cli.main import main
-from seqrnn.data.synthetic import dna_binding_rows
+from seqrnn.models.bundle import load_bundle
+from seqrnn.resources.synthetic import dna_binding_rows
 
 
 def _config(tmp: Path, out: Path, data: dict) -> Path:
@@ -99,7 +99,7 @@ def test_cli_class_file_trains_and_evaluate_matches_a_labelled_file(
 
 
 def test_set_overrides_one_class_file(files: dict[str, Path], tmp_path: Path) -> None:
-    from seqrnn.config import load_config
+    from seqrnn.training.config import load_config
 
     cfg = _config(tmp_path, tmp_path / "r", {"class_files": {"promoter": "x.fa", "other": "y.fa"}})
     config = load_config(cfg, [f"data.class_files.promoter={files['pos']}"])

@@ -16,9 +16,9 @@ from pathlib import Path
 import pytest
 import torch
 
-from seqrnn.bundle import load_bundle
-from seqrnn.config import load_config
+from seqrnn.models.bundle import load_bundle
 from seqrnn.training import train
+from seqrnn.training.config import load_config
 from tests.conftest import write_config
 
 

@@ -11,13 +11,13 @@ import pytest
 import torch
 from Bio import motifs as bio_motifs
 
-from seqrnn.bundle import load_bundle
 from seqrnn.cli.main import main
-from seqrnn.data.examples import encode_record
-from seqrnn.data.records import Record
-from seqrnn.data.synthetic import MOTIF
+from seqrnn.encoding.examples import encode_record
 from seqrnn.errors import ModelError
 from seqrnn.interpret import ism, resolve_target, saliency, score_examples, select_examples
+from seqrnn.io.records import Record
+from seqrnn.models.bundle import load_bundle
+from seqrnn.resources.synthetic import MOTIF
 from tests.conftest import write_config
 
 # The planted motif TGACGTCA as a JASPAR matrix, next to a decoy.

@@ -10,14 +10,14 @@ import numpy as np
 import pytest
 import torch
 
-from seqrnn.bundle import load_bundle
-from seqrnn.config import load_config
-from seqrnn.data.formats import read_records
-from seqrnn.data.inputs import ReadOptions
-from seqrnn.evaluation import evaluate_records
-from seqrnn.inference import PredictOptions
-from seqrnn.prediction import predict_to_h5
+from seqrnn.inference.engine import PredictOptions
+from seqrnn.inference.evaluate import evaluate_records
+from seqrnn.inference.pipeline import predict_to_h5
+from seqrnn.io.formats import read_records
+from seqrnn.io.inputs import ReadOptions
+from seqrnn.models.bundle import load_bundle
 from seqrnn.training import train
+from seqrnn.training.config import load_config
 from tests.conftest import write_config
 
 CPU = torch.device("cpu")
@@ -69,7 +69,7 @@ def test_train_reload_predict_evaluate(task: str, synthetic: dict[str, Path], tm
 
 def test_tiny_models_learn_their_rule(tmp_path: Path) -> None:
     """More data and epochs must clearly beat chance: the pipeline really learns, not just runs."""
-    from seqrnn.data.synthetic import dna_binding_rows, protein_ss_rows, write_table
+    from seqrnn.resources.synthetic import dna_binding_rows, protein_ss_rows, write_table
 
     dna = write_table(dna_binding_rows(800, seed=1), tmp_path / "dna.tsv", "\t")
     result = _train("dna", {"dna": dna}, tmp_path / "dna", epochs=10, lr=0.01)
@@ -123,7 +123,7 @@ def test_same_seed_same_weights(synthetic: dict[str, Path], tmp_path: Path) -> N
 
 def test_fasta_with_labels_in_headers_trains(tmp_path: Path) -> None:
     """Per-residue (``ss3=HEC...``) and per-sequence (``family=a``) labels can ride in FASTA headers."""
-    from seqrnn.data.synthetic import protein_ss_rows
+    from seqrnn.resources.synthetic import protein_ss_rows
 
     rows = protein_ss_rows(60, seed=4)
     fasta = tmp_path / "labelled.fasta"

@@ -14,13 +14,13 @@ import numpy as np
 import pytest
 import torch
 
-from seqrnn.bundle import load_bundle
 from seqrnn.cli.main import main
-from seqrnn.config import load_config
 from seqrnn.errors import SeqrnnError
-from seqrnn.inference import PredictOptions
-from seqrnn.prediction import predict_to_h5
+from seqrnn.inference.engine import PredictOptions
+from seqrnn.inference.pipeline import predict_to_h5
+from seqrnn.models.bundle import load_bundle
 from seqrnn.training import train
+from seqrnn.training.config import load_config
 from tests.conftest import write_config
 
 GOLDEN = Path(__file__).resolve().parents[1] / "golden" / "tiny_protein.pt"
@@ -116,7 +116,7 @@ def test_large_regression_targets_give_finite_scaling(synthetic: dict[str, Path]
 
 
 def test_nan_monitor_still_gives_a_model_or_an_error(tmp_path: Path) -> None:
-    from seqrnn.data.synthetic import dna_binding_rows, write_table
+    from seqrnn.resources.synthetic import dna_binding_rows, write_table
 
     rows = dna_binding_rows(60, seed=3, length=30)
     train_tsv = write_table(rows[:40], tmp_path / "train.tsv", "\t")

@@ -32,8 +32,8 @@ from pathlib import Path
 import h5py
 import pytest
 
-from seqrnn.bundle import builtin_index
 from seqrnn.cli.main import main
+from seqrnn.models.bundle import builtin_index
 
 pysam = pytest.importorskip("pysam")
 

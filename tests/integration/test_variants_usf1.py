@@ -22,8 +22,8 @@ import h5py
 import numpy as np
 import pytest
 
-from seqrnn.bundle import builtin_index
 from seqrnn.cli.main import main
+from seqrnn.models.bundle import builtin_index
 
 pytest.importorskip("pysam")
 

@@ -72,8 +72,8 @@ def test_wheel_in_a_fresh_venv(tmp_path: Path) -> None:
         "seqrnn/resources/workflows/profiles/slurm/config.yaml",
         "seqrnn/resources/data/examples/proteins.fasta",
         "seqrnn/resources/data/examples/synthetic/protein_ss.csv",
-        "seqrnn/pretrained/protein-ss-v1.pt",
-        "seqrnn/pretrained/protein-ss-v2.pt",
+        "seqrnn/models/pretrained/protein-ss-v1.pt",
+        "seqrnn/models/pretrained/protein-ss-v2.pt",
         "seqrnn/resources/configs/protein_ss_v2.yaml",
     ):
         assert shipped in names, shipped

@@ -13,8 +13,8 @@ import pytest
 
 import seqrnn
 from seqrnn.cli.main import main
-from seqrnn.data.formats import read_records
 from seqrnn.errors import InputError, SeqrnnError
+from seqrnn.io.formats import read_records
 from seqrnn.io.hdf5 import DatasetSpec, RaggedH5Writer
 
 GOLDEN_DIR = Path(__file__).parents[1] / "golden"
@@ -276,8 +276,8 @@ def test_public_surface_and_light_import() -> None:
 def test_api_functions_are_not_shadowed_by_submodules() -> None:
     import inspect
 
-    import seqrnn.evaluation
-    import seqrnn.prediction
+    import seqrnn.inference.evaluate
+    import seqrnn.inference.pipeline
     from seqrnn import api
 
     assert seqrnn.predict is api.predict and seqrnn.evaluate is api.evaluate

@@ -1,4 +1,4 @@
-"""Tests for seqrnn.bundle: save/load round trips and one clear ModelError for every broken file."""
+"""Tests for seqrnn.models.bundle: save/load round trips and one clear ModelError for every broken file."""
 
 from __future__ import annotations
 
@@ -10,10 +10,10 @@ import numpy as np
 import pytest
 import torch
 
-from seqrnn.bundle import FORMAT, FORMAT_VERSION, build_model, file_sha256, load_bundle, save_bundle
-from seqrnn.encoders import DNAEncoder, ProteinEncoder
+from seqrnn.encoding.encoders import DNAEncoder, ProteinEncoder
 from seqrnn.errors import ModelError
 from seqrnn.models import ModelConfig, SeqRNN
+from seqrnn.models.bundle import FORMAT, FORMAT_VERSION, build_model, file_sha256, load_bundle, save_bundle
 
 HEADS = [
     {"name": "ss3", "kind": "residue_classification", "columns": ["dssp3"], "classes": ["H", "E", "C"]},

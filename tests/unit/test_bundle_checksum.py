@@ -17,7 +17,10 @@ from pathlib import Path
 import pytest
 import torch
 
-from seqrnn.bundle import (
+from seqrnn.encoding.encoders import ProteinEncoder
+from seqrnn.errors import ModelError
+from seqrnn.models import ModelConfig, SeqRNN
+from seqrnn.models.bundle import (
     build_model,
     builtin_index,
     load_bundle,
@@ -25,9 +28,6 @@ from seqrnn.bundle import (
     save_bundle,
     weights_checksum,
 )
-from seqrnn.encoders import ProteinEncoder
-from seqrnn.errors import ModelError
-from seqrnn.models import ModelConfig, SeqRNN
 from seqrnn.models.ensemble import Ensemble
 from seqrnn.training.checkpoint import Progress, TrainingState
 

@@ -7,10 +7,10 @@ import numpy as np
 import pytest
 
 from seqrnn import chem
-from seqrnn.data.splits import scaffold_groups, split_indices
-from seqrnn.data.synthetic import molecule_rows
-from seqrnn.encoders import UNK, Encoder, EncodingError, SmilesEncoder
+from seqrnn.encoding.encoders import UNK, Encoder, EncodingError, SmilesEncoder
 from seqrnn.errors import ConfigError
+from seqrnn.resources.synthetic import molecule_rows
+from seqrnn.training.splits import scaffold_groups, split_indices
 
 # Several molecules per scaffold (benzene, pyridine, cyclohexane, naphthalene, acyclic), so splits have groups.
 MOLECULES = [
@@ -72,7 +72,7 @@ def test_random_views_are_valid_deterministic_and_the_same_molecule(rdkit: None)
 
 
 def test_vocabulary_fitted_on_views_covers_augmented_smiles(rdkit: None) -> None:
-    from seqrnn.data.augment import build_augmentation
+    from seqrnn.encoding.augment import build_augmentation
 
     aug = build_augmentation("smiles_enumeration")
     assert aug is not None

@@ -1,4 +1,4 @@
-"""Tests for seqrnn.config: YAML loading, strict validation and ``--set`` overrides."""
+"""Tests for seqrnn.training.config: YAML loading, strict validation and ``--set`` overrides."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from seqrnn.config import RunConfig, dump_config, load_config
 from seqrnn.errors import ConfigError
+from seqrnn.training.config import RunConfig, dump_config, load_config
 
 BASE = {
     "name": "ss",
@@ -326,9 +326,9 @@ def test_every_numeric_key_declares_a_valid_range_and_defaults_are_inside() -> N
     import dataclasses
     import typing
 
-    from seqrnn.config import DataConfig, HeadConfig, TrainConfig
-    from seqrnn.config_parse import check_ranges
     from seqrnn.models import ModelConfig
+    from seqrnn.training.config import DataConfig, HeadConfig, TrainConfig
+    from seqrnn.training.config_parse import check_ranges
 
     for cls in (RunConfig, DataConfig, HeadConfig, TrainConfig, ModelConfig):
         hints = typing.get_type_hints(cls)
@@ -397,8 +397,8 @@ def test_none_means_null_for_optional_keys(tmp_path: Path, word: str) -> None:
 def test_documented_ranges_are_the_declared_ones() -> None:
     import dataclasses
 
-    from seqrnn.config import DataConfig, HeadConfig, TrainConfig
     from seqrnn.models import ModelConfig
+    from seqrnn.training.config import DataConfig, HeadConfig, TrainConfig
 
     sections = {"": RunConfig, "data.": DataConfig, "heads[].": HeadConfig, "train.": TrainConfig}
     declared = {

@@ -1,10 +1,10 @@
-"""``seqrnn.decisions``: labelled decisions of residue and sequence heads, calls at a threshold."""
+"""``seqrnn.models.decisions``: labelled decisions of residue and sequence heads, calls at a threshold."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from seqrnn.decisions import best_threshold, decide, labelled
+from seqrnn.models.decisions import best_threshold, decide, labelled
 
 IGNORE = -100
 

@@ -1,4 +1,4 @@
-"""Tests for seqrnn.encoders: the protein/DNA letter policies, the SMILES tokenizer and config round trips."""
+"""Tests for seqrnn.encoding.encoders: the protein/DNA letter policies, the SMILES tokenizer and config round trips."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from Bio.Seq import reverse_complement
 
-from seqrnn.encoders import (
+from seqrnn.encoding.encoders import (
     PAD,
     UNK,
     DNAEncoder,

@@ -6,7 +6,7 @@ import platform
 
 import pytest
 
-from seqrnn.memory import release_free_memory
+from seqrnn.core.memory import release_free_memory
 
 
 def _rss_kb() -> int:

@@ -1,4 +1,4 @@
-"""Tests for seqrnn.metrics: hand-computed examples, edge cases and property tests against brute force."""
+"""Tests for seqrnn.models.metrics: hand-computed examples, edge cases and property tests against brute force."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from seqrnn.metrics import (
+from seqrnn.models.metrics import (
     _average_ranks,
     binary_auprc,
     binary_auroc,

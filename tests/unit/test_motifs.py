@@ -1,4 +1,4 @@
-"""seqrnn.motifs: PWM scan, motif comparison, JASPAR reading and MEME output."""
+"""seqrnn.interpret.motifs: PWM scan, motif comparison, JASPAR reading and MEME output."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import pytest
 from Bio import motifs as bio_motifs
 
 from seqrnn.errors import InputError
-from seqrnn.motifs import (
+from seqrnn.interpret.motifs import (
     PFM,
     best_matches,
     compare,

@@ -15,10 +15,8 @@ from Bio.Seq import reverse_complement as bio_reverse_complement
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from seqrnn.data.batching import token_budget_batches
-from seqrnn.data.formats import read_records
-from seqrnn.data.inputs import ReadOptions, chain_inputs
-from seqrnn.encoders import (
+from seqrnn.encoding.batching import token_budget_batches
+from seqrnn.encoding.encoders import (
     NUCLEOTIDE_MAX_FRACTION,
     NUCLEOTIDE_MIN_LENGTH,
     DNAEncoder,
@@ -26,6 +24,8 @@ from seqrnn.encoders import (
     tokenize_smiles,
 )
 from seqrnn.errors import InputError
+from seqrnn.io.formats import read_records
+from seqrnn.io.inputs import ReadOptions, chain_inputs
 
 SETTINGS = settings(
     max_examples=40,

@@ -8,8 +8,8 @@ import pytest
 import yaml
 
 from seqrnn import resources
-from seqrnn.config import load_config
 from seqrnn.errors import ConfigError, OutputError
+from seqrnn.training.config import load_config
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -11,14 +11,14 @@ import numpy as np
 import pytest
 import torch
 
-from seqrnn.bundle import ModelBundle
-from seqrnn.data.records import Record
-from seqrnn.encoders import ProteinEncoder
-from seqrnn.inference import PredictOptions
+from seqrnn.core.runtime import cpu_bf16_rnn_works
+from seqrnn.encoding.encoders import ProteinEncoder
+from seqrnn.inference.engine import PredictOptions
+from seqrnn.inference.pipeline import iter_predictions
+from seqrnn.inference.runner import BatchRunner, SpareThreads
+from seqrnn.io.records import Record
+from seqrnn.models.bundle import ModelBundle
 from seqrnn.models.threads import direction_helper
-from seqrnn.prediction import iter_predictions
-from seqrnn.runner import BatchRunner, SpareThreads
-from seqrnn.runtime import cpu_bf16_rnn_works
 from tests.unit.test_bundle import fixed_input, tiny_model
 
 ALPHABET = np.array(list("ACDEFGHIKLMNPQRSTVWY"))

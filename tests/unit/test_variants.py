@@ -1,4 +1,4 @@
-"""seqrnn.variants.vcf: reading VCFs (multi-allelic split), genome windows (centring, N padding, indel
+"""seqrnn.io.vcf: reading VCFs (multi-allelic split), genome windows (centring, N padding, indel
 re-centring), chr aliases, REF checks; seqrnn.variants.scoring: widths and labels; the io layer."""
 
 from __future__ import annotations
@@ -11,9 +11,7 @@ import torch
 
 from seqrnn.errors import InputError
 from seqrnn.io.genome import Genome
-from seqrnn.variants.io import info_name
-from seqrnn.variants.scoring import _logit, trained_width
-from seqrnn.variants.vcf import (
+from seqrnn.io.vcf import (
     LONG,
     MISMATCH,
     OK,
@@ -25,6 +23,8 @@ from seqrnn.variants.vcf import (
     read_variants,
     variant_windows,
 )
+from seqrnn.variants.exports import info_name
+from seqrnn.variants.scoring import _logit, trained_width
 
 pytest.importorskip("pysam")
 
@@ -198,9 +198,9 @@ def test_identical_windows_are_scored_once(monkeypatch: pytest.MonkeyPatch) -> N
     """A multi-allelic record's REF window is the same for each ALT: it goes through the model once,
     and every copy gets its scores."""
     import seqrnn.variants.scoring as scoring
-    from seqrnn.inference import PredictOptions
-    from seqrnn.runner import BatchRunner
-    from seqrnn.zoo import load_named
+    from seqrnn.inference.engine import PredictOptions
+    from seqrnn.inference.runner import BatchRunner
+    from seqrnn.models.zoo import load_named
 
     model = scoring.scoring_models([("tf-USF1", load_named(["tf-USF1"], torch.device("cpu"), False))], 21)[0]
     seen: list[int] = []

@@ -15,8 +15,7 @@ import pytest
 
 from seqrnn.errors import InputError
 from seqrnn.io.genome import Genome
-from seqrnn.variants.scoring import BuildCheck, chunk_windows
-from seqrnn.variants.vcf import (
+from seqrnn.io.vcf import (
     MISMATCH,
     OK,
     OUT_OF_CONTIG,
@@ -28,6 +27,7 @@ from seqrnn.variants.vcf import (
     check_variant,
     read_variants,
 )
+from seqrnn.variants.scoring import BuildCheck, chunk_windows
 
 pysam = pytest.importorskip("pysam")
 

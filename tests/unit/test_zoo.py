@@ -12,16 +12,16 @@ import pytest
 import torch
 
 import seqrnn
-from seqrnn.bundle import build_model, load_bundle, load_models, save_bundle
 from seqrnn.cli.main import main
-from seqrnn.config import load_config
-from seqrnn.decisions import best_threshold, decide
-from seqrnn.encoders import DNAEncoder, ProteinEncoder
+from seqrnn.encoding.encoders import DNAEncoder, ProteinEncoder
 from seqrnn.errors import ConfigError, ModelError
-from seqrnn.metrics import classification_metrics
 from seqrnn.models import ModelConfig
+from seqrnn.models.bundle import build_model, load_bundle, load_models, save_bundle
+from seqrnn.models.decisions import best_threshold, decide
 from seqrnn.models.ensemble import Ensemble, ModelSet
-from seqrnn.zoo import card_text, expand_names, load_model_set
+from seqrnn.models.metrics import classification_metrics
+from seqrnn.models.zoo import card_text, expand_names, load_model_set
+from seqrnn.training.config import load_config
 from tests.unit.models.test_ensemble import _predict, _save
 
 DNA_HEADS = [
@@ -115,7 +115,7 @@ def test_groups_and_patterns_expand_to_built_in_models(monkeypatch: pytest.Monke
         "promoter-x": {"group": "promoter"},
         "tf-A-v1": {"group": "tf", "superseded_by": "tf-A"},
     }
-    monkeypatch.setattr("seqrnn.zoo.builtin_index", lambda: index)
+    monkeypatch.setattr("seqrnn.models.zoo.builtin_index", lambda: index)
     assert expand_names(["tf"]) == ["tf-A", "tf-B"]  # a superseded version is named, not grouped
     assert expand_names(["tf-A-v1"]) == ["tf-A-v1"]
     assert expand_names(["tf-*", "promoter-x"]) == ["tf-A", "tf-B", "promoter-x"]

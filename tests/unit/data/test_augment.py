@@ -8,14 +8,14 @@ import numpy as np
 import pytest
 import torch
 
-from seqrnn.bundle import load_bundle
-from seqrnn.config import load_config
-from seqrnn.data.augment import AUGMENTATIONS, build_augmentation
-from seqrnn.data.examples import add_views, encode_record
-from seqrnn.data.records import Record
+from seqrnn.encoding.augment import AUGMENTATIONS, build_augmentation
+from seqrnn.encoding.examples import add_views, encode_record
 from seqrnn.errors import ConfigError, ModelError
-from seqrnn.inference import PredictOptions, predict_examples
+from seqrnn.inference.engine import PredictOptions, predict_examples
+from seqrnn.io.records import Record
+from seqrnn.models.bundle import load_bundle
 from seqrnn.training import train
+from seqrnn.training.config import load_config
 from tests.conftest import write_config
 
 

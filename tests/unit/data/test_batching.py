@@ -1,15 +1,15 @@
-"""Tests for seqrnn.data.batching: token-budget batching, padding in collate, and target encoding."""
+"""Tests for seqrnn.encoding.batching: token-budget batching, padding in collate, and target encoding."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from seqrnn.data.batching import collate, token_budget_batches
-from seqrnn.data.examples import Example, encode_record
-from seqrnn.data.records import Record
-from seqrnn.encoders import ProteinEncoder, SmilesEncoder
+from seqrnn.encoding.batching import collate, token_budget_batches
+from seqrnn.encoding.encoders import ProteinEncoder, SmilesEncoder
+from seqrnn.encoding.examples import Example, encode_record
 from seqrnn.errors import InputError
+from seqrnn.io.records import Record
 from seqrnn.models.heads import IGNORE, ResidueClassification, SequenceClassification, SequenceRegression
 
 SS3 = {"name": "ss3", "kind": "residue_classification", "columns": ["dssp3"], "classes": ["H", "E", "C"]}

@@ -1,4 +1,4 @@
-"""seqrnn.data.dna: dinucleotide shuffle and shuffled negatives."""
+"""seqrnn.training.negatives: dinucleotide shuffle and shuffled negatives."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from seqrnn.data.dna import dinucleotide_shuffle, shuffled_negatives
-from seqrnn.data.records import Record
+from seqrnn.io.records import Record
+from seqrnn.training.negatives import dinucleotide_shuffle, shuffled_negatives
 
 
 def dinucleotides(s: str) -> collections.Counter:

@@ -1,4 +1,4 @@
-"""Tests for seqrnn.data.formats: format detection, every reader, and one-line errors for broken inputs."""
+"""Tests for seqrnn.io.formats: format detection, every reader, and one-line errors for broken inputs."""
 
 from __future__ import annotations
 
@@ -13,8 +13,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from seqrnn.data.formats import detect_format, read_records
 from seqrnn.errors import InputError
+from seqrnn.io.formats import detect_format, read_records
 
 
 def write(path: Path, text: str | bytes) -> Path:

@@ -18,12 +18,12 @@ from pathlib import Path
 
 import numpy as np
 
-from seqrnn.data.examples import encode_record
-from seqrnn.data.formats import read_records
-from seqrnn.data.synthetic import dna_binding_rows, molecule_rows, protein_ss_rows
-from seqrnn.encoders import DNAEncoder, Encoder, ProteinEncoder, SmilesEncoder
+from seqrnn.encoding.encoders import DNAEncoder, Encoder, ProteinEncoder, SmilesEncoder
+from seqrnn.encoding.examples import encode_record
 from seqrnn.errors import InputError
+from seqrnn.io.formats import read_records
 from seqrnn.models.heads import Head, ResidueClassification
+from seqrnn.resources.synthetic import dna_binding_rows, molecule_rows, protein_ss_rows
 
 SEED = 20240611
 N_CASES = 6000

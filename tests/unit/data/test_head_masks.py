@@ -9,18 +9,18 @@ import pytest
 import torch
 import yaml
 
-from seqrnn.bundle import ModelBundle
-from seqrnn.config import HeadConfig, load_config
-from seqrnn.data.examples import head_mask_columns, prepare_example
-from seqrnn.data.labels import label_mapper
-from seqrnn.data.records import Record
-from seqrnn.encoders import ProteinEncoder
+from seqrnn.encoding.encoders import ProteinEncoder
+from seqrnn.encoding.examples import head_mask_columns, prepare_example
 from seqrnn.errors import ConfigError
-from seqrnn.evaluation import evaluate_records
-from seqrnn.inference import PredictOptions
+from seqrnn.inference.engine import PredictOptions
+from seqrnn.inference.evaluate import evaluate_records
+from seqrnn.io.labels import label_mapper
+from seqrnn.io.records import Record
 from seqrnn.models import HEADS, ModelConfig, SeqRNN
+from seqrnn.models.bundle import ModelBundle
 from seqrnn.models.heads import IGNORE, Head, specs_from_records
 from seqrnn.models.specs import HeadSpec
+from seqrnn.training.config import HeadConfig, load_config
 
 LABELS = {"1.0": "ordered", "0.0": "disordered"}
 SS3 = {"name": "ss3", "kind": "residue_classification", "columns": ["dssp3"], "classes": ["H", "E", "C"]}

@@ -1,4 +1,4 @@
-"""seqrnn.data.inputs.labelled_by_file: one file per class -> labelled, globally numbered records."""
+"""seqrnn.io.inputs.labelled_by_file: one file per class -> labelled, globally numbered records."""
 
 from __future__ import annotations
 
@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from seqrnn.config import load_config
-from seqrnn.data.inputs import ReadOptions, labelled_by_file
 from seqrnn.errors import ConfigError, InputError
+from seqrnn.io.inputs import ReadOptions, labelled_by_file
+from seqrnn.training.config import load_config
 
 
 @pytest.fixture

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from seqrnn.data.formats import read_records
 from seqrnn.errors import InputError
+from seqrnn.io.formats import read_records
 from seqrnn.io.genome import Genome
 
 

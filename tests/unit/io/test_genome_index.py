@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from seqrnn.data.formats import read_records
 from seqrnn.errors import InputError
+from seqrnn.io.formats import read_records
 from seqrnn.io.genome import Genome, index_problem
 
 CHR1 = "ACGTTGCAACGGATCCATGCAAGTCTAGGCATTACG"  # 36 bases

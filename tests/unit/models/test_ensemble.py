@@ -8,19 +8,19 @@ import numpy as np
 import pytest
 import torch
 
-from seqrnn.bundle import load_bundle, load_models, save_bundle
-from seqrnn.data.examples import encode_record
-from seqrnn.data.records import Record
-from seqrnn.encoders import DNAEncoder, ProteinEncoder
+from seqrnn.encoding.encoders import DNAEncoder, ProteinEncoder
+from seqrnn.encoding.examples import encode_record
 from seqrnn.errors import ModelError
-from seqrnn.inference import PredictOptions, predict_examples
+from seqrnn.inference.engine import PredictOptions, predict_examples
+from seqrnn.io.records import Record
+from seqrnn.models.bundle import load_bundle, load_models, save_bundle
 from seqrnn.models.ensemble import Ensemble
 from tests.unit.test_bundle import HEADS, tiny_model
 
 
 def _save(path: Path, seed: int, encoder=None, heads=HEADS) -> Path:
-    from seqrnn.bundle import build_model
     from seqrnn.models import ModelConfig
+    from seqrnn.models.bundle import build_model
 
     torch.manual_seed(seed)
     cfg = ModelConfig(hidden=8, layers=1, embed_dim=6)

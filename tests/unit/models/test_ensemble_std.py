@@ -11,9 +11,9 @@ import pytest
 import torch
 
 import seqrnn
-from seqrnn.bundle import load_models
 from seqrnn.cli.main import main
-from seqrnn.encoders import DNAEncoder
+from seqrnn.encoding.encoders import DNAEncoder
+from seqrnn.models.bundle import load_models
 from seqrnn.models.ensemble import Ensemble
 from tests.unit.models.test_ensemble import _save
 from tests.unit.test_bundle import HEADS

@@ -9,19 +9,24 @@ import numpy as np
 import pytest
 import torch
 
-from seqrnn.bundle import load_bundle, save_bundle
-from seqrnn.config import HeadConfig, check_monitor, monitor_choices
-from seqrnn.data.records import Record
-from seqrnn.encoders import ProteinEncoder
+from seqrnn.encoding.encoders import ProteinEncoder
 from seqrnn.errors import ConfigError, InputError
-from seqrnn.metrics import classification_metrics, higher_is_better, multilabel_metrics, regression_metrics
+from seqrnn.io.records import Record
 from seqrnn.models import HEADS, ModelConfig, SeqRNN
+from seqrnn.models.bundle import load_bundle, save_bundle
 from seqrnn.models.heads import Head, HeadSpec, head_class, specs_from_records
+from seqrnn.models.metrics import (
+    classification_metrics,
+    higher_is_better,
+    multilabel_metrics,
+    regression_metrics,
+)
+from seqrnn.training.config import HeadConfig, check_monitor, monitor_choices
 
 ROOT = Path(__file__).resolve().parents[3]
 SHIPPED = [
-    ROOT / "seqrnn" / "pretrained" / "protein-ss-v1.pt",
-    ROOT / "seqrnn" / "pretrained" / "protein-ss-v2.pt",
+    ROOT / "seqrnn" / "models" / "pretrained" / "protein-ss-v1.pt",
+    ROOT / "seqrnn" / "models" / "pretrained" / "protein-ss-v2.pt",
     ROOT / "tests" / "golden" / "tiny_protein.pt",
 ]
 REGRESSION = {

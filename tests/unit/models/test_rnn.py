@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 import torch
 
-from seqrnn.bundle import build_model
-from seqrnn.encoders import DNAEncoder, ProteinEncoder
+from seqrnn.encoding.encoders import DNAEncoder, ProteinEncoder
 from seqrnn.errors import ConfigError
 from seqrnn.models import ModelConfig, SeqRNN
+from seqrnn.models.bundle import build_model
 from seqrnn.models.rnn import masked_mean_max
 
 RESIDUE = {"name": "ss3", "kind": "residue_classification", "columns": ["ss3"], "classes": ["H", "E", "C"]}

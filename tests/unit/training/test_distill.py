@@ -7,14 +7,14 @@ from pathlib import Path
 import pytest
 import torch
 
-from seqrnn.bundle import load_bundle, save_bundle
-from seqrnn.config import config_from_mapping
-from seqrnn.data.batching import collate
-from seqrnn.data.examples import Example
-from seqrnn.data.synthetic import protein_ss_rows, write_table
-from seqrnn.encoders import DNAEncoder, ProteinEncoder
+from seqrnn.encoding.batching import collate
+from seqrnn.encoding.encoders import DNAEncoder, ProteinEncoder
+from seqrnn.encoding.examples import Example
 from seqrnn.errors import ConfigError
 from seqrnn.models import ModelConfig, SeqRNN
+from seqrnn.models.bundle import load_bundle, save_bundle
+from seqrnn.resources.synthetic import protein_ss_rows, write_table
+from seqrnn.training.config import config_from_mapping
 from seqrnn.training.distill import build_distiller
 from seqrnn.training.trainer import train
 from tests.unit.data.test_head_masks import DISORDER, SS3

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 import torch.multiprocessing as mp
 
-from seqrnn.config import config_from_mapping
-from seqrnn.data.synthetic import protein_ss_rows, write_table
+from seqrnn.resources.synthetic import protein_ss_rows, write_table
 from seqrnn.training import trainer
+from seqrnn.training.config import config_from_mapping
 
 RANK0_BUSY_S = 8.0  # rank 0 "validates" this long while rank 1 waits at the barrier
 

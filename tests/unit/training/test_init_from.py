@@ -8,13 +8,13 @@ from pathlib import Path
 import pytest
 import torch
 
-from seqrnn.bundle import load_bundle, save_bundle
-from seqrnn.config import config_from_mapping
-from seqrnn.data.synthetic import protein_ss_rows, write_table
-from seqrnn.encoders import DNAEncoder, ProteinEncoder
+from seqrnn.encoding.encoders import DNAEncoder, ProteinEncoder
 from seqrnn.errors import ConfigError, ModelError
 from seqrnn.models import ModelConfig, SeqRNN
+from seqrnn.models.bundle import load_bundle, save_bundle
 from seqrnn.models.ensemble import Ensemble
+from seqrnn.resources.synthetic import protein_ss_rows, write_table
+from seqrnn.training.config import config_from_mapping
 from seqrnn.training.init_from import freeze_parameters, init_from_bundle
 from seqrnn.training.trainer import train
 from tests.unit.data.test_head_masks import DISORDER, SS3

@@ -10,9 +10,9 @@ import h5py
 import pytest
 
 from seqrnn.cli.main import main
-from seqrnn.config import load_config
-from seqrnn.data.synthetic import protein_ss_rows, write_table
 from seqrnn.resources import config_names, config_path
+from seqrnn.resources.synthetic import protein_ss_rows, write_table
+from seqrnn.training.config import load_config
 
 
 def test_v2_config_loads_and_is_listed(capsys: pytest.CaptureFixture[str]) -> None:

@@ -3,7 +3,7 @@
 glibc keeps freed heap memory for reuse, and length-bucketed batches of ever different shapes leave it
 fragmented, so resident memory crept up with the number of batches predicted: +25% from 10,000 to
 1,000,000 sequences (docs/performance.md). ``release_free_memory`` calls ``malloc_trim(0)``, which returns
-the free pages; prediction calls it once per window of batches (:mod:`seqrnn.inference`). On other C
+the free pages; prediction calls it once per window of batches (:mod:`seqrnn.inference.engine`). On other C
 libraries (macOS, musl) it does nothing.
 
 ``tune_allocator`` stops glibc from returning memory between batches on its own. By default every

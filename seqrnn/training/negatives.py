@@ -14,8 +14,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from seqrnn.data.records import Record
-from seqrnn.registry import Registry
+from seqrnn.core.registry import Registry
+from seqrnn.io.records import Record
 
 NEGATIVES: Registry[str] = Registry("negative generator")
 NEGATIVES.register("dinucleotide_shuffle")("dinucleotide_shuffle")

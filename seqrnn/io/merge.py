@@ -20,10 +20,10 @@ import h5py
 import numpy as np
 
 from seqrnn.errors import InputError
+from seqrnn.io.effects import FORMAT as VARIANTS_FORMAT
+from seqrnn.io.effects import STRINGS, VariantsWriter, file_models, open_variants, read_block
 from seqrnn.io.hdf5 import DatasetSpec, RaggedH5Writer, write_skipped
 from seqrnn.io.predictions import open_predictions_file
-from seqrnn.variants.io import FORMAT as VARIANTS_FORMAT
-from seqrnn.variants.io import STRINGS, VariantsWriter, file_models, open_variants, read_block
 
 BLOCK = 8192
 _COMMON = ("ids", "lengths", "offsets")

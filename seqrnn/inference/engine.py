@@ -2,14 +2,14 @@
 
 A window's examples (and their test-time views) are sorted into length-bucketed batches, run under
 ``torch.inference_mode`` (bf16 autocast when the precision says so) on the CPU batch runner
-(:mod:`seqrnn.runner`), and put back in the examples' order, so the output order never depends on
+(:mod:`seqrnn.inference.runner`), and put back in the examples' order, so the output order never depends on
 batching. Per window the result holds ``residue[head]`` (R_window, C), the rows of all examples
 concatenated, and ``sequence[head]`` (N_window, C), averaged over each example's views. For an ensemble
 it also holds ``residue_std``/``sequence_std``: the population std (ddof=0, float32) over members. With
 views, each member's sequence outputs are averaged over the views first and the std is taken over those
 per-member averages (the mean is computed as for a single model: members averaged per view, then views).
 
-Prediction (:mod:`seqrnn.prediction`), evaluation and training's validation all run models through here.
+Prediction (:mod:`seqrnn.inference.pipeline`), evaluation and training's validation all run models through here.
 """
 
 from __future__ import annotations
@@ -21,14 +21,14 @@ from functools import partial
 import numpy as np
 import torch
 
-from seqrnn.bundle import ModelBundle
-from seqrnn.data.batching import BF16_ROWS, collate, token_budget_batches
-from seqrnn.data.examples import Example
-from seqrnn.data.inputs import ReadOptions
-from seqrnn.memory import release_free_memory, tune_allocator
+from seqrnn.core.memory import release_free_memory, tune_allocator
+from seqrnn.core.runtime import resolve_precision
+from seqrnn.encoding.batching import BF16_ROWS, collate, token_budget_batches
+from seqrnn.encoding.examples import Example
+from seqrnn.inference.runner import BatchRunner
+from seqrnn.io.inputs import ReadOptions
+from seqrnn.models.bundle import ModelBundle
 from seqrnn.models.ensemble import Ensemble, ModelSet, std_heads
-from seqrnn.runner import BatchRunner
-from seqrnn.runtime import resolve_precision
 
 
 @dataclass

@@ -16,9 +16,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from seqrnn.data.formats import detect_format, read_records
-from seqrnn.data.records import Record
 from seqrnn.errors import InputError, UsageError
+from seqrnn.io.formats import detect_format, read_records
+from seqrnn.io.records import Record
 
 
 @dataclass

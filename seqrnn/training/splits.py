@@ -94,7 +94,7 @@ def split_indices(
 
 def scaffold_groups(smiles: Sequence[str]) -> list[list[int]]:
     """Record positions grouped by Bemis-Murcko scaffold, groups in order of first appearance."""
-    from seqrnn.chem import murcko_scaffold
+    from seqrnn.encoding.chem import murcko_scaffold
 
     groups: dict[str, list[int]] = {}
     for i, s in enumerate(smiles):

@@ -1,6 +1,6 @@
 """One record -> one finished :class:`Example`: encoded tokens, targets, masking and test-time views.
 
-:func:`prepare_example` is the single place a :class:`~seqrnn.data.records.Record` becomes what the
+:func:`prepare_example` is the single place a :class:`~seqrnn.io.records.Record` becomes what the
 model sees, for prediction, evaluation and training alike:
 
 - ``tokens`` (L,) int16: the encoder's tokens (whitespace and other dropped characters removed);
@@ -18,21 +18,39 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
-from seqrnn.data.augment import Augmentation
-from seqrnn.data.inputs import Skipped
-from seqrnn.data.labels import split_labels
-from seqrnn.data.records import Record
+from seqrnn.encoding.augment import Augmentation
 from seqrnn.errors import EncodingError, InputError
+from seqrnn.io.inputs import Skipped
+from seqrnn.io.labels import split_labels
+from seqrnn.io.records import Record
 
 if TYPE_CHECKING:
-    from seqrnn.encoders import Encoder
-    from seqrnn.models.heads import Head
+    import torch
+
+    from seqrnn.encoding.encoders import Encoder
 
 ON_INVALID = ("error", "skip", "mask")
+
+
+class TargetHead(Protocol):
+    """What encoding needs of a head (every :class:`seqrnn.models.heads.Head` is one): its name and
+    level, its spec's ``mask_columns``, and how it parses one record's target and pads a batch of them."""
+
+    name: str
+    level: str
+    spec: Any
+
+    def parse_target(
+        self, fields: dict[str, str], keep: np.ndarray, mask: np.ndarray | None
+    ) -> np.ndarray: ...
+
+    def collate(self, targets: list[np.ndarray], max_len: int) -> torch.Tensor: ...
+
+
 #: (augmentation, number of views to average); ``(None, 1)`` is the input alone.
 Views = tuple["Augmentation | None", int]
 NO_VIEWS: Views = (None, 1)
@@ -47,7 +65,7 @@ class Example:
     tokens: np.ndarray
     targets: dict[str, np.ndarray] = field(default_factory=dict)
     masked: int = 0  # letters replaced by the unknown letter under --on-invalid mask
-    views: list[np.ndarray] | None = None  # extra test-time views (seqrnn.data.augment), averaged
+    views: list[np.ndarray] | None = None  # extra test-time views (seqrnn.encoding.augment), averaged
 
 
 def residue_mask(rec: Record, mask_columns: Sequence[str], n_chars: int) -> np.ndarray | None:
@@ -74,7 +92,7 @@ def residue_mask(rec: Record, mask_columns: Sequence[str], n_chars: int) -> np.n
     return mask
 
 
-def head_mask_columns(head: Head, default: Sequence[str]) -> tuple[str, ...]:
+def head_mask_columns(head: TargetHead, default: Sequence[str]) -> tuple[str, ...]:
     """The mask columns a residue head is scored on: its own (``heads[].mask_columns``, stored in its
     spec; ``[]`` = every residue) or, when it has none, ``default`` (``data.mask_columns``, or the
     ``--mask-column`` of ``seqrnn evaluate``)."""
@@ -85,7 +103,7 @@ def head_mask_columns(head: Head, default: Sequence[str]) -> tuple[str, ...]:
 def encode_record(
     rec: Record,
     encoder: Encoder,
-    heads: Sequence[Head] = (),
+    heads: Sequence[TargetHead] = (),
     mask_columns: Sequence[str] = (),
 ) -> Example:
     """Encode one record (and its targets, for training/evaluation); errors name file and record."""
@@ -121,7 +139,7 @@ def prepare_example(
     *,
     on_invalid: str = "error",
     views: Views = NO_VIEWS,
-    heads: Sequence[Head] = (),
+    heads: Sequence[TargetHead] = (),
     mask_columns: Sequence[str] = (),
 ) -> Example:
     """The finished example of ``rec``: encoded, masked under ``on_invalid="mask"``, with its views.
@@ -144,7 +162,7 @@ def prepare_example(
 
 
 def _masked(
-    rec: Record, encoder: Encoder, heads: Sequence[Head], mask_columns: Sequence[str]
+    rec: Record, encoder: Encoder, heads: Sequence[TargetHead], mask_columns: Sequence[str]
 ) -> Example | None:
     """Encode with out-of-alphabet letters replaced by the unknown letter; None if that cannot help."""
     try:

@@ -1,13 +1,13 @@
 """The built-in models and choosing models by name: groups and patterns, several models at once, cards.
 
-``seqrnn/pretrained/index.json`` lists every built-in model with its file, sha256, version, group
+``seqrnn/models/pretrained/index.json`` lists every built-in model with its file, sha256, version, group
 (``tf``, ``promoter``, ``moleculenet``, ``protein``) and the summary ``seqrnn models`` prints; the full
 model card (data and licence, protocol, split, test metrics beside the published anchors, trained
 input length, intended use, limits) is stored inside each bundle as ``metadata["card"]`` and printed by
 ``seqrnn info NAME``.
 
 Several names in one call (``-m tf-USF1 -m tf-YY1``, a group ``-m tf`` or a pattern ``-m 'tf-*'``) load
-as one :class:`~seqrnn.bundle.ModelBundle` around a :class:`~seqrnn.models.ensemble.ModelSet`: one
+as one :class:`~seqrnn.models.bundle.ModelBundle` around a :class:`~seqrnn.models.ensemble.ModelSet`: one
 encoding of the input feeds every model, and each model's outputs go to a group of its own.
 """
 
@@ -21,9 +21,9 @@ from typing import Any
 
 import torch
 
-from seqrnn.bundle import ModelBundle, builtin_index, load_bundle, load_models
-from seqrnn.encoders import UNK, Encoder
+from seqrnn.encoding.encoders import UNK, Encoder
 from seqrnn.errors import ModelError
+from seqrnn.models.bundle import ModelBundle, builtin_index, load_bundle, load_models
 from seqrnn.models.ensemble import ModelSet
 
 
@@ -72,7 +72,7 @@ def load_named(
     names: Sequence[str | Path], device: str | torch.device = "cpu", ensemble: bool = False
 ) -> ModelBundle:
     """What ``-m`` (and ``model=``) name: side by side (:func:`load_model_set`), or with ``ensemble``
-    averaged as one ensemble (:func:`seqrnn.bundle.load_models`; a model may then be named twice)."""
+    averaged as one ensemble (:func:`seqrnn.models.bundle.load_models`; a model may then be named twice)."""
     if ensemble:
         return load_models(expand_names(names, allow_repeats=True), device)
     return load_model_set(names, device)

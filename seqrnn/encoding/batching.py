@@ -10,15 +10,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
 
-from seqrnn.data.examples import Example
-
-if TYPE_CHECKING:
-    from seqrnn.models.heads import Head
+from seqrnn.encoding.examples import Example, TargetHead
 
 
 @dataclass
@@ -103,7 +99,7 @@ def crop_example(example: Example, start: int, length: int) -> Example:
     )
 
 
-def collate(examples: Sequence[Example], heads: Sequence[Head] = ()) -> Batch:
+def collate(examples: Sequence[Example], heads: Sequence[TargetHead] = ()) -> Batch:
     """Pad examples into one :class:`Batch`; each head stacks its own targets."""
     lengths = np.array([e.tokens.size for e in examples], dtype=np.int64)
     max_len = int(lengths.max())

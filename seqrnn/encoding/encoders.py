@@ -18,7 +18,7 @@ DNA policy: A C G T, N and the IUPAC ambiguity codes R Y S W K M B D H V; U -> T
 SMILES: regex tokenizer (bracket atoms, Cl/Br, two-letter aromatics, ``%nn`` ring closures, bonds);
     the vocabulary is fitted on training data; an unseen token maps to ``<unk>``. With RDKit installed
     (``seqrnn[chem]``) each SMILES must also parse and sanitise (``check``), and can be rewritten to its
-    canonical form or largest fragment (``standardize``; see :mod:`seqrnn.chem`); both travel in the
+    canonical form or largest fragment (``standardize``; see :mod:`seqrnn.encoding.chem`); both travel in the
     bundle, so prediction applies what training did.
 """
 
@@ -31,8 +31,8 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from seqrnn.core.registry import Registry
 from seqrnn.errors import EncodingError
-from seqrnn.registry import Registry
 
 PAD = "<pad>"
 UNK = "<unk>"
@@ -70,7 +70,7 @@ class Encoder:
         raise NotImplementedError
 
     def encode_view(self, text: str) -> tuple[np.ndarray, np.ndarray]:
-        """Encode an augmented view (:mod:`seqrnn.data.augment`) of an input; by default like ``encode``."""
+        """Encode an augmented view (:mod:`seqrnn.encoding.augment`) of an input; by default like ``encode``."""
         return self.encode(text)
 
     def decode(self, tokens: Iterable[int]) -> str:
@@ -269,7 +269,7 @@ def tokenize_smiles(smiles: str) -> list[str]:
 class SmilesEncoder(Encoder):
     """SMILES tokens (regex tokenizer) with a vocabulary fitted on training data; unseen tokens -> ``<unk>``.
 
-    ``standardize`` and ``check`` are the RDKit policy (:func:`seqrnn.chem.prepare_smiles`); both are
+    ``standardize`` and ``check`` are the RDKit policy (:func:`seqrnn.encoding.chem.prepare_smiles`); both are
     stored in the bundle, so prediction prepares SMILES as training did.
     """
 
@@ -305,7 +305,7 @@ class SmilesEncoder(Encoder):
 
     def prepare(self, text: str, canonical: bool = True) -> str:
         """The SMILES as the model sees it (stripped; checked / standardised with RDKit when asked)."""
-        from seqrnn.chem import prepare_smiles
+        from seqrnn.encoding.chem import prepare_smiles
 
         return prepare_smiles(text, self.standardize, self.check, canonical)
 

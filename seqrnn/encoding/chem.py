@@ -9,7 +9,7 @@
 - :func:`random_smiles` / :func:`smiles_views`: randomised SMILES (same molecule, atoms renumbered by a
   numpy permutation, so a seed or a stable hash of the input fixes them on every platform).
 
-Without RDKit, SMILES are only tokenised (:func:`seqrnn.encoders.tokenize_smiles`): validity,
+Without RDKit, SMILES are only tokenised (:func:`seqrnn.encoding.encoders.tokenize_smiles`): validity,
 canonical form and scaffolds cannot be checked; :func:`note_without_rdkit` says so once per process,
 and whatever strictly needs RDKit (a scaffold split, ``standardize`` other than ``none``, randomised
 SMILES) raises :class:`ConfigError` naming the extra to install.

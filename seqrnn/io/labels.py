@@ -1,7 +1,7 @@
 """Label cells as they come in tables and FASTA headers: per-residue label strings, classes, numbers.
 
 Heads (:mod:`seqrnn.models.heads`) parse their targets with these helpers; the residue masks of
-:mod:`seqrnn.data.examples` read mask columns with :func:`split_labels` too. A classification head's
+:mod:`seqrnn.encoding.examples` read mask columns with :func:`split_labels` too. A classification head's
 ``labels`` mapping (``{"1.0": "ordered", "0.0": "disordered"}``) turns label values into class names
 (:func:`label_mapper`), so a 0/1 column trains a head with named classes.
 """
@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 
 import numpy as np
 
-from seqrnn.data.records import Record
+from seqrnn.io.records import Record
 
 MISSING = {"", "na", "nan", "none", "null", "?", "-"}  # cells that mean "no label" (lowercased)
 

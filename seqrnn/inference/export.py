@@ -27,10 +27,10 @@ from pathlib import Path
 
 import numpy as np
 
-from seqrnn.decisions import decide
 from seqrnn.errors import InputError, OutputError
 from seqrnn.io.files import AtomicOutput, atomic_write_text, disk_error, make_output_dir, output_errors
 from seqrnn.io.predictions import Predictions
+from seqrnn.models.decisions import decide
 
 EXPORT_FORMATS = ("ss2", "horiz", "tsv", "csv")
 
@@ -217,8 +217,8 @@ def _last(fmt: Callable[[np.ndarray], list[str]], n: int) -> Callable[[np.ndarra
 
 
 def _export_csv(pred: Predictions, output: Path) -> int:
-    from seqrnn.data.formats import detect_format
-    from seqrnn.data.inputs import ReadOptions, chain_inputs, parse_shard
+    from seqrnn.io.formats import detect_format
+    from seqrnn.io.inputs import ReadOptions, chain_inputs, parse_shard
 
     attrs = pred.file.attrs
     inputs = [str(p) for p in np.asarray(attrs.get("inputs", [])).astype(str)]

@@ -35,8 +35,8 @@ from typing import IO
 from Bio.Seq import reverse_complement
 from Bio.SeqIO.FastaIO import SimpleFastaParser
 
-from seqrnn.data.records import Record
 from seqrnn.errors import InputError
+from seqrnn.io.records import Record
 
 FORMATS = ("fasta", "smi", "csv", "tsv", "bed")
 _EXTENSIONS = {

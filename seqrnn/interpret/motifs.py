@@ -211,7 +211,7 @@ def evaluate_pwm(
     The scan's "probability" is sigmoid(best log-odds score): a monotone map, so AUROC and AUPRC are
     those of the raw scores, and the 0.5 cut-off is a log-odds score of 0.
     """
-    from seqrnn.metrics import classification_metrics
+    from seqrnn.models.metrics import classification_metrics
 
     scores = pwm_scan_scores(motif, sequences)
     p = 1.0 / (1.0 + np.exp(-np.clip(scores, -500, 500)))

@@ -3,7 +3,7 @@
 A bundle is a ``torch.save`` of ``{"format", "format_version", "metadata" (JSON text), "state_dict",
 "weights_sha256", "metadata_sha256"}``: only strings and tensors, so it loads with
 ``torch.load(weights_only=True)`` and never unpickles code. Built-in models live in
-``seqrnn/pretrained/`` and are listed, with their sha256, in ``index.json``.
+``seqrnn/models/pretrained/`` and are listed, with their sha256, in ``index.json``.
 
 Integrity. A zip entry of a ``torch.save`` file can change (a flipped bit on disk, a bad copy) and
 torch still loads it, with different weights. So every bundle records checksums of what decides its
@@ -31,9 +31,9 @@ from typing import Any
 
 import torch
 
-from seqrnn.data.augment import build_augmentation
-from seqrnn.data.examples import NO_VIEWS, Views
-from seqrnn.encoders import Encoder
+from seqrnn.encoding.augment import build_augmentation
+from seqrnn.encoding.encoders import Encoder
+from seqrnn.encoding.examples import NO_VIEWS, Views
 from seqrnn.errors import ModelError, SeqrnnError
 from seqrnn.io.checksums import file_sha256, text_checksum, weights_checksum
 from seqrnn.io.files import AtomicOutput
@@ -254,10 +254,10 @@ def atomic_torch_save(obj: Any, path: Path) -> None:
 
 
 def builtin_index() -> dict[str, dict[str, Any]]:
-    """The built-in models of ``seqrnn/pretrained/index.json``: name -> entry (``file``, ``sha256``,
+    """The built-in models of ``seqrnn/models/pretrained/index.json``: name -> entry (``file``, ``sha256``,
     ``description``, ...); ``{}`` when the index is absent.
     """
-    index = resources.files("seqrnn.pretrained") / "index.json"
+    index = resources.files("seqrnn.models.pretrained") / "index.json"
     return json.loads(index.read_text()) if index.is_file() else {}
 
 
@@ -267,7 +267,7 @@ def resolve_model_path(name_or_path: str | Path) -> tuple[Path, str, str | None]
     index = builtin_index()
     if text in index:
         entry = index[text]
-        path = Path(str(resources.files("seqrnn.pretrained") / entry["file"]))
+        path = Path(str(resources.files("seqrnn.models.pretrained") / entry["file"]))
         return path, text, entry["sha256"]
     path = Path(text)
     if path.is_file():
@@ -393,7 +393,7 @@ def _check_unchecked_file(path: Path, payload: dict[str, Any], metadata: dict[st
 
 def _builtin_weights(name: str, entry: dict[str, Any]) -> dict[str, torch.Tensor]:
     """The state dict of the shipped built-in ``name``, after checking its file sha256."""
-    shipped = Path(str(resources.files("seqrnn.pretrained") / entry["file"]))
+    shipped = Path(str(resources.files("seqrnn.models.pretrained") / entry["file"]))
     if not shipped.is_file() or file_sha256(shipped) != entry.get("sha256"):
         raise ModelError(f"{shipped}: checksum mismatch for built-in model {name} (file damaged; reinstall)")
     return torch.load(shipped, map_location="cpu", weights_only=True)["state_dict"]

@@ -1,7 +1,7 @@
 """The prediction loop: records -> finished examples -> windows -> model -> heads -> HDF5 file.
 
-Records are read in windows (``window_tokens`` residues at most; :func:`seqrnn.data.examples.example_windows`),
-each window is predicted by :mod:`seqrnn.inference` and appended to the predictions file
+Records are read in windows (``window_tokens`` residues at most; :func:`seqrnn.encoding.examples.example_windows`),
+each window is predicted by :mod:`seqrnn.inference.engine` and appended to the predictions file
 (:mod:`seqrnn.io.predictions`) in input order, so memory is bounded by the window, not by the input.
 The next window is read and queued while the current one is written.
 """
@@ -20,21 +20,21 @@ import h5py
 import numpy as np
 import torch
 
-from seqrnn.bundle import ModelBundle
-from seqrnn.data.examples import Example, example_windows
-from seqrnn.data.inputs import Skipped, all_skipped_note, chain_inputs
-from seqrnn.data.records import Record
-from seqrnn.decisions import decide
+from seqrnn.core.logs import Progress
+from seqrnn.core.memory import cap_primitive_caches
+from seqrnn.core.runtime import resolve_precision
+from seqrnn.encoding.examples import Example, example_windows
 from seqrnn.errors import InputError, UsageError
-from seqrnn.inference import PredictOptions, WindowResult, predict_examples, predict_windows
+from seqrnn.inference.engine import PredictOptions, WindowResult, predict_examples, predict_windows
+from seqrnn.inference.layout import Layout, dataset_layout, file_attrs, window_payload
 from seqrnn.io.files import unstaged
 from seqrnn.io.hdf5 import RaggedH5Writer, write_skipped
-from seqrnn.io.layout import Layout, dataset_layout, file_attrs, window_payload
+from seqrnn.io.inputs import Skipped, all_skipped_note, chain_inputs
 from seqrnn.io.outputs import OutputPlan, check_writable
-from seqrnn.logs import Progress
-from seqrnn.memory import cap_primitive_caches
+from seqrnn.io.records import Record
+from seqrnn.models.bundle import ModelBundle
+from seqrnn.models.decisions import decide
 from seqrnn.models.ensemble import std_heads
-from seqrnn.runtime import resolve_precision
 
 logger = logging.getLogger(__name__)
 
@@ -97,9 +97,9 @@ def plan_outputs(
     models: Sequence[str] = (),
 ) -> OutputPlan:
     """The output plan of a prediction (not yet checked): the HDF5 file and each export
-    (:func:`seqrnn.export.export_path`) against the inputs, their genome and the model files; an
+    (:func:`seqrnn.inference.export.export_path`) against the inputs, their genome and the model files; an
     unknown export format is a :class:`UsageError`."""
-    from seqrnn.export import EXPORT_FORMATS, export_path
+    from seqrnn.inference.export import EXPORT_FORMATS, export_path
 
     for kind in exports:
         if kind not in EXPORT_FORMATS:
@@ -132,7 +132,7 @@ def predict_to_h5(
     the rest of writing by an order of magnitude, so it is the caller's choice (``--compress``).
 
     Progress: with ``progress`` and stderr a terminal, a tqdm bar; and every ``heartbeat`` seconds
-    (default :data:`HEARTBEAT_SECONDS`) a ``progress`` event on the ``seqrnn.prediction`` logger
+    (default :data:`HEARTBEAT_SECONDS`) a ``progress`` event on the ``seqrnn.inference.pipeline`` logger
     (``predict: N sequences, R residues, X residues/s``), shown on the console only where no bar is.
 
     With ``resume`` every finished window is also kept as a part file in ``.<output>.parts/``; a rerun
@@ -166,7 +166,7 @@ def write_predictions(
         raise ValueError("resume needs a predictions file on disk")
     cap_primitive_caches()
     if bundle.encoder.name == "smiles":
-        from seqrnn.chem import note_without_rdkit
+        from seqrnn.encoding.chem import note_without_rdkit
 
         # Once: validity and canonical form cannot be checked without RDKit (through the logger, so
         # library callers see nothing unless they route seqrnn's logging).

@@ -2,7 +2,7 @@
 
 ``score_head`` takes per-example targets (as parsed by the head) and per-example outputs (as written
 to HDF5: residue heads (L, C), sequence heads (C,)) and returns a JSON-able metrics dict from
-:mod:`seqrnn.metrics`; how is the head kind's business (:meth:`seqrnn.models.heads.Head.score`).
+:mod:`seqrnn.models.metrics`; how is the head kind's business (:meth:`seqrnn.models.heads.Head.score`).
 ``evaluate_records`` runs a model over labelled records and scores every head; with one file per class
 (``--class-file``), :func:`class_file_column` says which label column the files' classes fill.
 """
@@ -15,13 +15,13 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from seqrnn.bundle import ModelBundle
-from seqrnn.data.examples import Example, prepare_example
-from seqrnn.data.inputs import ReadOptions, Skipped, all_skipped_note, chain_inputs, labelled_by_file
-from seqrnn.data.records import Record
-from seqrnn.decisions import best_threshold
+from seqrnn.encoding.examples import Example, prepare_example
 from seqrnn.errors import InputError
-from seqrnn.inference import PredictOptions, predict_windows
+from seqrnn.inference.engine import PredictOptions, predict_windows
+from seqrnn.io.inputs import ReadOptions, Skipped, all_skipped_note, chain_inputs, labelled_by_file
+from seqrnn.io.records import Record
+from seqrnn.models.bundle import ModelBundle
+from seqrnn.models.decisions import best_threshold
 from seqrnn.models.heads import Head
 
 
@@ -127,7 +127,7 @@ def choose_thresholds(
 ) -> dict[str, float]:
     """For each two-class head of ``heads`` (name -> criterion, ``youden`` or ``mcc``), the best cut-off
     on the second class's probability over the labelled ``examples`` (residue heads: their residues;
-    :func:`seqrnn.decisions.best_threshold`)."""
+    :func:`seqrnn.models.decisions.best_threshold`)."""
     targets, outputs = predict_with_targets(bundle, examples, options, device)
     chosen = {}
     for name, criterion in heads.items():

@@ -82,7 +82,7 @@ class JsonLinesHandler(logging.Handler):
 
     def emit(self, record: logging.LogRecord) -> None:
         """Write the record as JSON; plain log records become ``log`` events with message and level."""
-        from seqrnn.io.files import utc_timestamp  # lazily: keeps ``import seqrnn.logs`` light
+        from seqrnn.io.files import utc_timestamp  # lazily: keeps ``import seqrnn.core.logs`` light
 
         try:
             name = getattr(record, "event", None)

@@ -1,6 +1,6 @@
 """How raw YAML values become a typed run config: ``--set`` overrides, type coercion into the config
 dataclasses (one-line :class:`ConfigError` for an unknown key or a wrong type, with a did-you-mean hint)
-and the numeric ranges each field declares (``field(metadata={"range": RULE})``; see :mod:`seqrnn.config`).
+and the numeric ranges each field declares (``field(metadata={"range": RULE})``; see :mod:`seqrnn.training.config`).
 """
 
 from __future__ import annotations

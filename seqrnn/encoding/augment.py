@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 from Bio.Seq import reverse_complement
 
-from seqrnn.registry import Registry
+from seqrnn.core.registry import Registry
 
 
 class Augmentation:
@@ -67,12 +67,12 @@ class SmilesEnumeration(Augmentation):
 
     def random_view(self, text: str, rng: np.random.Generator) -> str:
         """A randomised SMILES of the same molecule, atom order drawn from ``rng`` (needs RDKit)."""
-        from seqrnn.chem import random_smiles
+        from seqrnn.encoding.chem import random_smiles
 
         return random_smiles(text, rng)
 
     def views(self, text: str, n: int) -> list[str]:
         """``text`` first, then ``n - 1`` randomised SMILES seeded from the text (needs RDKit for n > 1)."""
-        from seqrnn.chem import smiles_views
+        from seqrnn.encoding.chem import smiles_views
 
         return smiles_views(text, max(1, n))

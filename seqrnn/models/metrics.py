@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from seqrnn.decisions import decide
+from seqrnn.models.decisions import decide
 
 NAN = float("nan")
 

@@ -11,8 +11,8 @@ from pathlib import Path
 import numpy as np
 
 from seqrnn.errors import InputError, SeqrnnError
+from seqrnn.interpret.motifs import PFM
 from seqrnn.io.predictions import Predictions
-from seqrnn.motifs import PFM
 
 # DSSP-like colours: helices red, strands yellow/blue, turns/bends green, coil grey.
 COLOURS = {

@@ -8,7 +8,7 @@ e.g. ``heads.0.columns=[dssp8]``). The resolved config is saved next to the run'
 
 Every numeric key declares its allowed range next to its field, ``field(metadata={"range": RULE})`` with
 RULE one of ``"> a"``, ``">= a"``, ``"< a"``, ``"<= a"`` or an interval such as ``"[0, 1)"``; loading
-checks them all (:func:`seqrnn.config_parse.check_ranges`). Optional keys (``X | None``) take ``none`` as well as YAML's
+checks them all (:func:`seqrnn.training.config_parse.check_ranges`). Optional keys (``X | None``) take ``none`` as well as YAML's
 ``null``, because the documentation writes their defaults that way. Whatever a head kind allows (label
 columns, cropping, augmentation, pooling, generated negatives, monitored metrics) is asked of the head
 class (:mod:`seqrnn.models.heads`), so the whole config is checked before any data is read.
@@ -24,18 +24,18 @@ from typing import Any
 
 import yaml
 
-from seqrnn.config_parse import apply_override, build_section
-from seqrnn.decisions import CRITERIA
 from seqrnn.errors import ConfigError
 from seqrnn.io.files import atomic_write_text
 from seqrnn.models import HEADS, ModelConfig
+from seqrnn.models.decisions import CRITERIA
+from seqrnn.training.config_parse import apply_override, build_section
 
 
 @dataclass
 class DataConfig:
     """The ``data:`` section: which files hold the records, how they are read, screened and split."""
 
-    train: str = ""  # training records: any input format (seqrnn.data.formats)
+    train: str = ""  # training records: any input format (seqrnn.io.formats)
     # Or one file per class, {class: file}: each record gets its file's class in ``class_column``.
     class_files: dict[str, str] = field(default_factory=dict)
     class_column: str = "label"  # the label field that class_files fill (a head's column)
@@ -111,7 +111,7 @@ class TrainConfig:
     # Residue-level tasks: train on random windows of long chains.
     crop_length: int | None = field(default=None, metadata={"range": ">= 1"})
     precision: str = "fp32"  # fp32 | bf16 (autocast for the forward pass; weights and optimiser stay fp32)
-    augment: str | None = None  # seqrnn.data.augment name, e.g. reverse_complement, smiles_enumeration
+    augment: str | None = None  # seqrnn.encoding.augment name, e.g. reverse_complement, smiles_enumeration
     # Chance that a training example is replaced by a random view each epoch.
     augment_prob: float = field(default=0.5, metadata={"range": "[0, 1]"})
     # Views averaged at validation and prediction (1 = none); stored in the bundle.
@@ -195,10 +195,10 @@ def config_from_mapping(raw: Any, overrides: list[str] | None = None) -> RunConf
 
 def _check(config: RunConfig) -> None:
     """Checks across keys and against the registries (ranges were checked while building)."""
-    from seqrnn.chem import STANDARDIZE
-    from seqrnn.data.splits import SPLITS
-    from seqrnn.encoders import ENCODERS
+    from seqrnn.encoding.chem import STANDARDIZE
+    from seqrnn.encoding.encoders import ENCODERS
     from seqrnn.models import CELLS
+    from seqrnn.training.splits import SPLITS
 
     ENCODERS.get(config.encoder)
     CELLS.get(config.model.cell)
@@ -248,7 +248,7 @@ def _check(config: RunConfig) -> None:
     if config.train.precision not in ("fp32", "bf16"):
         raise ConfigError("config train.precision: choose fp32 or bf16")
     if config.train.augment is not None:
-        from seqrnn.data.augment import AUGMENTATIONS
+        from seqrnn.encoding.augment import AUGMENTATIONS
 
         AUGMENTATIONS.get(config.train.augment)
         residue_heads = [name for name, cls in kinds.items() if not cls.allows_augment]
@@ -266,7 +266,7 @@ def _check(config: RunConfig) -> None:
             [(h.name, h.kind, len(h.classes) if h.classes else None) for h in config.heads],
         )
     if config.data.negatives is not None:
-        from seqrnn.data.dna import NEGATIVES
+        from seqrnn.training.negatives import NEGATIVES
 
         NEGATIVES.get(config.data.negatives)
         if config.encoder != "dna":

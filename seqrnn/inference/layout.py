@@ -19,8 +19,8 @@ from seqrnn.io.outputs import provenance
 from seqrnn.io.predictions import FORMAT, FORMAT_VERSION
 
 if TYPE_CHECKING:
-    from seqrnn.bundle import ModelBundle
-    from seqrnn.data.examples import Example
+    from seqrnn.encoding.examples import Example
+    from seqrnn.models.bundle import ModelBundle
     from seqrnn.models.heads import Head
 
 Layout = tuple[dict[str, DatasetSpec], dict[str, DatasetSpec]]

@@ -11,7 +11,7 @@ from seqrnn import resources
 from seqrnn.errors import ConfigError, OutputError
 from seqrnn.training.config import load_config
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 
 def test_the_top_level_folders_are_the_package_data() -> None:

@@ -344,7 +344,7 @@ def test_every_numeric_key_declares_a_valid_range_and_defaults_are_inside() -> N
 
 def _documented_defaults() -> list[tuple[str, str]]:
     """(key, default) pairs from the table in docs/configuration.md, e.g. ('train.lr', '1e-3')."""
-    doc = Path(__file__).resolve().parents[2] / "docs" / "configuration.md"
+    doc = Path(__file__).resolve().parents[3] / "docs" / "configuration.md"
     pairs = []
     for line in doc.read_text().splitlines():
         cells = [c.strip() for c in line.strip().strip("|").split("|")]
@@ -407,7 +407,7 @@ def test_documented_ranges_are_the_declared_ones() -> None:
         for f in dataclasses.fields(cls)
         if "range" in f.metadata
     }
-    doc = (Path(__file__).resolve().parents[2] / "docs" / "configuration.md").read_text()
+    doc = (Path(__file__).resolve().parents[3] / "docs" / "configuration.md").read_text()
     documented = {}
     for line in doc.splitlines():
         cells = [c.strip() for c in line.strip().strip("|").split("|")]

@@ -130,7 +130,7 @@ def test_one_long_chain_costs_a_few_kb_per_residue() -> None:
 
 def test_smiles_views_parse_the_molecule_once(monkeypatch: pytest.MonkeyPatch) -> None:
     pytest.importorskip("rdkit")
-    from seqrnn import chem
+    from seqrnn.encoding import chem
 
     text = "CCOc1ccc(C)cc1" * 40
     # The views as they are defined: the input, then random_smiles drawn in turn from the seeded rng.

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from seqrnn import chem
+from seqrnn.encoding import chem
 from seqrnn.encoding.encoders import UNK, Encoder, EncodingError, SmilesEncoder
 from seqrnn.errors import ConfigError
 from seqrnn.resources.synthetic import molecule_rows

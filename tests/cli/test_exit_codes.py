@@ -19,7 +19,7 @@ from seqrnn.io.inputs import parse_shard
 from seqrnn.models import ModelConfig
 from seqrnn.models.bundle import build_model, save_bundle
 from tests.conftest import write_config
-from tests.unit.test_bundle_checksum import flip_bytes_in_largest_tensor, without_checksums
+from tests.unit.models.test_bundle_checksum import flip_bytes_in_largest_tensor, without_checksums
 
 HEADS = [{"name": "ss3", "kind": "residue_classification", "columns": ["dssp3"], "classes": ["H", "E", "C"]}]
 BAD_SHARDS = ["0/2", "3/2", "a/b", "0/0", "1/0", "-1/2", "1/2/3", "", "1", "1/", "/2", "1.5/2"]

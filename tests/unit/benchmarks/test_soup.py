@@ -11,7 +11,7 @@ import torch
 from seqrnn.encoding.encoders import ProteinEncoder
 from seqrnn.models import ModelConfig, SeqRNN
 from seqrnn.models.bundle import load_bundle, save_bundle
-from tests.unit.data.test_head_masks import DISORDER, SS3
+from tests.unit.encoding.test_head_masks import DISORDER, SS3
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[3] / "benchmarks"))
 from soup import averaged

@@ -19,7 +19,7 @@ from seqrnn.inference.runner import BatchRunner, SpareThreads
 from seqrnn.io.records import Record
 from seqrnn.models.bundle import ModelBundle
 from seqrnn.models.threads import direction_helper
-from tests.unit.test_bundle import fixed_input, tiny_model
+from tests.unit.models.test_bundle import fixed_input, tiny_model
 
 ALPHABET = np.array(list("ACDEFGHIKLMNPQRSTVWY"))
 

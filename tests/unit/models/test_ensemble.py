@@ -15,7 +15,7 @@ from seqrnn.inference.engine import PredictOptions, predict_examples
 from seqrnn.io.records import Record
 from seqrnn.models.bundle import load_bundle, load_models, save_bundle
 from seqrnn.models.ensemble import Ensemble
-from tests.unit.test_bundle import HEADS, tiny_model
+from tests.unit.models.test_bundle import HEADS, tiny_model
 
 
 def _save(path: Path, seed: int, encoder=None, heads=HEADS) -> Path:

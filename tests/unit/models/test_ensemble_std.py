@@ -15,8 +15,8 @@ from seqrnn.cli.main import main
 from seqrnn.encoding.encoders import DNAEncoder
 from seqrnn.models.bundle import load_models
 from seqrnn.models.ensemble import Ensemble
+from tests.unit.models.test_bundle import HEADS
 from tests.unit.models.test_ensemble import _save
-from tests.unit.test_bundle import HEADS
 
 GOLDEN = Path(__file__).resolve().parents[2] / "golden"
 TEXTS = ["MKVLAAGHE", "ACD", "WWWYYKRPQLLLLA", "MSTNPKPQRKTKRNTNRRPQDVKFPGG"]

@@ -17,7 +17,7 @@ from seqrnn.resources.synthetic import protein_ss_rows, write_table
 from seqrnn.training.config import config_from_mapping
 from seqrnn.training.distill import build_distiller
 from seqrnn.training.trainer import train
-from tests.unit.data.test_head_masks import DISORDER, SS3
+from tests.unit.encoding.test_head_masks import DISORDER, SS3
 
 TINY = {"hidden": 8, "layers": 1, "embed_dim": 4}
 CPU = torch.device("cpu")

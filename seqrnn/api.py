@@ -21,11 +21,10 @@ import os
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from seqrnn.core.runtime import PRECISIONS, resolve_device, set_threads
-from seqrnn.encoding.examples import ON_INVALID
+from seqrnn.core.runtime import resolve_device, set_threads
 from seqrnn.errors import SeqrnnError
-from seqrnn.inference.engine import PredictOptions
-from seqrnn.io.inputs import ReadOptions, as_paths, in_shard, parse_shard, python_inputs
+from seqrnn.inference.engine import split_options
+from seqrnn.io.inputs import as_paths, in_shard, python_inputs
 from seqrnn.io.predictions import Predictions
 from seqrnn.models.bundle import ModelBundle
 from seqrnn.models.zoo import load_named
@@ -93,70 +92,6 @@ def _model_and_device(model: ModelLike, device: str | None) -> tuple[ModelBundle
     return model, param.device if param is not None else torch.device("cpu")
 
 
-# Options ------------------------------------------------------------------------------------------
-
-
-def _check_int(name: str, value: Any, low: int, optional: bool = False) -> None:
-    if optional and value is None:
-        return
-    if isinstance(value, bool) or not isinstance(value, int) or value < low:
-        raise SeqrnnError(f"{name}={value!r}: expected an integer of at least {low}")
-
-
-def _options(
-    *,
-    batch_tokens: int,
-    batch_size: int,
-    window_tokens: int,
-    on_invalid: str,
-    precision: str,
-    test_views: int | None,
-    workers: int,
-    threads: int | None,
-    read: ReadOptions,
-    allowed_on_invalid: Sequence[str] = ON_INVALID,
-) -> PredictOptions:
-    """Checked :class:`PredictOptions` (the CLI checks the same through its option types)."""
-    _check_int("batch_tokens", batch_tokens, 1)
-    _check_int("batch_size", batch_size, 1)
-    _check_int("window_tokens", window_tokens, 1)
-    _check_int("workers", workers, 0)
-    _check_int("test_views", test_views, 1, optional=True)
-    _check_int("threads", threads, 1, optional=True)
-    if on_invalid not in allowed_on_invalid:
-        raise SeqrnnError(f"on_invalid={on_invalid!r}: choose {', '.join(allowed_on_invalid)}")
-    if precision not in PRECISIONS:
-        raise SeqrnnError(f"precision={precision!r}: choose {', '.join(PRECISIONS)}")
-    return PredictOptions(
-        batch_tokens=batch_tokens,
-        batch_size=batch_size,
-        window_tokens=window_tokens,
-        on_invalid=on_invalid,
-        precision=precision,
-        test_views=test_views,
-        workers=workers,
-        read=read,
-    )
-
-
-def _read_options(
-    fmt: str | None,
-    sequence_column: str | None,
-    id_column: str | None,
-    genome: PathLike | None,
-    shard: str | tuple[int, int] | None = None,
-) -> ReadOptions:
-    if isinstance(shard, tuple):
-        shard = "{}/{}".format(*shard)
-    return ReadOptions(
-        fmt=fmt,
-        sequence_column=sequence_column,
-        id_column=id_column,
-        genome=os.fspath(genome) if genome else None,
-        shard=parse_shard(shard) if shard else None,
-    )
-
-
 # Prediction ---------------------------------------------------------------------------------------
 
 
@@ -166,21 +101,10 @@ def predict(
     *,
     output: PathLike | None = None,
     device: str | None = None,
-    precision: str = "auto",
     threads: int | None = None,
-    batch_tokens: int = 32768,
-    batch_size: int = 512,
-    workers: int = 0,
-    window_tokens: int = 250_000,
-    on_invalid: str = "error",
-    test_views: int | None = None,
-    format: str | None = None,
-    sequence_column: str | None = None,
-    id_column: str | None = None,
-    genome: PathLike | None = None,
-    shard: str | tuple[int, int] | None = None,
     progress: bool = False,
     compress: bool = False,
+    **options: Any,
 ) -> Predictions:
     """Predict sequences with a model, as ``seqrnn predict`` (same code, same numbers).
 
@@ -197,23 +121,20 @@ def predict(
             predictions then read that file instead of memory.
         device: ``auto``, ``cpu``, ``cuda``, ``cuda:N``. Default: ``auto`` for a model given by
             name; a loaded bundle stays on its device unless this is given.
-        precision: ``auto`` (bf16 where the hardware computes it natively, else fp32), ``fp32``,
-            ``bf16``.
         threads: torch CPU threads (process-wide, as ``--threads``); None keeps torch's choice.
-        batch_tokens: padded positions in flight at once (shared by the workers).
-        batch_size: sequences in flight at once (shared by the workers).
-        workers: CPU batches predicted concurrently (0: one per torch thread, up to 8).
-        window_tokens: residues read, predicted and written per window (bounds memory).
-        on_invalid: ``error`` (stop), ``skip`` (leave the record out: see ``Predictions.skipped``),
-            ``mask`` (letters outside the alphabet become X / N).
-        test_views: sequence-level outputs averaged over this many views (DNA: 2 = both strands);
-            None: the model's own setting.
-        format: input format ``fasta``, ``smi``, ``csv``, ``tsv`` or ``bed`` (default: from the file
-            name); input files only, as are ``sequence_column``, ``id_column`` and ``genome``.
-        sequence_column: CSV/TSV column holding the sequences.
-        id_column: CSV/TSV column holding the record ids.
-        genome: the genome FASTA that BED intervals refer to.
-        shard: ``"K/N"`` or ``(K, N)``: only records i with ``i % N == K - 1``.
+        options: the CLI's options with underscores and its defaults, checked by name and value
+            (:func:`seqrnn.inference.engine.split_options`): ``precision`` (``auto``: bf16 where
+            the hardware computes it natively, else fp32; ``fp32``; ``bf16``), ``batch_tokens``
+            and ``batch_size`` (padded positions and sequences in flight at once, shared by the
+            workers), ``workers`` (CPU batches predicted concurrently; 0: one per torch thread, up
+            to 8), ``window_tokens`` (residues read, predicted and written per window),
+            ``on_invalid`` (``error``: stop; ``skip``: leave the record out, see
+            ``Predictions.skipped``; ``mask``: letters outside the alphabet become X / N),
+            ``test_views`` (sequence-level outputs averaged over this many views; DNA: 2 = both
+            strands). For input files only: ``format`` (``fasta``, ``smi``, ``csv``, ``tsv``,
+            ``bed``; default from the file name), ``sequence_column``, ``id_column``, ``genome``
+            (the FASTA that BED intervals refer to) and ``shard`` (``"K/N"`` or ``(K, N)``: only
+            records i with ``i % N == K - 1``).
         progress: show a progress bar on a terminal.
         compress: gzip the datasets of ``output`` (about a quarter smaller, several percent slower).
 
@@ -228,24 +149,17 @@ def predict(
         ModelError: the model cannot be loaded.
         SeqrnnError: an option value out of range.
     """
-    from seqrnn.inference.pipeline import plan_outputs, predict_to_h5, predictions_writer, write_predictions
+    from seqrnn.inference.pipeline import plan_outputs, predict_to_h5
 
-    read = _read_options(format, sequence_column, id_column, genome, shard)
-    options = _options(
-        batch_tokens=batch_tokens,
-        batch_size=batch_size,
-        window_tokens=window_tokens,
-        on_invalid=on_invalid,
-        precision=precision,
-        test_views=test_views,
-        workers=workers,
-        threads=threads,
-        read=read,
-    )
+    predict_options, read = split_options(options)
     paths, records = python_inputs(inputs)
     if records is not None:
-        file_options = {"format": format, "sequence_column": sequence_column, "id_column": id_column}
-        given = [k for k, v in {**file_options, "genome": genome}.items() if v]
+        file_options = {
+            "format": read.fmt,
+            "sequence_column": read.sequence_column,
+            "id_column": read.id_column,
+        }
+        given = [k for k, v in {**file_options, "genome": read.genome}.items() if v]
         if given:
             raise SeqrnnError(f"{', '.join(given)}: apply to input files, not to sequences given in memory")
         records = in_shard(records, read.shard)
@@ -253,26 +167,28 @@ def predict(
         given = [model] if isinstance(model, ModelBundle | str | os.PathLike) else list(model)
         files = [m.path if isinstance(m, ModelBundle) else m for m in given]
         models = [str(f) for f in files if f is not None]
-        plan_outputs(paths, output, genome=genome, models=models).check()
+        plan_outputs(paths, output, genome=read.genome, models=models).check()
+    _check_threads(threads)
     set_threads(threads)
     bundle, dev = _model_and_device(model, device)
-    if output is not None:
-        predict_to_h5(
-            bundle,
-            paths,
-            output,
-            options,
-            dev,
-            COMMAND,
-            progress=progress,
-            records=records,
-            compression="gzip" if compress else None,
-        )
-        return Predictions(output)
-    writer = predictions_writer(bundle, None)
-    write_predictions(writer, bundle, paths, options, dev, COMMAND, progress=progress, records=records)
-    assert writer.file is not None
-    return Predictions(writer.file)
+    summary = predict_to_h5(
+        bundle,
+        paths,
+        output,
+        predict_options,
+        dev,
+        read=read,
+        records=records,
+        command=COMMAND,
+        progress=progress,
+        compression="gzip" if compress else None,
+    )
+    return Predictions(output if output is not None else summary.file)
+
+
+def _check_threads(threads: int | None) -> None:
+    if threads is not None and (isinstance(threads, bool) or not isinstance(threads, int) or threads < 1):
+        raise SeqrnnError(f"threads={threads!r}: expected an integer of at least 1")
 
 
 def read_predictions(path: PathLike) -> Predictions:
@@ -361,19 +277,11 @@ def evaluate(
     labels: Mapping[str, str | Sequence[str]] | None = None,
     mask_columns: Sequence[str] | None = None,
     device: str | None = None,
-    precision: str = "auto",
     threads: int | None = None,
-    batch_tokens: int = 32768,
-    batch_size: int = 512,
-    workers: int = 0,
-    test_views: int | None = None,
-    on_invalid: str = "error",
-    format: str | None = None,
-    sequence_column: str | None = None,
-    id_column: str | None = None,
-    genome: PathLike | None = None,
-) -> Evaluation:
-    """Score a model on labelled data, as ``seqrnn evaluate``.
+    **options: Any,
+) -> Evaluation | dict[str, Evaluation]:
+    """Score a model on labelled data, as ``seqrnn evaluate``; several models side by side are each
+    scored on their own.
 
     Args:
         data: labelled file(s) (CSV/TSV/FASTA with the label columns the model was trained on); None
@@ -384,54 +292,36 @@ def evaluate(
             sequence classification head, whose classes must include them.
         labels: ``{head: column}``: read a head's labels from another column (``--label``).
         mask_columns: score residues only where these columns are 1; None: the model's own.
-        on_invalid: ``error`` or ``skip`` (skipped records are left out of the scores).
-        device, precision, threads, batch_tokens, batch_size, workers, test_views, format,
-            sequence_column, id_column, genome: as for :func:`predict`.
+        device, threads, options: as for :func:`predict` (``on_invalid``: ``error`` or ``skip``;
+            skipped records are left out of the scores).
 
     Returns:
         ``Evaluation``: ``metrics`` ``{head: {metric: value}}`` (accuracy, per-class F1, confusion,
-        MCC, AUROC, RMSE, ... by head kind), ``n_sequences`` scored, ``skipped`` records.
+        MCC, AUROC, RMSE, ... by head kind), ``n_sequences`` scored, ``skipped`` records; for
+        several models (a list without ``ensemble``) ``{model name: Evaluation}``.
 
     Raises:
         InputError: unreadable data, missing label columns, or nothing to score.
         ValueError: ``labels`` names an unknown head; not exactly one of ``data`` and ``class_files``;
             a class the model does not have.
     """
-    from seqrnn.inference.evaluate import evaluate_records, labelled_inputs
+    from seqrnn.inference.evaluate import evaluate_models
 
-    options = _options(
-        batch_tokens=batch_tokens,
-        batch_size=batch_size,
-        window_tokens=PredictOptions.window_tokens,
-        on_invalid=on_invalid,
-        precision=precision,
-        test_views=test_views,
-        workers=workers,
-        threads=threads,
-        read=_read_options(format, sequence_column, id_column, genome),
-        allowed_on_invalid=("error", "skip"),
-    )
+    predict_options, read = split_options(options)
+    if predict_options.on_invalid == "mask":
+        raise SeqrnnError(
+            "on_invalid='mask': choose error or skip (masked letters would not match the labels)"
+        )
     paths = as_paths(data, "data") if data is not None else []
     files = {str(k): os.fspath(v) for k, v in class_files.items()} if class_files is not None else None
     if bool(paths) == bool(files):
         raise ValueError(
             "evaluate: give exactly one of data (labelled files) and class_files (one per class)"
         )
+    _check_threads(threads)
     set_threads(threads)
     bundle, dev = _model_and_device(model, device)
-    if bundle.members:
-        raise ValueError("evaluate: one model (or ensemble) per call; call it once per model")
-    masks = (
-        list(mask_columns)
-        if mask_columns is not None
-        else bundle.metadata.get("data", {}).get("mask_columns", [])
-    )
-    heads = bundle.model.heads
-    before = {name: list(heads[name].spec.columns) for name in labels or {} if name in heads}
-    try:
-        bundle.use_label_columns(labels or {})
-        _, records = labelled_inputs(bundle, paths, files, options.read)
-        return evaluate_records(bundle, records, options, dev, masks)
-    finally:  # a bundle passed in keeps its own label columns
-        for name, columns in before.items():
-            heads[name].spec.columns = columns
+    scored = evaluate_models(bundle, paths, files, predict_options, dev, read, labels, mask_columns)
+    if not bundle.members:
+        return scored[0].evaluation
+    return {done.bundle.name: done.evaluation for done in scored}

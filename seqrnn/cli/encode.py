@@ -7,8 +7,8 @@ from typing import Optional
 
 import typer
 
-from seqrnn.cli import common
-from seqrnn.cli.common import FORMAT_OPT, GENOME_OPT, IDCOL_OPT, SEQCOL_OPT, Alphabet
+from seqrnn.cli import common, console
+from seqrnn.cli.options import FORMAT_OPT, GENOME_OPT, IDCOL_OPT, SEQCOL_OPT, Alphabet
 
 
 def encode(
@@ -37,5 +37,5 @@ def encode(
         encoder = load_bundle(model).encoder
     else:
         encoder = encoder_for_inputs(alphabet.value, inputs, options)  # type: ignore[union-attr]
-    n, r = encode_to_h5(encoder, inputs, output, options, common.command_line())
+    n, r = encode_to_h5(encoder, inputs, output, options, console.command_line())
     common.say(f"wrote {output}: {n} sequences, {r} tokens ({encoder.name}, vocabulary {encoder.vocab_size})")

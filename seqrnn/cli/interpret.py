@@ -7,8 +7,8 @@ from typing import Optional
 
 import typer
 
-from seqrnn.cli import common
-from seqrnn.cli.common import FORMAT_OPT, GENOME_OPT, IDCOL_OPT, SEQCOL_OPT, THREADS_OPT, VIEWS_OPT
+from seqrnn.cli import common, console
+from seqrnn.cli.options import FORMAT_OPT, GENOME_OPT, IDCOL_OPT, SEQCOL_OPT, THREADS_OPT, VIEWS_OPT
 
 
 def interpret(
@@ -80,7 +80,7 @@ def interpret(
     what = f"{len(chosen)} of {seen} sequences read ({tgt.head} = {tgt.label})"
     if output is not None:
         attributions_to_h5(
-            bundle, chosen, output, tgt, test_views, method, {"command": common.command_line()}
+            bundle, chosen, output, tgt, test_views, method, {"command": console.command_line()}
         )
         common.say(f"wrote {output}: {', '.join(method)} for {what}")
     if motifs_dir is not None:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from seqrnn.cli import common
+from seqrnn.cli import common, console
 
 
 def merge(
@@ -21,5 +21,5 @@ def merge(
     plan.write("merged file", output)
     plan.check()
     with plan.writing():
-        n = merge_shards(shards, output, common.command_line())
+        n = merge_shards(shards, output, console.command_line())
     common.say(f"wrote {output}: {n} {merged_unit(shards[0])} from {len(shards)} shards")

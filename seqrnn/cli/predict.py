@@ -8,44 +8,23 @@ from typing import Optional
 
 import typer
 
-from seqrnn.cli import common
-from seqrnn.cli.common import (
-    BATCH_OPT,
-    DEVICE_OPT,
-    FORMAT_OPT,
-    GENOME_OPT,
-    IDCOL_OPT,
-    PRECISION_OPT,
-    SEQCOL_OPT,
-    THREADS_OPT,
-    TOKENS_OPT,
-    VIEWS_OPT,
-    Device,
-    OnInvalid,
-    Precision,
-)
+from seqrnn.cli import common, console
+from seqrnn.cli.options import ENSEMBLE_OPT, MODEL_OPT, OnInvalid
+from seqrnn.cli.run_args import RunArgs, run_options
 from seqrnn.core.logs import event
 
 
+@run_options(reading=True, views=True)
 def predict(
     inputs: list[str] = typer.Argument(..., help="FASTA / SMILES / CSV / TSV files (.gz ok), '-' for stdin."),
-    model: list[str] = common.MODEL_OPT,
-    ensemble: bool = common.ENSEMBLE_OPT,
+    model: list[str] = MODEL_OPT,
+    ensemble: bool = ENSEMBLE_OPT,
     output: Path = typer.Option(..., "--output", "-o", help="HDF5 file to write (atomically)."),
-    device: Device = DEVICE_OPT,
-    threads: Optional[int] = THREADS_OPT,  # noqa: UP045
-    batch_tokens: int = TOKENS_OPT,
-    batch_size: int = BATCH_OPT,
     on_invalid: OnInvalid = typer.Option(
         OnInvalid.error,
         "--on-invalid",
         help="error: stop; skip: report and leave out; mask: letters outside the alphabet -> X (protein) / N (DNA).",
     ),
-    precision: Precision = PRECISION_OPT,
-    fmt: Optional[str] = FORMAT_OPT,  # noqa: UP045
-    sequence_column: Optional[str] = SEQCOL_OPT,  # noqa: UP045
-    id_column: Optional[str] = IDCOL_OPT,  # noqa: UP045
-    genome: Optional[Path] = GENOME_OPT,  # noqa: UP045
     shard: Optional[str] = typer.Option(  # noqa: UP045
         None, "--shard", help="K/N: predict only records i with i % N == K-1 (array jobs; see seqrnn merge)."
     ),
@@ -56,19 +35,13 @@ def predict(
     window_tokens: int = typer.Option(
         250_000, "--window-tokens", min=1, help="Residues read, predicted and written per window."
     ),
-    test_views: Optional[int] = VIEWS_OPT,  # noqa: UP045
-    workers: int = typer.Option(
-        0,
-        "--workers",
-        min=0,
-        help="CPU batches predicted at once, each on threads/workers threads (0: one per thread, up to 8).",
-    ),
     export: list[str] = typer.Option(
         [],
         "--export",
         help="Also write ss2, horiz (directories), tsv, or csv (input rows + predictions) next to the output (repeatable).",
     ),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="Print nothing on success."),
+    run: RunArgs = None,  # type: ignore[assignment]  # the shared options (run_options)
 ) -> None:
     """Predict every record of the inputs with a model and write one HDF5 file."""
     from seqrnn.core.runtime import resolve_device
@@ -76,28 +49,17 @@ def predict(
     from seqrnn.inference.export import export as export_predictions
     from seqrnn.inference.export import export_path
     from seqrnn.inference.pipeline import plan_outputs, predict_to_h5
-    from seqrnn.io.inputs import parse_shard
+    from seqrnn.io.inputs import ReadOptions, parse_shard
 
     if quiet:
-        common.set_quiet()
-    shard_spec = parse_shard(shard) if shard else None
-    plan = plan_outputs(inputs, output, export, genome=genome, models=model).check()  # before any read
-    common.set_threads(threads)
-    dev = resolve_device(device.value)
+        console.set_quiet()
+    read = ReadOptions(**run.reading, shard=parse_shard(shard) if shard else None)
+    plan = plan_outputs(inputs, output, export, genome=read.genome, models=model).check()  # before any read
+    options = PredictOptions(**run.engine, window_tokens=window_tokens, on_invalid=on_invalid.value)
+    common.set_threads(run.threads)
+    dev = resolve_device(run.device)
     bundle = common.load_models(model, ensemble, dev)
     common.check_exports(bundle, export, inputs)
-    read = common.read_options(fmt, sequence_column, id_column, genome)
-    read.shard = shard_spec
-    options = PredictOptions(
-        batch_tokens=batch_tokens,
-        batch_size=batch_size,
-        window_tokens=window_tokens,
-        on_invalid=on_invalid.value,
-        precision=precision.value,
-        test_views=test_views,
-        workers=workers,
-        read=read,
-    )
     with plan.writing():  # the HDF5 file and its exports appear together, or none of them
         summary = predict_to_h5(
             bundle,
@@ -105,8 +67,9 @@ def predict(
             output,
             options,
             dev,
-            common.command_line(),
-            progress=not common.STATE.quiet,
+            read=read,
+            command=console.command_line(),
+            progress=not console.STATE.quiet,
             resume=resume,
             compression="gzip" if compress else None,
         )

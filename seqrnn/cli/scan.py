@@ -9,7 +9,7 @@ from typing import Optional
 import typer
 
 from seqrnn.cli import common
-from seqrnn.cli.common import FORMAT_OPT, GENOME_OPT, IDCOL_OPT, SEQCOL_OPT
+from seqrnn.cli.options import FORMAT_OPT, GENOME_OPT, IDCOL_OPT, SEQCOL_OPT
 
 
 def scan(

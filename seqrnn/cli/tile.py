@@ -7,11 +7,12 @@ from typing import Optional
 
 import typer
 
-from seqrnn.cli import common
-from seqrnn.cli.common import BATCH_OPT, DEVICE_OPT, PRECISION_OPT, THREADS_OPT, TOKENS_OPT, Device, Precision
+from seqrnn.cli import common, console
+from seqrnn.cli.run_args import RunArgs, run_options
 from seqrnn.core.logs import event
 
 
+@run_options()
 def tile(
     regions: Optional[Path] = typer.Argument(None, help="BED file of regions (or give --chrom)."),  # noqa: UP045
     chrom: Optional[str] = typer.Option(None, "--chrom", help="Tile this whole contig instead of a BED."),  # noqa: UP045
@@ -33,12 +34,8 @@ def tile(
         None, "--window", min=1, help="Window length (default: the model's trained length, else 101)."
     ),
     chunk_size: int = typer.Option(4096, "--chunk-size", min=1, help="Windows scored at once."),
-    device: Device = DEVICE_OPT,
-    threads: Optional[int] = THREADS_OPT,  # noqa: UP045
-    batch_tokens: int = TOKENS_OPT,
-    batch_size: int = BATCH_OPT,
-    precision: Precision = PRECISION_OPT,
     quiet: bool = typer.Option(False, "--quiet", "-q", help="Print nothing on success."),
+    run: RunArgs = None,  # type: ignore[assignment]  # the shared options (run_options)
 ) -> None:
     """Score windows every STRIDE bases along regions (BED or --chrom) into a genome track."""
     from seqrnn.core.runtime import resolve_device
@@ -49,7 +46,7 @@ def tile(
     from seqrnn.variants.tracks import export_bedgraph, export_bigwig, tile_to_h5
 
     if quiet:
-        common.set_quiet()
+        console.set_quiet()
     if (regions is None) == (chrom is None):
         raise typer.BadParameter("give either a BED file of regions or --chrom NAME")
     for kind in export:
@@ -69,10 +66,10 @@ def tile(
             from seqrnn.errors import InputError
 
             raise InputError("bigWig export needs pyBigWig: pip install 'seqrnn[tracks]'") from None
-    common.set_threads(threads)
-    dev = resolve_device(device.value)
+    common.set_threads(run.threads)
+    dev = resolve_device(run.device)
     models = load_scoring_models(model, dev, window)
-    options = PredictOptions(batch_tokens=batch_tokens, batch_size=batch_size, precision=precision.value)
+    options = PredictOptions(**run.engine)
     with plan.writing():  # the track and its exports appear together, or none of them
         summary = tile_to_h5(
             models,
@@ -84,8 +81,8 @@ def tile(
             bed=regions,
             chrom=chrom,
             chunk_size=chunk_size,
-            command=common.command_line(),
-            progress=not common.STATE.quiet,
+            command=console.command_line(),
+            progress=not console.STATE.quiet,
         )
         for kind, path in targets.items():
             with output_errors(path):

@@ -8,8 +8,8 @@ from typing import Optional
 
 import typer
 
-from seqrnn.cli import common
-from seqrnn.cli.common import THREADS_OPT, Device
+from seqrnn.cli import common, console
+from seqrnn.cli.options import THREADS_OPT, Device
 from seqrnn.core.logs import event
 
 logger = logging.getLogger(__name__)
@@ -44,7 +44,7 @@ def train(
     from seqrnn.training.config import load_config
 
     if quiet:
-        common.set_quiet(summaries=False)  # train -q keeps its result line, as it always has
+        console.set_quiet(summaries=False)  # train -q keeps its result line, as it always has
     path, overrides = resolve_config(config)  # a built-in config's shipped example data, before --set
     files = common.class_files(class_file)
     if files:  # the training data is these files, whatever data.train the config names
@@ -57,7 +57,11 @@ def train(
     cfg = load_config(path, overrides)
     # Training still reports through a callback; its messages become `log` events of the seqrnn logger.
     result = run_training(
-        cfg, resume=resume, log=logger.info, progress=not (quiet or common.STATE.quiet), stop_after=stop_after
+        cfg,
+        resume=resume,
+        log=logger.info,
+        progress=not (quiet or console.STATE.quiet),
+        stop_after=stop_after,
     )
     if not result.is_main:
         return  # one result line per run, from the process that wrote the files

@@ -8,8 +8,8 @@ from typing import Optional
 
 import typer
 
-from seqrnn.cli import common
-from seqrnn.cli.common import BATCH_OPT, DEVICE_OPT, PRECISION_OPT, THREADS_OPT, TOKENS_OPT, Device, Precision
+from seqrnn.cli import common, console
+from seqrnn.cli.run_args import RunArgs, run_options
 from seqrnn.core.logs import event
 
 
@@ -20,6 +20,7 @@ class RefPolicy(str, Enum):
     error = "error"
 
 
+@run_options()
 def variants(
     vcf: Path = typer.Argument(..., help="VCF/BCF file (plain or bgzipped)."),
     genome: Path = typer.Option(..., "--genome", help="Genome FASTA the VCF refers to (pyfaidx index)."),
@@ -52,13 +53,8 @@ def variants(
         "a status (ref_mismatch, skipped:unknown_contig, ...) and NaN scores, keep going; error: stop.",
     ),
     chunk_size: int = typer.Option(4096, "--chunk-size", min=1, help="Variants read and scored at once."),
-    device: Device = DEVICE_OPT,
-    threads: Optional[int] = THREADS_OPT,  # noqa: UP045
-    batch_tokens: int = TOKENS_OPT,
-    batch_size: int = BATCH_OPT,
-    precision: Precision = PRECISION_OPT,
-    workers: int = typer.Option(0, "--workers", min=0, help="CPU batches predicted at once (0: auto)."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="Print nothing on success."),
+    run: RunArgs = None,  # type: ignore[assignment]  # the shared options (run_options)
 ) -> None:
     """Score each ALT allele of a VCF: model outputs of the reference and alternative windows."""
     from seqrnn.core.runtime import resolve_device
@@ -71,7 +67,7 @@ def variants(
     from seqrnn.variants.exports import plan_outputs
 
     if quiet:
-        common.set_quiet()
+        console.set_quiet()
     for kind in export:
         if kind not in ("tsv", "vcf"):
             raise typer.BadParameter(f"--export {kind!r}: choose from tsv, vcf")
@@ -79,8 +75,8 @@ def variants(
     plan, targets = plan_outputs(vcf, genome, model, output, export)
     plan.check()  # every output against every input, before anything is read
     require_pysam()
-    common.set_threads(threads)
-    dev = resolve_device(device.value)
+    common.set_threads(run.threads)
+    dev = resolve_device(run.device)
     models = load_scoring_models(model, dev, window)
     options = VariantOptions(
         window=window,
@@ -88,13 +84,11 @@ def variants(
         on_invalid=on_invalid.value,
         shard=shard_spec,
         region=region,
-        predict=PredictOptions(
-            batch_tokens=batch_tokens, batch_size=batch_size, precision=precision.value, workers=workers
-        ),
+        predict=PredictOptions(**run.engine),
     )
     with plan.writing():  # the HDF5 file, its exports and their index appear together, or none
         summary = score_vcf_to_h5(
-            models, vcf, genome, output, options, dev, common.command_line(), resume, not common.STATE.quiet
+            models, vcf, genome, output, options, dev, console.command_line(), resume, not console.STATE.quiet
         )
         if "tsv" in targets:
             with output_errors(targets["tsv"]):

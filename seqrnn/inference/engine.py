@@ -14,26 +14,34 @@ Prediction (:mod:`seqrnn.inference.pipeline`), evaluation and training's validat
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+import os
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import Future
+from dataclasses import dataclass, field, fields
 from functools import partial
+from typing import Any
 
 import numpy as np
 import torch
 
 from seqrnn.core.memory import release_free_memory, tune_allocator
-from seqrnn.core.runtime import resolve_precision
+from seqrnn.core.runtime import PRECISIONS, resolve_precision
 from seqrnn.encoding.batching import BF16_ROWS, collate, token_budget_batches
-from seqrnn.encoding.examples import Example
+from seqrnn.encoding.examples import ON_INVALID, Example
+from seqrnn.errors import UsageError
 from seqrnn.inference.runner import BatchRunner
-from seqrnn.io.inputs import ReadOptions
+from seqrnn.io.inputs import ReadOptions, parse_shard
 from seqrnn.models.bundle import ModelBundle
 from seqrnn.models.ensemble import Ensemble, ModelSet, std_heads
 
 
 @dataclass
 class PredictOptions:
-    """How records are read, encoded and batched for prediction (the CLI's options of the same names)."""
+    """How examples are batched and run (the CLI's options of the same names; checked on creation).
+
+    The one set of model-running options of ``seqrnn predict``/``evaluate``/``variants``/``tile`` and
+    of :func:`seqrnn.predict`, :func:`seqrnn.evaluate`, :func:`seqrnn.score_variants`, :func:`seqrnn.tile`.
+    """
 
     batch_tokens: int = 32768  # padded positions in flight at once, shared among the workers
     batch_size: int = 512  # sequences in flight at once, shared among the workers
@@ -42,7 +50,48 @@ class PredictOptions:
     precision: str = "auto"  # auto | fp32 | bf16 (autocast; outputs are written as float32 either way)
     test_views: int | None = None  # views averaged per sequence (None: the bundle's train.test_views)
     workers: int = 0  # CPU batches predicted concurrently (0: one per torch thread, up to 8)
-    read: ReadOptions = field(default_factory=ReadOptions)  # formats, columns, genome, shard
+
+    def __post_init__(self) -> None:
+        for name, low in (("batch_tokens", 1), ("batch_size", 1), ("window_tokens", 1), ("workers", 0)):
+            _check_int(name, getattr(self, name), low)
+        if self.test_views is not None:
+            _check_int("test_views", self.test_views, 1)
+        if self.on_invalid not in ON_INVALID:
+            raise UsageError(f"on_invalid={self.on_invalid!r}: choose {', '.join(ON_INVALID)}")
+        if self.precision not in PRECISIONS:
+            raise UsageError(f"precision={self.precision!r}: choose {', '.join(PRECISIONS)}")
+
+
+def _check_int(name: str, value: object, low: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < low:
+        raise UsageError(f"{name}={value!r}: expected an integer of at least {low}")
+
+
+#: The input-reading options (API name: ReadOptions field) of the calls that read sequence files.
+READ_NAMES = {
+    "format": "fmt",
+    "sequence_column": "sequence_column",
+    "id_column": "id_column",
+    "genome": "genome",
+}
+READ_NAMES["shard"] = "shard"
+
+
+def split_options(options: Mapping[str, Any], reading: bool = True) -> tuple[PredictOptions, ReadOptions]:
+    """The Python API's ``**options`` as checked :class:`PredictOptions` and (with ``reading``)
+    :class:`~seqrnn.io.inputs.ReadOptions`; a name that is neither is a ``TypeError`` naming it."""
+    engine = {f.name for f in fields(PredictOptions)}
+    known = engine | (set(READ_NAMES) if reading else set())
+    unknown = sorted(set(options) - known)
+    if unknown:
+        raise TypeError(f"unexpected option(s) {', '.join(unknown)}; options are {', '.join(sorted(known))}")
+    read = {READ_NAMES[k]: v for k, v in options.items() if k in READ_NAMES and v is not None}
+    if "genome" in read:
+        read["genome"] = os.fspath(read["genome"])
+    if "shard" in read:
+        shard = read["shard"]
+        read["shard"] = parse_shard("{}/{}".format(*shard) if isinstance(shard, tuple) else shard)
+    return PredictOptions(**{k: v for k, v in options.items() if k in engine}), ReadOptions(**read)
 
 
 @dataclass
@@ -57,14 +106,45 @@ class WindowResult:
     sequence_std: dict[str, np.ndarray] = field(default_factory=dict)
 
 
+@dataclass
+class PendingWindow:
+    """One window whose batches are queued on a runner; :meth:`result` waits and assembles them.
+
+    ``flat`` holds the examples then their views; ``owner[i]`` is the example a flat entry belongs to
+    and ``rank[i]`` 0 for the input itself, j for its j-th view. The batches fill ``per_seq[head][i]``
+    (residue heads (L_i, C), sequence heads (C,)) and, for an ensemble, ``per_std[head][i]`` (residue
+    heads' std (L_i, C), sequence heads' member outputs (M, C)).
+    """
+
+    examples: list[Example]
+    flat: list[Example]
+    owner: np.ndarray
+    rank: np.ndarray
+    limits: dict[str, int]
+    heads: dict
+    with_std: set[str]
+    per_seq: dict[str, list[np.ndarray | None]]
+    per_std: dict[str, list[np.ndarray | None]]
+    futures: list[Future] = field(default_factory=list)
+
+    def result(self) -> WindowResult:
+        """Wait for the batches (a batch's error is raised here) and put the outputs in example order."""
+        for future in self.futures:
+            future.result()
+        release_free_memory()  # once per window, not per batch: keeps resident memory flat
+        return assemble_window(self)
+
+    __call__ = result
+
+
 def start_window(
     bundle: ModelBundle,
     examples: Sequence[Example],
     options: PredictOptions,
     device: torch.device,
     runner: BatchRunner,
-) -> Callable[[], WindowResult]:
-    """Queue one window's batches on ``runner``; the returned function waits and assembles the result.
+) -> PendingWindow:
+    """Queue one window's batches on ``runner`` (:func:`run_batch` each); ``.result()`` waits for them.
 
     Outputs are in the order of ``examples``. Examples with ``views`` get their sequence-level outputs
     averaged over the input and its views; in a model set each model averages only as many as it takes
@@ -72,72 +152,91 @@ def start_window(
     """
     tune_allocator()
     model = bundle.model
-    heads = model.heads
-    flat = list(examples)
-    owner = list(range(len(examples)))
-    rank = [0] * len(examples)  # 0: the input itself, j: its j-th view
+    flat, owner, rank = list(examples), list(range(len(examples))), [0] * len(examples)
     for i, ex in enumerate(examples):
         for j, view in enumerate(ex.views or (), start=1):
             flat.append(Example(ex.index, ex.id, view))
             owner.append(i)
             rank.append(j)
-    limits = bundle.view_counts(options.test_views)
-    lengths = np.array([e.tokens.size for e in flat], dtype=np.int64)
-    per_seq: dict[str, list[np.ndarray | None]] = {name: [None] * len(flat) for name in heads}
     with_std = set(std_heads(model))
-    # Ensembles: residue heads' std per example; sequence heads' member outputs (M, C) per example,
-    # so views can be averaged per member before the std over members.
-    per_std: dict[str, list[np.ndarray | None]] = {name: [None] * len(flat) for name in with_std}
+    window = PendingWindow(
+        examples=list(examples),
+        flat=flat,
+        owner=np.asarray(owner),
+        rank=np.asarray(rank),
+        limits=bundle.view_counts(options.test_views),
+        heads=dict(model.heads),
+        with_std=with_std,
+        per_seq={name: [None] * len(flat) for name in model.heads},
+        per_std={name: [None] * len(flat) for name in with_std},
+    )
     bf16 = resolve_precision(options.precision, device) == "bf16"
-
-    def run(idx: np.ndarray) -> None:
-        # inference_mode and autocast are thread-local: entered by whichever thread runs the batch.
-        with torch.inference_mode(), torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
-            batch = collate([flat[i] for i in idx]).to(device)
-            outputs, spread = _outputs(model, batch.tokens, batch.lengths)
-            for name, head in heads.items():
-                out = outputs[name].float().cpu().numpy()
-                for row, i in enumerate(idx):
-                    per_seq[name][i] = out[row, : lengths[i]] if head.level == "residue" else out[row]
-                if name in spread:
-                    std = spread[name].cpu().numpy()
-                    for row, i in enumerate(idx):
-                        per_std[name][i] = std[row, : lengths[i]] if head.level == "residue" else std[row]
-
+    lengths = np.array([e.tokens.size for e in flat], dtype=np.int64)
     # Both limits are for all batches in flight, so memory does not grow with the worker count.
     # Longest batches first (token_budget_batches' order), so a long chain does not finish last alone.
     tokens, size = (max(1, limit // runner.workers) for limit in (options.batch_tokens, options.batch_size))
-    batches = token_budget_batches(lengths, tokens, size, **(BF16_ROWS if bf16 else {}))
-    futures = [runner.submit(partial(run, idx)) for idx in batches]
+    for idx in token_budget_batches(lengths, tokens, size, **(BF16_ROWS if bf16 else {})):
+        window.futures.append(runner.submit(partial(run_batch, model, window, idx, device, bf16)))
+    return window
 
-    def finish() -> WindowResult:
-        for future in futures:
-            future.result()  # re-raises a batch's error here
-        release_free_memory()  # once per window, not per batch: keeps resident memory flat
-        n = len(examples)
-        residue = {k: np.concatenate(per_seq[k][:n]) for k, h in heads.items() if h.level == "residue"}
-        sequence = {k: np.stack(per_seq[k]) for k, h in heads.items() if h.level != "residue"}
-        owners, ranks = np.asarray(owner), np.asarray(rank)
 
-        def averaged(k: str, values: np.ndarray) -> np.ndarray:
-            """(N + views, ...) -> (N, ...): each example's mean over itself and the views head k takes."""
-            if len(flat) == n:
-                return values
-            use = ranks < limits.get(k, len(flat))
-            counts = np.bincount(owners[use], minlength=n).astype(np.float64)
-            total = np.zeros((n, *values.shape[1:]), dtype=np.float64)
-            np.add.at(total, owners[use], values[use])
-            return (total / counts.reshape(-1, *[1] * (values.ndim - 1))).astype(values.dtype)
+def run_batch(
+    model: torch.nn.Module, window: PendingWindow, idx: np.ndarray, device: torch.device, bf16: bool
+) -> None:
+    """Collate the flat examples ``idx`` into one batch, run the model and its heads, and store each
+    example's rows (trimmed to its length) in ``window``."""
+    # inference_mode and autocast are thread-local: entered by whichever thread runs the batch.
+    with torch.inference_mode(), torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
+        batch = collate([window.flat[i] for i in idx]).to(device)
+        outputs, spread = _outputs(model, batch.tokens, batch.lengths)
+        lengths = batch.lengths.tolist()
+        for name, head in window.heads.items():
+            _store(window.per_seq[name], outputs[name].float().cpu().numpy(), idx, lengths, head.level)
+            if name in spread:
+                _store(window.per_std[name], spread[name].cpu().numpy(), idx, lengths, head.level)
 
-        sequence = {k: averaged(k, v) for k, v in sequence.items()}
-        if not with_std:
-            return WindowResult(list(examples), residue, sequence)
-        residue_std = {k: np.concatenate(per_std[k][:n]) for k in residue if k in with_std}
-        # The std over members of each member's view-averaged outputs: (N + views, M, C) -> (N, C).
-        sequence_std = {k: averaged(k, np.stack(per_std[k])).std(axis=1) for k in sequence if k in with_std}
-        return WindowResult(list(examples), residue, sequence, residue_std, sequence_std)
 
-    return finish
+def _store(
+    into: list[np.ndarray | None], out: np.ndarray, idx: np.ndarray, lengths: list[int], level: str
+) -> None:
+    for row, i in enumerate(idx):
+        into[i] = out[row, : lengths[row]] if level == "residue" else out[row]
+
+
+def assemble_window(window: PendingWindow) -> WindowResult:
+    """The finished batches of ``window`` as one :class:`WindowResult` in example order: residue rows
+    concatenated (R, C), sequence outputs (N, C) averaged over each example's views."""
+    n = len(window.examples)
+    heads = window.heads
+    residue = {k: np.concatenate(window.per_seq[k][:n]) for k, h in heads.items() if h.level == "residue"}
+    sequence = {
+        k: _view_mean(window, k, np.stack(window.per_seq[k]))
+        for k, h in heads.items()
+        if h.level != "residue"
+    }
+    if not window.with_std:
+        return WindowResult(window.examples, residue, sequence)
+    residue_std = {k: np.concatenate(window.per_std[k][:n]) for k in residue if k in window.with_std}
+    # The std over members of each member's view-averaged outputs: (N + views, M, C) -> (N, C).
+    sequence_std = {
+        k: _view_mean(window, k, np.stack(window.per_std[k])).std(axis=1)
+        for k in sequence
+        if k in window.with_std
+    }
+    return WindowResult(window.examples, residue, sequence, residue_std, sequence_std)
+
+
+def _view_mean(window: PendingWindow, head: str, values: np.ndarray) -> np.ndarray:
+    """(N + views, ...) -> (N, ...): each example's mean over itself and the views ``head`` takes."""
+    n = len(window.examples)
+    if len(window.flat) == n:
+        return values
+    use = window.rank < window.limits.get(head, len(window.flat))
+    owners = window.owner[use]
+    counts = np.bincount(owners, minlength=n).astype(np.float64)
+    total = np.zeros((n, *values.shape[1:]), dtype=np.float64)
+    np.add.at(total, owners, values[use])
+    return (total / counts.reshape(-1, *[1] * (values.ndim - 1))).astype(values.dtype)
 
 
 def _outputs(
@@ -167,7 +266,7 @@ def predict_examples(
 ) -> WindowResult:
     """Predict one window; outputs are in the order of ``examples`` (see :func:`start_window`)."""
     with BatchRunner(options.workers, device) as runner:
-        return start_window(bundle, examples, options, device, runner)()
+        return start_window(bundle, examples, options, device, runner).result()
 
 
 def predict_windows(
@@ -176,11 +275,11 @@ def predict_windows(
     """Results per window, in order. The next window is read, encoded and queued before this one is
     handed out, so workers stay busy while the caller writes and while a long chain's batch runs."""
     with BatchRunner(options.workers, device) as runner:
-        pending: Callable[[], WindowResult] | None = None
+        pending: PendingWindow | None = None
         for window in windows:
             started = start_window(bundle, window, options, device, runner)
             if pending is not None:
-                yield pending()
+                yield pending.result()
             pending = started
         if pending is not None:
-            yield pending()
+            yield pending.result()

@@ -9,13 +9,15 @@ to HDF5: residue heads (L, C), sequence heads (C,)) and returns a JSON-able metr
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import torch
 
-from seqrnn.encoding.examples import Example, prepare_example
+from seqrnn.encoding.examples import Example, head_mask_columns, prepare_example
 from seqrnn.errors import InputError
 from seqrnn.inference.engine import PredictOptions, predict_windows
 from seqrnn.io.inputs import ReadOptions, Skipped, all_skipped_note, chain_inputs, labelled_by_file
@@ -167,3 +169,76 @@ def evaluate_records(
     evaluation = evaluate_examples(bundle, examples, options, device)
     evaluation.skipped = skipped
     return evaluation
+
+
+@dataclass
+class ModelEvaluation:
+    """One model's scores as ``seqrnn evaluate`` reports them: the files scored, the data-level mask
+    columns used, the evaluation and the seconds it took."""
+
+    bundle: ModelBundle
+    inputs: list[str]
+    mask_columns: list[str]
+    evaluation: Evaluation
+    seconds: float
+
+    def report(self) -> dict[str, Any]:
+        """The ``--json`` payload of this model."""
+        heads = self.bundle.model.heads
+        result = self.evaluation
+        return {
+            "model": self.bundle.name,
+            "model_sha256": self.bundle.sha256,
+            "data": self.inputs,
+            "mask_columns": self.mask_columns,
+            # What each residue head was scored on: its own mask columns (heads[].mask_columns) or the above.
+            "head_mask_columns": {
+                n: list(head_mask_columns(h, self.mask_columns))
+                for n, h in heads.items()
+                if h.level == "residue"
+            },
+            "n_sequences": result.n_sequences,
+            "skipped": [{"record": k.record, "row": k.index + 1, "reason": k.reason} for k in result.skipped],
+            "metrics": result.metrics,
+        }
+
+
+def evaluate_models(
+    loaded: ModelBundle,
+    data: Sequence[str],
+    class_files: Mapping[str, str] | None,
+    options: PredictOptions,
+    device: torch.device,
+    read: ReadOptions | None = None,
+    labels: Mapping[str, str | Sequence[str]] | None = None,
+    mask_columns: Sequence[str] | None = None,
+) -> list[ModelEvaluation]:
+    """Score a model, an ensemble, or each model of a set on its own (``seqrnn evaluate`` and
+    :func:`seqrnn.evaluate`): labelled ``data`` files or one file per class; ``labels`` ``{head:
+    column}`` reads a head's labels from another column (for the heads a model has); ``mask_columns``
+    None: each model's own. Label columns are put back afterwards, so a loaded bundle is unchanged.
+    ``ValueError`` for a usage mistake (not exactly one of data and class files, an unknown class)."""
+    if options.on_invalid == "mask":
+        raise ValueError(
+            "on_invalid mask: evaluate offers error or skip (masked letters change what is scored)"
+        )
+    done = []
+    for bundle in loaded.members or [loaded]:
+        heads = bundle.model.heads
+        own = {h: c for h, c in (labels or {}).items() if h in heads or not loaded.members}
+        before = {name: list(heads[name].spec.columns) for name in own if name in heads}
+        try:
+            bundle.use_label_columns(own)
+            inputs, records = labelled_inputs(bundle, data, class_files, read)
+            masks = list(
+                mask_columns
+                if mask_columns is not None
+                else bundle.metadata.get("data", {}).get("mask_columns", [])
+            )
+            start = time.perf_counter()
+            evaluation = evaluate_records(bundle, records, options, device, masks)
+            done.append(ModelEvaluation(bundle, inputs, masks, evaluation, time.perf_counter() - start))
+        finally:
+            for name, columns in before.items():
+                heads[name].spec.columns = columns
+    return done

@@ -1,5 +1,6 @@
 """Writing a predictions file (layout in :mod:`seqrnn.io.predictions`): the datasets of a run for its
-heads, the provenance attributes, and one window of results as :meth:`RaggedH5Writer.append` arguments.
+heads, the provenance attributes, and one window of decoded outputs as :meth:`RaggedH5Writer.append`
+arguments.
 
 Shapes per window: ``residue[head]`` (R_window, C) rows of all examples concatenated, ``sequence[head]``
 (N_window, C); an ensemble's ``*_std`` the same shapes.
@@ -9,19 +10,18 @@ from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import h5py
 import numpy as np
 
+from seqrnn.inference.engine import WindowResult
 from seqrnn.io.hdf5 import DatasetSpec
+from seqrnn.io.inputs import ReadOptions
 from seqrnn.io.outputs import provenance
 from seqrnn.io.predictions import FORMAT, FORMAT_VERSION
-
-if TYPE_CHECKING:
-    from seqrnn.encoding.examples import Example
-    from seqrnn.models.bundle import ModelBundle
-    from seqrnn.models.heads import Head
+from seqrnn.models.bundle import ModelBundle
+from seqrnn.models.heads import Head
 
 Layout = tuple[dict[str, DatasetSpec], dict[str, DatasetSpec]]
 
@@ -89,32 +89,38 @@ def file_attrs(
     return attrs
 
 
-def window_payload(
-    bundle: ModelBundle,
-    examples: Sequence[Example],
-    residue: dict[str, np.ndarray],
-    sequence: dict[str, np.ndarray],
-    residue_std: dict[str, np.ndarray] | None = None,
-    sequence_std: dict[str, np.ndarray] | None = None,
-) -> dict[str, Any]:
-    """One window of results as :meth:`RaggedH5Writer.append` arguments.
+def input_attrs(read: ReadOptions) -> dict[str, str]:
+    """How the inputs were read, so ``seqrnn export -f csv`` can put predictions next to their rows."""
+    return {
+        "input_format": read.fmt or "",
+        "sequence_column": read.sequence_column or "",
+        "id_column": read.id_column or "",
+        "genome": read.genome or "",
+    }
 
-    ``residue[head]`` (R_window, C) and ``sequence[head]`` (N_window, C), keyed by head name; an
-    ensemble's ``residue_std``/``sequence_std`` (same shapes) go to the ``std`` datasets.
+
+def window_payload(
+    heads: Mapping[str, Head], result: WindowResult, sequences: Sequence[str]
+) -> dict[str, Any]:
+    """One window of decoded outputs as :meth:`RaggedH5Writer.append` arguments.
+
+    ``result.residue[head]`` (R_window, C) and ``result.sequence[head]`` (N_window, C), keyed by head
+    name; an ensemble's ``residue_std``/``sequence_std`` (same shapes) go to the ``std`` datasets;
+    ``sequences`` are the examples' sequences as the model saw them (decoded tokens).
     """
-    heads = bundle.model.heads
+    examples = result.examples
     return {
         "ids": [e.id for e in examples],
         "lengths": np.array([e.tokens.size for e in examples], dtype=np.int64),
         "residue": {
-            **{dataset_key(n, heads[n]): a for n, a in residue.items()},
-            **{dataset_key(n, heads[n], std=True): a for n, a in (residue_std or {}).items()},
+            **{dataset_key(n, heads[n]): a for n, a in result.residue.items()},
+            **{dataset_key(n, heads[n], std=True): a for n, a in result.residue_std.items()},
         },
         "sequence": {
-            "sequences": np.array([bundle.encoder.decode(e.tokens) for e in examples], dtype=object),
+            "sequences": np.array(sequences, dtype=object),
             "record_index": np.array([e.index for e in examples], dtype=np.int64),
             "masked": np.array([e.masked for e in examples], dtype=np.int32),
-            **{dataset_key(n, heads[n]): a for n, a in sequence.items()},
-            **{dataset_key(n, heads[n], std=True): a for n, a in (sequence_std or {}).items()},
+            **{dataset_key(n, heads[n]): a for n, a in result.sequence.items()},
+            **{dataset_key(n, heads[n], std=True): a for n, a in result.sequence_std.items()},
         },
     }

@@ -1,9 +1,19 @@
-"""The prediction loop: records -> finished examples -> windows -> model -> heads -> HDF5 file.
+"""The prediction path, one named step each: records -> examples -> batches -> model -> outputs -> file.
 
-Records are read in windows (``window_tokens`` residues at most; :func:`seqrnn.encoding.examples.example_windows`),
-each window is predicted by :mod:`seqrnn.inference.engine` and appended to the predictions file
-(:mod:`seqrnn.io.predictions`) in input order, so memory is bounded by the window, not by the input.
-The next window is read and queued while the current one is written.
+:func:`predict_to_h5` is what ``seqrnn predict`` and :func:`seqrnn.predict` run:
+
+1. :func:`read_inputs` (:mod:`seqrnn.io.inputs`, :mod:`seqrnn.io.formats`): the input files, in order,
+   as :class:`~seqrnn.io.records.Record` s (``--shard`` applied);
+2. :func:`record_windows` (:mod:`seqrnn.encoding.examples`): records -> encoded examples, in windows of
+   about ``window_tokens`` tokens, so memory is bounded by the window, not by the input;
+3. :func:`seqrnn.inference.engine.predict_windows`: each window's token-budget batches
+   (:mod:`seqrnn.encoding.batching`) through the model and its heads (:mod:`seqrnn.models`), giving per
+   window ``residue[head]`` (R_window, C) and ``sequence[head]`` (N_window, C); the next window is read
+   and queued while this one is written;
+4. :func:`seqrnn.inference.layout.window_payload`: one window's outputs with the decoded sequences,
+   keyed by dataset path;
+5. :class:`seqrnn.io.hdf5.RaggedH5Writer`: appended to the predictions file in input order
+   (:func:`write_windows`), which appears complete or not at all.
 """
 
 from __future__ import annotations
@@ -13,6 +23,7 @@ import shutil
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -26,10 +37,10 @@ from seqrnn.core.runtime import resolve_precision
 from seqrnn.encoding.examples import Example, example_windows
 from seqrnn.errors import InputError, UsageError
 from seqrnn.inference.engine import PredictOptions, WindowResult, predict_examples, predict_windows
-from seqrnn.inference.layout import Layout, dataset_layout, file_attrs, window_payload
-from seqrnn.io.files import unstaged
+from seqrnn.inference.layout import Layout, dataset_layout, file_attrs, input_attrs, window_payload
+from seqrnn.inference.resume import parts_dir, resumable_payloads
 from seqrnn.io.hdf5 import RaggedH5Writer, write_skipped
-from seqrnn.io.inputs import Skipped, all_skipped_note, chain_inputs
+from seqrnn.io.inputs import ReadOptions, Skipped, all_skipped_note, chain_inputs
 from seqrnn.io.outputs import OutputPlan, check_writable
 from seqrnn.io.records import Record
 from seqrnn.models.bundle import ModelBundle
@@ -46,7 +57,7 @@ HEARTBEAT_SECONDS = 60.0
 class PredictSummary:
     """What a prediction run did: counts, time, skipped and masked records, class mix per head."""
 
-    output: Path | None  # None: written in memory (seqrnn.predict)
+    output: Path | None  # None: written in memory (seqrnn.predict); the open file is ``file``
     n_sequences: int = 0
     n_residues: int = 0
     seconds: float = 0.0
@@ -59,34 +70,7 @@ class PredictSummary:
     # that allowed range (None: the bundle does not record its training lengths).
     off_length: int = 0
     length_range: tuple[int, int] | None = None
-
-
-def _windows(
-    records: Iterable[Record], bundle: ModelBundle, options: PredictOptions, skipped: list[Skipped]
-) -> Iterator[list[Example]]:
-    return example_windows(
-        records,
-        bundle.encoder,
-        window_tokens=options.window_tokens,
-        on_invalid=options.on_invalid,
-        views=bundle.views(options.test_views),
-        skipped=skipped,
-    )
-
-
-def iter_predictions(
-    bundle: ModelBundle,
-    records: Iterable[Record],
-    options: PredictOptions,
-    device: torch.device,
-    skipped: list[Skipped] | None = None,
-) -> Iterator[WindowResult]:
-    """Predict records window by window, in input order (no file written).
-
-    Records left out under ``on_invalid="skip"`` are appended to ``skipped``.
-    """
-    skipped = [] if skipped is None else skipped
-    yield from predict_windows(bundle, _windows(records, bundle, options, skipped), options, device)
+    file: h5py.File | None = None  # the in-memory file (output None), open for reading
 
 
 def plan_outputs(
@@ -114,124 +98,129 @@ def plan_outputs(
 def predict_to_h5(
     bundle: ModelBundle,
     inputs: Sequence[str | Path],
-    output: str | Path,
+    output: str | Path | None,
     options: PredictOptions,
     device: torch.device,
+    *,
+    read: ReadOptions | None = None,
+    records: Iterable[Record] | None = None,
     command: str = "",
     progress: bool = False,
     resume: bool = False,
     heartbeat: float | None = None,
-    records: Iterable[Record] | None = None,
     compression: str | None = None,
 ) -> PredictSummary:
-    """Predict all inputs into one HDF5 file.
+    """Predict all inputs into one HDF5 file, or into memory when ``output`` is None (the summary's
+    ``file``, as :func:`seqrnn.predict` reads it), through the steps in the module docstring.
 
-    ``records``: predict these instead of reading ``inputs`` (which then only name them in the file).
+    ``read``: how the input files are read (formats, columns, genome, shard). ``records``: predict these
+    instead of reading ``inputs`` (which then only name them in the file).
     ``compression``: ``"gzip"`` (with the shuffle filter) or None (default). Float probabilities
     hardly compress (gzip level 4 saves about a quarter of the file) and gzip costs more time than
     the rest of writing by an order of magnitude, so it is the caller's choice (``--compress``).
 
     Progress: with ``progress`` and stderr a terminal, a tqdm bar; and every ``heartbeat`` seconds
-    (default :data:`HEARTBEAT_SECONDS`) a ``progress`` event on the ``seqrnn.inference.pipeline`` logger
+    (default :data:`HEARTBEAT_SECONDS`) a ``progress`` event on this module's logger
     (``predict: N sequences, R residues, X residues/s``), shown on the console only where no bar is.
 
-    With ``resume`` every finished window is also kept as a part file in ``.<output>.parts/``; a rerun
-    after a crash or kill reuses the parts that match (same model, same records) and predicts only the
-    rest, then assembles the same file an uninterrupted run writes and removes the parts.
+    With ``resume`` every finished window is also kept as a part file (:mod:`seqrnn.inference.resume`);
+    a rerun after a crash or kill reuses the parts that match and predicts only the rest, then writes
+    the same file an uninterrupted run writes and removes the parts.
     """
-    output = check_writable(output)
-    writer = predictions_writer(bundle, output, compression)
-    return write_predictions(
-        writer, bundle, inputs, options, device, command, progress, resume, heartbeat, records
-    )
-
-
-def write_predictions(
-    writer: RaggedH5Writer,
-    bundle: ModelBundle,
-    inputs: Sequence[str | Path],
-    options: PredictOptions,
-    device: torch.device,
-    command: str = "",
-    progress: bool = False,
-    resume: bool = False,
-    heartbeat: float | None = None,
-    records: Iterable[Record] | None = None,
-) -> PredictSummary:
-    """What :func:`predict_to_h5` does, into ``writer``: a new (not yet entered) writer from
-    :func:`predictions_writer`, on disk or in memory (as :func:`seqrnn.predict` uses it), so both give
-    the same file."""
-    output = writer.path
-    if resume and output is None:
+    read = read or ReadOptions()
+    path = check_writable(output) if output is not None else None
+    if resume and path is None:
         raise ValueError("resume needs a predictions file on disk")
-    cap_primitive_caches()
-    if bundle.encoder.name == "smiles":
-        from seqrnn.encoding.chem import note_without_rdkit
-
-        # Once: validity and canonical form cannot be checked without RDKit (through the logger, so
-        # library callers see nothing unless they route seqrnn's logging).
-        note_without_rdkit(lambda message: logger.warning("seqrnn: %s", message))
-    precision = resolve_precision(options.precision, device)
-    attrs = file_attrs(bundle, inputs, options.read.shard, precision, command)
-    summary = PredictSummary(output)
-    trained = bundle.trained_lengths()
-    if trained is not None:
-        summary.length_range = (max(1, trained[0] // 2), trained[1] * 2)
-    counts = {n: np.zeros(len(h.classes)) for n, h in bundle.model.heads.items() if h.level == "residue"}
-    cuts = {n: h.spec.threshold for n, h in bundle.model.heads.items()}  # the class mix calls as export does
+    _prepare(bundle)
+    summary = PredictSummary(path)
+    summary.length_range = _length_range(bundle)
+    writer = predictions_writer(bundle, path, compression)
+    writer.attrs.update(
+        file_attrs(bundle, inputs, read.shard, resolve_precision(options.precision, device), command)
+    )
+    records = read_inputs(inputs, read) if records is None else records
+    windows = record_windows(records, bundle, options, summary.skipped)
+    if resume:
+        assert path is not None
+        payloads = _resumed(bundle, windows, options, device, path, summary)
+    else:
+        results = predict_windows(bundle, windows, options, device)
+        payloads = (_payload(bundle, result) for result in results)
     start = time.perf_counter()
     interval = HEARTBEAT_SECONDS if heartbeat is None else heartbeat
     bar = Progress("predict", "seq", enabled=progress, interval=interval, log=logger, rates=("residues",))
-    windows = _windows(
-        chain_inputs(inputs, options.read) if records is None else records, bundle, options, summary.skipped
-    )
-    payloads = (
-        _resumable_payloads(bundle, windows, options, device, output, summary)
-        if resume
-        else (_payload(bundle, r) for r in predict_windows(bundle, windows, options, device))
-    )
-    writer.attrs.update(attrs)
     with writer, bar:  # the bar closes on errors too
-        for payload in payloads:
-            writer.append(**payload)
-            for key, arr in payload["residue"].items():
-                if key.endswith("/std"):
-                    continue
-                head = key[len("residue/") : key.rfind("/")]
-                counts[head] += np.bincount(decide(arr, cuts.get(head)), minlength=arr.shape[1])
-            summary.n_sequences += len(payload["ids"])
-            for rid, n in zip(payload["ids"], payload["sequence"]["masked"], strict=True):
-                if n:
-                    summary.masked.append((rid, int(n)))
-            summary.n_residues += int(payload["lengths"].sum())
-            if summary.length_range is not None:
-                lo, hi = summary.length_range
-                summary.off_length += int(((payload["lengths"] < lo) | (payload["lengths"] > hi)).sum())
-            bar.advance(len(payload["ids"]), sequences=summary.n_sequences, residues=summary.n_residues)
-        if summary.n_sequences == 0 and options.read.shard is None:
+        write_windows(writer, payloads, bundle, summary, bar)
+        if summary.n_sequences == 0 and read.shard is None:
             # An empty shard is a valid (empty) result: N may exceed the number of records.
             raise InputError(
                 "no sequences to predict" + all_skipped_note(summary.skipped),
                 source=", ".join(map(str, inputs)),
             )
-        writer.attrs["n_skipped"] = len(summary.skipped)
-        writer.attrs["n_off_length"] = summary.off_length
+        writer.attrs.update(n_skipped=len(summary.skipped), n_off_length=summary.off_length)
         write_skipped(writer, [(s.index, s.record, s.reason) for s in summary.skipped])
-        # How the inputs were read, so `seqrnn export -f csv` can put predictions next to their rows.
-        writer.attrs["input_format"] = options.read.fmt or ""
-        writer.attrs["sequence_column"] = options.read.sequence_column or ""
-        writer.attrs["id_column"] = options.read.id_column or ""
-        writer.attrs["genome"] = options.read.genome or ""
+        writer.attrs.update(input_attrs(read))  # so `seqrnn export -f csv` can re-read the input rows
         writer.attrs["n_masked"] = len(summary.masked)
-    if resume:
-        shutil.rmtree(_parts_dir(output), ignore_errors=True)
+    if resume and path is not None:
+        shutil.rmtree(parts_dir(path), ignore_errors=True)
     summary.seconds = time.perf_counter() - start
+    summary.file = writer.file if path is None else None
+    return summary
+
+
+def read_inputs(inputs: Sequence[str | Path], read: ReadOptions) -> Iterator[Record]:
+    """Step 1: the records of the input files in order (:func:`seqrnn.io.inputs.chain_inputs`)."""
+    return chain_inputs(inputs, read)
+
+
+def record_windows(
+    records: Iterable[Record], bundle: ModelBundle, options: PredictOptions, skipped: list[Skipped]
+) -> Iterator[list[Example]]:
+    """Step 2: records -> windows of encoded examples (with the model's test-time views); records left
+    out under ``on_invalid="skip"`` are appended to ``skipped``."""
+    return example_windows(
+        records,
+        bundle.encoder,
+        window_tokens=options.window_tokens,
+        on_invalid=options.on_invalid,
+        views=bundle.views(options.test_views),
+        skipped=skipped,
+    )
+
+
+def write_windows(
+    writer: RaggedH5Writer,
+    payloads: Iterable[dict[str, Any]],
+    bundle: ModelBundle,
+    summary: PredictSummary,
+    bar: Progress,
+) -> None:
+    """Step 5: append each window's payload to the open ``writer`` and count it into ``summary``
+    (sequences, residues, masked letters, lengths far from training, the class mix per residue head)."""
+    heads = bundle.model.heads
+    counts = {n: np.zeros(len(h.classes)) for n, h in heads.items() if h.level == "residue"}
+    cuts = {n: h.spec.threshold for n, h in heads.items()}  # the class mix calls as export does
+    for payload in payloads:
+        writer.append(**payload)
+        for key, arr in payload["residue"].items():
+            if not key.endswith("/std"):
+                head = key[len("residue/") : key.rfind("/")]
+                counts[head] += np.bincount(decide(arr, cuts.get(head)), minlength=arr.shape[1])
+        lengths = payload["lengths"]
+        summary.n_sequences += len(payload["ids"])
+        summary.n_residues += int(lengths.sum())
+        summary.masked += [
+            (r, int(n)) for r, n in zip(payload["ids"], payload["sequence"]["masked"], strict=True) if n
+        ]
+        if summary.length_range is not None:
+            lo, hi = summary.length_range
+            summary.off_length += int(((lengths < lo) | (lengths > hi)).sum())
+        bar.advance(len(payload["ids"]), sequences=summary.n_sequences, residues=summary.n_residues)
     for name, c in counts.items():
-        classes = bundle.model.heads[name].classes
+        classes = heads[name].classes
         summary.class_fractions[name] = {
             k: float(v / max(c.sum(), 1)) for k, v in zip(classes, c, strict=True)
         }
-    return summary
 
 
 def predictions_writer(
@@ -243,19 +232,32 @@ def predictions_writer(
     return RaggedH5Writer(output, {}, *_layout(bundle), compression=compression if output else None)
 
 
+def _prepare(bundle: ModelBundle) -> None:
+    cap_primitive_caches()
+    if bundle.encoder.name == "smiles":
+        from seqrnn.encoding.chem import note_without_rdkit
+
+        # Once: validity and canonical form cannot be checked without RDKit (through the logger, so
+        # library callers see nothing unless they route seqrnn's logging).
+        note_without_rdkit(lambda message: logger.warning("seqrnn: %s", message))
+
+
+def _length_range(bundle: ModelBundle) -> tuple[int, int] | None:
+    trained = bundle.trained_lengths()
+    return None if trained is None else (max(1, trained[0] // 2), trained[1] * 2)
+
+
 def _layout(bundle: ModelBundle) -> Layout:
     return dataset_layout(bundle.model.heads, std=std_heads(bundle.model))
 
 
-def _payload(bundle: ModelBundle, r: WindowResult) -> dict[str, Any]:
-    return window_payload(bundle, r.examples, r.residue, r.sequence, r.residue_std, r.sequence_std)
+def _payload(bundle: ModelBundle, result: WindowResult) -> dict[str, Any]:
+    """Step 4: one window's outputs with the sequences decoded, keyed by dataset path."""
+    sequences = [bundle.encoder.decode(e.tokens) for e in result.examples]
+    return window_payload(bundle.model.heads, result, sequences)
 
 
-def _parts_dir(output: Path) -> Path:
-    return output.parent / f".{output.name}.parts"
-
-
-def _resumable_payloads(
+def _resumed(
     bundle: ModelBundle,
     windows: Iterator[list[Example]],
     options: PredictOptions,
@@ -263,55 +265,13 @@ def _resumable_payloads(
     output: Path,
     summary: PredictSummary,
 ) -> Iterator[dict[str, Any]]:
-    parts = _parts_dir(output)
-    parts.mkdir(exist_ok=True)
-    layout = _layout(bundle)
-    # Every record is read and encoded again on a rerun (cheap next to the model), which rebuilds the
-    # same window boundaries and the skip report; only the model calls of finished windows are saved.
-    for w, window in enumerate(windows):
-        part = parts / f"part{w:06d}.h5"
-        first, last = window[0].index, window[-1].index
-        payload = read_part(part, layout, bundle.sha256, first, last, len(window))
-        if payload is None:
-            summary.windows_predicted += 1
-            result = predict_examples(bundle, window, options, device)
-            payload = _payload(bundle, result)
-            write_part(part, payload, layout, bundle.sha256, first, last)
-        else:
-            summary.windows_reused += 1
-        yield payload
+    counts = {"predicted": 0, "reused": 0}
+    predict = partial(_predicted_payload, bundle, options, device)
+    yield from resumable_payloads(windows, predict, _layout(bundle), bundle.sha256, output, counts)
+    summary.windows_predicted, summary.windows_reused = counts["predicted"], counts["reused"]
 
 
-# Part files (--resume): one finished window each, in the predictions layout ------------------------
-
-
-def write_part(
-    path: Path, payload: dict[str, Any], layout: Layout, sha256: str, first: int, last: int
-) -> None:
-    """Keep one finished window (records ``first``..``last`` of the model ``sha256``) for a rerun."""
-    attrs = {"model_sha256": sha256, "first_record": first, "last_record": last}
-    with unstaged(), RaggedH5Writer(path, attrs, *layout, compression=None) as writer:
-        writer.append(**payload)
-
-
-def read_part(
-    path: Path, layout: Layout, sha256: str, first: int, last: int, n: int
-) -> dict[str, Any] | None:
-    """A finished part for exactly these ``n`` records from this model, or None."""
-    if not path.is_file():
-        return None
-    try:
-        with h5py.File(path, "r") as f:
-            found = tuple(
-                f.attrs.get(k) for k in ("model_sha256", "first_record", "last_record", "n_sequences")
-            )
-            if found != (sha256, first, last, n):
-                return None
-            return {
-                "ids": list(f["ids"].asstr()[:]),
-                "lengths": f["lengths"][:],
-                "residue": {k: f[k][:] for k in layout[0]},
-                "sequence": {k: f[k][:] for k in layout[1]},
-            }
-    except (OSError, KeyError):
-        return None
+def _predicted_payload(
+    bundle: ModelBundle, options: PredictOptions, device: torch.device, window: list[Example]
+) -> dict[str, Any]:
+    return _payload(bundle, predict_examples(bundle, window, options, device))

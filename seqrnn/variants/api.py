@@ -17,7 +17,7 @@ from __future__ import annotations
 import contextlib
 import shutil
 import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -159,19 +159,18 @@ def score_variants(
     region: str | None = None,
     on_invalid: str = "ref_mismatch",
     chunk_size: int = 4096,
-    batch_tokens: int = 32768,
-    batch_size: int = 512,
-    precision: str = "auto",
     device: str | None = None,
     threads: int | None = None,
     progress: bool = False,
+    **options: Any,
 ) -> VariantEffects:
     """Score every ALT allele of ``vcf`` with DNA ``model`` (a name, group, pattern or ``.pt`` path,
     or a list of them, each scored on its own), as ``seqrnn variants`` does (docs/variants.md).
 
     ``output``: keep the variants file there (written atomically, never over an input); without it
     the file lives in a temporary directory until the returned reader is closed. The other options
-    are the command's. Raises :class:`~seqrnn.errors.SeqrnnError` subclasses as the command exits on.
+    are the command's; ``options`` are the model-running ones of :func:`seqrnn.predict`
+    (``batch_tokens``, ``batch_size``, ``workers``, ``precision``). Raises :class:`~seqrnn.errors.SeqrnnError` subclasses as the command exits on.
     """
     from seqrnn.variants.exports import plan_outputs
     from seqrnn.variants.scoring import VariantOptions, score_vcf_to_h5
@@ -181,10 +180,14 @@ def score_variants(
     names = [model] if isinstance(model, str) else list(model)
     with _target(output, "variants.h5") as (path, cleanup):
         plan_outputs(Path(vcf), Path(genome), names, path, ())[0].check()
-        dev, options = _setup(device, threads, batch_tokens, batch_size, precision)
+        dev, predict_options = _setup(device, threads, options)
         models = load_scoring_models(names, dev, window)
         opts = VariantOptions(
-            window=window, chunk_size=chunk_size, on_invalid=on_invalid, region=region, predict=options
+            window=window,
+            chunk_size=chunk_size,
+            on_invalid=on_invalid,
+            region=region,
+            predict=predict_options,
         )
         score_vcf_to_h5(models, vcf, genome, path, opts, dev, "seqrnn.score_variants", progress=progress)
         return VariantEffects(path, cleanup)
@@ -200,12 +203,10 @@ def tile(
     output: PathLike | None = None,
     window: int | None = None,
     chunk_size: int = 4096,
-    batch_tokens: int = 32768,
-    batch_size: int = 512,
-    precision: str = "auto",
     device: str | None = None,
     threads: int | None = None,
     progress: bool = False,
+    **options: Any,
 ) -> Track:
     """Score windows every ``stride`` bases along the BED ``regions`` (or the whole contig ``chrom``)
     with DNA ``model``, as ``seqrnn tile`` does; ``output`` as for :func:`score_variants`."""
@@ -219,14 +220,14 @@ def tile(
         plan = OutputPlan().read("BED file", regions).read_genome(genome).read_model(*names)
         plan.write("track file", path)
         plan.check()
-        dev, options = _setup(device, threads, batch_tokens, batch_size, precision)
+        dev, predict_options = _setup(device, threads, options)
         models = load_scoring_models(names, dev, window)
         tile_to_h5(
             models,
             genome,
             path,
             stride,
-            options,
+            predict_options,
             dev,
             bed=regions,
             chrom=chrom,
@@ -254,19 +255,16 @@ def _target(output: PathLike | None, name: str) -> Iterator[tuple[Path, Path | N
 
 
 def _setup(
-    device: str | None, threads: int | None, batch_tokens: int, batch_size: int, precision: str
+    device: str | None, threads: int | None, options: Mapping[str, Any]
 ) -> tuple[torch.device, PredictOptions]:
-    from seqrnn.core.runtime import PRECISIONS, resolve_device, set_threads
-    from seqrnn.inference.engine import PredictOptions
+    from seqrnn.core.runtime import resolve_device, set_threads
+    from seqrnn.inference.engine import split_options
 
-    for key, value in (("batch_tokens", batch_tokens), ("batch_size", batch_size)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise SeqrnnError(f"{key}={value!r}: expected a whole number of at least 1")
-    if precision not in PRECISIONS:
-        raise SeqrnnError(f"precision={precision!r}: choose {', '.join(PRECISIONS)}")
+    predict_options, _ = split_options(options, reading=False)
+    if threads is not None and (isinstance(threads, bool) or not isinstance(threads, int) or threads < 1):
+        raise SeqrnnError(f"threads={threads!r}: expected an integer of at least 1")
     set_threads(threads)
-    dev = resolve_device(device or "auto")
-    return dev, PredictOptions(batch_tokens=batch_tokens, batch_size=batch_size, precision=precision)
+    return resolve_device(device or "auto"), predict_options
 
 
 def _pandas() -> Any:

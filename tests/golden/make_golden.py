@@ -13,13 +13,19 @@ from pathlib import Path
 import torch
 import yaml
 
-from seqrnn.inference.engine import PredictOptions
-from seqrnn.inference.pipeline import iter_predictions
+from seqrnn.inference.engine import PredictOptions, predict_windows
+from seqrnn.inference.pipeline import record_windows
 from seqrnn.io.formats import read_records
 from seqrnn.models.bundle import file_sha256, load_bundle
 from seqrnn.resources.synthetic import protein_ss_rows, write_table
 from seqrnn.training import train
 from seqrnn.training.config import load_config
+
+
+def iter_predictions(bundle, records, options, device):  # type: ignore[no-untyped-def]
+    """Window results of ``records`` through the predict path's encode and model steps."""
+    return predict_windows(bundle, record_windows(records, bundle, options, []), options, device)
+
 
 HERE = Path(__file__).parent
 

@@ -98,13 +98,14 @@ def test_titin_length_chain_predicts_in_bounded_memory() -> None:
     bundle = load_bundle("protein-ss")
     rng = np.random.default_rng(0)
     seq = "".join(rng.choice(list("ACDEFGHIKLMNPQRSTVWY"), size=35_000))
-    from seqrnn.inference.pipeline import iter_predictions
+    from seqrnn.inference.engine import predict_windows
+    from seqrnn.inference.pipeline import record_windows
     from seqrnn.io.records import Record
 
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    (window,) = iter_predictions(
-        bundle, [Record("titin_like", seq, 0, "test")], PredictOptions(precision="fp32"), torch.device("cpu")
-    )
+    options = PredictOptions(precision="fp32")
+    windows = record_windows([Record("titin_like", seq, 0, "test")], bundle, options, [])
+    (window,) = predict_windows(bundle, windows, options, torch.device("cpu"))
     grown_mb = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024
     assert window.residue["ss8"].shape == (35_000, 8)
     assert grown_mb < 2000

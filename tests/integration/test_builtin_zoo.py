@@ -114,7 +114,7 @@ def test_tf_card_figures_are_reproduced_on_the_test_fold(name: str) -> None:
     metrics = evaluate_records(
         bundle,
         chain_inputs(TF_TESTS[name], read),
-        PredictOptions(precision="fp32", read=read),
+        PredictOptions(precision="fp32"),
         torch.device("cpu"),
     ).metrics["bound"]
     card = bundle.metadata["card"]["test metrics"]

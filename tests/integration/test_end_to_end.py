@@ -46,9 +46,9 @@ def test_train_reload_predict_evaluate(task: str, synthetic: dict[str, Path], tm
     assert bundle.metadata["data"]["fingerprint"].startswith("sha256:")
     assert bundle.metadata["valid_metrics"]
     out = tmp_path / "pred.h5"
-    opts = PredictOptions(read=ReadOptions(sequence_column=bundle.metadata["data"]["sequence_column"]))
-    summary = predict_to_h5(bundle, [synthetic[task]], out, opts, CPU, command="test")
-    records = list(read_records(synthetic[task], sequence_column=opts.read.sequence_column))
+    read = ReadOptions(sequence_column=bundle.metadata["data"]["sequence_column"])
+    summary = predict_to_h5(bundle, [synthetic[task]], out, PredictOptions(), CPU, read=read, command="test")
+    records = list(read_records(synthetic[task], sequence_column=read.sequence_column))
     assert summary.n_sequences == len(records)
     with h5py.File(out) as f:
         assert f.attrs["format"] == "seqrnn-predictions"
@@ -63,7 +63,7 @@ def test_train_reload_predict_evaluate(task: str, synthetic: dict[str, Path], tm
             if head.kind in ("residue_classification", "sequence_classification"):
                 np.testing.assert_allclose(ds[:].sum(1), 1.0, atol=1e-5)
 
-    evaluation = evaluate_records(bundle, records, opts, CPU, bundle.metadata["data"]["mask_columns"])
+    evaluation = evaluate_records(bundle, records, PredictOptions(), CPU, bundle.metadata["data"]["mask_columns"])
     assert set(evaluation.metrics) == set(bundle.model.heads)
 
 

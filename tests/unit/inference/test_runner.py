@@ -13,13 +13,19 @@ import torch
 
 from seqrnn.core.runtime import cpu_bf16_rnn_works
 from seqrnn.encoding.encoders import ProteinEncoder
-from seqrnn.inference.engine import PredictOptions
-from seqrnn.inference.pipeline import iter_predictions
+from seqrnn.inference.engine import PredictOptions, predict_windows
+from seqrnn.inference.pipeline import record_windows
 from seqrnn.inference.runner import BatchRunner, SpareThreads
 from seqrnn.io.records import Record
 from seqrnn.models.bundle import ModelBundle
 from seqrnn.models.threads import direction_helper
 from tests.unit.models.test_bundle import fixed_input, tiny_model
+
+
+def iter_predictions(bundle, records, options, device):  # type: ignore[no-untyped-def]
+    """Window results of ``records`` through the predict path's encode and model steps."""
+    return predict_windows(bundle, record_windows(records, bundle, options, []), options, device)
+
 
 ALPHABET = np.array(list("ACDEFGHIKLMNPQRSTVWY"))
 

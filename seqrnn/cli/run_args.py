@@ -1,0 +1,102 @@
+"""The shared options of the model-running commands, as one argument: :func:`run_options` adds the
+model-running options (device, threads, batch budget, workers, precision) and, on request, the
+input-reading and test-view options to a command, and hands them to it as one :class:`RunArgs`.
+
+Typer reads a command's parameters from its signature, so :func:`run_options` rewrites it: the
+command declares only its own options plus ``run: RunArgs``.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import typing
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from enum import Enum
+from pathlib import Path
+from typing import Any, Optional
+
+from seqrnn.cli.options import (
+    BATCH_OPT,
+    DEVICE_OPT,
+    FORMAT_OPT,
+    GENOME_OPT,
+    IDCOL_OPT,
+    PRECISION_OPT,
+    SEQCOL_OPT,
+    THREADS_OPT,
+    TOKENS_OPT,
+    VIEWS_OPT,
+    WORKERS_OPT,
+    Device,
+    Precision,
+)
+
+#: name: (type, typer option) of the options every model-running command takes.
+ENGINE = {
+    "device": (Device, DEVICE_OPT),
+    "threads": (Optional[int], THREADS_OPT),  # noqa: UP045
+    "batch_tokens": (int, TOKENS_OPT),
+    "batch_size": (int, BATCH_OPT),
+    "workers": (int, WORKERS_OPT),
+    "precision": (Precision, PRECISION_OPT),
+}
+#: The input-reading options of commands that read sequence files (predict, evaluate).
+READING = {
+    "fmt": (Optional[str], FORMAT_OPT),  # noqa: UP045
+    "sequence_column": (Optional[str], SEQCOL_OPT),  # noqa: UP045
+    "id_column": (Optional[str], IDCOL_OPT),  # noqa: UP045
+    "genome": (Optional[Path], GENOME_OPT),  # noqa: UP045
+}
+VIEWS = {"test_views": (Optional[int], VIEWS_OPT)}  # noqa: UP045
+
+
+@dataclass
+class RunArgs:
+    """The shared options as given: ``device``, ``threads``, ``engine`` (the
+    :class:`~seqrnn.inference.engine.PredictOptions` fields given) and ``reading`` (the
+    :class:`~seqrnn.io.inputs.ReadOptions` fields; empty for commands without them)."""
+
+    device: str
+    threads: int | None
+    engine: dict[str, Any] = field(default_factory=dict)
+    reading: dict[str, Any] = field(default_factory=dict)
+
+
+def run_options(
+    reading: bool = False, views: bool = False
+) -> Callable[[Callable[..., None]], Callable[..., None]]:
+    """Give a command the shared model-running options (and with ``reading`` the input options, with
+    ``views`` ``--test-views``); the command takes them as one ``run: RunArgs`` parameter."""
+    shared = {**ENGINE, **(READING if reading else {}), **(VIEWS if views else {})}
+
+    def decorate(command: Callable[..., None]) -> Callable[..., None]:
+        hints = typing.get_type_hints(command)
+        own = [
+            p.replace(annotation=hints[p.name])
+            for p in inspect.signature(command).parameters.values()
+            if p.name != "run"
+        ]
+        added = [
+            inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=option, annotation=kind)
+            for name, (kind, option) in shared.items()
+        ]
+
+        @functools.wraps(command)
+        def run_command(**given: Any) -> None:
+            values = {name: given.pop(name) for name in shared}
+            device, threads = values.pop("device"), values.pop("threads")
+            if isinstance(values.get("precision"), Enum):
+                values["precision"] = values["precision"].value
+            read = {k: values.pop(k) for k in READING if k in values}
+            if read.get("genome") is not None:
+                read["genome"] = str(read["genome"])
+            command(**given, run=RunArgs(device.value, threads, values, read))
+
+        run_command.__signature__ = inspect.Signature([*own, *added])  # type: ignore[attr-defined]
+        run_command.__annotations__ = {p.name: p.annotation for p in [*own, *added]}
+        del run_command.__wrapped__  # typer must read the new signature, not the command's
+        return run_command
+
+    return decorate

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from seqrnn.core.runtime import resolve_device, set_threads
 from seqrnn.errors import SeqrnnError
-from seqrnn.inference.engine import split_options
+from seqrnn.inference.options import split_options
 from seqrnn.io.inputs import as_paths, in_shard, python_inputs
 from seqrnn.io.predictions import Predictions
 from seqrnn.models.bundle import ModelBundle
@@ -149,7 +149,8 @@ def predict(
         ModelError: the model cannot be loaded.
         SeqrnnError: an option value out of range.
     """
-    from seqrnn.inference.pipeline import plan_outputs, predict_to_h5
+    from seqrnn.inference.export import plan_outputs
+    from seqrnn.inference.pipeline import predict_to_h5
 
     predict_options, read = split_options(options)
     paths, records = python_inputs(inputs)

@@ -47,8 +47,8 @@ def predict(
     from seqrnn.core.runtime import resolve_device
     from seqrnn.inference.engine import PredictOptions
     from seqrnn.inference.export import export as export_predictions
-    from seqrnn.inference.export import export_path
-    from seqrnn.inference.pipeline import plan_outputs, predict_to_h5
+    from seqrnn.inference.export import export_path, plan_outputs
+    from seqrnn.inference.pipeline import predict_to_h5
     from seqrnn.io.inputs import ReadOptions, parse_shard
 
     if quiet:

@@ -16,21 +16,24 @@
   An ensemble's file adds the std over members of each value or probability, the column's name with
   ``_std`` appended (``pred_<head>_std``, ``pred_<head>_P<class>_std``), after the head's columns.
 PSIPRED formats need a 3-state head with classes H, E, C (``ss3`` of the built-in model).
+
+The ``tsv`` and ``csv`` columns are :mod:`seqrnn.io.columns`', the ones
+:meth:`seqrnn.io.predictions.Predictions.to_dataframe` gives (``level="residue"`` for the ``tsv`` layout).
 """
 
 from __future__ import annotations
 
 import csv
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
 
-from seqrnn.errors import InputError, OutputError
+from seqrnn.errors import InputError, OutputError, UsageError
 from seqrnn.io.files import AtomicOutput, atomic_write_text, disk_error, make_output_dir, output_errors
+from seqrnn.io.outputs import OutputPlan
 from seqrnn.io.predictions import Predictions
-from seqrnn.models.decisions import decide
 
 EXPORT_FORMATS = ("ss2", "horiz", "tsv", "csv")
 
@@ -155,14 +158,11 @@ def _export_tsv(pred: Predictions, output: Path) -> int:
     if not pred.residue_heads:
         raise InputError("no per-residue heads to export", source=str(pred.path))
     heads = pred.residue_heads
-    classes = {h: pred.classes(h) for h in heads}
-    cut = {h: pred.threshold(h) for h in heads}  # a two-class head's stored cut-off calls it, else argmax
+    columns = [pred.columns(h) for h in heads]  # a two-class head's stored cut-off calls it, else argmax
     std = pred.has_std
     header = ["id", "position", "residue"]
-    for h in heads:
-        header += (
-            [h] + [f"{h}_P{c}" for c in classes[h]] + ([f"{h}_P{c}_std" for c in classes[h]] if std else [])
-        )
+    for c in columns:
+        header += c.names + (c.std_names if std else [])
     try:
         with AtomicOutput(output) as tmp, tmp.open("w") as fh:
             fh.write("\t".join(header) + "\n")
@@ -172,16 +172,18 @@ def _export_tsv(pred: Predictions, output: Path) -> int:
             for rows in zip(*iters, strict=True):
                 spreads = next(stds) if stds is not None else (None,) * len(heads)
                 _i, rec_id, seq, _ = rows[0]
-                called = [decide(r[3], cut[h]) for h, r in zip(heads, rows, strict=True)]  # (L,) each
+                cells = []  # per head, the cells of every residue: class, probabilities, std
+                for c, r, spread in zip(columns, rows, spreads, strict=True):
+                    head_cells = c.rows(r[3])
+                    if spread is not None:
+                        for row, more in zip(head_cells, c.std_rows(spread[3]), strict=True):
+                            row += more
+                    cells.append(head_cells)
                 for j, aa in enumerate(seq):
-                    cells = [rec_id, str(j + 1), aa]
-                    for h, (_, _, _, probs), spread, call in zip(heads, rows, spreads, called, strict=True):
-                        p = probs[j]
-                        cells.append(classes[h][int(call[j])])
-                        cells += [f"{x:.4f}" for x in p]
-                        if spread is not None:
-                            cells += [f"{x:.4f}" for x in spread[3][j]]
-                    fh.write("\t".join(cells) + "\n")
+                    line = [rec_id, str(j + 1), aa]
+                    for head_cells in cells:
+                        line += head_cells[j]
+                    fh.write("\t".join(line) + "\n")
     except OSError as exc:
         raise disk_error(exc, output) or OutputError(f"{output}: {exc.strerror}") from None
     return len(pred.ids)
@@ -192,28 +194,18 @@ def _prediction_columns(
 ) -> list[tuple[list[str], np.ndarray, Callable[[np.ndarray], list[str]]]]:
     """(header, values, row formatter) per sequence-level head, ``values`` (N, C) in file order.
 
-    The head kind stored with each dataset picks the columns (:meth:`seqrnn.models.heads.Head.csv_columns`);
+    The head kind stored with each dataset picks the columns (:func:`seqrnn.io.columns.sequence_columns`);
     files without a known kind get one probability column per label. An ensemble's ``std`` adds one more
     entry per head: the value columns' names with ``_std``, formatted as the values are.
     """
-    from seqrnn.models.heads import head_class  # torch-backed; only the csv export needs it
-
     heads = []
     for name in pred.sequence_heads:  # ``<model>/<head>`` for several models: columns pred_<model>/<head>
-        group = pred.file["sequence"][name]
-        (dataset,) = (ds for key, ds in group.items() if key in ("probs", "values"))
-        kind = str(dataset.attrs.get("kind", ""))
-        labels = list(dataset.attrs.get("targets", dataset.attrs.get("classes", [])).astype(str))
-        header, fmt = head_class(kind).csv_columns(name, labels, pred.threshold(name))
-        heads.append((header, dataset[:], fmt))
-        if "std" in group:
-            n = len(labels)  # the last n columns are the values (before them: a predicted class)
-            heads.append(([f"{h}_std" for h in header[-n:]], group["std"][:], _last(fmt, n)))
+        columns = pred.columns(name)
+        heads.append((columns.names, pred.values(name), columns.cells))
+        std = pred.std_values(name)
+        if std is not None:
+            heads.append((columns.std_names, std, columns.std_cells))
     return heads
-
-
-def _last(fmt: Callable[[np.ndarray], list[str]], n: int) -> Callable[[np.ndarray], list[str]]:
-    return lambda row: fmt(row)[-n:]
 
 
 def _export_csv(pred: Predictions, output: Path) -> int:
@@ -280,3 +272,23 @@ def _export_csv(pred: Predictions, output: Path) -> int:
     except OSError as exc:
         raise disk_error(exc, output) or OutputError(f"{output}: {exc.strerror}") from None
     return n
+
+
+def plan_outputs(
+    inputs: Sequence[str | Path],
+    output: str | Path,
+    exports: Sequence[str] = (),
+    genome: str | Path | None = None,
+    models: Sequence[str] = (),
+) -> OutputPlan:
+    """The output plan of a prediction (not yet checked): the HDF5 file and each export
+    (:func:`seqrnn.inference.export.export_path`) against the inputs, their genome and the model files; an
+    unknown export format is a :class:`UsageError`."""
+    for kind in exports:
+        if kind not in EXPORT_FORMATS:
+            raise UsageError(f"--export {kind!r}: choose from {', '.join(EXPORT_FORMATS)}")
+    plan = OutputPlan().read("input", *inputs).read_genome(genome).read_model(*models)
+    plan.write("predictions file", output)
+    for kind in exports:
+        plan.write(f"{kind} export", export_path(output, kind), directory=kind in ("ss2", "horiz"))
+    return plan

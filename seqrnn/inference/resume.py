@@ -3,7 +3,7 @@
 A rerun after a crash or kill reads and encodes every record again (cheap next to the model), which
 rebuilds the same window boundaries and skip report, and runs the model only for the windows whose
 part is missing; the parts hold the window's payload in the predictions layout
-(:func:`seqrnn.inference.layout.window_payload`).
+(:func:`seqrnn.inference.pipeline.window_payload`).
 """
 
 from __future__ import annotations
@@ -15,9 +15,8 @@ from typing import Any
 import h5py
 
 from seqrnn.encoding.examples import Example
-from seqrnn.inference.layout import Layout
 from seqrnn.io.files import unstaged
-from seqrnn.io.hdf5 import RaggedH5Writer
+from seqrnn.io.hdf5 import Layout, RaggedH5Writer
 
 
 def parts_dir(output: Path) -> Path:

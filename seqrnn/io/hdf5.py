@@ -47,6 +47,10 @@ class DatasetSpec:
     attrs: dict[str, Any] = field(default_factory=dict)
 
 
+#: The datasets of a ragged file: (per-residue specs, per-sequence specs), keyed by dataset path.
+Layout = tuple[dict[str, DatasetSpec], dict[str, DatasetSpec]]
+
+
 class GuardedFile(io.RawIOBase):
     """A binary file HDF5 writes through (h5py's ``fileobj`` driver) that can be switched off.
 

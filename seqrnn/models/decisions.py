@@ -25,15 +25,6 @@ def labelled(
     return y[keep], p[keep]
 
 
-def decide(probs: np.ndarray, threshold: float | None = None) -> np.ndarray:
-    """(N,) predicted class indices of (N, C) probabilities: ``argmax``, or for two classes with a
-    ``threshold``, class 1 where ``probs[:, 1] >= threshold``."""
-    p = np.asarray(probs)
-    if threshold is not None and p.ndim == 2 and p.shape[1] == 2:
-        return (p[:, 1] >= threshold).astype(np.int64)
-    return p.argmax(axis=1) if len(p) else np.empty(0, dtype=np.int64)
-
-
 #: How ``threshold: auto`` and its named variants choose a cut-off on validation data.
 CRITERIA = {"auto": "youden", "youden": "youden", "mcc": "mcc"}
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from seqrnn.models.decisions import best_threshold, decide, labelled
+from seqrnn.io.columns import decide
+from seqrnn.models.decisions import best_threshold, labelled
 
 IGNORE = -100
 

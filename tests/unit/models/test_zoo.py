@@ -15,9 +15,10 @@ import seqrnn
 from seqrnn.cli.main import main
 from seqrnn.encoding.encoders import DNAEncoder, ProteinEncoder
 from seqrnn.errors import ConfigError, ModelError
+from seqrnn.io.columns import decide
 from seqrnn.models import ModelConfig
 from seqrnn.models.bundle import build_model, load_bundle, load_models, save_bundle
-from seqrnn.models.decisions import best_threshold, decide
+from seqrnn.models.decisions import best_threshold
 from seqrnn.models.ensemble import Ensemble, ModelSet
 from seqrnn.models.metrics import classification_metrics
 from seqrnn.models.zoo import card_text, expand_names, load_model_set

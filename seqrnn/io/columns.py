@@ -24,14 +24,29 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from pathlib import Path
+from typing import Any, Protocol
 
 import numpy as np
 
 from seqrnn.errors import InputError
 
-if TYPE_CHECKING:
-    from seqrnn.io.predictions import Predictions
+
+class Predictions(Protocol):
+    """What the tables read of a predictions file (:class:`seqrnn.io.predictions.Predictions` is one)."""
+
+    path: Path | None
+    ids: list[str]
+    offsets: np.ndarray
+    residue_heads: list[str]
+    sequence_heads: list[str]
+
+    def heads(self) -> list[str]: ...
+    def classes(self, head: str) -> list[str]: ...
+    def columns(self, head: str) -> Any: ...
+    def values(self, head: str) -> np.ndarray: ...
+    def std_values(self, head: str) -> np.ndarray | None: ...
+    def sequences(self) -> Any: ...
 
 
 def decide(probs: np.ndarray, threshold: float | None = None) -> np.ndarray:

@@ -13,7 +13,7 @@ Layout (N sequences, R residues in all, C classes or targets; docs/hdf5-format.m
     attrs: format, format_version, model_name, model_sha256, command, inputs, shard, precision, ...
 
 The writing side (the datasets of a run, its attributes, one window's payload) is
-:mod:`seqrnn.inference.layout`; ``merge``, ``export``, ``plot`` and the Python API (:class:`Predictions`, returned
+:mod:`seqrnn.inference.pipeline`; ``merge``, ``export``, ``plot`` and the Python API (:class:`Predictions`, returned
 by :func:`seqrnn.predict` and :func:`seqrnn.read_predictions`) read through this module.
 With ``--resume`` the prediction loop also keeps every finished window as a part file of this
 layout (:mod:`seqrnn.inference.pipeline`).
@@ -29,6 +29,13 @@ import h5py
 import numpy as np
 
 from seqrnn.errors import InputError, SeqrnnError
+from seqrnn.io.columns import (
+    HeadColumns,
+    head_table,
+    level_table,
+    residue_columns,
+    sequence_columns,
+)
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -101,7 +108,8 @@ class Predictions:
     - ``p.std(i)`` or ``p.std("id")`` -> ``{head: array}`` shaped as ``p[i]``: for an ensemble's predictions
       (``p.has_std``), the standard deviation over members beside the mean that ``p[i]`` gives.
     - ``p.heads``, ``p.classes(head)``, ``p.sequence(i)``, ``p.attrs``, ``p.skipped``,
-      ``p.to_dataframe(head)`` (needs pandas).
+      ``p.to_dataframe()`` (needs pandas; the ``csv`` export's columns, or with ``level="residue"`` the
+      ``tsv`` export's), ``p.columns(head)``, ``p.values(head)``, ``p.std_values(head)``.
     - Close it (``p.close()`` or ``with read_predictions(...) as p:``) to release the file or memory.
 
     Args:
@@ -203,9 +211,29 @@ class Predictions:
 
     def threshold(self, head: str) -> float | None:
         """A two-class head's stored decision threshold (its second class is called at P >= it), else
-        None: the class is the argmax (:func:`seqrnn.models.decisions.decide`)."""
+        None: the class is the argmax (:func:`seqrnn.io.columns.decide`)."""
         value = self._dataset(head).attrs.get("threshold")
         return None if value is None else float(value)
+
+    def columns(self, head: str) -> HeadColumns:
+        """A head's export columns (:mod:`seqrnn.io.columns`): their names, values and cells, by its level
+        and the head kind stored with it."""
+        ds = self._dataset(head)
+        classes, threshold = self.classes(head), self.threshold(head)
+        if head in self.residue_heads:
+            return residue_columns(head, classes, threshold)
+        return sequence_columns(str(_plain(ds.attrs.get("kind", ""))), head, classes, threshold)
+
+    def values(self, head: str) -> np.ndarray:
+        """All of a head's outputs, read whole: (R, C) for a per-residue head (R residues in all; record
+        i's are rows ``offsets[i]:offsets[i+1]``), (N, C) for a per-sequence head."""
+        return self._dataset(head)[:]
+
+    def std_values(self, head: str) -> np.ndarray | None:
+        """An ensemble's std over members of all of a head's outputs, shaped as :meth:`values`'; None for
+        a head without (a single model's)."""
+        group = self._dataset(head).parent
+        return group["std"][:] if "std" in group else None
 
     @property
     def has_std(self) -> bool:
@@ -317,35 +345,34 @@ class Predictions:
             )
         ]
 
-    def to_dataframe(self, head: str) -> pd.DataFrame:
-        """One head's outputs as a pandas DataFrame (needs pandas: ``pip install 'seqrnn[pandas]'``).
+    def to_dataframe(self, head: str | None = None, *, level: str = "sequence") -> pd.DataFrame:
+        """The predictions as a pandas DataFrame (needs pandas: ``pip install 'seqrnn[pandas]'``): the
+        columns of the command line's exports (:mod:`seqrnn.io.columns`), numbers as stored (float32).
 
-        Returns:
-            Per-residue heads: one row per residue with columns ``id``, ``position`` (1-based),
-            ``residue`` (left out where residues are not single letters, e.g. SMILES tokens) and one
-            column per class. Per-sequence heads: one row per record with ``id`` and one column per
-            class or target.
+        - ``to_dataframe()``: one row per record with ``id`` and every per-sequence head's columns as in
+          ``--export csv`` (``pred_<head>`` predicted class or value, ``pred_<head>_P<class>``, an
+          ensemble's ``..._std``); the input's own columns and ``pred_status``/``pred_note`` are the
+          export's, not here.
+        - ``to_dataframe(level="residue")``: one row per residue with the columns of ``--export tsv``:
+          ``id``, ``position`` (1-based), ``residue``, then per per-residue head the predicted class
+          ``<head>``, ``<head>_P<class>`` and an ensemble's ``<head>_P<class>_std``.
+        - ``to_dataframe(head)``: one head's outputs as stored, one column per class or target named by
+          it (per-residue heads: ``id``, ``position``, ``residue`` first; per-sequence heads: ``id``).
+
+        ``residue`` is left out where residues are not single letters (SMILES tokens).
+
+        Raises:
+            InputError: the file has no heads of the level asked for (the hint names the other).
+            KeyError: no head ``head``.
+            ValueError: ``level`` is not ``sequence`` or ``residue``.
         """
+        if level not in ("sequence", "residue"):
+            raise ValueError(f"level must be 'sequence' or 'residue', not {level!r}")
         try:
             import pandas as pd
         except ImportError:
             raise SeqrnnError("Predictions.to_dataframe needs pandas: pip install 'seqrnn[pandas]'") from None
-        classes = self.classes(head)
-        values = self._dataset(head)[:]
-        columns: dict[str, Any] = {}
-        if head in self.residue_heads:
-            lengths = np.diff(self.offsets)
-            columns["id"] = np.repeat(np.array(self.ids, dtype=object), lengths)
-            columns["position"] = np.arange(values.shape[0]) - np.repeat(self.offsets[:-1], lengths) + 1
-            seqs = self.sequences
-            letters = "".join(seqs[:]) if seqs is not None else ""
-            if len(letters) == values.shape[0]:
-                columns["residue"] = np.array(list(letters), dtype=object)
-        else:
-            columns["id"] = np.array(self.ids, dtype=object)
-        for j, name in enumerate(classes):
-            columns[name] = values[:, j]
-        return pd.DataFrame(columns)
+        return pd.DataFrame(head_table(self, head) if head is not None else level_table(self, level))
 
     # lifecycle --------------------------------------------------------------------------------------
     def close(self) -> None:

@@ -11,6 +11,7 @@ direction's hidden state is carried from chunk to chunk; outputs as the dense pa
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
@@ -27,6 +28,9 @@ LONG_SEQUENCE = 16_384
 #: Input positions per chunk of the long-sequence path: large enough that the per-call overhead of the
 #: RNN kernel does not show, small enough that a chunk's activations stay a few tens of MB.
 CHUNK_POSITIONS = 4_096
+
+#: ``inputs(s, e)``: a layer's time-major input for the (pooled) positions [s, e), (e - s, 1, C).
+Inputs = Callable[[int, int], torch.Tensor]
 
 
 def takes_chunked(model: nn.Module, tokens: torch.Tensor, lengths: torch.Tensor) -> bool:
@@ -73,113 +77,155 @@ def predict_chunked(
         raise ValueError("predict_chunked takes one unpadded sequence: tokens (1, L), lengths [L]")
     if model.training:
         raise ValueError("predict_chunked runs in eval mode only")
-    n = tokens.shape[1]
     pool = model.config.conv_pool if len(model.convs) else 1
-    step = max(1, (chunk or CHUNK_POSITIONS) // pool)  # positions after pooling, per chunk
-    m = -(-n // pool)
-    spans = [(s, min(s + step, m)) for s in range(0, m, step)]
+    m = -(-tokens.shape[1] // pool)  # pooled length L'
+    spans = _chunk_spans(m, max(1, (chunk or CHUNK_POSITIONS) // pool))
     helper = current_helper()
-
-    def first_input(s: int, e: int) -> torch.Tensor:
-        """(e - s, 1, C) time-major layer-0 input of (pooled) positions [s, e)."""
-        a, b = s * pool, min(e * pool, n)
-        if not len(model.convs):
-            return model.input_dropout(model.embed(tokens[:, a:b])).transpose(0, 1)
-        # Enough neighbours on each side that the cropped convolution outputs are exact; at the
-        # sequence's ends the convolutions' own zero padding is what the dense path sees too.
-        halo = sum(conv.kernel_size[0] - 1 for conv in model.convs)  # type: ignore[index]
-        lo, hi = max(0, a - halo), min(n, b + halo)
-        x = model.input_dropout(model.embed(tokens[:, lo:hi])).transpose(1, 2)
-        for conv in model.convs:
-            x = torch.relu(conv(x))
-        x = x[:, :, a - lo : b - lo]
-        if pool > 1:  # chunks start at multiples of the pool width, so pools never straddle two
-            x = nn.functional.max_pool1d(x, pool, pool, ceil_mode=True)
-        return x.permute(2, 0, 1)
-
-    inputs: Callable[[int, int], torch.Tensor] = first_input
+    inputs: Inputs = partial(_first_input, model, tokens, pool)
     layers = list(model.rnn)
     for layer in layers[:-1]:
         inputs = _chunked_layer(model, layer, inputs, spans, m, helper)
-    last = layers[-1]
-    entry = _backward_entry_states(last["bwd"], inputs, spans)
-
-    residue: dict[str, list[torch.Tensor]] = {k: [] for k in model.residue_heads}
-    total: torch.Tensor | None = None  # running sum and max of the top features, (2H,)
-    peak: torch.Tensor | None = None
+    entry = _backward_entry_states(layers[-1]["bwd"], inputs, spans)
+    top = _TopFeatures({k: [] for k in model.residue_heads})
     state: Any = None
     for s, e in spans:
-        x = inputs(s, e)
-        pending = (
-            helper.try_submit(in_caller_modes(partial(_reversed_run, last["bwd"], state=entry[s])), x)
-            if helper
-            else None
-        )
-        fwd, state = last["fwd"](x, state)
-        bwd = pending.result() if pending is not None else _reversed_run(last["bwd"], x, entry[s])
-        release_free_memory()  # chunk temporaries of varying size: keeps the heap from fragmenting
-        feats = model.feature_dropout(torch.cat([fwd, bwd], dim=-1))  # (e - s, 1, 2H)
-        for name in residue:
-            residue[name].append(model.heads[name].postprocess(model.heads[name](feats)))
-        if len(residue) < len(model.heads):
-            part = feats.sum(0, dtype=torch.float64)
-            total = part if total is None else total + part
-            top = feats.amax(0)
-            peak = top if peak is None else torch.maximum(peak, top)
-    outputs: dict[str, torch.Tensor] = {}
-    for name, head in model.heads.items():
-        if name in residue:
-            outputs[name] = torch.cat(residue[name]).transpose(0, 1)  # (1, L', C)
-        else:
-            assert total is not None and peak is not None
-            pooled = torch.cat([(total / m).to(peak.dtype), peak], dim=-1)  # (1, 4H)
-            outputs[name] = head.postprocess(head(pooled))
-    return outputs
+        feats, state = _top_chunk(model, layers[-1], inputs(s, e), state, entry[s], helper)
+        top.add(model, feats)
+    return _head_outputs(model, top, m)
+
+
+def _chunk_spans(m: int, step: int) -> list[tuple[int, int]]:
+    """[start, end) of each chunk of ``step`` pooled positions over the pooled length ``m``."""
+    return [(s, min(s + step, m)) for s in range(0, m, step)]
+
+
+def _first_input(model: nn.Module, tokens: torch.Tensor, pool: int, s: int, e: int) -> torch.Tensor:
+    """(e - s, 1, C) time-major layer-0 input of (pooled) positions [s, e) of ``tokens`` (1, L)."""
+    n = tokens.shape[1]
+    a, b = s * pool, min(e * pool, n)
+    if not len(model.convs):
+        return model.input_dropout(model.embed(tokens[:, a:b])).transpose(0, 1)
+    # Enough neighbours on each side that the cropped convolution outputs are exact; at the
+    # sequence's ends the convolutions' own zero padding is what the dense path sees too.
+    halo = sum(conv.kernel_size[0] - 1 for conv in model.convs)  # type: ignore[index]
+    lo, hi = max(0, a - halo), min(n, b + halo)
+    x = model.input_dropout(model.embed(tokens[:, lo:hi])).transpose(1, 2)
+    for conv in model.convs:
+        x = torch.relu(conv(x))
+    x = x[:, :, a - lo : b - lo]
+    if pool > 1:  # chunks start at multiples of the pool width, so pools never straddle two
+        x = nn.functional.max_pool1d(x, pool, pool, ceil_mode=True)
+    return x.permute(2, 0, 1)
 
 
 def _chunked_layer(
     model: nn.Module,
     layer: nn.Module,
-    inputs: Callable[[int, int], torch.Tensor],
+    inputs: Inputs,
     spans: Sequence[tuple[int, int]],
     m: int,
     helper: DirectionHelper | None,
-) -> Callable[[int, int], torch.Tensor]:
+) -> Inputs:
     """Run a lower layer's two directions chunk by chunk over ``inputs(s, e)`` ((e - s, 1, C)),
     keeping each direction's (m, 1, H) output; returns the next layer's ``inputs``."""
-
-    def forward(_: object = None) -> torch.Tensor:
-        out: torch.Tensor | None = None
-        state: Any = None
-        for s, e in spans:
-            y, state = layer["fwd"](inputs(s, e), state)
-            if out is None:  # dtype as the kernel gives it (bf16 under autocast where it runs so)
-                out = y.new_empty((m, *y.shape[1:]))
-            out[s:e] = y
-            release_free_memory()
-        assert out is not None
-        return out
-
-    def backward(_: object = None) -> torch.Tensor:
-        out: torch.Tensor | None = None
-        state: Any = None
-        for s, e in reversed(spans):
-            y, state = layer["bwd"](inputs(s, e).flip(0), state)
-            if out is None:
-                out = y.new_empty((m, *y.shape[1:]))
-            out[s:e] = y.flip(0)
-            release_free_memory()
-        assert out is not None
-        return out
-
+    backward = partial(_whole_backward, layer["bwd"], inputs, spans, m)
     pending = helper.try_submit(in_caller_modes(backward), torch.empty(0)) if helper else None
-    fwd = forward()
+    fwd = _whole_forward(layer["fwd"], inputs, spans, m)
     bwd = pending.result() if pending is not None else backward()
+    return partial(_next_inputs, model, fwd, bwd)
 
-    def next_inputs(s: int, e: int) -> torch.Tensor:
-        return model.layer_dropout(torch.cat([fwd[s:e], bwd[s:e]], dim=-1))
 
-    return next_inputs
+def _whole_forward(cell: nn.Module, inputs: Inputs, spans: Sequence[tuple[int, int]], m: int) -> torch.Tensor:
+    """A forward direction over every chunk in order, carrying its state; its (m, 1, H) output."""
+    out: torch.Tensor | None = None
+    state: Any = None
+    for s, e in spans:
+        y, state = cell(inputs(s, e), state)
+        if out is None:  # dtype as the kernel gives it (bf16 under autocast where it runs so)
+            out = y.new_empty((m, *y.shape[1:]))
+        out[s:e] = y
+        release_free_memory()
+    assert out is not None
+    return out
+
+
+def _whole_backward(
+    cell: nn.Module, inputs: Inputs, spans: Sequence[tuple[int, int]], m: int, _: object = None
+) -> torch.Tensor:
+    """A backward direction over every chunk in reverse order, carrying its state; its (m, 1, H)
+    output in sequence order. The unused last argument lets a spare thread call it as ``fn(x)``."""
+    out: torch.Tensor | None = None
+    state: Any = None
+    for s, e in reversed(spans):
+        y, state = cell(inputs(s, e).flip(0), state)
+        if out is None:
+            out = y.new_empty((m, *y.shape[1:]))
+        out[s:e] = y.flip(0)
+        release_free_memory()
+    assert out is not None
+    return out
+
+
+def _next_inputs(model: nn.Module, fwd: torch.Tensor, bwd: torch.Tensor, s: int, e: int) -> torch.Tensor:
+    """The next layer's input for positions [s, e): both directions' outputs side by side, (e - s, 1, 2H)."""
+    return model.layer_dropout(torch.cat([fwd[s:e], bwd[s:e]], dim=-1))
+
+
+def _top_chunk(
+    model: nn.Module,
+    last: nn.Module,
+    x: torch.Tensor,
+    state: Any,
+    entry: Any,
+    helper: DirectionHelper | None,
+) -> tuple[torch.Tensor, Any]:
+    """The last layer on one chunk's input ``x`` (T, 1, C): the forward direction from ``state``, the
+    backward one from its ``entry`` state (on a spare thread when one is free). Returns the top
+    features (T, 1, 2H) and the forward direction's state for the next chunk."""
+    pending = (
+        helper.try_submit(in_caller_modes(partial(_reversed_run, last["bwd"], state=entry)), x)
+        if helper
+        else None
+    )
+    fwd, state = last["fwd"](x, state)
+    bwd = pending.result() if pending is not None else _reversed_run(last["bwd"], x, entry)
+    release_free_memory()  # chunk temporaries of varying size: keeps the heap from fragmenting
+    return model.feature_dropout(torch.cat([fwd, bwd], dim=-1)), state
+
+
+@dataclass
+class _TopFeatures:
+    """What the heads need of the top features, gathered chunk by chunk: each residue head's outputs
+    per chunk ((T, 1, C) each), and for the sequence heads the running sum (float64) and maximum of
+    the features over positions, (1, 2H) each (None until a chunk was added, or without such heads)."""
+
+    residue: dict[str, list[torch.Tensor]]
+    total: torch.Tensor | None = None
+    peak: torch.Tensor | None = None
+
+    def add(self, model: nn.Module, feats: torch.Tensor) -> None:
+        """Take one chunk's top features (T, 1, 2H)."""
+        for name in self.residue:
+            self.residue[name].append(model.heads[name].postprocess(model.heads[name](feats)))
+        if len(self.residue) < len(model.heads):
+            part = feats.sum(0, dtype=torch.float64)
+            self.total = part if self.total is None else self.total + part
+            top = feats.amax(0)
+            self.peak = top if self.peak is None else torch.maximum(self.peak, top)
+
+
+def _head_outputs(model: nn.Module, top: _TopFeatures, m: int) -> dict[str, torch.Tensor]:
+    """Every head's output: residue heads (1, L', C) from their chunks, sequence heads (1, C) from the
+    mean and max of the top features over the ``m`` pooled positions."""
+    outputs: dict[str, torch.Tensor] = {}
+    for name, head in model.heads.items():
+        if name in top.residue:
+            outputs[name] = torch.cat(top.residue[name]).transpose(0, 1)  # (1, L', C)
+        else:
+            assert top.total is not None and top.peak is not None
+            pooled = torch.cat([(top.total / m).to(top.peak.dtype), top.peak], dim=-1)  # (1, 4H)
+            outputs[name] = head.postprocess(head(pooled))
+    return outputs
 
 
 def _reversed_run(cell: nn.Module, x: torch.Tensor, state: Any = None) -> torch.Tensor:
@@ -189,7 +235,7 @@ def _reversed_run(cell: nn.Module, x: torch.Tensor, state: Any = None) -> torch.
 
 
 def _backward_entry_states(
-    cell: nn.Module, inputs: Callable[[int, int], torch.Tensor], spans: Sequence[tuple[int, int]]
+    cell: nn.Module, inputs: Inputs, spans: Sequence[tuple[int, int]]
 ) -> dict[int, Any]:
     """A backward direction's state on entering each chunk (keyed by the chunk's start; None for the
     last chunk, where it starts), from one pass in reverse chunk order that keeps no outputs."""

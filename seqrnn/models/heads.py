@@ -11,22 +11,23 @@ A head kind is its class, registered in :data:`HEADS` under the kind name (chemp
 registry): it owns everything that depends on the kind, so nothing else compares kind names. That is
 target parsing, loss, post-processing, ``level``, building its :class:`HeadSpec` from training records
 (class inference, regression mean/std), the config rules (``n_columns`` and the ``allows_*`` flags), its
-metrics (``main_metric``, ``scalar_metrics``, ``score``) and its CSV export columns (``csv_columns``).
+metrics (``main_metric``, ``scalar_metrics``, ``score``) and its CSV export columns (``csv_columns``; the
+columns themselves are defined by kind name in :mod:`seqrnn.io.columns`, which reads predictions files
+without torch). The base class, the registry and ``IGNORE`` live in :mod:`seqrnn.models.head_base`;
+import them from here.
 Scoring takes per-example targets and outputs as in HDF5: residue heads (L, C), sequence heads (C,).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, ClassVar
+from collections.abc import Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
 import torch.nn.functional as F
-from torch import nn
 
-from seqrnn.core.registry import Registry
-from seqrnn.errors import ConfigError, InputError
+from seqrnn.errors import InputError
 from seqrnn.io.labels import (
     MISSING,
     classes_seen,
@@ -36,11 +37,10 @@ from seqrnn.io.labels import (
     sequence_labels,
     split_labels,
 )
-from seqrnn.models.decisions import decide, labelled
+from seqrnn.models.head_base import HEADS, IGNORE, Arrays, CsvColumns, Head, SingleLabel
 from seqrnn.models.metrics import (
     MULTILABEL_SCALARS,
     REGRESSION_SCALARS,
-    classification_metrics,
     classification_scalars,
     multilabel_metrics,
     regression_metrics,
@@ -50,12 +50,22 @@ from seqrnn.models.specs import HeadSettings, HeadSpec
 if TYPE_CHECKING:
     from seqrnn.io.records import Record
 
-IGNORE = -100
-HEADS: Registry[type[Head]] = Registry("head kind")
-
-# (CSV header cells, formatter of one (C,) output row into as many cells) for one sequence-level head.
-CsvColumns = tuple[list[str], Callable[[np.ndarray], list[str]]]
-Arrays = Sequence[np.ndarray]  # one array per example
+__all__ = [
+    "HEADS",
+    "IGNORE",
+    "Arrays",
+    "CsvColumns",
+    "Head",
+    "HeadSettings",
+    "HeadSpec",
+    "ResidueClassification",
+    "SequenceClassification",
+    "SequenceMultilabel",
+    "SequenceRegression",
+    "SingleLabel",
+    "head_class",
+    "specs_from_records",
+]
 
 
 def specs_from_records(heads: Iterable[HeadSettings], records: Sequence[Record]) -> list[HeadSpec]:
@@ -66,143 +76,6 @@ def specs_from_records(heads: Iterable[HeadSettings], records: Sequence[Record])
 def head_class(kind: str) -> type[Head]:
     """The class of a head kind; :class:`Head` (probability outputs) for an unknown or empty kind."""
     return HEADS.get(kind) if kind in HEADS else Head
-
-
-def _mlp(n_in: int, hidden: int, n_out: int, dropout: float) -> nn.Module:
-    if hidden <= 0:
-        return nn.Sequential(nn.Dropout(dropout), nn.Linear(n_in, n_out))
-    return nn.Sequential(
-        nn.Dropout(dropout), nn.Linear(n_in, hidden), nn.ReLU(), nn.Dropout(dropout), nn.Linear(hidden, n_out)
-    )
-
-
-class Head(nn.Module):
-    """Base head. ``spec`` (:class:`HeadSpec`) is the description stored in the model bundle.
-
-    Class attributes say what a kind allows; the defaults are those of a sequence-level head.
-    """
-
-    kind: ClassVar[str] = ""
-    level: ClassVar[str] = "sequence"  # or "residue"
-    output: ClassVar[str] = "probs"  # HDF5 dataset name: probs or values
-    label_attr: ClassVar[str] = "classes"
-    n_columns: ClassVar[int | None] = None  # label columns the head takes; None: one or more
-    allows_crop: ClassVar[bool] = False  # train.crop_length: a window of a chain keeps its labels valid
-    allows_augment: ClassVar[bool] = True  # train.augment: a view of the sequence keeps its label
-    allows_conv_pool: ClassVar[bool] = True  # model.conv_pool: fewer positions than labels are fine
-    allows_negatives: ClassVar[bool] = False  # data.negatives: generated sequences get a class label
-    allows_label_smoothing: ClassVar[bool] = False  # heads.N.label_smoothing: its loss applies it
-    allows_threshold: ClassVar[bool] = False  # heads.N.threshold: a decision cut-off (binary classes)
-    allows_labels: ClassVar[bool] = False  # heads.N.labels: label values mapped to class names
-
-    def __init__(
-        self, spec: HeadSpec | Mapping[str, Any], n_features: int, hidden: int, dropout: float
-    ) -> None:
-        super().__init__()
-        self.spec = spec if isinstance(spec, HeadSpec) else HeadSpec.from_dict(spec)
-        self.name: str = self.spec.name
-        self.classes: list[str] = list(self.spec.classes)
-        self.net = _mlp(n_features, hidden, len(self.classes), dropout)
-
-    def forward(self, features: torch.Tensor) -> torch.Tensor:
-        """Features -> logits, row by row: (..., F) -> (..., C); per residue (L, B, F) or pooled (B, 2F)."""
-        return self.net(features)
-
-    # targets -------------------------------------------------------------------------------------
-    def parse_target(self, fields: dict[str, str], keep: np.ndarray, mask: np.ndarray | None) -> np.ndarray:
-        """One example's target from its label cells (``keep``: the residues encoded, ``mask``: scored)."""
-        raise NotImplementedError
-
-    def collate(self, targets: list[np.ndarray], max_len: int) -> torch.Tensor:
-        """Stack per-example targets into the batch tensor ``loss`` takes."""
-        return torch.from_numpy(np.stack(targets))
-
-    def loss(self, logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-        """Mean loss over the present targets of a batch."""
-        raise NotImplementedError
-
-    def postprocess(self, logits: torch.Tensor) -> torch.Tensor:
-        """Logits -> what is written (probabilities or values in original units)."""
-        return torch.softmax(logits.float(), dim=-1)
-
-    @staticmethod
-    def target_score(logits: torch.Tensor, index: int) -> torch.Tensor:
-        """(B,) the score that attributions explain for output ``index`` of (B, C) logits: the logit
-        itself (independent outputs: multi-label, regression)."""
-        return logits[:, index]
-
-    # specs from training data --------------------------------------------------------------------
-    @classmethod
-    def spec_from_records(cls, config: HeadSettings, records: Sequence[Record]) -> HeadSpec:
-        """The spec of a configured head: label columns checked, classes inferred, statistics fitted."""
-        for col in config.columns:
-            if col not in records[0].fields:
-                raise InputError(
-                    f"no label column {col!r} for head {config.name!r} "
-                    f"(columns: {', '.join(records[0].fields)})",
-                    source=records[0].source,
-                )
-        spec = HeadSpec(
-            name=config.name,
-            kind=config.kind,
-            columns=list(config.columns),
-            loss_weight=config.loss_weight,
-            label_smoothing=config.label_smoothing,
-            mask_columns=None if config.mask_columns is None else list(config.mask_columns),
-            labels=dict(config.labels) or None,
-            hidden=config.hidden,
-        )
-        spec.threshold = config.threshold if isinstance(config.threshold, float) else None  # auto: later
-        spec.classes = cls.infer_classes(config, records)
-        return cls.fit(spec, records)
-
-    @classmethod
-    def infer_classes(cls, config: HeadSettings, records: Sequence[Record]) -> list[str]:
-        """Output names: by default one per label column, named by ``classes`` if given."""
-        names = list(config.classes or config.columns)
-        if len(names) != len(config.columns):
-            raise ConfigError(f"head {config.name}: {len(config.columns)} columns but {len(names)} names")
-        return names
-
-    @classmethod
-    def fit(cls, spec: HeadSpec, records: Sequence[Record]) -> HeadSpec:
-        """Fill in what the kind learns from the training records (nothing by default)."""
-        return spec
-
-    # metrics -------------------------------------------------------------------------------------
-    @classmethod
-    def scalar_metrics(cls, n_classes: int | None = None) -> tuple[str, ...]:
-        """Names of the scalar quality metrics :meth:`score` reports (``n_classes`` None: not known yet)."""
-        return ()
-
-    def main_metric(self) -> str:
-        """The metric early stopping and summaries use for this head by default."""
-        raise NotImplementedError
-
-    def score(self, targets: Sequence[np.ndarray], outputs: Sequence[np.ndarray]) -> dict[str, Any]:
-        """JSON-able metrics (:mod:`seqrnn.models.metrics`) of per-example outputs against parsed targets."""
-        raise NotImplementedError
-
-    # export --------------------------------------------------------------------------------------
-    @classmethod
-    def csv_columns(cls, name: str, labels: Sequence[str], threshold: float | None = None) -> CsvColumns:
-        """CSV export columns of a sequence-level head: one probability per label by default."""
-        return [f"pred_{name}_P{c}" for c in labels], lambda row: [f"{p:.4f}" for p in row]
-
-
-class SingleLabel(Head):
-    """Single-label classification: every labelled residue or record scored at the spec's threshold."""
-
-    allows_threshold = True  # two classes (a record's label, or a residue's such as disorder)
-
-    def labelled(self, targets: Arrays, outputs: Arrays) -> tuple[np.ndarray, np.ndarray]:
-        """(N,) labels, (N, C) probabilities of the labelled decisions (:func:`seqrnn.models.decisions.labelled`)."""
-        return labelled(targets, outputs, len(self.classes), IGNORE)
-
-    def score(self, targets: Sequence[np.ndarray], outputs: Sequence[np.ndarray]) -> dict[str, Any]:
-        """Classification metrics (:func:`seqrnn.models.metrics.classification_metrics`) of the labelled decisions."""
-        y, p = self.labelled(targets, outputs)
-        return classification_metrics(y, p, self.classes, threshold=self.spec.threshold)
 
 
 @HEADS.register("residue_classification")
@@ -321,15 +194,6 @@ class SequenceClassification(SingleLabel):
         """``auroc`` for two classes, ``accuracy`` for more."""
         return "auroc" if len(self.classes) == 2 else "accuracy"
 
-    @classmethod
-    def csv_columns(cls, name: str, labels: Sequence[str], threshold: float | None = None) -> CsvColumns:
-        """The predicted class (the model's decision threshold for two classes, else argmax), then one
-        probability per class."""
-        names = list(labels)
-        return [f"pred_{name}"] + [
-            f"pred_{name}_P{c}" for c in names
-        ], lambda row: [names[int(decide(row[None], threshold)[0])]] + [f"{p:.4f}" for p in row]
-
 
 @HEADS.register("sequence_multilabel")
 class SequenceMultilabel(Head):
@@ -441,9 +305,3 @@ class SequenceRegression(Head):
         y = np.stack(targets).astype(np.float64)
         p = np.stack(outputs).astype(np.float64)
         return regression_metrics(y, p, self.classes)
-
-    @classmethod
-    def csv_columns(cls, name: str, labels: Sequence[str], threshold: float | None = None) -> CsvColumns:
-        """Values in the training data's units: ``pred_<head>``, or ``pred_<head>_<target>`` for several."""
-        header = [f"pred_{name}"] if len(labels) == 1 else [f"pred_{name}_{t}" for t in labels]
-        return header, lambda row: [f"{v:.6g}" for v in row]

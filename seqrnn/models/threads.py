@@ -1,6 +1,6 @@
 """Spare threads for the backward direction of a bidirectional layer: while the forward direction
 runs in the calling thread, the backward one may run on a spare thread lent by the CPU batch runner
-(:mod:`seqrnn.inference.runner`). The helper is thread-local state, set by :func:`direction_helper`."""
+(:mod:`seqrnn.inference.engine`). The helper is thread-local state, set by :func:`direction_helper`."""
 
 from __future__ import annotations
 

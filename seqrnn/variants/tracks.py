@@ -41,13 +41,13 @@ import torch
 
 from seqrnn.core.logs import Progress
 from seqrnn.errors import InputError
-from seqrnn.inference.engine import PredictOptions
-from seqrnn.inference.runner import BatchRunner
+from seqrnn.inference.engine import BatchRunner, PredictOptions
 from seqrnn.io.files import AtomicOutput
 from seqrnn.io.genome import Genome
 from seqrnn.io.hdf5 import AtomicH5
 from seqrnn.io.outputs import check_writable, provenance
-from seqrnn.variants.scoring import ScoringModel, model_attrs, score_windows
+from seqrnn.variants.scoring import score_windows
+from seqrnn.variants.scoring_options import ScoringModel, model_attrs
 
 FORMAT = "seqrnn-track"
 FORMAT_VERSION = 1
@@ -135,72 +135,104 @@ def tile_to_h5(
     summary = TileSummary(output)
     t0 = time.perf_counter()
     with Genome(genome_path) as genome, AtomicH5(output) as f:
-        # Counting the windows first costs one more read of the BED (no genome reads, no scoring) and
-        # gives the progress bar and heartbeat a total, hence an ETA.
-        total_bins = sum(math.ceil((e - s) / stride) for _, s, e in read_regions(bed, chrom, genome))
-        interval = HEARTBEAT_SECONDS if heartbeat is None else heartbeat
-        bar = Progress(
-            "tile",
-            "window",
-            enabled=progress,
-            interval=interval,
-            log=logger,
-            rates=("windows", "bases"),
-            total=total_bins,
-        )
-        group = f.create_group("track")
-        opts: dict[str, Any] = {"chunks": True, "compression": "gzip", "shuffle": True}
-        group.create_dataset("chrom", (0,), maxshape=(None,), dtype=_STR, **opts)
-        for name in _COORDS:
-            group.create_dataset(name, (0,), maxshape=(None,), dtype=np.int64, **opts)
-        for m in models:
-            for head, (kind, classes) in m.heads.items():
-                ds = group.create_dataset(
-                    f"{m.label}/{head}/scores",
-                    (0, len(classes)),
-                    maxshape=(None, len(classes)),
-                    dtype=np.float32,
-                    **opts,
-                )
-                ds.attrs["classes"] = np.array(classes, dtype="S")
-                ds.attrs["kind"] = kind
+        bar = _progress_bar(progress, heartbeat, _count_windows(bed, chrom, genome, stride))
+        group = _create_track(f, models)
         lengths: dict[str, int] = {}
         bins = tile_bins(read_regions(bed, chrom, genome), stride)
         # The bar closes on errors too (tqdm is a context manager).
         with BatchRunner(options.workers, device) as runner, bar:
             while chunk := list(itertools.islice(bins, chunk_size)):
-                n, total = len(chunk), summary.bins
-                _append(group, "chrom", total, [b[1] for b in chunk])
-                for k, name in enumerate(("region_index", "contig", "start", "end", "center")):
-                    if name != "contig":
-                        _append(group, name, total, np.array([b[k] for b in chunk], dtype=np.int64))
+                _append_bins(group, summary.bins, chunk)
                 for m in models:
                     texts = [centre_window(genome, b[1], b[4], m.width) for b in chunk]
                     for head, values in score_windows(m, texts, options, device, runner).items():
-                        _append(group, f"{m.label}/{head}/scores", total, values)
+                        _append(group, f"{m.label}/{head}/scores", summary.bins, values)
                 for b in chunk:
                     lengths.setdefault(b[1], genome.length(b[1]))
-                summary.bins += n
-                summary.bases += sum(b[3] - b[2] for b in chunk)
-                summary.regions = chunk[-1][0] + 1
-                bar.advance(n, windows=summary.bins, bases=summary.bases)
+                _tally(summary, chunk, bar)
         if summary.bins == 0:
             raise InputError("no regions to tile", source=str(bed or chrom))
-        # Genome order, so exports can sort bins of a BED that lists contigs in another order.
-        order = {c: i for i, c in enumerate(genome.contigs)}
-        lengths = dict(sorted(lengths.items(), key=lambda item: order.get(item[0], len(order))))
         f.attrs.update(
             **provenance(FORMAT, FORMAT_VERSION, command),
             genome=str(genome_path),
             regions=str(bed or chrom),
             stride=stride,
             **model_attrs(models),
-            contig_names=np.array(list(lengths), dtype="S"),
-            contig_lengths=np.array(list(lengths.values()), dtype=np.int64),
+            **_contig_attrs(genome, lengths),
             n_bins=summary.bins,
         )
     summary.seconds = time.perf_counter() - t0
     return summary
+
+
+def _count_windows(bed: str | Path | None, chrom: str | None, genome: Genome, stride: int) -> int:
+    """How many windows the regions give. Counting first costs one more read of the BED (no genome
+    reads, no scoring) and gives the progress bar and heartbeat a total, hence an ETA."""
+    return sum(math.ceil((e - s) / stride) for _, s, e in read_regions(bed, chrom, genome))
+
+
+def _progress_bar(progress: bool, heartbeat: float | None, total: int) -> Progress:
+    """The run's tqdm bar over ``total`` windows (with ``progress``) and ``progress`` events every
+    ``heartbeat`` seconds (default :data:`HEARTBEAT_SECONDS`)."""
+    interval = HEARTBEAT_SECONDS if heartbeat is None else heartbeat
+    return Progress(
+        "tile",
+        "window",
+        enabled=progress,
+        interval=interval,
+        log=logger,
+        rates=("windows", "bases"),
+        total=total,
+    )
+
+
+def _create_track(f: h5py.File, models: Sequence[ScoringModel]) -> h5py.Group:
+    """The empty, growable ``track`` group: ``chrom`` and the coordinates (0,), and per model and
+    sequence-level head ``<model>/<head>/scores`` (0, C) float32 with ``classes`` and ``kind``."""
+    group = f.create_group("track")
+    opts: dict[str, Any] = {"chunks": True, "compression": "gzip", "shuffle": True}
+    group.create_dataset("chrom", (0,), maxshape=(None,), dtype=_STR, **opts)
+    for name in _COORDS:
+        group.create_dataset(name, (0,), maxshape=(None,), dtype=np.int64, **opts)
+    for m in models:
+        for head, (kind, classes) in m.heads.items():
+            ds = group.create_dataset(
+                f"{m.label}/{head}/scores",
+                (0, len(classes)),
+                maxshape=(None, len(classes)),
+                dtype=np.float32,
+                **opts,
+            )
+            ds.attrs["classes"] = np.array(classes, dtype="S")
+            ds.attrs["kind"] = kind
+    return group
+
+
+def _append_bins(group: h5py.Group, at: int, chunk: Sequence[tuple[int, str, int, int, int]]) -> None:
+    """Write a chunk of :func:`tile_bins` bins' contigs and coordinates from row ``at``."""
+    _append(group, "chrom", at, [b[1] for b in chunk])
+    for k, name in enumerate(("region_index", "contig", "start", "end", "center")):
+        if name != "contig":
+            _append(group, name, at, np.array([b[k] for b in chunk], dtype=np.int64))
+
+
+def _tally(summary: TileSummary, chunk: Sequence[tuple[int, str, int, int, int]], bar: Progress) -> None:
+    """Count a written chunk's bins, bases and regions; advance the progress bar."""
+    summary.bins += len(chunk)
+    summary.bases += sum(b[3] - b[2] for b in chunk)
+    summary.regions = chunk[-1][0] + 1
+    bar.advance(len(chunk), windows=summary.bins, bases=summary.bases)
+
+
+def _contig_attrs(genome: Genome, lengths: dict[str, int]) -> dict[str, np.ndarray]:
+    """``contig_names`` and ``contig_lengths`` of the contigs tiled, in genome order, so exports can
+    sort bins of a BED that lists contigs in another order."""
+    order = {c: i for i, c in enumerate(genome.contigs)}
+    ordered = dict(sorted(lengths.items(), key=lambda item: order.get(item[0], len(order))))
+    return {
+        "contig_names": np.array(list(ordered), dtype="S"),
+        "contig_lengths": np.array(list(ordered.values()), dtype=np.int64),
+    }
 
 
 def _append(group: h5py.Group, name: str, at: int, values: Any) -> None:

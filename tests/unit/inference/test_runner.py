@@ -13,9 +13,8 @@ import torch
 
 from seqrnn.core.runtime import cpu_bf16_rnn_works
 from seqrnn.encoding.encoders import ProteinEncoder
-from seqrnn.inference.engine import PredictOptions, predict_windows
+from seqrnn.inference.engine import BatchRunner, PredictOptions, SpareThreads, predict_windows
 from seqrnn.inference.pipeline import record_windows
-from seqrnn.inference.runner import BatchRunner, SpareThreads
 from seqrnn.io.records import Record
 from seqrnn.models.bundle import ModelBundle
 from seqrnn.models.threads import direction_helper

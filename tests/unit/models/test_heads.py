@@ -11,6 +11,7 @@ import torch
 
 from seqrnn.encoding.encoders import ProteinEncoder
 from seqrnn.errors import ConfigError, InputError
+from seqrnn.io.columns import SEQUENCE_STYLES, sequence_columns
 from seqrnn.io.records import Record
 from seqrnn.models import HEADS, ModelConfig, SeqRNN
 from seqrnn.models.bundle import load_bundle, save_bundle
@@ -291,6 +292,17 @@ def test_csv_columns_per_kind() -> None:
     header, fmt = head_class("sequence_multilabel").csv_columns("tox", ["a", "b"])
     assert header == ["pred_tox_Pa", "pred_tox_Pb"] and fmt(row) == ["0.2500", "0.7500"]
     assert head_class("") is Head and head_class("made_up").csv_columns("z", ["a"])[0] == ["pred_z_Pa"]
+
+
+def test_every_sequence_kind_has_its_export_columns_in_io() -> None:
+    # Reading a predictions file (seqrnn.io, no torch) names the csv columns by the stored kind: a new
+    # sequence-level kind needs its entry in seqrnn.io.columns.SEQUENCE_STYLES.
+    sequence_kinds = {kind for kind in HEADS.names() if HEADS.get(kind).level == "sequence"}
+    assert set(SEQUENCE_STYLES) == sequence_kinds
+    for kind in sequence_kinds:
+        header, fmt = head_class(kind).csv_columns("h", ["a", "b"], 0.3)
+        columns = sequence_columns(kind, "h", ["a", "b"], 0.3)
+        assert header == columns.names and fmt(np.array([0.6, 0.4])) == columns.cells(np.array([0.6, 0.4]))
 
 
 def test_builtin_model_loads_with_typed_heads() -> None:

@@ -11,7 +11,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from seqrnn.models.metrics import (
-    _average_ranks,
     binary_auprc,
     binary_auroc,
     classification_metrics,
@@ -19,6 +18,7 @@ from seqrnn.models.metrics import (
     multilabel_metrics,
     regression_metrics,
 )
+from seqrnn.models.metrics_base import average_ranks as _average_ranks
 
 
 def one_hot_probs(pred: list[int], c: int) -> np.ndarray:

@@ -198,8 +198,7 @@ def test_identical_windows_are_scored_once(monkeypatch: pytest.MonkeyPatch) -> N
     """A multi-allelic record's REF window is the same for each ALT: it goes through the model once,
     and every copy gets its scores."""
     import seqrnn.variants.scoring as scoring
-    from seqrnn.inference.engine import PredictOptions
-    from seqrnn.inference.runner import BatchRunner
+    from seqrnn.inference.engine import BatchRunner, PredictOptions
     from seqrnn.models.zoo import load_named
 
     model = scoring.scoring_models([("tf-USF1", load_named(["tf-USF1"], torch.device("cpu"), False))], 21)[0]

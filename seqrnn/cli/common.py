@@ -18,7 +18,8 @@ from seqrnn.core.logs import event
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-    from seqrnn.io.inputs import ReadOptions, Skipped
+    from seqrnn.io.formats import ReadOptions
+    from seqrnn.io.inputs import Skipped
     from seqrnn.models.bundle import ModelBundle
 
 
@@ -85,7 +86,7 @@ def read_options(
     fmt: str | None, seq_col: str | None, id_col: str | None, genome: Path | None = None
 ) -> ReadOptions:
     """How to read the inputs, from the shared --format/--sequence-column/--id-column/--genome options."""
-    from seqrnn.io.inputs import ReadOptions
+    from seqrnn.io.formats import ReadOptions
 
     return ReadOptions(
         fmt=fmt, sequence_column=seq_col, id_column=id_col, genome=str(genome) if genome else None

@@ -38,7 +38,7 @@ def evaluate(
     from seqrnn.inference.engine import PredictOptions
     from seqrnn.inference.evaluate import evaluate_models
     from seqrnn.io.files import atomic_write_text
-    from seqrnn.io.inputs import ReadOptions
+    from seqrnn.io.formats import ReadOptions
     from seqrnn.io.outputs import OutputPlan
     from seqrnn.models.metrics import format_table
 

@@ -47,7 +47,7 @@ def interpret(
     from seqrnn.encoding.examples import encode_record
     from seqrnn.errors import InputError
     from seqrnn.interpret import attributions_to_h5, extract_motifs, resolve_target, select_examples
-    from seqrnn.io.inputs import chain_inputs
+    from seqrnn.io.formats import chain_inputs
     from seqrnn.io.outputs import OutputPlan
     from seqrnn.models.bundle import load_bundle
 

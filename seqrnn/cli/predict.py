@@ -49,7 +49,8 @@ def predict(
     from seqrnn.inference.export import export as export_predictions
     from seqrnn.inference.export import export_path, plan_outputs
     from seqrnn.inference.pipeline import predict_to_h5
-    from seqrnn.io.inputs import ReadOptions, parse_shard
+    from seqrnn.io.formats import ReadOptions
+    from seqrnn.io.inputs import parse_shard
 
     if quiet:
         console.set_quiet()

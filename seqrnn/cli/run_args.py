@@ -56,7 +56,7 @@ VIEWS = {"test_views": (Optional[int], VIEWS_OPT)}  # noqa: UP045
 class RunArgs:
     """The shared options as given: ``device``, ``threads``, ``engine`` (the
     :class:`~seqrnn.inference.engine.PredictOptions` fields given) and ``reading`` (the
-    :class:`~seqrnn.io.inputs.ReadOptions` fields; empty for commands without them)."""
+    :class:`~seqrnn.io.formats.ReadOptions` fields; empty for commands without them)."""
 
     device: str
     threads: int | None

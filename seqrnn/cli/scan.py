@@ -27,7 +27,7 @@ def scan(
     from seqrnn.errors import InputError
     from seqrnn.interpret.motifs import evaluate_pwm, find_motif, load_jaspar
     from seqrnn.io.files import atomic_write_text
-    from seqrnn.io.inputs import chain_inputs
+    from seqrnn.io.formats import chain_inputs
     from seqrnn.io.outputs import OutputPlan
     from seqrnn.models.metrics import format_table
 

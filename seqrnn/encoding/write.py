@@ -16,9 +16,8 @@ from seqrnn.encoding.encoders import Encoder, SmilesEncoder, build_encoder
 from seqrnn.encoding.examples import encode_record
 from seqrnn.errors import InputError
 from seqrnn.io.files import utc_timestamp
-from seqrnn.io.formats import read_records
+from seqrnn.io.formats import ReadOptions, chain_inputs, read_records
 from seqrnn.io.hdf5 import DatasetSpec, RaggedH5Writer
-from seqrnn.io.inputs import ReadOptions, chain_inputs
 from seqrnn.io.outputs import check_writable
 from seqrnn.version import __version__
 

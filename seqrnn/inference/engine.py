@@ -26,8 +26,7 @@ import torch
 
 from seqrnn.core.memory import release_free_memory, tune_allocator
 from seqrnn.core.runtime import resolve_precision
-from seqrnn.encoding.batching import BF16_ROWS, collate, token_budget_batches
-from seqrnn.encoding.examples import Example
+from seqrnn.encoding.examples import BF16_ROWS, Example, collate, token_budget_batches
 from seqrnn.inference.options import PredictOptions
 from seqrnn.models.bundle import ModelBundle
 from seqrnn.models.ensemble import Ensemble, ModelSet, std_heads

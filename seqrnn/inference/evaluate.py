@@ -20,7 +20,8 @@ import torch
 from seqrnn.encoding.examples import Example, head_mask_columns, prepare_example
 from seqrnn.errors import InputError
 from seqrnn.inference.engine import PredictOptions, predict_windows
-from seqrnn.io.inputs import ReadOptions, Skipped, all_skipped_note, chain_inputs, labelled_by_file
+from seqrnn.io.formats import ReadOptions, chain_inputs
+from seqrnn.io.inputs import Skipped, all_skipped_note, labelled_by_file
 from seqrnn.io.records import Record
 from seqrnn.models.bundle import ModelBundle
 from seqrnn.models.decisions import best_threshold

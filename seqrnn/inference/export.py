@@ -209,8 +209,8 @@ def _prediction_columns(
 
 
 def _export_csv(pred: Predictions, output: Path) -> int:
-    from seqrnn.io.formats import detect_format
-    from seqrnn.io.inputs import ReadOptions, chain_inputs, parse_shard
+    from seqrnn.io.formats import ReadOptions, chain_inputs, detect_format
+    from seqrnn.io.inputs import parse_shard
 
     attrs = pred.file.attrs
     inputs = [str(p) for p in np.asarray(attrs.get("inputs", [])).astype(str)]

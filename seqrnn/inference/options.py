@@ -1,6 +1,6 @@
 """The options of running a model over examples, one set for every caller: :class:`PredictOptions`
 (checked on creation) and :func:`split_options`, which turns the Python API's ``**options`` into
-them and the input-reading :class:`~seqrnn.io.inputs.ReadOptions`."""
+them and the input-reading :class:`~seqrnn.io.formats.ReadOptions`."""
 
 from __future__ import annotations
 
@@ -12,7 +12,8 @@ from typing import Any
 from seqrnn.core.runtime import PRECISIONS
 from seqrnn.encoding.examples import ON_INVALID
 from seqrnn.errors import UsageError
-from seqrnn.io.inputs import ReadOptions, parse_shard
+from seqrnn.io.formats import ReadOptions
+from seqrnn.io.inputs import parse_shard
 
 
 @dataclass
@@ -59,7 +60,7 @@ READ_NAMES["shard"] = "shard"
 
 def split_options(options: Mapping[str, Any], reading: bool = True) -> tuple[PredictOptions, ReadOptions]:
     """The Python API's ``**options`` as checked :class:`PredictOptions` and (with ``reading``)
-    :class:`~seqrnn.io.inputs.ReadOptions`; a name that is neither is a ``TypeError`` naming it."""
+    :class:`~seqrnn.io.formats.ReadOptions`; a name that is neither is a ``TypeError`` naming it."""
     engine = {f.name for f in fields(PredictOptions)}
     known = engine | (set(READ_NAMES) if reading else set())
     unknown = sorted(set(options) - known)

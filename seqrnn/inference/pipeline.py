@@ -2,12 +2,12 @@
 
 :func:`predict_to_h5` is what ``seqrnn predict`` and :func:`seqrnn.predict` run:
 
-1. :func:`read_inputs` (:mod:`seqrnn.io.inputs`, :mod:`seqrnn.io.formats`): the input files, in order,
+1. :func:`read_inputs` (:func:`seqrnn.io.formats.chain_inputs`): the input files, in order,
    as :class:`~seqrnn.io.records.Record` s (``--shard`` applied);
 2. :func:`record_windows` (:mod:`seqrnn.encoding.examples`): records -> encoded examples, in windows of
    about ``window_tokens`` tokens, so memory is bounded by the window, not by the input;
 3. :func:`seqrnn.inference.engine.predict_windows`: each window's token-budget batches
-   (:mod:`seqrnn.encoding.batching`) through the model and its heads (:mod:`seqrnn.models`), giving per
+   (:mod:`seqrnn.encoding.examples`) through the model and its heads (:mod:`seqrnn.models`), giving per
    window ``residue[head]`` (R_window, C) and ``sequence[head]`` (N_window, C); the next window is read
    and queued while this one is written;
 4. :func:`window_payload`: one window's outputs with the decoded sequences,
@@ -39,8 +39,9 @@ from seqrnn.errors import InputError
 from seqrnn.inference.engine import PredictOptions, WindowResult, predict_examples, predict_windows
 from seqrnn.inference.resume import parts_dir, resumable_payloads
 from seqrnn.io.columns import decide
+from seqrnn.io.formats import ReadOptions, chain_inputs
 from seqrnn.io.hdf5 import DatasetSpec, Layout, RaggedH5Writer, write_skipped
-from seqrnn.io.inputs import ReadOptions, Skipped, all_skipped_note, chain_inputs
+from seqrnn.io.inputs import Skipped, all_skipped_note
 from seqrnn.io.outputs import check_writable, provenance
 from seqrnn.io.predictions import FORMAT, FORMAT_VERSION
 from seqrnn.io.records import Record
@@ -148,7 +149,7 @@ def predict_to_h5(
 
 
 def read_inputs(inputs: Sequence[str | Path], read: ReadOptions) -> Iterator[Record]:
-    """Step 1: the records of the input files in order (:func:`seqrnn.io.inputs.chain_inputs`)."""
+    """Step 1: the records of the input files in order (:func:`seqrnn.io.formats.chain_inputs`)."""
     return chain_inputs(inputs, read)
 
 

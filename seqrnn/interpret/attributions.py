@@ -14,8 +14,7 @@ import h5py
 import numpy as np
 import torch
 
-from seqrnn.encoding.batching import collate
-from seqrnn.encoding.examples import Example
+from seqrnn.encoding.examples import Example, collate
 from seqrnn.errors import ModelError
 from seqrnn.io.hdf5 import DatasetSpec, RaggedH5Writer
 from seqrnn.models.bundle import ModelBundle

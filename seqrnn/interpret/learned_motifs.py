@@ -11,8 +11,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from seqrnn.encoding.batching import collate
-from seqrnn.encoding.examples import Example
+from seqrnn.encoding.examples import Example, collate
 from seqrnn.errors import ModelError
 from seqrnn.interpret.attributions import (
     Target,

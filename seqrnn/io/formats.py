@@ -28,7 +28,8 @@ import gzip
 import io
 import sys
 import zlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
@@ -282,3 +283,44 @@ def _read_bed(handle: IO[str], source: str, genome: str) -> Iterator[Record]:
             fields = dict(zip(("chrom", "start", "end", "name", "score", "strand"), cols, strict=False))
             fields.update({f"col{i + 1}": v for i, v in enumerate(cols) if i >= 6})
             yield Record(id=name, text=text, index=index, source=source, fields=fields)
+
+
+# All inputs as one record stream -------------------------------------------------------------------
+
+
+@dataclass
+class ReadOptions:
+    """How inputs are read, and which shard of their records to keep."""
+
+    fmt: str | None = None  # fasta | smi | csv | tsv | bed (None: from the extension)
+    sequence_column: str | None = None  # CSV/TSV column with the sequences (None: seq/sequence/smiles)
+    id_column: str | None = None  # CSV/TSV column with the ids (None: the first column)
+    genome: str | None = None  # the genome FASTA that BED intervals refer to
+    shard: tuple[int, int] | None = None  # (K, N): records whose input index i has i % N == K - 1
+
+
+def chain_inputs(inputs: Sequence[str | Path], options: ReadOptions | None = None) -> Iterator[Record]:
+    """Records of all inputs in order, numbered globally; with a shard, only that shard's records.
+
+    Shards take every N-th record (round robin), so they are balanced for sorted inputs too, and
+    deterministic: the same inputs always give the same shard contents.
+    """
+    options = options or ReadOptions()
+    index = 0
+    for path in inputs:
+        for rec in read_records(
+            path,
+            options.fmt,
+            sequence_column=options.sequence_column,
+            id_column=options.id_column,
+            genome=options.genome,
+        ):
+            rec.index = index
+            index += 1
+            if in_shard_index(rec.index, options.shard):
+                yield rec
+
+
+def in_shard_index(index: int, shard: tuple[int, int] | None) -> bool:
+    """Whether record number ``index`` (0-based, over all inputs) belongs to ``shard`` (K, N)."""
+    return shard is None or index % shard[1] == shard[0] - 1

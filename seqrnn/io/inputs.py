@@ -12,24 +12,12 @@ from __future__ import annotations
 import itertools
 import os
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NamedTuple
 
 from seqrnn.errors import InputError, UsageError
-from seqrnn.io.formats import detect_format, read_records
+from seqrnn.io.formats import ReadOptions, detect_format, in_shard_index, read_records
 from seqrnn.io.records import Record
-
-
-@dataclass
-class ReadOptions:
-    """How inputs are read, and which shard of their records to keep."""
-
-    fmt: str | None = None  # fasta | smi | csv | tsv | bed (None: from the extension)
-    sequence_column: str | None = None  # CSV/TSV column with the sequences (None: seq/sequence/smiles)
-    id_column: str | None = None  # CSV/TSV column with the ids (None: the first column)
-    genome: str | None = None  # the genome FASTA that BED intervals refer to
-    shard: tuple[int, int] | None = None  # (K, N): records whose input index i has i % N == K - 1
 
 
 class Skipped(NamedTuple):
@@ -62,28 +50,6 @@ def parse_shard(text: str) -> tuple[int, int]:
     if not 1 <= k <= n:
         raise UsageError(f"--shard {text!r}: {expected}")
     return k, n
-
-
-def chain_inputs(inputs: Sequence[str | Path], options: ReadOptions | None = None) -> Iterator[Record]:
-    """Records of all inputs in order, numbered globally; with a shard, only that shard's records.
-
-    Shards take every N-th record (round robin), so they are balanced for sorted inputs too, and
-    deterministic: the same inputs always give the same shard contents.
-    """
-    options = options or ReadOptions()
-    index = 0
-    for path in inputs:
-        for rec in read_records(
-            path,
-            options.fmt,
-            sequence_column=options.sequence_column,
-            id_column=options.id_column,
-            genome=options.genome,
-        ):
-            rec.index = index
-            index += 1
-            if _in(rec, options.shard):
-                yield rec
 
 
 def labelled_by_file(
@@ -123,12 +89,8 @@ def labelled_by_file(
             rec.fields[column] = str(label)
             rec.index = index
             index += 1
-            if _in(rec, options.shard):
+            if in_shard_index(rec.index, options.shard):
                 yield rec
-
-
-def _in(rec: Record, shard: tuple[int, int] | None) -> bool:
-    return shard is None or rec.index % shard[1] == shard[0] - 1
 
 
 # Inputs given from Python (seqrnn.predict) ---------------------------------------------------------
@@ -208,4 +170,4 @@ def _pair_records(items: Iterator[Any]) -> Iterator[Record]:
 
 def in_shard(records: Iterable[Record], shard: tuple[int, int] | None) -> Iterator[Record]:
     """The records of shard ``(K, N)``: those whose input index i has i % N == K - 1 (all if None)."""
-    return (rec for rec in records if _in(rec, shard))
+    return (rec for rec in records if in_shard_index(rec.index, shard))

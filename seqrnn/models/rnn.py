@@ -34,7 +34,8 @@ import torch
 from torch import nn
 
 from seqrnn.core.registry import Registry
-from seqrnn.models.chunked import predict_chunked, takes_chunked
+from seqrnn.models import chunked
+from seqrnn.models.chunked import predict_chunked
 from seqrnn.models.heads import HEADS, Head, HeadSpec
 from seqrnn.models.threads import current_helper, in_caller_modes
 
@@ -236,7 +237,8 @@ class SeqRNN(nn.Module):
         sequence longer than :data:`seqrnn.models.chunked.LONG_SEQUENCE` goes through
         :func:`seqrnn.models.chunked.predict_chunked` (same outputs up to float rounding, memory bounded
         by the length times a small constant)."""
-        if takes_chunked(self, tokens, lengths):
+        # The length test first: a usual batch never looks further.
+        if tokens.shape[1] > chunked.LONG_SEQUENCE and chunked.takes_chunked(self, tokens, lengths):
             return predict_chunked(self, tokens, lengths)
         logits = self(tokens, lengths)
         return {name: head.postprocess(logits[name]) for name, head in self.heads.items()}

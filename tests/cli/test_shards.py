@@ -161,7 +161,7 @@ def test_killed_prediction_resumes_without_recomputing_finished_windows(
     # Windows 1 and 2 were reused; only the rest was predicted.
     monkeypatch.setattr(predict_module, "predict_examples", original)
     from seqrnn.encoding.examples import example_windows
-    from seqrnn.io.inputs import chain_inputs
+    from seqrnn.io.formats import chain_inputs
     from seqrnn.models.bundle import load_bundle
 
     encoder = load_bundle(GOLDEN).encoder

@@ -22,7 +22,7 @@ from seqrnn.cli.main import main
 from seqrnn.encoding.examples import prepare_example
 from seqrnn.inference.engine import PredictOptions, predict_examples
 from seqrnn.inference.evaluate import evaluate_records
-from seqrnn.io.inputs import ReadOptions, chain_inputs
+from seqrnn.io.formats import ReadOptions, chain_inputs
 from seqrnn.io.records import Record
 from seqrnn.models.bundle import builtin_index, load_bundle
 

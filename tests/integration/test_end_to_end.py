@@ -13,8 +13,7 @@ import torch
 from seqrnn.inference.engine import PredictOptions
 from seqrnn.inference.evaluate import evaluate_records
 from seqrnn.inference.pipeline import predict_to_h5
-from seqrnn.io.formats import read_records
-from seqrnn.io.inputs import ReadOptions
+from seqrnn.io.formats import ReadOptions, read_records
 from seqrnn.models.bundle import load_bundle
 from seqrnn.training import train
 from seqrnn.training.config import load_config

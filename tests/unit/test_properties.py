@@ -15,7 +15,6 @@ from Bio.Seq import reverse_complement as bio_reverse_complement
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from seqrnn.encoding.batching import token_budget_batches
 from seqrnn.encoding.encoders import (
     NUCLEOTIDE_MAX_FRACTION,
     NUCLEOTIDE_MIN_LENGTH,
@@ -23,9 +22,9 @@ from seqrnn.encoding.encoders import (
     ProteinEncoder,
     tokenize_smiles,
 )
+from seqrnn.encoding.examples import token_budget_batches
 from seqrnn.errors import InputError
-from seqrnn.io.formats import read_records
-from seqrnn.io.inputs import ReadOptions, chain_inputs
+from seqrnn.io.formats import ReadOptions, chain_inputs, read_records
 
 SETTINGS = settings(
     max_examples=40,

@@ -1,13 +1,12 @@
-"""Tests for seqrnn.encoding.batching: token-budget batching, padding in collate, and target encoding."""
+"""Tests for seqrnn.encoding.examples: token-budget batching, padding in collate, and target encoding."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from seqrnn.encoding.batching import collate, token_budget_batches
 from seqrnn.encoding.encoders import ProteinEncoder, SmilesEncoder
-from seqrnn.encoding.examples import Example, encode_record
+from seqrnn.encoding.examples import Example, collate, encode_record, token_budget_batches
 from seqrnn.errors import InputError
 from seqrnn.io.records import Record
 from seqrnn.models.heads import IGNORE, ResidueClassification, SequenceClassification, SequenceRegression

@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 from seqrnn.errors import ConfigError, InputError
-from seqrnn.io.inputs import ReadOptions, labelled_by_file
+from seqrnn.io.formats import ReadOptions
+from seqrnn.io.inputs import labelled_by_file
 from seqrnn.training.config import load_config
 
 

@@ -258,7 +258,7 @@ def _setup(
     device: str | None, threads: int | None, options: Mapping[str, Any]
 ) -> tuple[torch.device, PredictOptions]:
     from seqrnn.core.runtime import resolve_device, set_threads
-    from seqrnn.inference.engine import split_options
+    from seqrnn.inference.options import split_options
 
     predict_options, _ = split_options(options, reading=False)
     if threads is not None and (isinstance(threads, bool) or not isinstance(threads, int) or threads < 1):

@@ -24,8 +24,10 @@ from typing import TYPE_CHECKING, Any
 from seqrnn.core.runtime import resolve_device, set_threads
 from seqrnn.errors import SeqrnnError
 from seqrnn.inference.options import split_options
+from seqrnn.io.formats import ReadOptions
 from seqrnn.io.inputs import as_paths, in_shard, python_inputs
 from seqrnn.io.predictions import Predictions
+from seqrnn.io.records import Record
 from seqrnn.models.bundle import ModelBundle
 from seqrnn.models.zoo import load_named
 
@@ -153,22 +155,9 @@ def predict(
     from seqrnn.inference.pipeline import predict_to_h5
 
     predict_options, read = split_options(options)
-    paths, records = python_inputs(inputs)
-    if records is not None:
-        file_options = {
-            "format": read.fmt,
-            "sequence_column": read.sequence_column,
-            "id_column": read.id_column,
-        }
-        given = [k for k, v in {**file_options, "genome": read.genome}.items() if v]
-        if given:
-            raise SeqrnnError(f"{', '.join(given)}: apply to input files, not to sequences given in memory")
-        records = in_shard(records, read.shard)
+    paths, records = _inputs(inputs, read)
     if output is not None:  # never over an input file, the genome or the model (checked before loading)
-        given = [model] if isinstance(model, ModelBundle | str | os.PathLike) else list(model)
-        files = [m.path if isinstance(m, ModelBundle) else m for m in given]
-        models = [str(f) for f in files if f is not None]
-        plan_outputs(paths, output, genome=read.genome, models=models).check()
+        plan_outputs(paths, output, genome=read.genome, models=_model_files(model)).check()
     _check_threads(threads)
     set_threads(threads)
     bundle, dev = _model_and_device(model, device)
@@ -185,6 +174,25 @@ def predict(
         compression="gzip" if compress else None,
     )
     return Predictions(output if output is not None else summary.file)
+
+
+def _inputs(inputs: Inputs, read: ReadOptions) -> tuple[list[str], Iterable[Record] | None]:
+    """The input files, or the records given in memory (file options refused, the shard applied)."""
+    paths, records = python_inputs(inputs)
+    if records is None:
+        return paths, None
+    file_options = {"format": read.fmt, "sequence_column": read.sequence_column, "id_column": read.id_column}
+    given = [k for k, v in {**file_options, "genome": read.genome}.items() if v]
+    if given:
+        raise SeqrnnError(f"{', '.join(given)}: apply to input files, not to sequences given in memory")
+    return paths, in_shard(records, read.shard)
+
+
+def _model_files(model: ModelLike) -> list[str]:
+    """The files behind ``model`` (names of built-in models resolve later), for the output plan."""
+    given = [model] if isinstance(model, ModelBundle | str | os.PathLike) else list(model)
+    files = [m.path if isinstance(m, ModelBundle) else m for m in given]
+    return [str(f) for f in files if f is not None]
 
 
 def _check_threads(threads: int | None) -> None:

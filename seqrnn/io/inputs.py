@@ -1,10 +1,10 @@
-"""The inputs of one run as one record stream: files chained in order, numbered, optionally sharded.
+"""Inputs given other ways than a list of files, and what a run reports about its inputs.
 
-:class:`ReadOptions` carries how files are read (format, columns, genome) and which shard of the
-records to keep; :func:`chain_inputs` yields the records of all inputs with a global ``index`` (the
-position in the concatenated input, written as ``/record_index``); :func:`labelled_by_file` does the
-same for one file per class (``data.class_files``, ``--class-file``), adding each file's class as a
-label field. Records left out under ``--on-invalid skip`` are reported as :class:`Skipped`.
+:func:`labelled_by_file` reads one file per class (``data.class_files``, ``--class-file``), numbered as
+:func:`seqrnn.io.formats.chain_inputs` numbers the records of a list of files, adding each file's
+class as a label field; :func:`python_inputs` turns what :func:`seqrnn.predict` is given (paths, texts,
+pairs, a dict) into paths or records; :func:`parse_shard` reads ``--shard K/N``. Records left out
+under ``--on-invalid skip`` are reported as :class:`Skipped`.
 """
 
 from __future__ import annotations

@@ -13,7 +13,7 @@ from seqrnn.cli.options import CLASS_FILE_OPT, ENSEMBLE_OPT, MODEL_OPT, OnInvali
 from seqrnn.cli.run_args import RunArgs, run_options
 
 
-@run_options(reading=True, views=True)
+@run_options(reading=True, views=True, quiet=False)
 def evaluate(
     data: Optional[list[str]] = typer.Argument(  # noqa: UP045
         None, help="Labelled data (CSV/TSV/FASTA with label columns); or --class-file per class."

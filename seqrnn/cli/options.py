@@ -90,3 +90,8 @@ WORKERS_OPT = typer.Option(
     min=0,
     help="CPU batches predicted at once, each on threads/workers threads (0: one per thread, up to 8).",
 )
+WINDOW_OPT = typer.Option(
+    None, "--window", min=1, help="Window length (default: the model's trained length, else 101)."
+)
+CHUNK_OPT = typer.Option(4096, "--chunk-size", min=1, help="Variants or windows read and scored at once.")
+QUIET_OPT = typer.Option(False, "--quiet", "-q", help="Print nothing on success.")

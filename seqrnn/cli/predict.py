@@ -40,7 +40,6 @@ def predict(
         "--export",
         help="Also write ss2, horiz (directories), tsv, or csv (input rows + predictions) next to the output (repeatable).",
     ),
-    quiet: bool = typer.Option(False, "--quiet", "-q", help="Print nothing on success."),
     run: RunArgs = None,  # type: ignore[assignment]  # the shared options (run_options)
 ) -> None:
     """Predict every record of the inputs with a model and write one HDF5 file."""
@@ -52,8 +51,6 @@ def predict(
     from seqrnn.io.formats import ReadOptions
     from seqrnn.io.inputs import parse_shard
 
-    if quiet:
-        console.set_quiet()
     read = ReadOptions(**run.reading, shard=parse_shard(shard) if shard else None)
     plan = plan_outputs(inputs, output, export, genome=read.genome, models=model).check()  # before any read
     options = PredictOptions(**run.engine, window_tokens=window_tokens, on_invalid=on_invalid.value)

@@ -17,17 +17,21 @@ from enum import Enum
 from pathlib import Path
 from typing import Any, Optional
 
+from seqrnn.cli import console
 from seqrnn.cli.options import (
     BATCH_OPT,
+    CHUNK_OPT,
     DEVICE_OPT,
     FORMAT_OPT,
     GENOME_OPT,
     IDCOL_OPT,
     PRECISION_OPT,
+    QUIET_OPT,
     SEQCOL_OPT,
     THREADS_OPT,
     TOKENS_OPT,
     VIEWS_OPT,
+    WINDOW_OPT,
     WORKERS_OPT,
     Device,
     Precision,
@@ -50,26 +54,37 @@ READING = {
     "genome": (Optional[Path], GENOME_OPT),  # noqa: UP045
 }
 VIEWS = {"test_views": (Optional[int], VIEWS_OPT)}  # noqa: UP045
+#: The window options of the genome-scale commands (variants, tile).
+WINDOWS = {
+    "window": (Optional[int], WINDOW_OPT),  # noqa: UP045
+    "chunk_size": (int, CHUNK_OPT),
+}
+QUIET = {"quiet": (bool, QUIET_OPT)}
 
 
 @dataclass
 class RunArgs:
     """The shared options as given: ``device``, ``threads``, ``engine`` (the
     :class:`~seqrnn.inference.engine.PredictOptions` fields given) and ``reading`` (the
-    :class:`~seqrnn.io.formats.ReadOptions` fields; empty for commands without them)."""
+    :class:`~seqrnn.io.formats.ReadOptions` fields; empty for commands without them), and the window
+    options of the genome-scale commands. ``--quiet`` is applied before the command runs."""
 
     device: str
     threads: int | None
     engine: dict[str, Any] = field(default_factory=dict)
     reading: dict[str, Any] = field(default_factory=dict)
+    window: int | None = None  # genome-scale commands: --window
+    chunk_size: int = 4096  # genome-scale commands: --chunk-size
 
 
 def run_options(
-    reading: bool = False, views: bool = False
+    reading: bool = False, views: bool = False, windows: bool = False, quiet: bool = True
 ) -> Callable[[Callable[..., None]], Callable[..., None]]:
     """Give a command the shared model-running options (and with ``reading`` the input options, with
-    ``views`` ``--test-views``); the command takes them as one ``run: RunArgs`` parameter."""
-    shared = {**ENGINE, **(READING if reading else {}), **(VIEWS if views else {})}
+    ``views`` ``--test-views``, with ``windows`` ``--window``/``--chunk-size``, with ``quiet``
+    ``--quiet``); the command takes them as one ``run: RunArgs`` parameter."""
+    groups = (READING if reading else {}, VIEWS if views else {}, WINDOWS if windows else {})
+    shared = {**ENGINE, **groups[0], **groups[1], **groups[2], **(QUIET if quiet else {})}
 
     def decorate(command: Callable[..., None]) -> Callable[..., None]:
         hints = typing.get_type_hints(command)
@@ -92,7 +107,10 @@ def run_options(
             read = {k: values.pop(k) for k in READING if k in values}
             if read.get("genome") is not None:
                 read["genome"] = str(read["genome"])
-            command(**given, run=RunArgs(device.value, threads, values, read))
+            if values.pop("quiet", False):
+                console.set_quiet()
+            spans = {k: values.pop(k) for k in WINDOWS if k in values}
+            command(**given, run=RunArgs(device.value, threads, values, read, **spans))
 
         run_command.__signature__ = inspect.Signature([*own, *added])  # type: ignore[attr-defined]
         run_command.__annotations__ = {p.name: p.annotation for p in [*own, *added]}

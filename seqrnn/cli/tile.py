@@ -12,7 +12,7 @@ from seqrnn.cli.run_args import RunArgs, run_options
 from seqrnn.core.logs import event
 
 
-@run_options()
+@run_options(windows=True)
 def tile(
     regions: Optional[Path] = typer.Argument(None, help="BED file of regions (or give --chrom)."),  # noqa: UP045
     chrom: Optional[str] = typer.Option(None, "--chrom", help="Tile this whole contig instead of a BED."),  # noqa: UP045
@@ -30,11 +30,6 @@ def tile(
     class_name: Optional[str] = typer.Option(  # noqa: UP045
         None, "--class", help="Class shown in bedGraph/bigWig (default: the positive class of a binary head)."
     ),
-    window: Optional[int] = typer.Option(  # noqa: UP045
-        None, "--window", min=1, help="Window length (default: the model's trained length, else 101)."
-    ),
-    chunk_size: int = typer.Option(4096, "--chunk-size", min=1, help="Windows scored at once."),
-    quiet: bool = typer.Option(False, "--quiet", "-q", help="Print nothing on success."),
     run: RunArgs = None,  # type: ignore[assignment]  # the shared options (run_options)
 ) -> None:
     """Score windows every STRIDE bases along regions (BED or --chrom) into a genome track."""
@@ -45,8 +40,6 @@ def tile(
     from seqrnn.variants.api import load_scoring_models
     from seqrnn.variants.tracks import export_bedgraph, export_bigwig, tile_to_h5
 
-    if quiet:
-        console.set_quiet()
     if (regions is None) == (chrom is None):
         raise typer.BadParameter("give either a BED file of regions or --chrom NAME")
     for kind in export:
@@ -68,7 +61,7 @@ def tile(
             raise InputError("bigWig export needs pyBigWig: pip install 'seqrnn[tracks]'") from None
     common.set_threads(run.threads)
     dev = resolve_device(run.device)
-    models = load_scoring_models(model, dev, window)
+    models = load_scoring_models(model, dev, run.window)
     options = PredictOptions(**run.engine)
     with plan.writing():  # the track and its exports appear together, or none of them
         summary = tile_to_h5(
@@ -80,7 +73,7 @@ def tile(
             dev,
             bed=regions,
             chrom=chrom,
-            chunk_size=chunk_size,
+            chunk_size=run.chunk_size,
             command=console.command_line(),
             progress=not console.STATE.quiet,
         )

@@ -20,7 +20,7 @@ class RefPolicy(str, Enum):
     error = "error"
 
 
-@run_options()
+@run_options(windows=True)
 def variants(
     vcf: Path = typer.Argument(..., help="VCF/BCF file (plain or bgzipped)."),
     genome: Path = typer.Option(..., "--genome", help="Genome FASTA the VCF refers to (pyfaidx index)."),
@@ -33,9 +33,6 @@ def variants(
     output: Path = typer.Option(..., "--output", "-o", help="HDF5 file to write (atomically)."),
     export: list[str] = typer.Option(
         [], "--export", help="Also write tsv (OUT.tsv) and/or vcf (OUT.vcf or OUT.vcf.gz + .tbi)."
-    ),
-    window: Optional[int] = typer.Option(  # noqa: UP045
-        None, "--window", min=1, help="Window length (default: the model's trained length, else 101)."
     ),
     region: Optional[str] = typer.Option(  # noqa: UP045
         None, "--region", help="Only variants in chr:start-end (needs a tabix-indexed VCF)."
@@ -52,8 +49,6 @@ def variants(
         help="Bad records (REF differs from the genome, contig not in the genome). ref_mismatch: give them "
         "a status (ref_mismatch, skipped:unknown_contig, ...) and NaN scores, keep going; error: stop.",
     ),
-    chunk_size: int = typer.Option(4096, "--chunk-size", min=1, help="Variants read and scored at once."),
-    quiet: bool = typer.Option(False, "--quiet", "-q", help="Print nothing on success."),
     run: RunArgs = None,  # type: ignore[assignment]  # the shared options (run_options)
 ) -> None:
     """Score each ALT allele of a VCF: model outputs of the reference and alternative windows."""
@@ -66,8 +61,6 @@ def variants(
     from seqrnn.variants.api import load_scoring_models
     from seqrnn.variants.exports import plan_outputs
 
-    if quiet:
-        console.set_quiet()
     for kind in export:
         if kind not in ("tsv", "vcf"):
             raise typer.BadParameter(f"--export {kind!r}: choose from tsv, vcf")
@@ -77,10 +70,10 @@ def variants(
     require_pysam()
     common.set_threads(run.threads)
     dev = resolve_device(run.device)
-    models = load_scoring_models(model, dev, window)
+    models = load_scoring_models(model, dev, run.window)
     options = VariantOptions(
-        window=window,
-        chunk_size=chunk_size,
+        window=run.window,
+        chunk_size=run.chunk_size,
         on_invalid=on_invalid.value,
         shard=shard_spec,
         region=region,

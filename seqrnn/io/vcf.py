@@ -8,17 +8,8 @@ The work is split in two modules, both importable from here:
   variants. Plain, bgzipped and plain-gzip VCF and BCF are read (plain gzip is streamed through a pipe:
   htslib cannot seek in it); ``region`` needs a bgzipped file with a tabix/CSI index.
 - :mod:`~seqrnn.io.vcf_windows` checks a variant against the genome (:func:`check_variant`, one of
-  :data:`STATUSES`) and cuts its windows (:func:`allele_window`): an allele ``a`` (length ``len(a)``)
-  placed at 0-based ``start`` of a contig, replacing ``ref_len`` reference bases, gives the window of
-  ``width`` letters::
-
-      genome[start - L : start] + a + genome[start + ref_len : start + ref_len + R]
-      L = (width - len(a)) // 2,  R = width - len(a) - L
-
-  so the allele sits in the middle (an SNV in a 101-bp window is at index 50). The reference window is
-  this with the REF allele, the alternative window with the ALT allele: for an indel both windows have
-  ``width`` letters, each centred on its own allele, and the flanks differ only in how far they reach.
-  Positions outside the contig are padded with ``N``.
+  :data:`STATUSES`) and cuts its windows (:func:`allele_window`), each allele centred in a window of
+  ``width`` letters, padded with ``N`` outside the contig (the formula is in that module).
 
 Contig names: :class:`seqrnn.io.genome.Genome` resolves a VCF chromosome name to a genome contig (itself,
 or a unique ``chr``-prefix or mitochondrial alias); a name with no contig gives the status

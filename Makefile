@@ -23,7 +23,7 @@ run: venv
 	$(VENV)/bin/seqrnn predict --model protein-ss data/examples/proteins.fasta -o runs/example/proteins.h5
 
 test: venv
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q --durations=15
 
 # The same without the longest end-to-end tests (marked slow): for a quick check while developing.
 test-fast: venv

@@ -25,8 +25,8 @@ from seqrnn.encoding.chem import check_standardize, note_without_rdkit, require_
 from seqrnn.encoding.encoders import Encoder, build_encoder
 from seqrnn.encoding.examples import NO_VIEWS, Example, prepare_example
 from seqrnn.errors import ConfigError, EncodingError, InputError
-from seqrnn.io.formats import read_records
-from seqrnn.io.inputs import ReadOptions, labelled_by_file
+from seqrnn.io.formats import ReadOptions, read_records
+from seqrnn.io.inputs import labelled_by_file
 from seqrnn.io.records import Record
 from seqrnn.models.heads import Head, specs_from_records
 from seqrnn.training.config import RunConfig

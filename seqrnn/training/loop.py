@@ -16,7 +16,6 @@ import random
 import signal
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -24,20 +23,17 @@ import torch
 
 from seqrnn.core.logs import Heartbeat, progress_bar
 from seqrnn.encoding.augment import Augmentation
-from seqrnn.encoding.batching import BF16_ROWS, collate, crop_example, token_budget_batches
 from seqrnn.encoding.encoders import Encoder
-from seqrnn.encoding.examples import Example
+from seqrnn.encoding.examples import BF16_ROWS, Example, collate, crop_example, token_budget_batches
 from seqrnn.errors import EncodingError, SeqrnnError
 from seqrnn.inference.engine import PredictOptions
 from seqrnn.inference.evaluate import evaluate_examples
 from seqrnn.models.bundle import ModelBundle
-from seqrnn.models.heads import Head
 from seqrnn.training.checkpoint import TrainingState
 from seqrnn.training.config import RunConfig
 from seqrnn.training.data import Datasets
-from seqrnn.training.distill import Distiller
-from seqrnn.training.distributed import DistContext
 from seqrnn.training.interrupt import StopRequest, TrainingInterrupted
+from seqrnn.training.session import Inputs, Learner, Session
 
 HEARTBEAT_SECONDS = 120.0  # batch-job logs (no progress bar) get a line this often
 
@@ -66,33 +62,28 @@ def lr_lambda(config: RunConfig, total_steps: int) -> Callable[[int], float]:
 
 @dataclass
 class Fit:
-    """What the training and validation steps work on (built once per run by the trainer)."""
+    """What the training and validation steps work on: the phases' results (:mod:`seqrnn.training.session`),
+    the examples and the optimiser. Built once per run by :func:`seqrnn.training.trainer.build_fit`."""
 
-    config: RunConfig
-    model: torch.nn.Module  # the SeqRNN
-    train_model: torch.nn.Module  # the same model, wrapped for data parallelism when distributed
-    heads: list[Head]
-    encoder: Encoder
-    meta: dict[str, Any]  # encoder config, head specs, augmentation (bundle and checkpoint metadata)
+    session: Session  # config, run directory (checkpoints/last.pt is named in messages), processes, device
+    inputs: Inputs  # encoder, metadata (bundle and checkpoints), augmentation
+    learner: Learner  # model, heads, teachers
     data: Datasets
-    augmentation: Augmentation | None
     optimizer: torch.optim.Optimizer
     scheduler: torch.optim.lr_scheduler.LRScheduler
-    ctx: DistContext
-    device: torch.device
+    train_model: torch.nn.Module  # learner.model, wrapped for data parallelism when distributed
     lengths: np.ndarray  # (N_train,) token counts of the training examples
     steps_per_epoch: int
-    last_checkpoint: Path  # checkpoints/last.pt: named in messages about stopping
-    distiller: Distiller | None = None  # train.distill_from: teachers' probabilities as extra targets
 
     @property
     def rows(self) -> dict[str, int]:
         """Batch row rules: bf16 batches of some row counts run several times slower (token_budget_batches)."""
-        return BF16_ROWS if self.config.train.precision == "bf16" else {}
+        return BF16_ROWS if self.session.config.train.precision == "bf16" else {}
 
     def eval_options(self) -> PredictOptions:
         """Validation in fp32 everywhere: model selection must not depend on the machine's bf16 support."""
-        return PredictOptions(batch_tokens=max(self.config.train.batch_tokens, 16000), precision="fp32")
+        train = self.session.config.train
+        return PredictOptions(batch_tokens=max(train.batch_tokens, 16000), precision="fp32")
 
 
 def build_optimizer(
@@ -132,7 +123,7 @@ def train_epoch(
     On SIGINT/SIGTERM the current batch finishes, ``save_interrupted(step, loss, count)`` writes the
     mid-epoch checkpoint, and :class:`TrainingInterrupted` is raised.
     """
-    config, ctx = fit.config, fit.ctx
+    config, ctx = fit.session.config, fit.session.ctx
     torch.manual_seed(config.seed * 100_003 + epoch)
     rng = np.random.default_rng([config.seed, epoch])
     crop = config.train.crop_length
@@ -143,7 +134,7 @@ def train_epoch(
         epoch_lengths, config.train.batch_tokens, config.train.batch_size, rng, **fit.rows
     )
     batches = batches[: fit.steps_per_epoch * ctx.world][ctx.rank :: ctx.world]
-    fit.model.train()
+    fit.learner.model.train()
     total, count, first_step = 0.0, 0, 0
     if resume is not None and resume.step_in_epoch:
         # Mid-epoch resume: same batches, same dropout stream, partial loss carried over.
@@ -165,16 +156,16 @@ def train_epoch(
             else crop_example(fit.data.train[i], offsets[i], epoch_lengths[i])
             for i in idx
         ]
-        if fit.augmentation is not None:
+        if fit.inputs.augmentation is not None:
             # Seeded by (seed, epoch, step): a resumed epoch draws the same views.
             aug_rng = np.random.default_rng([config.seed, epoch, step, 1])
             chosen = [
-                _augmented(ex, fit.data.train_texts[i], fit.augmentation, fit.encoder, aug_rng)
+                _augmented(ex, fit.data.train_texts[i], fit.inputs.augmentation, fit.inputs.encoder, aug_rng)
                 if aug_rng.random() < config.train.augment_prob
                 else ex
                 for ex, i in zip(chosen, idx, strict=True)
             ]
-        loss = _step(fit, collate(chosen, fit.heads).to(fit.device), epoch)
+        loss = _step(fit, collate(chosen, fit.learner.heads).to(fit.session.device), epoch)
         total += loss * len(idx)
         count += len(idx)
         if ctx.any(stop.signum is not None):
@@ -184,7 +175,7 @@ def train_epoch(
             ctx.barrier()
             raise TrainingInterrupted(
                 f"stopped by {signal.Signals(stop.signum or signal.SIGTERM).name} at epoch {epoch + 1}, batch {step + 1}/"
-                f"{len(batches)}; checkpoint saved to {fit.last_checkpoint}; continue with --resume"
+                f"{len(batches)}; checkpoint saved to {fit.session.run.last}; continue with --resume"
             )
         if bar is not None:
             bar.update(1)
@@ -198,23 +189,25 @@ def train_epoch(
 
 def _step(fit: Fit, batch: Any, epoch: int) -> float:
     """Forward, weighted head losses, backward, clip, AdamW and schedule step; -> the batch loss."""
-    config = fit.config
-    with torch.autocast(fit.device.type, dtype=torch.bfloat16, enabled=config.train.precision == "bf16"):
+    config, heads, distiller = fit.session.config, fit.learner.heads, fit.learner.distiller
+    bf16 = config.train.precision == "bf16"
+    with torch.autocast(fit.session.device.type, dtype=torch.bfloat16, enabled=bf16):
         logits = fit.train_model(batch.tokens, batch.lengths)
-    losses = {h.name: h.loss(logits[h.name], batch.targets[h.name]) for h in fit.heads}
-    if fit.distiller is not None:
-        w = fit.distiller.weight
-        for name, soft in fit.distiller.soft_losses(batch.tokens, batch.lengths, logits).items():
+    losses = {h.name: h.loss(logits[h.name], batch.targets[h.name]) for h in heads}
+    if distiller is not None:
+        w = distiller.weight
+        for name, soft in distiller.soft_losses(batch.tokens, batch.lengths, logits).items():
             losses[name] = (1 - w) * losses[name] + w * soft
-    loss = sum(float(h.spec.loss_weight) * losses[h.name] for h in fit.heads)
+    loss = sum(float(h.spec.loss_weight) * losses[h.name] for h in heads)
     if not torch.isfinite(loss):
+        last = fit.session.run.last
         raise SeqrnnError(
             f"loss became {loss.item()} at epoch {epoch + 1}; lower train.lr or check the targets "
-            f"(last good checkpoint: {fit.last_checkpoint if fit.last_checkpoint.exists() else 'none'})"
+            f"(last good checkpoint: {last if last.exists() else 'none'})"
         )
     fit.optimizer.zero_grad(set_to_none=True)
     loss.backward()
-    torch.nn.utils.clip_grad_norm_(fit.model.parameters(), config.train.clip_grad_norm)
+    torch.nn.utils.clip_grad_norm_(fit.learner.model.parameters(), config.train.clip_grad_norm)
     fit.optimizer.step()
     fit.scheduler.step()
     return loss.item()
@@ -222,12 +215,12 @@ def _step(fit: Fit, batch: Any, epoch: int) -> float:
 
 def validate(fit: Fit) -> dict[str, dict[str, Any]]:
     """Validation metrics per head. One process scores; all get the same metrics (one decision)."""
-    fit.model.eval()
+    fit.learner.model.eval()
     metrics = None
-    if fit.ctx.main:
-        bundle = ModelBundle(fit.model, fit.encoder, fit.meta)  # type: ignore[arg-type]
-        metrics = evaluate_examples(bundle, fit.data.valid, fit.eval_options(), fit.device).metrics
-    return fit.ctx.broadcast(metrics)
+    if fit.session.ctx.main:
+        bundle = ModelBundle(fit.learner.model, fit.inputs.encoder, fit.inputs.meta)  # type: ignore[arg-type]
+        metrics = evaluate_examples(bundle, fit.data.valid, fit.eval_options(), fit.session.device).metrics
+    return fit.session.ctx.broadcast(metrics)
 
 
 def _augmented(

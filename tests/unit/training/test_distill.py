@@ -7,9 +7,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from seqrnn.encoding.batching import collate
 from seqrnn.encoding.encoders import DNAEncoder, ProteinEncoder
-from seqrnn.encoding.examples import Example
+from seqrnn.encoding.examples import Example, collate
 from seqrnn.errors import ConfigError
 from seqrnn.models import ModelConfig, SeqRNN
 from seqrnn.models.bundle import load_bundle, save_bundle

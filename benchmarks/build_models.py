@@ -15,11 +15,14 @@ Train first; each command resumes or reuses finished runs (about 3 hours on one 
 
 then package (all models, or the names given):
 
-    python benchmarks/build_models.py --data ../shared/data --runs runs/zoo [NAME ...]
+    python benchmarks/build_models.py --data "$SEQRNN_DATA" --runs runs/zoo [NAME ...]
 
-Each card's test figures are reproduced by ``seqrnn evaluate -m NAME TEST_FILE``; the test files of the
-promoter and SMILES models are written to ``runs/zoo/tests/`` by this script (the TF test files are the
-shared ``*_B.seq.gz`` files themselves).
+``--data`` defaults to ``$SEQRNN_DATA`` (else ``../shared/data`` beside the repository), ``--runs`` to
+``$SEQRNN_RUNS/zoo`` (else ``runs/zoo`` in the repository). Each card's test figures are reproduced by
+``seqrnn evaluate -m NAME TEST_FILE``; the test files of the promoter and SMILES models are written to
+``runs/zoo/tests/`` by this script (the TF test files are the ``*_B.seq.gz`` files themselves, which the
+card names below ``$SEQRNN_DATA``). Each index entry lists the published files the model was trained on
+(``training_files``; their names, sources and sha256 are in ``seqrnn/models/datasets.py``).
 """
 
 from __future__ import annotations
@@ -41,20 +44,21 @@ from seqrnn.encoding.examples import encode_record, prepare_example
 from seqrnn.errors import InputError
 from seqrnn.inference.engine import PredictOptions, predict_examples
 from seqrnn.inference.evaluate import choose_thresholds, evaluate_records
-from seqrnn.io.formats import open_text
-from seqrnn.io.inputs import ReadOptions, chain_inputs
+from seqrnn.io.formats import ReadOptions, chain_inputs, open_text
 from seqrnn.io.records import Record
 from seqrnn.models.bundle import file_sha256, load_bundle, load_models, save_bundle
 from seqrnn.training.config import load_config
 
 ROOT = Path(__file__).resolve().parents[1]
+DATA = Path(os.environ.get("SEQRNN_DATA") or ROOT.parent / "shared" / "data")
+RUNS = Path(os.environ.get("SEQRNN_RUNS") or ROOT / "runs") / "zoo"
 PRETRAINED = ROOT / "seqrnn" / "models" / "pretrained"
 GOLDEN = ROOT / "tests" / "golden" / "zoo_expected.json"
 TFS = ["SERBP1", "SRF", "SUZ12", "TAF1", "TAF7", "TBP", "TCF12", "TEAD4", "USF1", "USF2", "YY1", "ZNF143"]
 # JASPAR 2024 CORE PWM floor (best-hit AUROC on the _B files; ../shared/data/README.md).
 PWM = {"SRF": 0.822, "TBP": 0.661, "TCF12": 0.818, "TEAD4": 0.934, "USF1": 0.983, "USF2": 0.993,
        "YY1": 0.901, "ZNF143": 0.912}  # fmt: skip
-PROMOTERS = {  # name -> (benchmark task, organism, promoter files, CNNProm Sn / Sp where published)
+PROMOTERS = {  # name -> (benchmark task, organism, class files, CNNProm Sn / Sp where published)
     "promoter-ecoli": ("E. coli", "Escherichia coli (sigma70 promoters)", "Ecoli_prom vs Ecoli_non_prom", (0.90, 0.96)),
     "promoter-bsubtilis": ("B. subtilis", "Bacillus subtilis", "Bacillus_prom vs Bacillus_non_prom", None),
     "promoter-mouse": ("Mouse TATA", "Mus musculus, TATA-box promoters", "Mouse_tata_dbtss vs Mouse_nonprom", None),
@@ -103,6 +107,7 @@ class Recipe:
     subset_of: tuple[Path, Path] | None = None  # (data file, split.tsv): the test file is written from them
     # (run's split.tsv, criterion): choose the decision threshold again on the run's validation records
     recalibrate: tuple[Path, str] | None = None
+    training_files: list[str] = field(default_factory=list)  # the published files it was trained on
 
 
 def tf_recipe(tf: str, data: Path, runs: Path) -> Recipe:
@@ -137,6 +142,7 @@ def tf_recipe(tf: str, data: Path, runs: Path) -> Recipe:
             "data": f"ENCODE {tf} H1-hESC (DeepBind)",
         },
         anchors,
+        training_files=[f"{experiment}_AC.seq.gz"],
     )
 
 
@@ -174,6 +180,7 @@ def promoter_recipe(name: str, data: Path, runs: Path) -> Recipe:
         },
         anchors,
         recalibrate=(run / "model" / "split.tsv", "youden"),
+        training_files=[f"{f}.fa" for f in files.replace(" vs ", " + ").split(" + ")],
     )
 
 
@@ -181,7 +188,8 @@ def smiles_recipe(name: str, data: Path, runs: Path) -> Recipe:
     file, head, metric, label, chemprop, molnet, split, members, what = SMILES[name]
     dirs = [runs / "moleculenet" / (f"{name}_s0" if m == 0 else f"{name}_s0_m{m}") for m in range(members)]
     test = runs / "tests" / f"{name}.csv"
-    hidden = load_config(ROOT / "configs" / "moleculenet" / f"{name}.yaml").model.hidden  # the recipe's width
+    config = ROOT / "configs" / "moleculenet" / f"{name}.yaml"
+    hidden = load_config(config, [f"data.train={data / 'smiles/moleculenet' / file}"]).model.hidden
     card = {
         "task": what,
         "inputs": "SMILES (RDKit-canonicalised before encoding; salts kept); invalid SMILES are errors "
@@ -211,6 +219,7 @@ def smiles_recipe(name: str, data: Path, runs: Path) -> Recipe:
         },
         {"chemprop": chemprop, "MoleculeNet best": molnet},
         (data / "smiles/moleculenet" / file, dirs[0] / "split.tsv"),
+        training_files=[file],
     )
 
 
@@ -252,7 +261,7 @@ def _recalibrate(bundle: Any, recipe: Recipe, split_tsv: Path, criterion: str) -
 
 
 def score(bundle: Any, recipe: Recipe) -> dict[str, Any]:
-    options = PredictOptions(precision="fp32", read=recipe.read, on_invalid="skip")
+    options = PredictOptions(precision="fp32", on_invalid="skip")
     records = chain_inputs([recipe.test_file], recipe.read)
     result = evaluate_records(bundle, records, options, torch.device("cpu"))
     head = result.metrics[recipe.main[0]]
@@ -300,7 +309,7 @@ def golden(bundle: Any, records: list[Record]) -> dict[str, Any]:
     }
 
 
-def build(recipe: Recipe) -> dict[str, Any]:
+def build(recipe: Recipe, data: Path) -> dict[str, Any]:
     missing = [str(p) for p in recipe.members if not p.is_file()]
     if missing:
         raise SystemExit(
@@ -339,7 +348,7 @@ def build(recipe: Recipe) -> dict[str, Any]:
         "members": len(recipe.members),
         "intended use": INTENDED[recipe.group],
         "limits": LIMITS[recipe.group],
-        "reproduce": f"seqrnn evaluate -m {recipe.name} {_shown(recipe.test_file)}",
+        "reproduce": f"seqrnn evaluate -m {recipe.name} {_shown(recipe.test_file, data)}",
         "rebuild": "see benchmarks/build_models.py (train commands, then "
         f"python benchmarks/build_models.py {recipe.name})",
     }
@@ -358,6 +367,7 @@ def build(recipe: Recipe) -> dict[str, Any]:
         "description": recipe.card["task"],
         **recipe.summary,
         "test": f"{recipe.main[2]} {value:.4f}",
+        "training_files": recipe.training_files,
     }
     print(f"{recipe.name}: {entry['test']} (fp32 {fp32.get(recipe.main[1], float('nan')):.4f}), "
           f"{entry['bytes'] / 1e6:.2f} MB", file=sys.stderr)  # fmt: skip
@@ -365,8 +375,11 @@ def build(recipe: Recipe) -> dict[str, Any]:
             "golden": golden(bundle, golden_inputs(recipe, span))}  # fmt: skip
 
 
-def _shown(path: Path) -> str:
-    """A path as the docs write it: relative to the repository (the shared data as ../shared/...)."""
+def _shown(path: Path, data: Path) -> str:
+    """A path as the docs write it: a dataset file below $SEQRNN_DATA, anything else relative to the
+    repository; never the folder the data had on the machine that built the model."""
+    if path.resolve().is_relative_to(data.resolve()):
+        return "$SEQRNN_DATA/" + path.resolve().relative_to(data.resolve()).as_posix()
     return os.path.relpath(path, ROOT)
 
 
@@ -419,8 +432,8 @@ def table() -> str:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("names", nargs="*", help="models to build (default: all)")
-    ap.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data")
-    ap.add_argument("--runs", type=Path, default=ROOT / "runs" / "zoo")
+    ap.add_argument("--data", type=Path, default=DATA, help="the datasets folder (default: $SEQRNN_DATA)")
+    ap.add_argument("--runs", type=Path, default=RUNS, help="the runs (default: $SEQRNN_RUNS/zoo)")
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--skip-missing", action="store_true", help="skip models whose runs are not finished")
     ap.add_argument("--table", action="store_true", help="print the docs/models.md table and stop")
@@ -441,7 +454,7 @@ def main() -> None:
         if args.skip_missing and not all(p.is_file() for p in recipe.members):
             print(f"{name}: skipped (not trained yet)", file=sys.stderr)
             continue
-        built = build(recipe)
+        built = build(recipe, args.data)
         index[name] = built["entry"]
         goldens[name] = built["golden"]
         results[name] = {k: built[k] for k in ("figures", "fp32", "anchors")}

@@ -6,7 +6,10 @@ the ``*_B`` test file (500 peaks + 500 shuffles) with AUROC/AUPRC, scans the sam
 JASPAR 2024 PWM (when JASPAR CORE has one), and extracts the hybrid's motifs from the test peaks and
 matches them against JASPAR. Runs are kept in ``--runs`` and resumed or reused when the script is rerun.
 
-    python benchmarks/deepbind.py --data ../shared/data --runs /work/runs/deepbind --threads 1
+    python benchmarks/deepbind.py --data "$SEQRNN_DATA" --runs runs/deepbind --threads 1
+
+``--data`` defaults to ``$SEQRNN_DATA`` (else ``../shared/data`` beside the repository); ``--runs`` to
+``$SEQRNN_RUNS/deepbind`` (else ``runs/deepbind`` in the repository).
 
 Writes ``docs/results/deepbind.json`` and prints the markdown table used in ``docs/benchmarks.md``.
 """
@@ -16,6 +19,7 @@ from __future__ import annotations
 import argparse
 import glob
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -35,6 +39,8 @@ from seqrnn.training import train
 from seqrnn.training.config import load_config
 
 ROOT = Path(__file__).resolve().parents[1]
+DATA = Path(os.environ.get("SEQRNN_DATA") or ROOT.parent / "shared" / "data")
+RUNS = Path(os.environ.get("SEQRNN_RUNS") or ROOT / "runs") / "deepbind"
 TFS = ["SERBP1", "SRF", "SUZ12", "TAF1", "TAF7", "TBP", "TCF12", "TEAD4", "USF1", "USF2", "YY1", "ZNF143"]
 MODELS = {"bilstm": "configs/dna/deepbind_bilstm.yaml", "hybrid": "configs/dna/deepbind_hybrid.yaml"}
 JASPAR = "dna/jaspar/JASPAR2024_CORE_vertebrates_nonredundant.jaspar"
@@ -66,8 +72,10 @@ def train_tf(config_path: str, train_file: Path, out: Path, threads: int, overri
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--data", default=str(ROOT.parent / "shared" / "data"), help="the shared data folder")
-    ap.add_argument("--runs", default="runs/deepbind", help="where model runs are kept")
+    ap.add_argument("--data", default=str(DATA), help="the datasets folder (default: $SEQRNN_DATA)")
+    ap.add_argument(
+        "--runs", default=str(RUNS), help="where model runs are kept (default: $SEQRNN_RUNS/deepbind)"
+    )
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--tfs", nargs="*", default=TFS)
     ap.add_argument("--models", nargs="*", default=list(MODELS))

@@ -24,7 +24,7 @@ import torch
 
 from seqrnn.inference.engine import PredictOptions
 from seqrnn.inference.evaluate import evaluate_records
-from seqrnn.io.inputs import ReadOptions, chain_inputs
+from seqrnn.io.formats import ReadOptions, chain_inputs
 from seqrnn.models.bundle import load_models
 from seqrnn.training import train
 from seqrnn.training.config import load_config
@@ -113,7 +113,7 @@ def score_ensemble(name: str, seed: int, args: argparse.Namespace) -> dict:
     read = ReadOptions(
         fmt=config.data.format, sequence_column=config.data.sequence_column, id_column=config.data.id_column
     )
-    options = PredictOptions(precision="fp32", read=read)
+    options = PredictOptions(precision="fp32")
     records = [r for r in chain_inputs([args.data / data_file], read) if r.index in rows]
     device = torch.device("cpu")
     single = evaluate_records(load_models([runs[0] / "model.pt"]), records, options, device)

@@ -157,7 +157,7 @@ def worker(kind: str, fasta: str, threads: int, extra: dict) -> dict:
 def _train_worker(kind: str, bundle, texts: list[str]) -> dict:
     from naive_reference import naive_train_steps
 
-    from seqrnn.encoding.batching import BF16_ROWS, collate, token_budget_batches
+    from seqrnn.encoding.examples import BF16_ROWS, collate, token_budget_batches
 
     crop = 1000
     encoded = [bundle.encoder.encode(t[:crop])[0] for t in texts]

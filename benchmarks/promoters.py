@@ -3,17 +3,21 @@
 Each task pairs a promoter FASTA with a non-promoter FASTA from ``DATA/dna/cnnprom`` (Umarov & Solovyev
 2017). Records are pooled, shuffled with a fixed seed and split 80/10/10 into train / validation / test
 (CNNProm reports cross-validated figures; ours are one held-out test split). The labelled TSVs are
-written to ``--runs`` (outside the repository), the model is trained from ``configs/dna/promoter.yaml``,
-and the test split is scored with ``seqrnn.inference.evaluate``: accuracy, MCC, sensitivity (promoter recall) and
-specificity (non-promoter recall).
+written to ``--runs``, the model is trained from ``configs/dna/promoter.yaml``, and the test split is
+scored with ``seqrnn.inference.evaluate``: accuracy, MCC, sensitivity (promoter recall) and specificity
+(non-promoter recall).
 
-    python benchmarks/promoters.py --data ../shared/data --runs /work/runs/promoters --threads 1
+    python benchmarks/promoters.py --data "$SEQRNN_DATA" --runs runs/promoters --threads 1
+
+``--data`` defaults to ``$SEQRNN_DATA`` (else ``../shared/data`` beside the repository); ``--runs`` to
+``$SEQRNN_RUNS/promoters`` (else ``runs/promoters`` in the repository).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -29,6 +33,8 @@ from seqrnn.training import train
 from seqrnn.training.config import load_config
 
 ROOT = Path(__file__).resolve().parents[1]
+DATA = Path(os.environ.get("SEQRNN_DATA") or ROOT.parent / "shared" / "data")
+RUNS = Path(os.environ.get("SEQRNN_RUNS") or ROOT / "runs") / "promoters"
 TASKS = {
     "E. coli": ("Ecoli_prom.fa", "Ecoli_non_prom.fa"),
     "B. subtilis": ("Bacillus_prom.fa", "Bacillus_non_prom.fa"),
@@ -62,8 +68,10 @@ def write_split(data: Path, task: str, out: Path, seed: int = 0) -> tuple[Path, 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--data", default=str(ROOT.parent / "shared" / "data"))
-    ap.add_argument("--runs", default="runs/promoters")
+    ap.add_argument("--data", default=str(DATA), help="the datasets folder (default: $SEQRNN_DATA)")
+    ap.add_argument(
+        "--runs", default=str(RUNS), help="where model runs are kept (default: $SEQRNN_RUNS/promoters)"
+    )
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--tasks", nargs="*", default=list(TASKS))
     ap.add_argument("--out", default=str(ROOT / "docs/results/promoters.json"))

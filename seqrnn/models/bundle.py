@@ -3,7 +3,9 @@
 A bundle is a ``torch.save`` of ``{"format", "format_version", "metadata" (JSON text), "state_dict",
 "weights_sha256", "metadata_sha256"}``: only strings and tensors, so it loads with
 ``torch.load(weights_only=True)`` and never unpickles code. Built-in models live in
-``seqrnn/models/pretrained/`` and are listed, with their sha256, in ``index.json``.
+``seqrnn/models/pretrained/`` and are listed, with their sha256, in ``index.json``
+(:mod:`seqrnn.models.builtins`); ``seqrnn info`` prints :meth:`ModelBundle.describe`
+(:mod:`seqrnn.models.cards`).
 
 Integrity. A zip entry of a ``torch.save`` file can change (a flipped bit on disk, a bad copy) and
 torch still loads it, with different weights. So every bundle records checksums of what decides its
@@ -16,16 +18,16 @@ specs, thresholds). Files saved before these keys existed still load:
 - a file whose metadata names a built-in model and its version (a copy of a built-in that is no longer
   byte-identical, e.g. damaged) must hold the shipped file's weights, else :class:`ModelError`;
 - any other file loads with a one-time note that it has no checksum (re-saving it adds one).
+
+The checks are :func:`seqrnn.models.integrity.verify_checksums`.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -38,16 +40,15 @@ from seqrnn.errors import ModelError, SeqrnnError
 from seqrnn.io.checksums import file_sha256, text_checksum, weights_checksum
 from seqrnn.io.files import AtomicOutput
 from seqrnn.models import ModelConfig, SeqRNN
+from seqrnn.models.builtins import builtin_entry, resolve_model_path
+from seqrnn.models.builtins import builtin_index as builtin_index  # imported from here too
+from seqrnn.models.cards import describe_bundle
 from seqrnn.models.ensemble import Ensemble
+from seqrnn.models.integrity import verify_checksums
 from seqrnn.version import __version__
 
 FORMAT = "seqrnn-model"
 FORMAT_VERSION = 1
-
-logger = logging.getLogger(__name__)
-
-#: Files already reported as having no checksum in this process (the note is printed once per file).
-_NOTED_UNCHECKED: set[str] = set()
 
 
 @dataclass
@@ -88,14 +89,8 @@ class ModelBundle:
         card = self.metadata.get("card") or {}
         if card.get("version"):
             return str(card["version"])
-        for entry in builtin_index().values():
-            if (
-                self.path is not None
-                and entry.get("file") == self.path.name
-                and entry.get("sha256") == self.sha256
-            ):
-                return str(entry.get("version", ""))
-        return ""
+        entry = builtin_entry(self.path, self.sha256)
+        return str(entry.get("version", "")) if entry else ""
 
     def views(self, test_views: int | None = None) -> Views:
         """The augmentation and number of views to average: the bundle's choice unless overridden.
@@ -153,33 +148,9 @@ class ModelBundle:
             self.model.heads[head].spec.columns = cols
 
     def describe(self) -> str:
-        """A human-readable summary: name, file, checksum, encoder, architecture, heads, data, metrics."""
-        meta = self.metadata
-        m = meta["model"]
-        n_params = sum(p.numel() for p in self.model.parameters())
-        lines = [
-            f"name:       {self.name}",
-            f"file:       {self.path}",
-            f"sha256:     {self.sha256}",
-            f"seqrnn:     {meta.get('seqrnn_version')}   created {meta.get('created', '?')}",
-            f"encoder:    {meta['encoder']['name']} ({len(meta['encoder']['tokens'])} tokens)",
-            f"model:      Bi{m['cell'].upper()} {m['layers']} x {m['hidden']}, "
-            f"conv {m['conv_channels'] or 'none'}, {n_params:,} parameters",
-        ]
-        for spec in meta["heads"]:
-            lines.append(f"head:       {spec['name']} [{spec['kind']}] {' '.join(spec['classes'])}")
-        data = meta.get("data", {})
-        if data:
-            lines.append(
-                f"trained on: {data.get('train')} ({data.get('n_train')} train / {data.get('n_valid')} valid)"
-            )
-            lines.append(f"data hash:  {data.get('fingerprint')}")
-        for head, metrics in meta.get("valid_metrics", {}).items():
-            shown = ", ".join(f"{k} {v:.4f}" for k, v in metrics.items() if k != "n" and isinstance(v, float))
-            lines.append(f"valid:      {head}: {shown}")
-        if meta.get("description"):
-            lines.append(f"about:      {meta['description']}")
-        return "\n".join(lines)
+        """A human-readable summary: name, file, checksum, encoder, architecture, heads, data, metrics
+        (:func:`seqrnn.models.cards.describe_bundle`)."""
+        return describe_bundle(self)
 
 
 def build_model(metadata: dict[str, Any], encoder: Encoder) -> SeqRNN:
@@ -253,29 +224,6 @@ def atomic_torch_save(obj: Any, path: Path) -> None:
         torch.save(obj, fh)
 
 
-def builtin_index() -> dict[str, dict[str, Any]]:
-    """The built-in models of ``seqrnn/models/pretrained/index.json``: name -> entry (``file``, ``sha256``,
-    ``description``, ...); ``{}`` when the index is absent.
-    """
-    index = resources.files("seqrnn.models.pretrained") / "index.json"
-    return json.loads(index.read_text()) if index.is_file() else {}
-
-
-def resolve_model_path(name_or_path: str | Path) -> tuple[Path, str, str | None]:
-    """-> (path, display name, expected sha256 for built-ins)."""
-    text = str(name_or_path)
-    index = builtin_index()
-    if text in index:
-        entry = index[text]
-        path = Path(str(resources.files("seqrnn.models.pretrained") / entry["file"]))
-        return path, text, entry["sha256"]
-    path = Path(text)
-    if path.is_file():
-        return path, path.stem, None
-    known = ", ".join(index) or "none shipped yet"
-    raise ModelError(f"{text}: no such model file and no built-in model of that name (built-in: {known})")
-
-
 def load_bundle(name_or_path: str | Path, device: str | torch.device = "cpu") -> ModelBundle:
     """Load one model bundle by built-in name or file path, verified, on ``device`` in eval mode.
 
@@ -332,71 +280,6 @@ def load_bundle(name_or_path: str | Path, device: str | torch.device = "cpu") ->
     model.load_state_dict(state)
     model.to(device).eval()
     return ModelBundle(model, encoder, metadata, path=path, sha256=sha, name=metadata.get("name") or name)
-
-
-def verify_checksums(path: Path, payload: dict[str, Any], metadata: dict[str, Any], file_sha: str) -> None:
-    """Check a loaded bundle's weights and metadata against the checksums stored with them.
-
-    ``file_sha``: the file's sha256; a file byte-identical to a built-in (same sha256 as in
-    ``index.json``, which vouches for every byte) needs no stored checksums. Raises :class:`ModelError` naming ``path`` on a mismatch, or for a file without checksums whose
-    metadata names a built-in model and version but whose weights differ from that shipped file (a
-    damaged copy). Other files without checksums (saved by an older seqrnn) load with a one-time note.
-    """
-    stored = payload.get("weights_sha256")
-    if stored is None:
-        if not _is_builtin_file(file_sha):
-            _check_unchecked_file(path, payload, metadata)
-        return
-    try:
-        actual = weights_checksum(payload["state_dict"])
-    except TypeError as exc:
-        raise ModelError(f"{path}: damaged model file ({exc})") from None
-    if actual != stored:
-        raise ModelError(f"{path}: the weights do not match their checksum (damaged file?)")
-    meta_stored = payload.get("metadata_sha256")
-    text = payload["metadata"]
-    if meta_stored is not None and (not isinstance(text, str) or text_checksum(text) != meta_stored):
-        raise ModelError(f"{path}: the metadata do not match their checksum (damaged file?)")
-
-
-def _is_builtin_file(sha: str) -> bool:
-    """Whether a file with this sha256 is byte-identical to a shipped built-in model."""
-    return any(entry.get("sha256") == sha for entry in builtin_index().values())
-
-
-def _check_unchecked_file(path: Path, payload: dict[str, Any], metadata: dict[str, Any]) -> None:
-    """A file without checksums: a changed copy of a built-in is refused, anything else noted once."""
-    name = metadata.get("name")
-    version = (metadata.get("card") or {}).get("version")
-    entry = builtin_index().get(name) if isinstance(name, str) else None
-    if entry is not None and version is not None and str(version) == str(entry.get("version")):
-        # It claims to be this built-in release, whose bytes we ship and trust: its weights must be those.
-        shipped = _builtin_weights(name, entry)
-        state = payload["state_dict"]
-        same = shipped.keys() == state.keys() and all(
-            shipped[k].dtype == state[k].dtype and torch.equal(shipped[k], state[k]) for k in shipped
-        )
-        if not same:
-            raise ModelError(
-                f"{path}: a copy of built-in model {name} (v{version}) whose weights differ from the "
-                f"shipped file (damaged file?); use -m {name} instead"
-            )
-        return
-    key = str(path.resolve())
-    if key not in _NOTED_UNCHECKED:
-        _NOTED_UNCHECKED.add(key)
-        logger.info(
-            "seqrnn: note: %s has no weights checksum (saved by an older seqrnn); re-save it to add one",
-            path,
-        )
-
-
-def _builtin_weights(name: str, entry: dict[str, Any]) -> dict[str, torch.Tensor]:
-    """The state dict of the shipped built-in ``name``, after checking its file sha256."""
-    shipped = Path(str(resources.files("seqrnn.models.pretrained") / entry["file"]))
-    if not shipped.is_file() or file_sha256(shipped) != entry.get("sha256"):
-        raise ModelError(f"{shipped}: checksum mismatch for built-in model {name} (file damaged; reinstall)")
-    return torch.load(shipped, map_location="cpu", weights_only=True)["state_dict"]
 
 
 def load_models(names: Sequence[str | Path], device: str | torch.device = "cpu") -> ModelBundle:

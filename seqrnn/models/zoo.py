@@ -4,7 +4,7 @@
 (``tf``, ``promoter``, ``moleculenet``, ``protein``) and the summary ``seqrnn models`` prints; the full
 model card (data and licence, protocol, split, test metrics beside the published anchors, trained
 input length, intended use, limits) is stored inside each bundle as ``metadata["card"]`` and printed by
-``seqrnn info NAME``.
+``seqrnn info NAME`` (:mod:`seqrnn.models.cards`).
 
 Several names in one call (``-m tf-USF1 -m tf-YY1``, a group ``-m tf`` or a pattern ``-m 'tf-*'``) load
 as one :class:`~seqrnn.models.bundle.ModelBundle` around a :class:`~seqrnn.models.ensemble.ModelSet`: one
@@ -23,7 +23,12 @@ import torch
 
 from seqrnn.encoding.encoders import UNK, Encoder
 from seqrnn.errors import ModelError
-from seqrnn.models.bundle import ModelBundle, builtin_index, load_bundle, load_models
+from seqrnn.models.builtins import builtin_index
+from seqrnn.models.bundle import ModelBundle, load_bundle, load_models
+
+# The card's text is printed by seqrnn.models.cards; `seqrnn info` imports it from here.
+from seqrnn.models.cards import CARD_ORDER as CARD_ORDER
+from seqrnn.models.cards import card_text as card_text
 from seqrnn.models.ensemble import ModelSet
 
 
@@ -152,27 +157,3 @@ def model_line(name: str, entry: dict[str, Any]) -> str:
         f"{size:.1f} MB",
     ]
     return " | ".join(c for c in cells if c)
-
-
-#: The order a card is printed in (bundles store JSON with sorted keys); other keys follow.
-CARD_ORDER = (
-    "name", "version", "task", "inputs", "outputs", "trained lengths", "training data",
-    "source and licence", "protocol", "split", "members", "test metrics", "published anchors",
-    "float16 vs float32", "intended use", "limits", "reproduce", "rebuild",
-)  # fmt: skip
-
-
-def card_text(card: dict[str, Any]) -> str:
-    """A model card as indented ``key: value`` lines (nested mappings and lists one level deep)."""
-    lines = ["model card:"]
-    keys = [k for k in CARD_ORDER if k in card] + [k for k in card if k not in CARD_ORDER]
-    for key, value in ((k, card[k]) for k in keys):
-        if isinstance(value, dict):
-            lines.append(f"  {key}:")
-            lines += [f"    {k}: {v}" for k, v in value.items()]
-        elif isinstance(value, list):
-            lines.append(f"  {key}:")
-            lines += [f"    - {v}" for v in value]
-        else:
-            lines.append(f"  {key}: {value}")
-    return "\n".join(lines)

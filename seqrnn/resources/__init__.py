@@ -10,6 +10,10 @@ They sit next to this module, in the same layout as at the top of the repository
 A built-in config is named by its path below ``configs/`` without ``.yaml`` (``example_protein``,
 ``dna/promoter``, ``moleculenet/esol``). Files are read through :mod:`importlib.resources`; a wheel
 installs them as plain files, so :func:`root` is a directory on disk.
+
+The benchmark datasets are not shipped: a config that trains on one names it in its ``dataset:`` section
+and reads it below the folder in the environment variable :data:`DATA_ENV` (``data.train:
+${SEQRNN_DATA}/smiles/moleculenet/BBBP.csv``), or from ``--set data.train=PATH``.
 """
 
 from __future__ import annotations
@@ -23,6 +27,9 @@ from seqrnn.errors import ConfigError, OutputError
 
 #: Run-config keys that hold input paths; relative ones may name the shipped example inputs.
 DATA_PATH_KEYS = ("train", "valid", "test", "genome")
+#: The environment variable naming the folder that holds the benchmark datasets the shipped configs read
+#: (``smiles/moleculenet/``, ``protein_ss/netsurfp2/``, ``dna/deepbind_chipseq/``, ``dna/cnnprom/``).
+DATA_ENV = "SEQRNN_DATA"
 #: Keys of the workflow's config.yaml that name inputs copied along by :func:`copy_workflow`.
 WORKFLOW_INPUT_KEYS = ("train_config", "train_data", "predict_input")
 
@@ -62,6 +69,18 @@ def config_summary(path: Path) -> str:
         if line.startswith("#"):
             return line.lstrip("#").strip()
     return ""
+
+
+def config_label(path: str | Path) -> str:
+    """How messages name a config file: the path as given, or ``built-in config NAME`` for a shipped
+    config read from the package by its absolute path (what ``seqrnn train NAME`` does)."""
+    if not Path(path).is_absolute():
+        return str(path)
+    try:
+        rel = Path(path).resolve().relative_to((root() / "configs").resolve())
+    except ValueError:
+        return str(path)
+    return f"built-in config {rel.with_suffix('').as_posix()}"
 
 
 def describe_configs() -> list[tuple[str, str]]:

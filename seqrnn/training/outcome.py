@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import PurePath
 from typing import Any
 
 import torch
@@ -63,6 +64,22 @@ class Monitor:
         return progress.best_epoch == -1
 
 
+def _file_name(path: str | None) -> str | None:
+    """A data file as a bundle records it: its name, not where it lay on the training machine
+    (the ``dataset`` section and the data fingerprint identify it)."""
+    return PurePath(path).name if path else path
+
+
+def _without_paths(config: dict[str, Any]) -> dict[str, Any]:
+    """The run config as a bundle stores it: data files by name, the run directory left out."""
+    data = dict(config.get("data", {}))
+    for key in ("train", "valid", "test", "genome"):
+        data[key] = _file_name(data.get(key))
+    if data.get("class_files"):
+        data["class_files"] = {k: _file_name(v) for k, v in data["class_files"].items()}
+    return {**config, "data": data, "output_dir": PurePath(config.get("output_dir") or "").name}
+
+
 def bundle_metadata(
     config: RunConfig,
     meta: dict[str, Any],
@@ -77,10 +94,10 @@ def bundle_metadata(
         "name": config.name,
         "description": config.description,
         "created": utc_timestamp(),
-        "train_config": config.to_dict(),
+        "train_config": _without_paths(config.to_dict()),
         "data": {
-            "train": config.data.train,
-            "valid": config.data.valid,
+            "train": _file_name(config.data.train),
+            "valid": _file_name(config.data.valid),
             "fingerprint": fingerprint,
             "n_train": len(data.train),
             "n_valid": len(data.valid),
@@ -90,7 +107,7 @@ def bundle_metadata(
                 int(min(e.tokens.size for e in data.train)),
                 int(max(e.tokens.size for e in data.train)),
             ],
-            "test": config.data.test,
+            "test": _file_name(config.data.test),
             "split": split,
             "mask_columns": list(config.data.mask_columns),
             "sequence_column": config.data.sequence_column,

@@ -415,3 +415,83 @@ def test_documented_ranges_are_the_declared_ones() -> None:
             for key in cells[1].split("`")[1::2]:
                 documented[key] = cells[0]
     assert documented == declared
+
+
+# --- ${NAME} in data paths and the dataset section ----------------------------------------------------
+
+SHA = "21c46d1637ba49d371ec233454a3833bc7123a98f76204841e1674b5767a23a8"
+DATASET = {"name": "Set A", "url": "https://example.org/a.csv", "sha256": SHA, "licence": "CC0"}
+
+
+def test_data_paths_take_environment_variables(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SEQRNN_DATA", "/data/sets/")  # a trailing slash does not double
+    monkeypatch.setenv("OTHER", "/elsewhere")
+    data = {
+        "train": "${SEQRNN_DATA}/smiles/a.csv",
+        "valid": "${OTHER}/v_${OTHER}.csv",
+        "test": "$HOME/t.csv",  # only ${NAME} is replaced
+        "mask_columns": ["disorder"],
+    }
+    config = load_config(write_yaml(tmp_path, with_changes(data=data)))
+    assert config.data.train == "/data/sets/smiles/a.csv"
+    assert config.data.valid == "/elsewhere/v_/elsewhere.csv"
+    assert config.data.test == "$HOME/t.csv"
+    files = {"1": "${SEQRNN_DATA}/p.fa", "0": "n.fa"}
+    sets = ["data.train=''", f"data.class_files={files}", "heads.0.columns=[label]"]
+    config = load_config(write_yaml(tmp_path, BASE), sets)
+    assert config.data.class_files == {"1": "/data/sets/p.fa", "0": "n.fa"}
+
+
+def test_an_unset_variable_is_one_line_naming_what_to_set(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("SEQRNN_DATA", raising=False)
+    path = write_yaml(tmp_path, with_changes(data={"train": "${SEQRNN_DATA}/smiles/moleculenet/BBBP.csv"}))
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    assert str(info.value) == (
+        f"{path}: data.train: ${{SEQRNN_DATA}} is not set; set it to the folder holding "
+        "smiles/moleculenet/BBBP.csv or pass --set data.train=PATH"
+    )
+    assert info.value.exit_code == 5
+    monkeypatch.setenv("SEQRNN_DATA", "")
+    with pytest.raises(ConfigError, match=r"\$\{SEQRNN_DATA\} is empty; set it to the folder holding"):
+        load_config(path)
+    assert load_config(path, ["data.train=mine.csv"]).data.train == "mine.csv"  # the override needs none
+    with pytest.raises(ConfigError, match=r"^config: data.test: \$\{NOPE\} is not set; set it or pass --set"):
+        load_config(
+            None, ["heads=[{name: a, kind: sequence_regression, columns: [y]}]", "data.test=x/${NOPE}"]
+        )
+    from seqrnn.training.config import config_from_mapping
+
+    with pytest.raises(ConfigError, match=r"^config: data.train: \$\{SEQRNN_DATA\} is empty"):
+        config_from_mapping(yaml.safe_load(path.read_text()))
+
+
+def test_config_errors_come_before_environment_errors(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("SEQRNN_DATA", raising=False)
+    path = write_yaml(tmp_path, with_changes(data={"train": "${SEQRNN_DATA}/a.csv"}, model={"cell": "x"}))
+    with pytest.raises(ConfigError, match="unknown cell"):
+        load_config(path)
+
+
+def test_the_dataset_section_is_checked_and_kept_with_the_data_it_names(tmp_path: Path) -> None:
+    path = write_yaml(tmp_path, with_changes(dataset=DATASET))
+    assert load_config(path).to_dict()["dataset"] == DATASET
+    assert load_config(path, ["seed=3"]).dataset.name == "Set A"
+    # Other training data: the config's dataset no longer describes them.
+    assert load_config(path, ["data.train=mine.csv"]).dataset.name == ""
+    per_class = ["data.train=''", "data.class_files={a: x.fa}", "heads.0.columns=[label]"]
+    assert load_config(path, per_class).dataset.url == ""
+    mine = load_config(path, ["data.train=mine.csv", "dataset.name=Mine"])
+    assert (mine.dataset.name, mine.dataset.sha256) == ("Mine", SHA)
+    for key, bad, match in [
+        ("sha256", "abc", "not a sha256"),
+        ("sha256", SHA.upper(), "not a sha256"),
+        ("url", "example.org/a.csv", "not an http"),
+        ("size", "3", "unknown config key 'dataset.size'"),
+    ]:
+        with pytest.raises(ConfigError, match=match):
+            load_config(path, [f"dataset.{key}={bad}"])

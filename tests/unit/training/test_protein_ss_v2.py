@@ -17,7 +17,7 @@ from seqrnn.training.config import load_config
 
 def test_v2_config_loads_and_is_listed(capsys: pytest.CaptureFixture[str]) -> None:
     assert "protein_ss_v2" in config_names()
-    config = load_config(config_path("protein_ss_v2"))
+    config = load_config(config_path("protein_ss_v2"), ["data.train=x.csv"])
     ss8, ss3, disorder = config.heads
     assert config.data.mask_columns == ["disorder"] and ss8.mask_columns is None and ss3.mask_columns is None
     assert disorder.mask_columns == [] and disorder.classes == ["ordered", "disordered"]

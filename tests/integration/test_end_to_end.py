@@ -62,7 +62,9 @@ def test_train_reload_predict_evaluate(task: str, synthetic: dict[str, Path], tm
             if head.kind in ("residue_classification", "sequence_classification"):
                 np.testing.assert_allclose(ds[:].sum(1), 1.0, atol=1e-5)
 
-    evaluation = evaluate_records(bundle, records, PredictOptions(), CPU, bundle.metadata["data"]["mask_columns"])
+    evaluation = evaluate_records(
+        bundle, records, PredictOptions(), CPU, bundle.metadata["data"]["mask_columns"]
+    )
     assert set(evaluation.metrics) == set(bundle.model.heads)
 
 

@@ -1,7 +1,7 @@
 """seqrnn: bidirectional RNNs for biological and chemical sequences.
 
-Data flow: read (``seqrnn.data``) -> encode (``seqrnn.encoding.encoders``) -> batch (``seqrnn.encoding.examples``)
--> model (``seqrnn.models``) -> heads -> write (``seqrnn.io``); docs/architecture.md has the map.
+Data flow: read (``seqrnn.io``) -> encode and batch (``seqrnn.encoding``) -> model and heads
+(``seqrnn.models``) -> run and write (``seqrnn.inference``); docs/architecture.md has the map.
 
 The Python API, one call per task (the same code paths as the command line)::
 

@@ -1,7 +1,7 @@
 """The Python API: one call per task, on the same code paths as the command line.
 
 ================================  ================================================================
-``load_model(name_or_path)``      a built-in model name or ``.pt`` path (a list: an ensemble)
+``load_model(name_or_path)``      a built-in model name or ``.pt`` path (a list: side by side)
 ``predict(inputs, model, ...)``   -> :class:`Predictions`, what ``seqrnn predict`` writes, in memory
 ``read_predictions(path)``        -> :class:`Predictions` of a file ``seqrnn predict`` wrote
 ``train(config, ...)``            a YAML path or a dict, as ``seqrnn train``
@@ -117,15 +117,15 @@ def predict(
             - a list of sequences as text (``["MKTAYIAKQR", ...]``): ids are their positions,
               ``"0"``, ``"1"``, ...;
             - ``(id, sequence)`` pairs (any iterable, read lazily) or a ``{id: sequence}`` dict.
-        model: a built-in model name or ``.pt`` path, a list of them (an ensemble), or a bundle from
-            :func:`load_model`.
+        model: a built-in model name or ``.pt`` path, a list of them (side by side, one output group
+            each), or a bundle from :func:`load_model` (``ensemble=True`` averages a list).
         output: also keep the result as this HDF5 file (written atomically); the returned
             predictions then read that file instead of memory.
         device: ``auto``, ``cpu``, ``cuda``, ``cuda:N``. Default: ``auto`` for a model given by
             name; a loaded bundle stays on its device unless this is given.
         threads: torch CPU threads (process-wide, as ``--threads``); None keeps torch's choice.
         options: the CLI's options with underscores and its defaults, checked by name and value
-            (:func:`seqrnn.inference.engine.split_options`): ``precision`` (``auto``: bf16 where
+            (:func:`seqrnn.inference.options.split_options`): ``precision`` (``auto``: bf16 where
             the hardware computes it natively, else fp32; ``fp32``; ``bf16``), ``batch_tokens``
             and ``batch_size`` (padded positions and sequences in flight at once, shared by the
             workers), ``workers`` (CPU batches predicted concurrently; 0: one per torch thread, up

@@ -82,6 +82,19 @@ def check_names(names: Sequence[str], kind: str) -> list[str]:
     return out
 
 
+def paired_columns(
+    y_true: np.ndarray, outputs: np.ndarray, names: Sequence[str], kind: str, output_name: str
+) -> tuple[list[str], np.ndarray, np.ndarray]:
+    """``(names, y, p)``: checked column names and the (N, K) truth and output arrays, same rows,
+    with ``kind`` (``label``/``target``) and ``output_name`` (``probs``/``pred``) naming them in errors."""
+    checked = check_names(names, kind)
+    y = as_2d(y_true, len(checked), "y_true")
+    p = as_2d(outputs, len(checked), output_name)
+    if y.shape[0] != p.shape[0]:
+        raise ValueError(f"y_true and {output_name} differ in rows: {y.shape[0]} vs {p.shape[0]}")
+    return checked, y, p
+
+
 def binary_auroc(y_true: np.ndarray, scores: np.ndarray) -> float:
     """Area under the ROC curve via the Mann–Whitney U statistic.
 

@@ -17,12 +17,12 @@ import numpy as np
 from seqrnn.io.columns import decide
 from seqrnn.models.metrics_base import (
     NAN,
-    as_2d,
     binary_auprc,
     binary_auroc,
     binary_labels,
     check_names,
     mean_defined,
+    paired_columns,
 )
 
 
@@ -136,11 +136,7 @@ def multilabel_metrics(y_true: np.ndarray, probs: np.ndarray, labels: Sequence[s
     ``probs >= 0.5`` against the label, ``n`` (labelled rows) and ``positives``. Top level: ``n`` (rows),
     ``per_label``, and ``mean_auroc``/``mean_auprc`` over the labels where they are defined (NaN if none).
     """
-    names = check_names(labels, "label")
-    y = as_2d(y_true, len(names), "y_true")
-    p = as_2d(probs, len(names), "probs")
-    if y.shape[0] != p.shape[0]:
-        raise ValueError(f"y_true and probs differ in rows: {y.shape[0]} vs {p.shape[0]}")
+    names, y, p = paired_columns(y_true, probs, labels, "label", "probs")
 
     per_label: dict[str, dict[str, float | int]] = {}
     for j, name in enumerate(names):

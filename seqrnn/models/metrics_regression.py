@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from seqrnn.models.metrics_base import NAN, as_2d, average_ranks, check_names, mean_defined
+from seqrnn.models.metrics_base import NAN, average_ranks, mean_defined, paired_columns
 
 
 def regression_metrics(y_true: np.ndarray, pred: np.ndarray, targets: Sequence[str]) -> dict[str, Any]:
@@ -24,11 +24,7 @@ def regression_metrics(y_true: np.ndarray, pred: np.ndarray, targets: Sequence[s
     ranks) and ``n``. Top level: ``n`` (rows), ``per_target``, ``mean_rmse`` and ``mean_r2`` over targets
     where defined. A NaN prediction for a present target makes that target's metrics NaN.
     """
-    names = check_names(targets, "target")
-    y = as_2d(y_true, len(names), "y_true")
-    p = as_2d(pred, len(names), "pred")
-    if y.shape[0] != p.shape[0]:
-        raise ValueError(f"y_true and pred differ in rows: {y.shape[0]} vs {p.shape[0]}")
+    names, y, p = paired_columns(y_true, pred, targets, "target", "pred")
 
     per_target: dict[str, dict[str, float | int]] = {}
     for j, name in enumerate(names):

@@ -4,12 +4,10 @@ epoch, the best bundle's metadata, decision thresholds chosen on validation, and
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import PurePath
 from typing import Any
-
-import torch
 
 from seqrnn.encoding.examples import Example
 from seqrnn.errors import ConfigError
@@ -22,7 +20,8 @@ from seqrnn.models.metrics import higher_is_better
 from seqrnn.training.checkpoint import Progress
 from seqrnn.training.config import RunConfig, check_monitor
 from seqrnn.training.data import Datasets
-from seqrnn.training.run_files import RunDirectory, scalars
+from seqrnn.training.run_files import scalars
+from seqrnn.training.session import Session
 
 
 @dataclass
@@ -122,16 +121,12 @@ def bundle_metadata(
 
 
 def store_thresholds(
-    run: RunDirectory,
-    valid: Sequence[Example],
-    heads: dict[str, str],
-    options: PredictOptions,
-    device: torch.device,
-    log: Callable[[str], None],
+    session: Session, valid: Sequence[Example], heads: dict[str, str], options: PredictOptions
 ) -> None:
     """``threshold: auto`` (or ``youden``/``mcc``): choose each head's decision cut-off on the validation
     set with the best model, by its criterion (head name -> ``youden``/``mcc``), and store it in the
     bundle (model.pt is rewritten with the thresholds in its head specs)."""
+    run, device, log = session.run, session.device, session.log
     bundle = load_bundle(run.model, device)
     chosen = choose_thresholds(bundle, valid, heads, options, device)
     for name, value in chosen.items():
@@ -143,14 +138,10 @@ def store_thresholds(
 
 
 def score_test(
-    run: RunDirectory,
-    test: Sequence[Example],
-    split: dict[str, Any],
-    options: PredictOptions,
-    device: torch.device,
-    log: Callable[[str], None],
+    session: Session, test: Sequence[Example], split: dict[str, Any], options: PredictOptions
 ) -> dict[str, Any]:
     """Score the best bundle (model.pt) once on the held-out test records; writes test_metrics.json."""
+    run, device, log = session.run, session.device, session.log
     bundle: ModelBundle = load_bundle(run.model, device)
     metrics = evaluate_examples(bundle, test, options, device).metrics
     payload = {

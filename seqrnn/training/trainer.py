@@ -357,12 +357,10 @@ def finish(training: Training, epochs_run: int) -> TrainResult:
     done = progress.bad_epochs >= config.train.patience or epochs_run >= config.train.epochs
     auto = {h.name: CRITERIA[h.threshold] for h in config.heads if h.threshold in CRITERIA}
     if auto and done and ctx.main:
-        store_thresholds(session.run, fitting.data.valid, auto, fitting.eval_options(), session.device, log)
+        store_thresholds(session, fitting.data.valid, auto, fitting.eval_options())
     test_metrics = None
     if fitting.data.test and done and ctx.main:
-        test_metrics = score_test(
-            session.run, fitting.data.test, fitting.inputs.split, fitting.eval_options(), session.device, log
-        )
+        test_metrics = score_test(session, fitting.data.test, fitting.inputs.split, fitting.eval_options())
     return TrainResult(
         session.run.root,
         session.run.model,

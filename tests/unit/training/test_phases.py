@@ -29,14 +29,6 @@ SS3 = {"name": "ss3", "kind": "residue_classification", "columns": ["dssp3"]}  #
 QUIET: dict[str, Any] = {"log": lambda _m: None, "progress": False}
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 @pytest.fixture(scope="module")
 def proteins(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """40 short proteins: 26 train / 10 valid / 4 test with the fractions below."""

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
 
 import typer
 
@@ -14,12 +13,12 @@ from seqrnn.cli.options import FORMAT_OPT, GENOME_OPT, IDCOL_OPT, SEQCOL_OPT, Al
 def encode(
     inputs: list[str] = typer.Argument(..., help="Input files, '-' for stdin."),
     output: Path = typer.Option(..., "--output", "-o", help="HDF5 file to write."),
-    alphabet: Optional[Alphabet] = typer.Option(None, "--alphabet", help="protein, dna or smiles."),  # noqa: UP045
-    model: Optional[str] = typer.Option(None, "--model", "-m", help="Use this model's encoder."),  # noqa: UP045
-    fmt: Optional[str] = FORMAT_OPT,  # noqa: UP045
-    sequence_column: Optional[str] = SEQCOL_OPT,  # noqa: UP045
-    id_column: Optional[str] = IDCOL_OPT,  # noqa: UP045
-    genome: Optional[Path] = GENOME_OPT,  # noqa: UP045
+    alphabet: Alphabet | None = typer.Option(None, "--alphabet", help="protein, dna or smiles."),
+    model: str | None = typer.Option(None, "--model", "-m", help="Use this model's encoder."),
+    fmt: str | None = FORMAT_OPT,
+    sequence_column: str | None = SEQCOL_OPT,
+    id_column: str | None = IDCOL_OPT,
+    genome: Path | None = GENOME_OPT,
 ) -> None:
     """Write the integer-encoded sequences (ids, lengths, offsets, tokens) to HDF5."""
     from seqrnn.encoding.write import encode_to_h5, encoder_for_inputs

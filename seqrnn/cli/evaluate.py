@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Optional
 
 import typer
 
@@ -15,17 +14,17 @@ from seqrnn.cli.run_args import RunArgs, run_options
 
 @run_options(reading=True, views=True, quiet=False)
 def evaluate(
-    data: Optional[list[str]] = typer.Argument(  # noqa: UP045
+    data: list[str] | None = typer.Argument(
         None, help="Labelled data (CSV/TSV/FASTA with label columns); or --class-file per class."
     ),
     model: list[str] = MODEL_OPT,
     ensemble: bool = ENSEMBLE_OPT,
     label: list[str] = typer.Option([], "--label", help="HEAD=COLUMN: read a head's labels from COLUMN."),
     class_file: list[str] = CLASS_FILE_OPT,
-    mask_column: Optional[list[str]] = typer.Option(  # noqa: UP045
+    mask_column: list[str] | None = typer.Option(
         None, "--mask-column", help="Score residues only where COLUMN is 1 (repeat; default: the model's)."
     ),
-    json_out: Optional[Path] = typer.Option(None, "--json", help="Also write all metrics as JSON here."),  # noqa: UP045
+    json_out: Path | None = typer.Option(None, "--json", help="Also write all metrics as JSON here."),
     on_invalid: OnInvalid = typer.Option(
         OnInvalid.error,
         "--on-invalid",

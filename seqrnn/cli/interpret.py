@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
 
 import typer
 
@@ -14,20 +13,20 @@ from seqrnn.cli.options import FORMAT_OPT, GENOME_OPT, IDCOL_OPT, SEQCOL_OPT, TH
 def interpret(
     inputs: list[str] = typer.Argument(..., help="DNA sequences (FASTA / TSV / DeepBind .seq, .gz ok)."),
     model: str = typer.Option(..., "--model", "-m", help="A DNA model (.pt) with a sequence-level head."),
-    output: Optional[Path] = typer.Option(  # noqa: UP045
+    output: Path | None = typer.Option(
         None, "--output", "-o", help="HDF5 file for per-base attributions (ism, saliency) and scores."
     ),
-    motifs_dir: Optional[Path] = typer.Option(  # noqa: UP045
+    motifs_dir: Path | None = typer.Option(
         None, "--motifs", help="Directory for learned motifs: motifs.meme, motifs.tsv/json, logos/*.png."
     ),
-    jaspar: Optional[Path] = typer.Option(  # noqa: UP045
+    jaspar: Path | None = typer.Option(
         None, "--jaspar", help="JASPAR motif file to match the learned motifs against."
     ),
     method: list[str] = typer.Option(
         ["ism", "saliency"], "--method", help="Attributions for --output: ism and/or saliency (repeat)."
     ),
-    head: Optional[str] = typer.Option(None, "--head", help="Head to explain (default: the first)."),  # noqa: UP045
-    target: Optional[str] = typer.Option(  # noqa: UP045
+    head: str | None = typer.Option(None, "--head", help="Head to explain (default: the first)."),
+    target: str | None = typer.Option(
         None, "--target", help="Class or target to explain (default: 1, else the last class)."
     ),
     all_sequences: bool = typer.Option(
@@ -36,12 +35,12 @@ def interpret(
     max_sequences: int = typer.Option(1000, "--max-sequences", min=1, help="Explain at most this many."),
     top: int = typer.Option(10, "--top", min=1, help="Filter motifs to keep, by influence."),
     logos: bool = typer.Option(True, "--logos/--no-logos", help="Draw sequence logos (needs logomaker)."),
-    test_views: Optional[int] = VIEWS_OPT,  # noqa: UP045
-    threads: Optional[int] = THREADS_OPT,  # noqa: UP045
-    fmt: Optional[str] = FORMAT_OPT,  # noqa: UP045
-    sequence_column: Optional[str] = SEQCOL_OPT,  # noqa: UP045
-    id_column: Optional[str] = IDCOL_OPT,  # noqa: UP045
-    genome: Optional[Path] = GENOME_OPT,  # noqa: UP045
+    test_views: int | None = VIEWS_OPT,
+    threads: int | None = THREADS_OPT,
+    fmt: str | None = FORMAT_OPT,
+    sequence_column: str | None = SEQCOL_OPT,
+    id_column: str | None = IDCOL_OPT,
+    genome: Path | None = GENOME_OPT,
 ) -> None:
     """Explain a DNA model: in-silico mutagenesis and saliency per base, and the motifs it learned."""
     from seqrnn.encoding.examples import encode_record

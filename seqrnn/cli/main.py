@@ -13,7 +13,6 @@ import logging
 import os
 import sys
 from pathlib import Path
-from typing import Optional
 
 import typer
 
@@ -81,7 +80,7 @@ def _root(
     quiet: bool = typer.Option(
         False, "--quiet", "-q", help="Only results, warnings and errors: no progress, notes or 'wrote' lines."
     ),
-    log_json: Optional[Path] = typer.Option(  # noqa: UP045
+    log_json: Path | None = typer.Option(
         None,
         "--log-json",
         help="Append one JSON line per event here: start, log (messages), progress (predict heartbeats), "

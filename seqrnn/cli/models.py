@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from typing import Optional
 
 import typer
 
@@ -28,7 +27,7 @@ def info(
 
 
 def models(
-    group: Optional[str] = typer.Option(  # noqa: UP045
+    group: str | None = typer.Option(
         None, "--group", help="Only this group (tf, promoter, moleculenet, protein)."
     ),
 ) -> None:

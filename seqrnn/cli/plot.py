@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
 
 import typer
 
@@ -13,7 +12,7 @@ from seqrnn.cli import common
 def plot(
     predictions: Path = typer.Argument(..., help="A predictions HDF5 file from seqrnn predict."),
     output: Path = typer.Option(..., "--output", "-o", help="PNG file to write."),
-    record: Optional[str] = typer.Option(None, "--id", help="Record id to draw (default: the first)."),  # noqa: UP045
+    record: str | None = typer.Option(None, "--id", help="Record id to draw (default: the first)."),
 ) -> None:
     """Draw one sequence's per-residue probability tracks as PNG (needs matplotlib)."""
     from seqrnn.interpret.plot import plot_track

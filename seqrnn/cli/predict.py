@@ -4,7 +4,6 @@ HDF5 file."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
 
 import typer
 
@@ -25,7 +24,7 @@ def predict(
         "--on-invalid",
         help="error: stop; skip: report and leave out; mask: letters outside the alphabet -> X (protein) / N (DNA).",
     ),
-    shard: Optional[str] = typer.Option(  # noqa: UP045
+    shard: str | None = typer.Option(
         None, "--shard", help="K/N: predict only records i with i % N == K-1 (array jobs; see seqrnn merge)."
     ),
     resume: bool = typer.Option(

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 from seqrnn.cli import console
 from seqrnn.cli.options import (
@@ -40,7 +40,7 @@ from seqrnn.cli.options import (
 #: name: (type, typer option) of the options every model-running command takes.
 ENGINE = {
     "device": (Device, DEVICE_OPT),
-    "threads": (Optional[int], THREADS_OPT),  # noqa: UP045
+    "threads": (int | None, THREADS_OPT),
     "batch_tokens": (int, TOKENS_OPT),
     "batch_size": (int, BATCH_OPT),
     "workers": (int, WORKERS_OPT),
@@ -48,15 +48,15 @@ ENGINE = {
 }
 #: The input-reading options of commands that read sequence files (predict, evaluate).
 READING = {
-    "fmt": (Optional[str], FORMAT_OPT),  # noqa: UP045
-    "sequence_column": (Optional[str], SEQCOL_OPT),  # noqa: UP045
-    "id_column": (Optional[str], IDCOL_OPT),  # noqa: UP045
-    "genome": (Optional[Path], GENOME_OPT),  # noqa: UP045
+    "fmt": (str | None, FORMAT_OPT),
+    "sequence_column": (str | None, SEQCOL_OPT),
+    "id_column": (str | None, IDCOL_OPT),
+    "genome": (Path | None, GENOME_OPT),
 }
-VIEWS = {"test_views": (Optional[int], VIEWS_OPT)}  # noqa: UP045
+VIEWS = {"test_views": (int | None, VIEWS_OPT)}
 #: The window options of the genome-scale commands (variants, tile).
 WINDOWS = {
-    "window": (Optional[int], WINDOW_OPT),  # noqa: UP045
+    "window": (int | None, WINDOW_OPT),
     "chunk_size": (int, CHUNK_OPT),
 }
 QUIET = {"quiet": (bool, QUIET_OPT)}

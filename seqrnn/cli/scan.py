@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Optional
 
 import typer
 
@@ -17,11 +16,11 @@ def scan(
     jaspar: Path = typer.Option(..., "--jaspar", help="JASPAR motif file."),
     motif: str = typer.Option(..., "--motif", help="Matrix id (MA0093.4) or TF name (USF1)."),
     label_column: str = typer.Option("Bound", "--label-column", help="Column with the 0/1 labels."),
-    json_out: Optional[Path] = typer.Option(None, "--json", help="Also write all metrics as JSON here."),  # noqa: UP045
-    fmt: Optional[str] = FORMAT_OPT,  # noqa: UP045
-    sequence_column: Optional[str] = SEQCOL_OPT,  # noqa: UP045
-    id_column: Optional[str] = IDCOL_OPT,  # noqa: UP045
-    genome: Optional[Path] = GENOME_OPT,  # noqa: UP045
+    json_out: Path | None = typer.Option(None, "--json", help="Also write all metrics as JSON here."),
+    fmt: str | None = FORMAT_OPT,
+    sequence_column: str | None = SEQCOL_OPT,
+    id_column: str | None = IDCOL_OPT,
+    genome: Path | None = GENOME_OPT,
 ) -> None:
     """Baseline without training: best PWM log-odds hit per sequence, scored like seqrnn evaluate."""
     from seqrnn.errors import InputError

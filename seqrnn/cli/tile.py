@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
 
 import typer
 
@@ -14,8 +13,8 @@ from seqrnn.core.logs import event
 
 @run_options(windows=True)
 def tile(
-    regions: Optional[Path] = typer.Argument(None, help="BED file of regions (or give --chrom)."),  # noqa: UP045
-    chrom: Optional[str] = typer.Option(None, "--chrom", help="Tile this whole contig instead of a BED."),  # noqa: UP045
+    regions: Path | None = typer.Argument(None, help="BED file of regions (or give --chrom)."),
+    chrom: str | None = typer.Option(None, "--chrom", help="Tile this whole contig instead of a BED."),
     genome: Path = typer.Option(..., "--genome", help="Genome FASTA (pyfaidx index)."),
     model: list[str] = typer.Option(
         ..., "--model", "-m", help="DNA model: built-in name or .pt path; repeat for several."
@@ -27,7 +26,7 @@ def tile(
         "--export",
         help="Also write bedgraph (OUT.bedgraph) and/or bigwig (OUT.bw): first model, first head.",
     ),
-    class_name: Optional[str] = typer.Option(  # noqa: UP045
+    class_name: str | None = typer.Option(
         None, "--class", help="Class shown in bedGraph/bigWig (default: the positive class of a binary head)."
     ),
     run: RunArgs = None,  # type: ignore[assignment]  # the shared options (run_options)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-from typing import Optional
 
 import typer
 
@@ -28,9 +27,9 @@ def train(
     resume: bool = typer.Option(
         False, "--resume", help="Continue the run in output_dir from its last checkpoint."
     ),
-    device: Optional[Device] = typer.Option(None, "--device", help="Overrides train.device."),  # noqa: UP045
-    threads: Optional[int] = THREADS_OPT,  # noqa: UP045
-    stop_after: Optional[int] = typer.Option(  # noqa: UP045
+    device: Device | None = typer.Option(None, "--device", help="Overrides train.device."),
+    threads: int | None = THREADS_OPT,
+    stop_after: int | None = typer.Option(
         None,
         "--stop-after",
         min=1,

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from enum import Enum
 from pathlib import Path
-from typing import Optional
 
 import typer
 
@@ -34,10 +33,10 @@ def variants(
     export: list[str] = typer.Option(
         [], "--export", help="Also write tsv (OUT.tsv) and/or vcf (OUT.vcf or OUT.vcf.gz + .tbi)."
     ),
-    region: Optional[str] = typer.Option(  # noqa: UP045
+    region: str | None = typer.Option(
         None, "--region", help="Only variants in chr:start-end (needs a tabix-indexed VCF)."
     ),
-    shard: Optional[str] = typer.Option(  # noqa: UP045
+    shard: str | None = typer.Option(
         None, "--shard", help="K/N: score only variants i with i % N == K-1 (see seqrnn merge)."
     ),
     resume: bool = typer.Option(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
 
 import typer
 
@@ -11,7 +10,7 @@ from seqrnn.cli import common
 
 
 def workflow(
-    copy: Optional[Path] = typer.Option(  # noqa: UP045
+    copy: Path | None = typer.Option(
         None,
         "--copy",
         help="Copy the Snakefile, config.yaml, schemas/, profiles/, slurm/ and the example inputs the "

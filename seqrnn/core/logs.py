@@ -30,13 +30,6 @@ logger = logging.getLogger(LOGGER_NAME)
 logger.addHandler(logging.NullHandler())
 
 
-def get_logger(name: str | None = None) -> logging.Logger:
-    """The ``seqrnn`` logger, or its child ``seqrnn.<name>`` (a module's ``__name__`` is accepted too)."""
-    if not name or name == LOGGER_NAME:
-        return logger
-    return logging.getLogger(name if name.startswith(LOGGER_NAME + ".") else f"{LOGGER_NAME}.{name}")
-
-
 def event(
     name: str,
     text: str = "",

@@ -23,8 +23,7 @@ def scan(
     genome: Path | None = GENOME_OPT,
 ) -> None:
     """Baseline without training: best PWM log-odds hit per sequence, scored like seqrnn evaluate."""
-    from seqrnn.errors import InputError
-    from seqrnn.interpret.motifs import evaluate_pwm, find_motif, load_jaspar
+    from seqrnn.interpret.motifs import evaluate_pwm, find_motif, labelled_texts, load_jaspar
     from seqrnn.io.files import atomic_write_text
     from seqrnn.io.formats import chain_inputs
     from seqrnn.io.outputs import OutputPlan
@@ -36,12 +35,7 @@ def scan(
         plan.check()
     found = find_motif(load_jaspar(jaspar), motif, str(jaspar))
     options = common.read_options(fmt, sequence_column, id_column, genome)
-    texts, labels = [], []
-    for rec in chain_inputs(inputs, options):
-        if label_column not in rec.fields:
-            raise InputError(f"no label column {label_column!r}", source=rec.source, record=rec.id)
-        texts.append(rec.text)
-        labels.append(rec.fields[label_column])
+    texts, labels = labelled_texts(chain_inputs(inputs, options), label_column)
     metrics = evaluate_pwm(found, texts, labels)
     typer.echo(format_table(metrics, f"PWM scan {found.matrix_id} {found.name} on {', '.join(inputs)}"))
     if json_out is not None:

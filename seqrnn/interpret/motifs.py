@@ -26,6 +26,8 @@ from Bio.motifs import jaspar
 
 from seqrnn.errors import InputError
 from seqrnn.io.files import atomic_write_text
+from seqrnn.io.records import Record
+from seqrnn.models.metrics import classification_metrics
 
 BASES = "ACGT"
 
@@ -211,12 +213,22 @@ def evaluate_pwm(
     The scan's "probability" is sigmoid(best log-odds score): a monotone map, so AUROC and AUPRC are
     those of the raw scores, and the 0.5 cut-off is a log-odds score of 0.
     """
-    from seqrnn.models.metrics import classification_metrics
-
     scores = pwm_scan_scores(motif, sequences)
     p = 1.0 / (1.0 + np.exp(-np.clip(scores, -500, 500)))
     y = np.array([lab.strip() == positive for lab in labels], dtype=np.int64)
     return classification_metrics(y, np.stack([1 - p, p], axis=1), ["0", positive])
+
+
+def labelled_texts(records: Iterable[Record], label_column: str) -> tuple[list[str], list[str]]:
+    """The sequences of labelled records and their labels from ``label_column`` (a record without it
+    is an :class:`InputError` naming file and record)."""
+    texts, labels = [], []
+    for rec in records:
+        if label_column not in rec.fields:
+            raise InputError(f"no label column {label_column!r}", source=rec.source, record=rec.id)
+        texts.append(rec.text)
+        labels.append(rec.fields[label_column])
+    return texts, labels
 
 
 def write_motif_table(rows: Sequence[dict[str, Any]], json_path: str | Path, tsv_path: str | Path) -> None:

@@ -267,14 +267,7 @@ def _read_bed(handle: IO[str], source: str, genome: str) -> Iterator[Record]:
 
     with Genome(genome) as fasta:
         for index, (where, cols, start, end) in enumerate(bed_lines(handle, source)):
-            chrom = fasta.resolve(cols[0], source=source, record=where)
-            size = fasta.length(chrom)
-            if not 0 <= start < end <= size:
-                raise InputError(
-                    f"interval {cols[0]}:{start}-{end} is empty or outside the chromosome (length {size})",
-                    source=source,
-                    record=where,
-                )
+            chrom = fasta.interval(cols[0], start, end, source, where)
             text, _ = fasta.fetch(chrom, start, end)
             strand = cols[5] if len(cols) > 5 else "."
             if strand == "-":

@@ -111,6 +111,21 @@ class Genome:
         self._names[chrom] = found
         return found
 
+    def interval(
+        self, chrom: str, start: int, end: int, source: str = "", record: int | str | None = None
+    ) -> str:
+        """The genome contig of a BED interval ``chrom:start-end`` (0-based, end exclusive), checked to be
+        non-empty and inside the contig; an :class:`InputError` naming ``source`` and ``record`` if not."""
+        contig = self.resolve(chrom, source=source, record=record)
+        size = self.length(contig)
+        if not 0 <= start < end <= size:
+            raise InputError(
+                f"interval {chrom}:{start}-{end} is empty or outside the chromosome (length {size})",
+                source=source,
+                record=record,
+            )
+        return contig
+
     def length(self, contig: str) -> int:
         """Length of ``contig`` (a resolved genome name)."""
         size = self._lengths.get(contig)

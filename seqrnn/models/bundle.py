@@ -153,6 +153,18 @@ class ModelBundle:
         return describe_bundle(self)
 
 
+def read_payload(path: str | Path, fmt: str, what: str) -> dict[str, Any]:
+    """The dict a seqrnn ``torch.save`` file holds, with ``format`` ``fmt``; a truncated, foreign or
+    other-format file is one :class:`ModelError` naming it as not a readable seqrnn ``what``."""
+    try:
+        payload = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # torch raises many types for truncated / foreign files
+        raise ModelError(f"{path}: not a readable seqrnn {what} ({type(exc).__name__})") from None
+    if not isinstance(payload, dict) or payload.get("format") != fmt:
+        raise ModelError(f"{path}: not a seqrnn {what}")
+    return payload
+
+
 def build_model(metadata: dict[str, Any], encoder: Encoder) -> SeqRNN:
     """An untrained :class:`SeqRNN` of the architecture and heads stored in ``metadata`` (no weights loaded).
 
@@ -236,12 +248,7 @@ def load_bundle(name_or_path: str | Path, device: str | torch.device = "cpu") ->
     sha = file_sha256(path)
     if expected_sha and sha != expected_sha:
         raise ModelError(f"{path}: checksum mismatch for built-in model {name} (file damaged; reinstall)")
-    try:
-        payload = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # torch raises many types for truncated / foreign files
-        raise ModelError(f"{path}: not a readable seqrnn model file ({type(exc).__name__})") from None
-    if not isinstance(payload, dict) or payload.get("format") != FORMAT:
-        raise ModelError(f"{path}: not a seqrnn model file")
+    payload = read_payload(path, FORMAT, "model file")
     try:
         version = int(payload.get("format_version", 0))
     except (TypeError, ValueError):

@@ -19,7 +19,7 @@ import torch
 
 from seqrnn.errors import ModelError
 from seqrnn.io.checksums import weights_checksum
-from seqrnn.models.bundle import atomic_torch_save
+from seqrnn.models.bundle import atomic_torch_save, read_payload
 from seqrnn.version import __version__
 
 CHECKPOINT_FORMAT = "seqrnn-checkpoint"
@@ -83,12 +83,7 @@ class TrainingState:
         whose model weights do not match their checksum (checkpoints without one, from an older
         seqrnn, are read unchecked).
         """
-        try:
-            payload = torch.load(path, map_location="cpu", weights_only=True)
-        except Exception as exc:  # torch raises many types for truncated / foreign files
-            raise ModelError(f"{path}: not a readable seqrnn checkpoint ({type(exc).__name__})") from None
-        if not isinstance(payload, dict) or payload.get("format") != CHECKPOINT_FORMAT:
-            raise ModelError(f"{path}: not a seqrnn checkpoint")
+        payload = read_payload(path, CHECKPOINT_FORMAT, "checkpoint")
         try:
             stored = payload.get("weights_sha256")
             if stored is not None and weights_checksum(payload["model"]) != stored:

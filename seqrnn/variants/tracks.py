@@ -81,15 +81,7 @@ def read_regions(bed: str | Path | None, chrom: str | None, genome: Genome) -> I
     source = str(bed)
     with open_text(source) as handle:
         for where, cols, start, end in bed_lines(handle, source):
-            contig = genome.resolve(cols[0], source, None)
-            size = genome.length(contig)
-            if not 0 <= start < end <= size:
-                raise InputError(
-                    f"interval {cols[0]}:{start}-{end} is empty or outside the contig (length {size})",
-                    source=source,
-                    record=where,
-                )
-            yield contig, start, end
+            yield genome.interval(cols[0], start, end, source, where), start, end
 
 
 def tile_bins(

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import contextlib
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any, ClassVar
 
 import numpy as np
@@ -240,8 +240,25 @@ class DNAEncoder(_LookupEncoder):
         return table
 
     def reverse_complement(self, tokens: np.ndarray) -> np.ndarray:
-        """(L,) tokens of the other strand, reversed and complemented (unpadded: padding would move first)."""
-        return self.complement_table()[tokens[::-1]]
+        """(L,) tokens of the other strand, reversed and complemented (unpadded: padding would move first).
+        (n, L) rows of one width are reversed and complemented row by row."""
+        return self.complement_table()[tokens[..., ::-1]]
+
+    def encode_rows(self, texts: Sequence[str]) -> np.ndarray | None:
+        """(n, W) int16 tokens of ``n`` texts of one width ``W`` in one pass, as :meth:`encode` gives them
+        row by row; None unless every byte is a letter of the alphabet (the caller then encodes the
+        texts one by one, with :meth:`encode`'s errors). Genome windows take this path."""
+        width = len(texts[0]) if texts else 0
+        if not width or any(len(text) != width for text in texts):
+            return None
+        try:
+            raw = np.frombuffer("".join(texts).encode("ascii"), dtype=np.uint8)
+        except UnicodeEncodeError:
+            return None
+        codes = self._lut[raw]
+        if codes.min() < 0:  # a dropped or unknown byte: not a plain window
+            return None
+        return codes.astype(np.int16).reshape(len(texts), width)
 
 
 # Schwaller et al. (2019) SMILES regex, extended with two-letter aromatic atoms inside brackets handled

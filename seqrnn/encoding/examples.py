@@ -193,6 +193,26 @@ def add_views(ex: Example, text: str, encoder: Encoder, views: Views) -> Example
     return ex
 
 
+def window_examples(
+    texts: Sequence[str], encoder: Encoder, views: Views = NO_VIEWS, source: str = "genome windows"
+) -> list[Example]:
+    """Examples ``0..n-1`` of unlabelled genome windows (variants, tiles): the same examples
+    :func:`prepare_example` makes one by one, made in one vectorised pass when the windows share one
+    width and the encoder can (DNA: every letter in the alphabet, the other strand as the view)."""
+    augmentation, n = views
+    rows = encoder.encode_rows(texts) if hasattr(encoder, "encode_rows") else None
+    strand = augmentation is not None and augmentation.name == "reverse_complement" and n >= 2
+    if rows is None or (augmentation is not None and n >= 2 and not strand):
+        return [
+            prepare_example(Record(str(i), text, i, source), encoder, views=views)
+            for i, text in enumerate(texts)
+        ]
+    other = encoder.reverse_complement(rows).astype(np.int16) if strand else None  # type: ignore[attr-defined]
+    return [
+        Example(i, str(i), rows[i], views=None if other is None else [other[i]]) for i in range(len(texts))
+    ]
+
+
 def example_windows(
     records: Iterable[Record],
     encoder: Encoder,

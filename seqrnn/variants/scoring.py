@@ -2,7 +2,7 @@
 
 Per chunk of ``n`` variants (``chunk_size``, 4096 by default) and model: the scored variants' reference
 and alternative windows (:func:`seqrnn.io.vcf.variant_windows`, the model's input width) become
-``2k`` examples (``prepare_example`` with the bundle's test views, e.g. both strands), run through
+``2k`` examples (``window_examples`` with the bundle's test views, e.g. both strands), run through
 :func:`seqrnn.inference.engine.start_window` as prediction runs them, giving per sequence-level head ``ref``
 and ``alt`` (k, C). Written per head (n, C) float32, NaN for variants not scored:
 
@@ -39,14 +39,13 @@ import numpy as np
 import torch
 
 from seqrnn.core.logs import Progress
-from seqrnn.encoding.examples import prepare_example
+from seqrnn.encoding.examples import window_examples
 from seqrnn.errors import InputError
 from seqrnn.inference.engine import BatchRunner, PredictOptions, start_window
 from seqrnn.io.effects import VariantsWriter, read_part
 from seqrnn.io.files import unstaged
 from seqrnn.io.genome import Genome
 from seqrnn.io.outputs import check_writable
-from seqrnn.io.records import Record
 from seqrnn.io.vcf import OK, PADDED, Variant, read_variants
 from seqrnn.models.heads import head_class
 from seqrnn.variants.scoring_checks import (
@@ -117,9 +116,7 @@ def score_windows(
     encoder = model.bundle.encoder
     first: dict[str, int] = {}
     which = np.array([first.setdefault(t, len(first)) for t in texts], dtype=np.int64)  # (n,) into unique
-    examples = [
-        prepare_example(Record(str(i), t, i, WINDOWS), encoder, views=views) for t, i in first.items()
-    ]
+    examples = window_examples(list(first), encoder, views, WINDOWS)
     result = start_window(model.bundle, examples, options, device, runner)()
     return {head: result.sequence[head].astype(np.float32)[which] for head in model.heads}
 

@@ -166,7 +166,10 @@ class SeqRNN(nn.Module):
         full = bool(mask.all())
         if len(self.convs):
             pool = self.config.conv_pool
-            front = self._conv_front if torch.is_grad_enabled() else self._conv_front_channels_last
+            # Training, gradients and hooked convolutions (filter ablation) keep the modules' own path.
+            hooked = any(c._forward_hooks or c._forward_pre_hooks for c in self.convs)
+            fast = not (torch.is_grad_enabled() or hooked)
+            front = self._conv_front_channels_last if fast else self._conv_front
             x = front(x.transpose(1, 2), None if full else mask.unsqueeze(1))
             if pool > 1:
                 lengths = torch.div(lengths + pool - 1, pool, rounding_mode="floor")

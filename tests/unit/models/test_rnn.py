@@ -27,18 +27,17 @@ def make_model(
     cell: str = "lstm", conv: int = 0, heads: list[dict] | None = None, **config: object
 ) -> SeqRNN:
     torch.manual_seed(0)
+    config.setdefault("conv_kernel", 5)
     cfg = ModelConfig(
         cell=cell,
         hidden=8,
         layers=2,
         embed_dim=6,
         conv_channels=conv,
-        conv_kernel=5,
         conv_layers=2,
-        dropout=0.3,
         input_dropout=0.1,
         head_dropout=0.3,
-        **config,
+        **{"dropout": 0.3, **config},
     )
     return SeqRNN(cfg, VOCAB, heads or [RESIDUE, SEQUENCE, MULTI])
 
@@ -200,3 +199,28 @@ def test_conv_pool_is_batch_invariant_and_shortens_the_rnn() -> None:
         feats, mask = model.encode(*pad([others[0], short]))
     torch.testing.assert_close(batched["y"][1], alone["y"][0], rtol=0, atol=1e-5)
     assert feats.shape[1] == 11 and mask.sum(1).tolist() == [11, 3]
+
+
+@pytest.mark.parametrize("kernel", [5, 6])
+@pytest.mark.parametrize("pool", [1, 3])
+def test_inference_front_end_matches_the_modules_path(kernel: int, pool: int) -> None:
+    """The channels-last 2-D front end (inference) gives the conv1d modules' outputs, padded or not."""
+    model = make_model(conv=7, conv_kernel=kernel, conv_pool=pool, dropout=0.0).eval()
+    g = torch.Generator().manual_seed(1)
+    for lengths in ([20, 20, 20], [20, 13, 4]):
+        tokens, lens = pad([torch.randint(1, VOCAB, (n,), generator=g) for n in lengths])
+        with torch.no_grad():
+            x = model.embed(tokens).transpose(1, 2)
+            keep = None if len(set(lengths)) == 1 else tokens.ne(0).unsqueeze(1)
+            slow = model._conv_front(x, keep)
+            fast = model._conv_front_channels_last(x, keep)
+        assert fast.shape == slow.shape
+        torch.testing.assert_close(fast, slow, rtol=1e-5, atol=1e-6)
+        with torch.inference_mode():
+            hooked = model.convs[0].register_forward_hook(lambda m, i, o: o * 0)
+            try:
+                silenced = model(tokens, lens)  # a hooked convolution takes the modules' path
+            finally:
+                hooked.remove()
+            plain = model(tokens, lens)
+        assert any(not torch.equal(silenced[k], plain[k]) for k in plain)

@@ -23,16 +23,13 @@ from seqrnn.io.vcf import (
     REF_EQUALS_ALT,
     STATUSES,
     UNKNOWN_CONTIG,
-    Variant,
     check_variant,
     read_variants,
 )
 from seqrnn.variants.scoring import BuildCheck, chunk_windows
+from tests.unit.variants.common import CHR1, HEADER, variant
 
 pysam = pytest.importorskip("pysam")
-
-CHR1 = "ACGTACGTAC" + "GGGGGTTTTT" + "CCCCCAAAAA" + "TGCATGCATG"  # 40 bp
-HEADER = "##fileformat=VCFv4.2\n#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\n"
 
 
 @pytest.fixture
@@ -43,21 +40,17 @@ def genome(tmp_path: Path) -> Genome:
         yield g
 
 
-def _variant(pos: int, ref: str, alt: str, chrom: str = "chr1") -> Variant:
-    return Variant(0, 0, 1, chrom, pos, ".", ref, alt)
-
-
 def test_new_statuses_are_listed() -> None:
     assert {UNKNOWN_CONTIG, OUT_OF_CONTIG, REF_EQUALS_ALT} <= set(STATUSES)
     assert len(set(STATUSES)) == len(STATUSES)
 
 
 def test_unknown_contig_is_a_status_unless_strict(genome: Genome) -> None:
-    checked = check_variant(genome, _variant(5, "A", "C", chrom="chr9"), 11)
+    checked = check_variant(genome, variant(5, "A", "C", chrom="chr9"), 11)
     assert checked.status == UNKNOWN_CONTIG and checked.ref_window is None
     assert checked.genome_ref == "" and math.isnan(checked.padded_fraction)
     with pytest.raises(InputError, match=r"'chr9' is not in the genome.*has chr1, chrM"):
-        check_variant(genome, _variant(5, "A", "C", chrom="chr9"), 11, "v.vcf", strict=True)
+        check_variant(genome, variant(5, "A", "C", chrom="chr9"), 11, "v.vcf", strict=True)
     assert genome.find("chr9") is None and genome.find("1") == "chr1"
 
 
@@ -67,7 +60,7 @@ def test_ambiguous_alias_stays_an_error(tmp_path: Path) -> None:
     with Genome(both) as g:
         assert g.find("chr1") == "chr1"  # exact names win over aliases
         with pytest.raises(InputError, match="matches several contigs"):
-            check_variant(g, _variant(1, "A", "C", chrom="2"), 3)
+            check_variant(g, variant(1, "A", "C", chrom="2"), 3)
 
 
 @pytest.mark.parametrize("name", ["MT", "M", "chrMT", "chrM", "chrm"])
@@ -90,25 +83,25 @@ def _strip(name: str) -> str:
 
 
 def test_pos_past_the_contig_end_is_out_of_contig(genome: Genome) -> None:
-    assert check_variant(genome, _variant(41, "A", "C"), 11).status == OUT_OF_CONTIG
-    assert check_variant(genome, _variant(1000, "A", "C"), 11).genome_ref == ""
+    assert check_variant(genome, variant(41, "A", "C"), 11).status == OUT_OF_CONTIG
+    assert check_variant(genome, variant(1000, "A", "C"), 11).genome_ref == ""
     # REF starting inside but running past the end: the genome's bases there differ from REF.
-    checked = check_variant(genome, _variant(40, "GA", "G"), 11)
+    checked = check_variant(genome, variant(40, "GA", "G"), 11)
     assert checked.status == MISMATCH and checked.genome_ref == "G"
 
 
 def test_ref_equal_to_alt_is_skipped(genome: Genome) -> None:
-    checked = check_variant(genome, _variant(5, "A", "a"), 11)
+    checked = check_variant(genome, variant(5, "A", "a"), 11)
     assert checked.status == REF_EQUALS_ALT and checked.ref_window is None
     assert checked.genome_ref == "A"
 
 
 def test_genome_ref_and_padded_fraction(genome: Genome) -> None:
-    mismatch = check_variant(genome, _variant(11, "TTT", "T"), 11)
+    mismatch = check_variant(genome, variant(11, "TTT", "T"), 11)
     assert mismatch.status == MISMATCH and mismatch.genome_ref == CHR1[10:13]
-    inside = check_variant(genome, _variant(20, CHR1[19], "A"), 11)
+    inside = check_variant(genome, variant(20, CHR1[19], "A"), 11)
     assert inside.status == OK and inside.padded_fraction == 0.0 and inside.genome_ref == CHR1[19]
-    edge = check_variant(genome, _variant(2, "c", "T"), 11)
+    edge = check_variant(genome, variant(2, "c", "T"), 11)
     # Window of 11 centred on 0-based 1: 4 letters before the contig start.
     assert edge.status == PADDED and edge.genome_ref == "C"
     assert edge.padded_fraction == pytest.approx(4 / 11)
@@ -117,11 +110,11 @@ def test_genome_ref_and_padded_fraction(genome: Genome) -> None:
 
 def test_chunk_windows_keeps_going_and_fills_the_columns(genome: Genome) -> None:
     chunk = [
-        _variant(20, CHR1[19], "C" if CHR1[19] != "C" else "A"),
-        _variant(5, "A", "C", chrom="chrUn"),
-        _variant(99, "A", "C"),
-        _variant(7, CHR1[6], CHR1[6]),
-        _variant(2, "C", "G"),
+        variant(20, CHR1[19], "C" if CHR1[19] != "C" else "A"),
+        variant(5, "A", "C", chrom="chrUn"),
+        variant(99, "A", "C"),
+        variant(7, CHR1[6], CHR1[6]),
+        variant(2, "C", "G"),
     ]
     checks = chunk_windows(genome, chunk, [11, 7], "v.vcf", "ref_mismatch")
     assert checks.statuses == [OK, UNKNOWN_CONTIG, OUT_OF_CONTIG, REF_EQUALS_ALT, PADDED]

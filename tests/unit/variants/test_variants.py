@@ -17,7 +17,6 @@ from seqrnn.io.vcf import (
     OK,
     PADDED,
     SYMBOLIC,
-    Variant,
     allele_window,
     classify,
     read_variants,
@@ -25,11 +24,9 @@ from seqrnn.io.vcf import (
 )
 from seqrnn.variants.exports import info_name
 from seqrnn.variants.scoring import _logit, trained_width
+from tests.unit.variants.common import CHR1, HEADER, variant
 
 pytest.importorskip("pysam")
-
-CHR1 = "ACGTACGTAC" + "GGGGGTTTTT" + "CCCCCAAAAA" + "TGCATGCATG"  # 40 bp
-HEADER = "##fileformat=VCFv4.2\n#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\n"
 
 
 @pytest.fixture
@@ -40,22 +37,18 @@ def genome(tmp_path: Path) -> Genome:
         yield g
 
 
-def _variant(pos: int, ref: str, alt: str, chrom: str = "chr1") -> Variant:
-    return Variant(0, 0, 1, chrom, pos, ".", ref, alt)
-
-
 def test_snv_window_is_centred(genome: Genome) -> None:
-    status, ref, alt = variant_windows(genome, _variant(20, CHR1[19], "A"), 11)
+    status, ref, alt = variant_windows(genome, variant(20, CHR1[19], "A"), 11)
     assert status == OK
     assert ref == CHR1[14:25] and ref[5] == CHR1[19]
     assert alt == CHR1[14:19] + "A" + CHR1[20:25]
 
 
 def test_windows_past_contig_ends_are_padded_with_n(genome: Genome) -> None:
-    status, ref, alt = variant_windows(genome, _variant(2, "C", "T"), 11)
+    status, ref, alt = variant_windows(genome, variant(2, "C", "T"), 11)
     assert status == PADDED
     assert ref == "NNNN" + CHR1[:7] and alt == "NNNNA" + "T" + CHR1[2:7]
-    status, ref, _ = variant_windows(genome, _variant(40, "G", "T"), 11)
+    status, ref, _ = variant_windows(genome, variant(40, "G", "T"), 11)
     assert status == PADDED and ref == CHR1[34:40] + "NNNNN"
     assert genome.fetch("chr1", -3, 2) == ("NNNAC", True)
     assert genome.fetch("chr2", 0, 4) == ("ACGT", False)  # upper case
@@ -65,14 +58,14 @@ def test_indel_windows_are_recentred_on_each_allele(genome: Genome) -> None:
     # Deletion of GGG after T (0-based 9..12: C GGG): REF CGGG, ALT C.
     pos = 10
     ref_allele = CHR1[pos - 1 : pos + 3]
-    status, ref, alt = variant_windows(genome, _variant(pos, ref_allele, ref_allele[0]), 11)
+    status, ref, alt = variant_windows(genome, variant(pos, ref_allele, ref_allele[0]), 11)
     assert status == OK and len(ref) == len(alt) == 11
     # REF (4 letters) centred: left flank (11-4)//2 = 3, right flank 4.
     assert ref == CHR1[pos - 4 : pos - 1] + ref_allele + CHR1[pos + 3 : pos + 7]
     # ALT (1 letter) centred: left flank 5, right flank 5, after the deleted bases.
     assert alt == CHR1[pos - 6 : pos - 1] + ref_allele[0] + CHR1[pos + 3 : pos + 8]
     # Insertion: REF T, ALT TAAA.
-    status, ref, alt = variant_windows(genome, _variant(16, CHR1[15], CHR1[15] + "AAA"), 11)
+    status, ref, alt = variant_windows(genome, variant(16, CHR1[15], CHR1[15] + "AAA"), 11)
     assert status == OK and ref[5] == CHR1[15] and alt[3:7] == CHR1[15] + "AAA"
     assert alt == CHR1[12:15] + CHR1[15] + "AAA" + CHR1[16:20]
 
@@ -85,16 +78,16 @@ def test_swapping_alleles_swaps_windows(genome: Genome, tmp_path: Path) -> None:
     path = tmp_path / "alt.fa"
     path.write_text(f">chr1\n{carried}\n")
     with Genome(path) as other:
-        s1, r1, a1 = variant_windows(genome, _variant(pos, ref_allele, "C"), 11)
-        s2, r2, a2 = variant_windows(other, _variant(pos, "C", ref_allele), 11)
+        s1, r1, a1 = variant_windows(genome, variant(pos, ref_allele, "C"), 11)
+        s2, r2, a2 = variant_windows(other, variant(pos, "C", ref_allele), 11)
     assert s1 == s2 == OK
     assert (r1, a1) == (a2, r2)
 
 
 def test_ref_mismatch_is_case_insensitive_and_reported(genome: Genome) -> None:
-    assert variant_windows(genome, _variant(1, "a", "T"), 11)[0] == PADDED
-    assert variant_windows(genome, _variant(1, "G", "T"), 11) == (MISMATCH, None, None)
-    assert variant_windows(genome, _variant(3, "n", "A", chrom="chr2"), 5)[0] == MISMATCH  # genome G
+    assert variant_windows(genome, variant(1, "a", "T"), 11)[0] == PADDED
+    assert variant_windows(genome, variant(1, "G", "T"), 11) == (MISMATCH, None, None)
+    assert variant_windows(genome, variant(3, "n", "A", chrom="chr2"), 5)[0] == MISMATCH  # genome G
 
 
 @pytest.mark.parametrize(
@@ -115,7 +108,7 @@ def test_allele_kinds(ref: str, alt: str, status: str | None) -> None:
 
 
 def test_alleles_longer_than_the_window_are_skipped(genome: Genome) -> None:
-    assert variant_windows(genome, _variant(5, "A", "ACGTACGTACGT"), 11)[0] == LONG
+    assert variant_windows(genome, variant(5, "A", "ACGTACGTACGT"), 11)[0] == LONG
 
 
 def test_chr_aliases(tmp_path: Path, genome: Genome) -> None:

@@ -10,7 +10,7 @@ directory; each measurement runs ``seqrnn variants`` as a child process on ``--t
 built-in ``tf-USF1`` when shipped, else ``runs/zoo/deepbind/USF1_hybrid/model.pt``); the 12-model row
 gives that model 12 times unless ``--models12`` names 12 models (the same model 12 times costs what 12
 different models of its size cost: each is run on its own). Times include start-up (loading torch and
-the models) and writing the HDF5 file; ``variants/s`` divides by the whole wall time.
+the models) and writing the HDF5 file; ``variants/s`` divides by the whole wall time, ``per CPU-s`` by the child's user + system time.
 """
 
 from __future__ import annotations
@@ -73,19 +73,32 @@ def write_vcf(directory: Path, n: int, seqs: list[str], seed: int = 1) -> Path:
 # One child per run that reports its own child's peak RSS (KiB): each figure is that run's alone.
 WRAPPER = (
     "import resource, subprocess, sys; subprocess.run(sys.argv[1:], check=True); "
-    "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)"
+    "u = resource.getrusage(resource.RUSAGE_CHILDREN); print(u.ru_utime + u.ru_stime, u.ru_maxrss)"
 )
 
 
 def run_variants(vcf: Path, genome: Path, models: list[str], out: Path, threads: int) -> dict[str, float]:
-    """One ``seqrnn variants`` child process: wall seconds and its peak RSS (MiB)."""
+    """One ``seqrnn variants`` child process: wall seconds, its CPU seconds (user + system: on a shared
+    machine the honest measure) and its peak RSS (MiB)."""
     cmd = [sys.executable, "-m", "seqrnn", "variants", str(vcf), "--genome", str(genome), "-o", str(out)]
     cmd += [a for m in models for a in ("-m", m)] + ["--threads", str(threads), "-q"]
     start = time.perf_counter()
     done = subprocess.run([sys.executable, "-c", WRAPPER, *cmd], check=True, capture_output=True, text=True)
     seconds = time.perf_counter() - start
-    rss = int(done.stdout.split()[-1]) / 1024
-    return {"seconds": round(seconds, 2), "peak_rss_mib": round(rss, 1)}
+    cpu, rss = done.stdout.split()[-2:]
+    return {
+        "seconds": round(seconds, 2),
+        "cpu_seconds": round(float(cpu), 2),
+        "peak_rss_mib": round(int(rss) / 1024, 1),
+    }
+
+
+def rates(n: int, r: dict[str, float]) -> dict[str, float]:
+    """Variants per wall second and per CPU second."""
+    return {
+        "variants_per_s": round(n / r["seconds"], 1),
+        "variants_per_cpu_s": round(n / r["cpu_seconds"], 1),
+    }
 
 
 def main() -> None:
@@ -112,25 +125,25 @@ def main() -> None:
         for n in sorted(args.sizes):
             vcf = write_vcf(directory, n, seqs)
             r = run_variants(vcf, genome, [model], directory / "out.h5", args.threads)
-            rows.append({"models": 1, "variants": n, **r, "variants_per_s": round(n / r["seconds"], 1)})
+            rows.append({"models": 1, "variants": n, **r, **rates(n, r)})
             print(json.dumps(rows[-1]), flush=True)
         n12 = args.n12 or min(args.sizes)
         vcf = write_vcf(directory, n12, seqs)
         r = run_variants(vcf, genome, twelve, directory / "out12.h5", args.threads)
         same = "same model x12" if args.models12 is None else "12 models"
-        rows.append(
-            {"models": 12, "variants": n12, **r, "variants_per_s": round(n12 / r["seconds"], 1), "note": same}
-        )
+        rows.append({"models": 12, "variants": n12, **r, **rates(n12, r), "note": same})
         print(json.dumps(rows[-1]), flush=True)
     result = {"model": model, "threads": args.threads, "rows": rows}
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(result, indent=2) + "\n")
-    print(f"{'models':>6} {'variants':>9} {'seconds':>8} {'variants/s':>10} {'peak RSS MiB':>12}")
+    print(
+        f"{'models':>6} {'variants':>9} {'seconds':>8} {'variants/s':>10} {'per CPU-s':>10} {'peak RSS MiB':>12}"
+    )
     for row in rows:
         print(
             f"{row['models']:>6} {row['variants']:>9,} {row['seconds']:>8.1f} {row['variants_per_s']:>10,.0f} "
-            f"{row['peak_rss_mib']:>12,.0f}"
+            f"{row['variants_per_cpu_s']:>10,.0f} {row['peak_rss_mib']:>12,.0f}"
         )
 
 

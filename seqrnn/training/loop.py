@@ -33,7 +33,7 @@ from seqrnn.training.checkpoint import TrainingState
 from seqrnn.training.config import RunConfig
 from seqrnn.training.data import Datasets
 from seqrnn.training.interrupt import StopRequest, TrainingInterrupted
-from seqrnn.training.session import Inputs, Learner, Session
+from seqrnn.training.phases import Inputs, Learner, Session
 
 HEARTBEAT_SECONDS = 120.0  # batch-job logs (no progress bar) get a line this often
 
@@ -62,7 +62,7 @@ def lr_lambda(config: RunConfig, total_steps: int) -> Callable[[int], float]:
 
 @dataclass
 class Fit:
-    """What the training and validation steps work on: the phases' results (:mod:`seqrnn.training.session`),
+    """What the training and validation steps work on: the phases' results (:mod:`seqrnn.training.phases`),
     the examples and the optimiser. Built once per run by :func:`seqrnn.training.trainer.build_fit`."""
 
     session: Session  # config, run directory (checkpoints/last.pt is named in messages), processes, device

@@ -20,8 +20,8 @@ from seqrnn.models.metrics import higher_is_better
 from seqrnn.training.checkpoint import Progress
 from seqrnn.training.config import RunConfig, check_monitor
 from seqrnn.training.data import Datasets
+from seqrnn.training.phases import Session
 from seqrnn.training.run_files import scalars
-from seqrnn.training.session import Session
 
 
 @dataclass

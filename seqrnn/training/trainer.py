@@ -1,13 +1,13 @@
 """Training, in named phases (as chemprop's build_splits -> build_datasets -> build_model -> train_model).
 
-:func:`train` runs them in order; each hands the next a small record (:mod:`seqrnn.training.session`):
+:func:`train` runs them in order; each hands the next a small record (:mod:`seqrnn.training.phases`):
 
-1. :func:`prepare_run` -> :class:`~seqrnn.training.session.Session`: the run directory checked, the
+1. :func:`prepare_run` -> :class:`~seqrnn.training.phases.Session`: the run directory checked, the
    distributed process group joined, threads set, an impossible model size refused, every generator seeded;
-2. :func:`build_data` -> the split records and :class:`~seqrnn.training.session.Inputs`: read, screen and
+2. :func:`build_data` -> the split records and :class:`~seqrnn.training.phases.Inputs`: read, screen and
    split the records (:mod:`seqrnn.training.data`); fit the encoder and the head specs on the training
    part (``--resume``: those of the checkpoint);
-3. :func:`build_model` -> :class:`~seqrnn.training.session.Learner`: the BiRNN and its heads
+3. :func:`build_model` -> :class:`~seqrnn.training.phases.Learner`: the BiRNN and its heads
    (``train.init_from``: weights of an existing model copied in where name and shape match,
    :mod:`seqrnn.training.init_from`; ``train.freeze``; ``train.distill_from``: teachers loaded,
    :mod:`seqrnn.training.distill`);
@@ -63,8 +63,8 @@ from seqrnn.training.interrupt import StopRequest
 from seqrnn.training.loop import Fit, build_optimizer, seed_everything, steps_per_epoch, train_epoch, validate
 from seqrnn.training.model_size import build_model_that_fits, check_model_size
 from seqrnn.training.outcome import Monitor, bundle_metadata, score_test, store_thresholds
+from seqrnn.training.phases import Inputs, Learner, Session
 from seqrnn.training.run_files import RunDirectory, scalars
-from seqrnn.training.session import Inputs, Learner, Session
 
 
 @dataclass

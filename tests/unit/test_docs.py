@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-#: Work-period words, issue numbers and commit hashes; not module or file names (``training/session.py``).
+#: Work-period words, issue numbers and commit hashes; not module or file names (``training/phases.py``).
 HISTORY = re.compile(r"(?<![\w/.])sessions?\b(?![.\w/]\w)|\bissue [0-9]+|\bcommit [0-9a-f]{7}", re.IGNORECASE)
 #: README, every page under docs/ and the raw run records under docs/results/.
 PAGES = [
@@ -44,7 +44,7 @@ def test_docs_do_not_narrate_history(page: Path) -> None:
 def test_the_check_finds_history() -> None:
     assert HISTORY.search("Session 7, AMD EPYC") and HISTORY.search("(issue 16)")
     assert HISTORY.search("against commit d325323") and not HISTORY.search("a committed file, issue tracker")
-    assert HISTORY.search("in that session.") and not HISTORY.search("`training/session.py`, `session_id`")
+    assert HISTORY.search("in that session.") and not HISTORY.search("`training/phases.py`, `session_id`")
 
 
 def test_the_pages_are_found() -> None:

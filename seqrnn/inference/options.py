@@ -54,8 +54,8 @@ READ_NAMES = {
     "sequence_column": "sequence_column",
     "id_column": "id_column",
     "genome": "genome",
+    "shard": "shard",
 }
-READ_NAMES["shard"] = "shard"
 
 
 def split_options(options: Mapping[str, Any], reading: bool = True) -> tuple[PredictOptions, ReadOptions]:

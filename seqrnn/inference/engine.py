@@ -73,7 +73,6 @@ class PendingWindow:
         release_free_memory()  # once per window, not per batch: keeps resident memory flat
         return assemble_window(self)
 
-    __call__ = result
 
 
 def start_window(

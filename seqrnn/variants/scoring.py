@@ -117,7 +117,7 @@ def score_windows(
     first: dict[str, int] = {}
     which = np.array([first.setdefault(t, len(first)) for t in texts], dtype=np.int64)  # (n,) into unique
     examples = window_examples(list(first), encoder, views, WINDOWS)
-    result = start_window(model.bundle, examples, options, device, runner)()
+    result = start_window(model.bundle, examples, options, device, runner).result()
     return {head: result.sequence[head].astype(np.float32)[which] for head in model.heads}
 
 

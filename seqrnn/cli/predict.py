@@ -4,6 +4,7 @@ HDF5 file."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
@@ -11,6 +12,10 @@ from seqrnn.cli import common, console
 from seqrnn.cli.options import ENSEMBLE_OPT, MODEL_OPT, OnInvalid
 from seqrnn.cli.run_args import RunArgs, run_options
 from seqrnn.core.logs import event
+
+if TYPE_CHECKING:
+    from seqrnn.encoding.encoders import Encoder
+    from seqrnn.inference.pipeline import PredictSummary
 
 
 @run_options(reading=True, views=True)
@@ -95,15 +100,29 @@ def predict(
         seconds=round(summary.seconds, 3),
         skipped=len(summary.skipped),
     )
-    rate = summary.n_residues / max(summary.seconds, 1e-9)
     lines = [
-        f"wrote {summary.output}: {summary.n_sequences} sequences, {summary.n_residues} residues, "
-        f"model {bundle.name}, {summary.seconds:.2f}s ({rate:,.0f} residues/s)"
+        f"wrote {summary.output}: {_amounts(bundle.encoder, summary)}, model {bundle.name}"
         + (f", {len(summary.skipped)} skipped" if summary.skipped else "")
         + (f", {len(summary.masked)} masked" if summary.masked else "")
         + (f", {summary.windows_reused} finished windows reused" if summary.windows_reused else "")
     ]
     for head, fractions in summary.class_fractions.items():
         lines.append(f"  {head}: " + "  ".join(f"{k} {v:.1%}" for k, v in fractions.items()))
-    lines += [f"  exported {n} sequences as {kind}: {export_path(output, kind)}" for kind, n in exported]
+    from seqrnn.encoding.encoders import counted
+
+    noun = bundle.encoder.record_word
+    lines += [f"  exported {counted(n, noun)} as {kind}: {export_path(output, kind)}" for kind, n in exported]
     common.say("\n".join(lines))
+
+
+def _amounts(encoder: Encoder, summary: PredictSummary) -> str:
+    """``3 sequences, 370 residues, 0.12s (3,083 residues/s)`` in the input's own units (molecules)."""
+    from seqrnn.encoding.encoders import counted
+
+    seconds = max(summary.seconds, 1e-9)
+    items = [counted(summary.n_sequences, encoder.record_word)]
+    unit, amount = encoder.record_word, summary.n_sequences
+    if encoder.position_word is not None:
+        items.append(counted(summary.n_residues, encoder.position_word))
+        unit, amount = encoder.position_word, summary.n_residues
+    return f"{', '.join(items)}, {summary.seconds:.2f}s ({amount / seconds:,.0f} {unit}s/s)"

@@ -50,6 +50,9 @@ class Encoder:
     default_input: ClassVar[str] = "embedding"
     #: letter that ``--on-invalid mask`` puts in place of characters outside the alphabet (None: cannot mask)
     unknown: ClassVar[str | None] = None
+    #: What a record and one of its positions are called in summaries ("3 sequences, 370 residues").
+    record_word: ClassVar[str] = "sequence"
+    position_word: ClassVar[str | None] = "position"
 
     def __init__(self, tokens: list[str]) -> None:
         self.tokens = list(tokens)
@@ -91,6 +94,11 @@ class Encoder:
         cls = ENCODERS.get(config["name"])
         options = {k: v for k, v in config.items() if k not in ("name", "tokens")}  # e.g. SMILES policy
         return cls(tokens=list(config["tokens"]), **options)
+
+
+def counted(n: int, word: str) -> str:
+    """``"1 molecule"``, ``"3 molecules"``: a count with its word in the right number."""
+    return f"{n:,} {word}{'' if n == 1 else 's'}"
 
 
 class _LookupEncoder(Encoder):
@@ -171,6 +179,7 @@ class ProteinEncoder(_LookupEncoder):
     """Amino acids: the 20 standard residues and X, under the protein policy of the module docstring."""
 
     name = "protein"
+    position_word = "residue"
     unknown = "X"
     canonical: ClassVar[list[str]] = list("ACDEFGHIKLMNPQRSTVWYX")
     aliases: ClassVar[dict[str, str]] = {"B": "X", "Z": "X", "J": "X", "U": "C", "O": "K", "*": "X"}
@@ -218,6 +227,7 @@ class DNAEncoder(_LookupEncoder):
     """Nucleotides: A C G T, N and the IUPAC ambiguity codes (U reads as T); one-hot input by default."""
 
     name = "dna"
+    position_word = "base"
     default_input = "onehot"
     unknown = "N"
     canonical: ClassVar[list[str]] = list("ACGTNRYSWKMBDHV")
@@ -291,6 +301,8 @@ class SmilesEncoder(Encoder):
     """
 
     name = "smiles"
+    record_word = "molecule"
+    position_word = None  # tokens of a SMILES string are no unit a chemist counts
 
     def __init__(
         self, tokens: list[str] | None = None, standardize: str = "none", check: bool = True

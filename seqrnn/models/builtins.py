@@ -7,7 +7,9 @@ the summary ``seqrnn models`` prints and ``training_files``, the published data 
 
 from __future__ import annotations
 
+import difflib
 import json
+from collections.abc import Iterable
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -44,8 +46,28 @@ def builtin_entry(path: Path | None, sha256: str) -> dict[str, Any] | None:
     return None
 
 
+def builtin_name(text: str) -> str | None:
+    """The built-in model ``text`` names, in any letter case (``tf-usf1`` is ``tf-USF1``), or None."""
+    index = builtin_index()
+    if text in index:
+        return text
+    folded = [name for name in index if name.casefold() == text.casefold()]
+    return folded[0] if len(folded) == 1 else None
+
+
+def closest_names(text: str, names: Iterable[str]) -> str:
+    """`` (did you mean A or B?)`` for the names closest to ``text`` in letters, any case; else a pointer
+    to ``seqrnn models``."""
+    by_folded = {name.casefold(): name for name in names}
+    close = difflib.get_close_matches(text.casefold(), list(by_folded), n=3, cutoff=0.6)
+    if not close:
+        return " (seqrnn models lists the built-in models)"
+    return f" (did you mean {' or '.join(by_folded[c] for c in close)}?)"
+
+
 def resolve_model_path(name_or_path: str | Path) -> tuple[Path, str, str | None]:
-    """-> (path, display name, expected sha256 for built-ins)."""
+    """-> (path, display name, expected sha256 for built-ins). A built-in is found by its name in any
+    letter case; an existing file by its path."""
     text = str(name_or_path)
     index = builtin_index()
     if text in index:
@@ -53,8 +75,12 @@ def resolve_model_path(name_or_path: str | Path) -> tuple[Path, str, str | None]
     path = Path(text)
     if path.is_file():
         return path, path.stem, None
-    known = ", ".join(index) or "none shipped yet"
-    raise ModelError(f"{text}: no such model file and no built-in model of that name (built-in: {known})")
+    name = builtin_name(text)
+    if name is not None:
+        return builtin_file(index[name]), name, index[name]["sha256"]
+    raise ModelError(
+        f"{text}: no such model file and no built-in model of that name{closest_names(text, index)}"
+    )
 
 
 def is_builtin_file(sha: str) -> bool:

@@ -23,7 +23,7 @@ import torch
 
 from seqrnn.encoding.encoders import UNK, Encoder
 from seqrnn.errors import ModelError
-from seqrnn.models.builtins import builtin_index
+from seqrnn.models.builtins import builtin_index, builtin_name, closest_names
 from seqrnn.models.bundle import ModelBundle, load_bundle, load_models
 
 # The card's text is printed by seqrnn.models.cards; `seqrnn info` imports it from here.
@@ -51,26 +51,38 @@ def expand_names(names: Sequence[str | Path], allow_repeats: bool = False) -> li
     unless ``allow_repeats`` (an ensemble may hold a model twice; side by side their groups would clash).
     """
     index = builtin_index()
-    grouped = groups()
+    grouped = {name.casefold(): members for name, members in groups().items()}
     out: list[str] = []
     for raw in names:
         text = str(raw)
         if text in index or Path(text).is_file():
             out.append(text)
-        elif text in grouped:
-            out.extend(grouped[text])
+        elif builtin_name(text) is not None:
+            out.append(builtin_name(text))  # type: ignore[arg-type]
+        elif text.casefold() in grouped:
+            out.extend(grouped[text.casefold()])
         elif any(c in text for c in "*?["):
             current = [n for n in index if not index[n].get("superseded_by")]  # as groups(): current only
-            hits = sorted(n for n in current if fnmatch.fnmatchcase(n, text))
+            # Patterns match in any letter case, as names do.
+            hits = sorted(n for n in current if fnmatch.fnmatchcase(n.casefold(), text.casefold()))
             if not hits:
                 raise ModelError(f"{text}: no built-in model matches (seqrnn models lists them)")
             out.extend(hits)
+        elif _looks_like_a_name(text):
+            raise ModelError(
+                f"{text}: no built-in model or group of that name{closest_names(text, [*index, *groups()])}"
+            )
         else:
-            out.append(text)  # a missing file or unknown name: load_bundle says so
+            out.append(text)  # a missing file: load_bundle says so
     repeated = sorted({n for n in out if out.count(n) > 1})
     if repeated and not allow_repeats:
         raise ModelError(f"model {repeated[0]} is given more than once")
     return out
+
+
+def _looks_like_a_name(text: str) -> bool:
+    """A bare word (no folder, no file suffix): meant as a built-in name, not a path."""
+    return "/" not in text and "\\" not in text and not Path(text).suffix
 
 
 def load_named(

@@ -277,3 +277,23 @@ def test_evaluate_scores_each_model_of_a_set(tmp_path: Path, capsys: pytest.Capt
     alone = tmp_path / "a.json"
     assert main(["evaluate", "-m", str(a), str(data), "--json", str(alone)]) == 0
     assert json.loads(alone.read_text())["metrics"] == models["tf-a"]["metrics"]
+
+
+def test_names_and_groups_forgive_letter_case() -> None:
+    assert expand_names(["TF-usf1"]) == ["tf-USF1"]
+    assert expand_names(["TF"]) == expand_names(["tf"])
+    assert expand_names(["TF-U*"]) == expand_names(["tf-U*"]) == ["tf-USF1", "tf-USF2"]
+    assert load_bundle("ESOL").name == "esol"
+
+
+def test_an_unknown_name_suggests_the_closest() -> None:
+    with pytest.raises(
+        ModelError, match=r"tf-USF: no built-in model or group of that name \(did you mean tf-USF.*tf-USF"
+    ):
+        expand_names(["tf-USF"])
+    with pytest.raises(ModelError, match=r"did you mean protein-ss"):
+        expand_names(["protien-ss"])
+    with pytest.raises(ModelError, match=r"seqrnn models lists the built-in models"):
+        expand_names(["zzzzzz"])
+    with pytest.raises(ModelError, match=r"no such model file.*did you mean lipophilicity"):
+        load_bundle("lipophilicty")

@@ -54,7 +54,7 @@ csv.field_size_limit(2**31 - 1)  # per-residue label lists of titin-sized chains
 
 def detect_format(path: str | Path, fmt: str | None = None) -> str:
     """The input format of ``path``: ``fmt`` when given, else from the extension (after an optional ``.gz``);
-    ``-`` (standard input) is FASTA.
+    ``-`` (standard input) is FASTA here, and :func:`read_records` tells its format by content.
 
     Raises :class:`InputError` for an unknown ``fmt`` or an extension that names no format.
     """
@@ -106,11 +106,14 @@ def read_records(
     genome: str | Path | None = None,
 ) -> Iterator[Record]:
     """Stream :class:`Record` objects from one input file; errors name the file and the record."""
-    fmt = detect_format(path, fmt)
     source = str(path)
+    sniff = source == "-" and not fmt
+    fmt = detect_format(path, fmt)
     if fmt == "bed" and genome is None:
         raise InputError("BED intervals need the genome FASTA they refer to (--genome)", source=source)
     handle = open_text(path)
+    if sniff:  # standard input without --format: FASTA, CSV, TSV or SMILES lines, told by content
+        fmt, handle = sniff_format(handle)
     try:
         if fmt == "bed":
             yield from _guard(_read_bed(handle, source, str(genome)), source)
@@ -124,6 +127,26 @@ def read_records(
     finally:
         if source != "-":
             handle.close()
+
+
+def sniff_format(handle: IO[str]) -> tuple[str, IO[str]]:
+    """The format of a stream that has no name to tell it (standard input), from its first non-blank
+    line: ``>`` FASTA, a comma CSV, a tab TSV, else one SMILES per line (``smi``); and the stream with
+    that line put back."""
+    first = handle.readline()
+    skipped = ""
+    while first and not first.strip():
+        skipped += first
+        first = handle.readline()
+    if first.startswith(">"):
+        fmt = "fasta"
+    elif "," in first:
+        fmt = "csv"
+    elif "\t" in first:
+        fmt = "tsv"
+    else:
+        fmt = "smi"
+    return fmt, _Chain(io.StringIO(skipped + first), handle)  # type: ignore[return-value]
 
 
 def _guard(records: Iterator[Record], source: str) -> Iterator[Record]:
@@ -179,12 +202,19 @@ class _Chain(io.TextIOBase):
 
 
 def _read_smi(handle: IO[str], source: str) -> Iterator[Record]:
+    """One SMILES per line, optionally followed by a name; ``#`` comments, and a title line whose first
+    word is ``SMILES`` (as RDKit's ``SmilesWriter`` writes: ``SMILES Name``), are skipped."""
     index = 0
+    first = True
     for line in handle:
         line = line.strip()
         if not line or line.startswith("#"):
             continue
         parts = line.split(None, 1)
+        if first and parts[0].casefold() == "smiles":
+            first = False
+            continue
+        first = False
         rec_id = parts[1].strip() if len(parts) > 1 else f"mol{index + 1}"
         yield Record(id=rec_id, text=parts[0], index=index, source=source)
         index += 1

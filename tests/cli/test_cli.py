@@ -100,6 +100,26 @@ def test_predict_from_gzip_and_stdin_agree(protein_model: Path, tmp_path: Path, 
         np.testing.assert_array_equal(a["residue/ss8/probs"][:], b["residue/ss8/probs"][:])
 
 
+@pytest.mark.parametrize(
+    "text",
+    ["smiles,name\nCCO,ethanol\nc1ccccc1O,phenol\n", "CCO ethanol\nc1ccccc1O phenol\n"],
+    ids=["csv", "smiles lines"],
+)
+def test_smiles_on_standard_input_need_no_format(text: str, tmp_path: Path, monkeypatch) -> None:
+    mols = tmp_path / "mols.smi"
+    mols.write_text("SMILES Name\nCCO ethanol\nc1ccccc1O phenol\n")
+    assert main(["predict", "-m", "esol", str(mols), "-o", str(tmp_path / "file.h5"), "-q"]) == 0
+
+    class _Stdin:
+        buffer = __import__("io").BytesIO(text.encode())
+
+    monkeypatch.setattr("sys.stdin", _Stdin())
+    assert main(["predict", "-m", "esol", "-", "-o", str(tmp_path / "stdin.h5"), "-q"]) == 0
+    with h5py.File(tmp_path / "file.h5") as a, h5py.File(tmp_path / "stdin.h5") as b:
+        assert list(a["ids"].asstr()[:]) == list(b["ids"].asstr()[:]) == ["ethanol", "phenol"]
+        np.testing.assert_array_equal(a["sequence/logS/values"][:], b["sequence/logS/values"][:])
+
+
 def test_batch_size_and_workers_do_not_change_predictions(protein_model: Path, tmp_path: Path) -> None:
     rng = np.random.default_rng(0)
     recs = {

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from seqrnn.errors import InputError
-from seqrnn.io.formats import detect_format, read_records
+from seqrnn.io.formats import detect_format, read_records, sniff_format
 
 
 def write(path: Path, text: str | bytes) -> Path:
@@ -327,3 +327,25 @@ def test_bed_needs_a_genome(tmp_path: Path) -> None:
         list(read_records(bed))
     with pytest.raises(InputError, match="genome FASTA"):
         list(read_records(bed, genome=tmp_path / "missing.fa"))
+
+
+@pytest.mark.parametrize(
+    ("text", "fmt"),
+    [
+        ("\n>a desc\nMKV\n", "fasta"),
+        ("smiles,name\nCCO,ethanol\n", "csv"),
+        ("seq\tid\nACGT\tx\n", "tsv"),
+        ("CCO ethanol\nc1ccccc1\n", "smi"),
+    ],
+)
+def test_standard_input_is_told_by_content(text: str, fmt: str) -> None:
+    found, handle = sniff_format(io.StringIO(text))
+    assert found == fmt
+    assert "".join(handle) == text  # the lines read to tell the format are given back
+
+
+def test_smi_title_line_is_skipped(tmp_path: Path) -> None:
+    path = tmp_path / "mols.smi"
+    path.write_text("SMILES Name\nCCO ethanol\nc1ccccc1 benzene\nC\n")
+    records = list(read_records(path))
+    assert [(r.id, r.text) for r in records] == [("ethanol", "CCO"), ("benzene", "c1ccccc1"), ("mol3", "C")]

@@ -26,7 +26,7 @@ import numpy as np
 
 from seqrnn.errors import SeqrnnError
 from seqrnn.io.effects import SCORES, file_models, open_variants, read_block
-from seqrnn.variants.exports import TSV_COLUMNS
+from seqrnn.variants.exports import TSV_COLUMNS, exported_classes
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -100,8 +100,8 @@ class VariantEffects(_Reader):
         block = read_block(self.file, 0, n)
         parts = []
         for model, heads in self.models.items():
-            for head, (_, classes) in heads.items():
-                for c, name in enumerate(classes):
+            for head, (kind, classes) in heads.items():
+                for c, name in exported_classes(kind, classes):
                     part: dict[str, Any] = {k: block[k] for k in ("chrom", "pos", "id", "ref", "alt")}
                     part.update(model=model, head=head, **{"class": name})
                     part.update(

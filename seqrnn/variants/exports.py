@@ -36,6 +36,15 @@ TSV_COLUMNS = [
 ]
 
 
+def exported_classes(kind: str, classes: Sequence[str]) -> list[tuple[int, str]]:
+    """(column, class) of a head's scores in the exports: every class, except that a two-class
+    probability head gives its second (positive) class only, since the other's scores are its mirror
+    image (p0 = 1 - p1, diff and log-odds diff with the sign flipped)."""
+    if len(classes) == 2 and head_class(kind).output == "probs":
+        return [(1, classes[1])]
+    return list(enumerate(classes))
+
+
 def export_tsv(h5: str | Path, output: str | Path) -> int:
     """One row per variant, model, head and class (columns :data:`TSV_COLUMNS`; the per-variant
     ``genome_ref`` and ``padded_fraction`` come last, so readers of the older columns by position still
@@ -50,8 +59,8 @@ def export_tsv(h5: str | Path, output: str | Path) -> int:
                 where = "\t".join(str(block[k][i]) for k in ("chrom", "pos", "id", "ref", "alt"))
                 tail = f"{block['status'][i]}\t{block['genome_ref'][i]}\t{_fmt(block['padded_fraction'][i])}"
                 for model, heads in models.items():
-                    for head, (_, classes) in heads.items():
-                        for c, name in enumerate(classes):
+                    for head, (kind, classes) in heads.items():
+                        for c, name in exported_classes(kind, classes):
                             values = "\t".join(_fmt(block[f"{model}/{head}/{s}"][i, c]) for s in SCORES)
                             out.write(f"{where}\t{model}\t{head}\t{name}\t{values}\t{tail}\n")
         return n
@@ -73,7 +82,7 @@ def info_fields(models: ModelHeads) -> list[tuple[str, str, str]]:
     fields = []
     for model, heads in models.items():
         for head, (kind, classes) in heads.items():
-            for c, name in enumerate(classes):
+            for c, name in exported_classes(kind, classes):
                 fields.append(
                     (
                         info_name(model, head, name, "DIFF"),

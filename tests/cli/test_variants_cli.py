@@ -116,9 +116,11 @@ def test_variants_end_to_end_with_exports(
     # The column list, verbatim.
     spec = "chrom pos id ref alt model head class ref_score alt_score diff log_odds_diff status genome_ref padded_fraction"
     assert rows[0].split("\t") == spec.split()
-    assert len(rows) == 1 + n_alleles * 2
+    assert len(rows) == 1 + n_alleles  # a two-class head exports its positive class only
+    assert {r.split("\t")[7] for r in rows[1:]} == {"1"}
     annotated = pysam.VariantFile(str(tmp_path / "effects.vcf"))
     assert "SEQRNN_RUN_BOUND_1_DIFF" in annotated.header.info
+    assert "SEQRNN_RUN_BOUND_0_DIFF" not in annotated.header.info  # the mirror image is left out
     recs = list(annotated)
     assert len(recs) == len(vcf_rows())
     first = recs[0]

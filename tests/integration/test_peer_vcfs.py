@@ -69,10 +69,12 @@ def by_variant(h5: Path) -> dict[tuple[str, int, str, str], str]:
 
 
 def n_columns(h5: Path) -> int:
-    """Score columns per variant: classes summed over every model's heads."""
+    """Exported score columns per variant: classes summed over every model's heads (a two-class head
+    exports its positive class only)."""
     with h5py.File(h5) as f:
         models = [m.decode() if isinstance(m, bytes) else str(m) for m in f.attrs["models"]]
-        return sum(f[f"variants/{m}/{h}/diff"].shape[1] for m in models for h in f[f"variants/{m}"])
+        widths = [f[f"variants/{m}/{h}/diff"].shape[1] for m in models for h in f[f"variants/{m}"]]
+        return sum(1 if w == 2 else w for w in widths)
 
 
 def check_tsv(tsv: Path, h5: Path) -> None:

@@ -74,7 +74,6 @@ class PendingWindow:
         return assemble_window(self)
 
 
-
 def start_window(
     bundle: ModelBundle,
     examples: Sequence[Example],

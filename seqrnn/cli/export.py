@@ -15,9 +15,9 @@ def export_cmd(
         ...,
         "--format",
         "-f",
-        help="ss2 or horiz (a file per sequence), tsv (one row per residue) or csv (input rows + predictions).",
+        help="ss2 or horiz (a file per sequence), tsv (one row per residue; per record for per-sequence models) or csv (input rows + predictions).",
     ),
-    output: Path = typer.Option(..., "--output", "-o", help="Directory (ss2, horiz) or file (tsv)."),
+    output: Path = typer.Option(..., "--output", "-o", help="Directory (ss2, horiz) or file (tsv, csv)."),
 ) -> None:
     """Export predictions as PSIPRED .ss2 / .horiz files or a per-residue TSV."""
     from seqrnn.inference.export import EXPORT_FORMATS, export

@@ -6,7 +6,9 @@
 - ``tsv``: one table for all sequences, one row per residue: id, position, residue, and for every
   residue head the predicted class (a two-class head's stored decision threshold, else argmax) and each
   class probability (an ensemble's file: then each
-  probability's std over members, ``<head>_P<class>_std``);
+  probability's std over members, ``<head>_P<class>_std``); for a file with per-sequence heads only
+  (TF, promoter and SMILES models), one row per predicted record: ``id`` and the csv export's
+  prediction columns;
 - ``csv``: one row per input record (molecules, sequences), the input's own columns first (CSV/TSV
   inputs are re-read from the paths stored in the file; ``.smi``/FASTA give ``id`` and the sequence),
   then per sequence-level head: regression values in the training data's units (``pred_<head>`` or
@@ -105,8 +107,6 @@ def export_problem(
     """
     if fmt not in EXPORT_FORMATS:
         return f"unknown export format {fmt!r}; choose {', '.join(EXPORT_FORMATS)}"
-    if fmt == "tsv" and not residue:
-        return "tsv writes one row per residue and the model has no per-residue heads; use csv"
     if fmt == "csv":
         if not sequence:
             return "csv writes one row per input record and the model has no per-sequence heads; use tsv"
@@ -156,7 +156,7 @@ def _export(pred: Predictions, fmt: str, output: Path) -> int:
 
 def _export_tsv(pred: Predictions, output: Path) -> int:
     if not pred.residue_heads:
-        raise InputError("no per-residue heads to export", source=str(pred.path))
+        return _export_sequence_tsv(pred, output)
     heads = pred.residue_heads
     columns = [pred.columns(h) for h in heads]  # a two-class head's stored cut-off calls it, else argmax
     std = pred.has_std
@@ -184,6 +184,23 @@ def _export_tsv(pred: Predictions, output: Path) -> int:
                     for head_cells in cells:
                         line += head_cells[j]
                     fh.write("\t".join(line) + "\n")
+    except OSError as exc:
+        raise disk_error(exc, output) or OutputError(f"{output}: {exc.strerror}") from None
+    return len(pred.ids)
+
+
+def _export_sequence_tsv(pred: Predictions, output: Path) -> int:
+    """Per-sequence heads only: one row per predicted record, ``id`` and the csv export's columns."""
+    heads = _prediction_columns(pred)
+    if not heads:
+        raise InputError("no heads to export", source=str(pred.path))
+    header = ["id", *(h for names, _, _ in heads for h in names)]
+    try:
+        with AtomicOutput(output) as tmp, tmp.open("w") as fh:
+            fh.write("\t".join(header) + "\n")
+            for i, rec_id in enumerate(pred.ids):
+                cells = [rec_id, *(c for _, values, fmt in heads for c in fmt(values[i]))]
+                fh.write("\t".join(cells) + "\n")
     except OSError as exc:
         raise disk_error(exc, output) or OutputError(f"{output}: {exc.strerror}") from None
     return len(pred.ids)

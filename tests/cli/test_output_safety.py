@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 import h5py
+import numpy as np
 import pytest
 
 from seqrnn.cli.main import main
@@ -94,8 +95,6 @@ def test_exports_that_cannot_work_are_refused_before_predicting(
     out = tmp_path / "o.h5"
     assert main(["predict", "-m", str(GOLDEN), str(proteins), "-o", str(out), "--export", "csv"]) == 2
     _one_error_line(capsys, "--export csv", "no per-sequence heads")
-    assert main(["predict", "-m", "tf-USF1", str(PEAKS), "-o", str(out), "--export", "tsv"]) == 2
-    _one_error_line(capsys, "--export tsv", "no per-residue heads")
     assert main(["predict", "-m", "tf-USF1", str(PEAKS), "-o", str(out), "--export", "ss2"]) == 2
     _one_error_line(capsys, "--export ss2", "H, E, C")
     assert (
@@ -103,6 +102,18 @@ def test_exports_that_cannot_work_are_refused_before_predicting(
     )
     _one_error_line(capsys, "--export 'xls'")
     assert not out.exists()
+
+
+def test_tsv_of_a_per_sequence_model_is_one_row_per_record(tmp_path: Path, capsys) -> None:
+    out = tmp_path / "peaks.h5"
+    assert main(["predict", "-m", "tf-USF1", str(PEAKS), "-o", str(out), "--export", "tsv", "-q"]) == 0
+    rows = [line.split("\t") for line in out.with_suffix(".tsv").read_text().splitlines()]
+    with h5py.File(out) as f:
+        ids = list(f["ids"].asstr()[:])
+        probs = f["sequence/bound/probs"][:]
+    assert rows[0] == ["id", "pred_bound", "pred_bound_P0", "pred_bound_P1"]
+    assert [r[0] for r in rows[1:]] == ids
+    np.testing.assert_allclose([float(r[3]) for r in rows[1:]], probs[:, 1], atol=1e-4)
 
 
 def test_bed_predictions_export_csv_through_their_genome(tmp_path: Path) -> None:

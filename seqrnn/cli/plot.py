@@ -1,4 +1,5 @@
-"""``seqrnn plot``: one sequence's per-residue probability tracks as PNG."""
+"""``seqrnn plot``: one sequence's per-residue probability tracks, or a per-sequence model's score
+distributions, as PNG."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ def plot(
     output: Path = typer.Option(..., "--output", "-o", help="PNG file to write."),
     record: str | None = typer.Option(None, "--id", help="Record id to draw (default: the first)."),
 ) -> None:
-    """Draw one sequence's per-residue probability tracks as PNG (needs matplotlib)."""
+    """Draw one sequence's per-residue tracks, or per-sequence models' score distributions, as PNG."""
     from seqrnn.interpret.plot import plot_track
     from seqrnn.io.outputs import OutputPlan
 

@@ -1,7 +1,9 @@
 """Pictures (optional ``matplotlib`` and ``logomaker``: ``pip install seqrnn[plot]``).
 
 ``plot_track``: one panel per residue head of a predictions file: stacked class probabilities along the
-sequence, the predicted class as a colour strip on top. ``plot_logos``: DNA sequence logos in bits.
+sequence, the predicted class as a colour strip on top. ``plot_scores``: for a file with per-sequence
+heads only (TF, promoter, SMILES models), the distribution of each head's scores over the records.
+``plot_logos``: DNA sequence logos in bits.
 """
 
 from __future__ import annotations
@@ -21,8 +23,7 @@ COLOURS = {
 }  # fmt: skip
 
 
-def plot_track(predictions: str | Path, record_id: str | None, output: str | Path) -> str:
-    """Draw one sequence's tracks; ``record_id`` None means the first record. Returns the id drawn."""
+def _pyplot():  # type: ignore[no-untyped-def]
     try:
         import matplotlib
 
@@ -30,11 +31,26 @@ def plot_track(predictions: str | Path, record_id: str | None, output: str | Pat
         import matplotlib.pyplot as plt
     except ImportError:
         raise SeqrnnError("seqrnn plot needs matplotlib: pip install 'seqrnn[plot]'") from None
+    return plt
+
+
+def _save(fig, output: str | Path) -> None:  # type: ignore[no-untyped-def]
+    """Write the figure to a temporary name, then rename it: a PNG appears whole or not at all."""
+    tmp = Path(output).with_name(f".{Path(output).name}.tmp.png")
+    fig.savefig(tmp, dpi=110)
+    _pyplot().close(fig)
+    tmp.replace(output)
+
+
+def plot_track(predictions: str | Path, record_id: str | None, output: str | Path) -> str:
+    """Draw one sequence's tracks; ``record_id`` None means the first record. Returns the id drawn.
+    A file with per-sequence heads only gets :func:`plot_scores` instead (``record_id`` unused)."""
+    plt = _pyplot()
     pred = Predictions(predictions)
     try:
         ids = list(pred.ids)
         if not pred.residue_heads:
-            raise InputError("no per-residue heads to plot", source=str(predictions))
+            return plot_scores(pred, output)
         if record_id is None:
             index = 0
         elif record_id in ids:
@@ -63,13 +79,38 @@ def plot_track(predictions: str | Path, record_id: str | None, output: str | Pat
         axes[-1, 0].set_xlabel("residue")
         axes[0, 0].set_title(f"{ids[index]} ({length} residues)", fontsize=9, loc="left")
         fig.tight_layout()
-        tmp = Path(output).with_name(f".{Path(output).name}.tmp.png")
-        fig.savefig(tmp, dpi=110)
-        plt.close(fig)
-        tmp.replace(output)
+        _save(fig, output)
         return ids[index]
     finally:
         pred.close()
+
+
+def plot_scores(pred: Predictions, output: str | Path) -> str:
+    """One histogram panel per per-sequence head over all records: a two-class head's positive-class
+    probability (its decision threshold marked), each class's probability for more classes, each label
+    for multi-label heads, the values of a regression head. Returns what was drawn."""
+    plt = _pyplot()
+    heads = pred.sequence_heads
+    if not heads:
+        raise InputError("no heads to plot", source=str(pred.path))
+    fig, axes = plt.subplots(len(heads), 1, figsize=(7, 2.6 * len(heads)), squeeze=False)
+    for ax, head in zip(axes[:, 0], heads, strict=True):
+        values, classes = pred.values(head), pred.classes(head)
+        probs = pred.file[f"sequence/{head}"].get("probs") is not None
+        shown = [1] if probs and len(classes) == 2 else range(len(classes))
+        for c in shown:
+            ax.hist(values[:, c], bins=40, range=(0, 1) if probs else None, alpha=0.6, label=classes[c])
+        threshold = pred.threshold(head)
+        if probs and len(classes) == 2:
+            ax.axvline(0.5 if threshold is None else threshold, color="k", linestyle="--", linewidth=0.8)
+        ax.set_xlabel(f"{head}: P({classes[1]})" if len(shown) == 1 and probs else f"{head} scores")
+        ax.set_ylabel("records")
+        if len(shown) > 1:
+            ax.legend(fontsize=7, frameon=False, ncol=max(1, len(shown) // 6))
+    axes[0, 0].set_title(f"{len(pred.ids):,} records", fontsize=9, loc="left")
+    fig.tight_layout()
+    _save(fig, output)
+    return f"score distributions of {', '.join(heads)}"
 
 
 def plot_logos(panels: list[tuple[str, PFM, int]], output: str | Path) -> None:

@@ -349,6 +349,18 @@ def test_plot_writes_png_for_the_chosen_record(protein_model: Path, tmp_path: Pa
     _assert_one_line_error(capsys.readouterr().err, "no record 'nope'")
 
 
+def test_plot_of_a_per_sequence_model_draws_its_score_distribution(tmp_path: Path, capsys) -> None:
+    pytest.importorskip("matplotlib")
+    peaks = Path(__file__).resolve().parents[1] / "data" / "usf1_peaks.fa"
+    out = tmp_path / "peaks.h5"
+    assert main(["predict", "-m", "tf-USF1", str(peaks), "-o", str(out), "-q"]) == 0
+    png = tmp_path / "scores.png"
+    assert main(["plot", str(out), "-o", str(png)]) == 0
+    assert "score distributions of bound" in capsys.readouterr().out
+    data = png.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 5000
+
+
 @pytest.mark.parametrize(
     ("task", "head", "dataset"), [("dna", "bound", "probs"), ("smiles", "logs", "values")]
 )

@@ -3,6 +3,8 @@
 ``plot_track``: one panel per residue head of a predictions file: stacked class probabilities along the
 sequence, the predicted class as a colour strip on top. ``plot_scores``: for a file with per-sequence
 heads only (TF, promoter, SMILES models), the distribution of each head's scores over the records.
+``plot_effects``: a variants file's score changes along the genome and its largest ones ranked;
+``plot_tracks``: a track file's scores along its regions. ``plot_file`` picks by the file's format.
 ``plot_logos``: DNA sequence logos in bits.
 """
 
@@ -10,10 +12,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import h5py
 import numpy as np
 
 from seqrnn.errors import InputError, SeqrnnError
 from seqrnn.interpret.motifs import PFM
+from seqrnn.io.effects import FORMAT as VARIANTS_FORMAT
+from seqrnn.io.effects import file_models, open_variants, read_block
 from seqrnn.io.predictions import Predictions
 
 # DSSP-like colours: helices red, strands yellow/blue, turns/bends green, coil grey.
@@ -111,6 +116,90 @@ def plot_scores(pred: Predictions, output: str | Path) -> str:
     fig.tight_layout()
     _save(fig, output)
     return f"score distributions of {', '.join(heads)}"
+
+
+def plot_file(path: str | Path, record_id: str | None, output: str | Path) -> str:
+    """Draw what fits the file: a predictions file's tracks or score distributions, a variants file's
+    effects, a track file's scores. Returns what was drawn."""
+    from seqrnn.variants.tracks import FORMAT as TRACK_FORMAT
+
+    try:
+        with h5py.File(path, "r") as f:
+            fmt = str(f.attrs.get("format", ""))
+    except OSError:
+        raise InputError("not a readable HDF5 file", source=str(path)) from None
+    if fmt == VARIANTS_FORMAT:
+        return plot_effects(path, output)
+    if fmt == TRACK_FORMAT:
+        return plot_tracks(path, output)
+    return plot_track(path, record_id, output)
+
+
+def _first_column(classes: list[str]) -> int:
+    """The column shown for a head: a two-class head's positive class, else the first."""
+    return 1 if len(classes) == 2 else 0
+
+
+def plot_effects(path: str | Path, output: str | Path, top: int = 20) -> str:
+    """Per model (its first head): the score change (alt - ref) of every scored variant along the
+    genome; below, the ``top`` largest changes of the first model ranked, labelled ``chrom:pos ref>alt``."""
+    plt = _pyplot()
+    with open_variants(path) as f:
+        models = file_models(f)
+        block = read_block(f, 0, int(f["variants/record_index"].shape[0]))
+    shown = [(m, next(iter(heads)), heads[next(iter(heads))][1]) for m, heads in models.items()]
+    fig, axes = plt.subplots(len(shown) + 1, 1, figsize=(9, 2.2 * len(shown) + 3.2), squeeze=False)
+    where = np.array([f"{c}:{p}" for c, p in zip(block["chrom"], block["pos"], strict=True)])
+    for ax, (model, head, classes) in zip(axes[:-1, 0], shown, strict=True):
+        c = _first_column(classes)
+        diff = block[f"{model}/{head}/diff"][:, c]
+        scored = ~np.isnan(diff)
+        ax.scatter(np.flatnonzero(scored), diff[scored], s=4, c=np.where(diff[scored] >= 0, "C3", "C0"))
+        ax.axhline(0, color="k", linewidth=0.5)
+        ax.set_ylabel(f"{model}\n{head} {classes[c]}: diff", fontsize=8)
+    axes[-2, 0].set_xlabel("variant (file order)")
+    model, head, classes = shown[0]
+    diff = block[f"{model}/{head}/diff"][:, _first_column(classes)]
+    order = [i for i in np.argsort(-np.abs(np.nan_to_num(diff))) if not np.isnan(diff[i])][:top]
+    labels = [f"{where[i]} {block['ref'][i]}>{block['alt'][i]}" for i in order]
+    bar = axes[-1, 0]
+    bar.bar(range(len(order)), diff[order], color=["C3" if diff[i] >= 0 else "C0" for i in order])
+    bar.set_xticks(range(len(order)), labels, rotation=60, ha="right", fontsize=6)
+    bar.set_ylabel(f"{model}: largest diffs", fontsize=8)
+    axes[0, 0].set_title(f"{len(where):,} variants", fontsize=9, loc="left")
+    fig.tight_layout()
+    _save(fig, output)
+    return f"effects of {len(where):,} variants, {len(shown)} model(s)"
+
+
+def plot_tracks(path: str | Path, output: str | Path) -> str:
+    """One panel per model (its first head): the score of each bin along the regions, contig by contig."""
+    plt = _pyplot()
+    with h5py.File(path, "r") as f:
+        track = f["track"]
+        chrom = track["chrom"].asstr()[:]
+        center = track["center"][:]
+        labels = [str(m) for m in f.attrs["models"].astype(str)]
+        panels = []
+        for label in labels:
+            head = next(iter(track[label]))
+            scores = track[f"{label}/{head}/scores"]
+            classes = [str(c) for c in scores.attrs["classes"].astype(str)]
+            c = _first_column(classes)
+            panels.append((f"{label}\n{head} {classes[c]}", scores[:, c]))
+    contigs = list(dict.fromkeys(chrom))
+    fig, axes = plt.subplots(len(panels), 1, figsize=(10, 2.2 * len(panels)), squeeze=False)
+    for ax, (name, values) in zip(axes[:, 0], panels, strict=True):
+        for k, contig in enumerate(contigs):
+            on = chrom == contig
+            ax.plot(center[on], values[on], linewidth=0.8, color=f"C{k % 10}", label=contig)
+        ax.set_ylabel(name, fontsize=8)
+    axes[0, 0].legend(fontsize=7, frameon=False, loc="upper right")
+    axes[-1, 0].set_xlabel("bin centre (0-based position on the contig)")
+    axes[0, 0].set_title(f"{len(chrom):,} bins on {len(contigs)} contig(s)", fontsize=9, loc="left")
+    fig.tight_layout()
+    _save(fig, output)
+    return f"track of {len(chrom):,} bins, {len(panels)} model(s)"
 
 
 def plot_logos(panels: list[tuple[str, PFM, int]], output: str | Path) -> None:

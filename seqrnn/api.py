@@ -317,10 +317,6 @@ def evaluate(
     from seqrnn.inference.evaluate import evaluate_models
 
     predict_options, read = split_options(options)
-    if predict_options.on_invalid == "mask":
-        raise SeqrnnError(
-            "on_invalid='mask': choose error or skip (masked letters would not match the labels)"
-        )
     paths = as_paths(data, "data") if data is not None else []
     files = {str(k): os.fspath(v) for k, v in class_files.items()} if class_files is not None else None
     if bool(paths) == bool(files):

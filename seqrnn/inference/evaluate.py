@@ -18,7 +18,7 @@ import numpy as np
 import torch
 
 from seqrnn.encoding.examples import Example, head_mask_columns, prepare_example
-from seqrnn.errors import InputError
+from seqrnn.errors import InputError, UsageError
 from seqrnn.inference.engine import PredictOptions, predict_windows
 from seqrnn.io.formats import ReadOptions, chain_inputs
 from seqrnn.io.inputs import Skipped, all_skipped_note, labelled_by_file
@@ -218,9 +218,10 @@ def evaluate_models(
     :func:`seqrnn.evaluate`): labelled ``data`` files or one file per class; ``labels`` ``{head:
     column}`` reads a head's labels from another column (for the heads a model has); ``mask_columns``
     None: each model's own. Label columns are put back afterwards, so a loaded bundle is unchanged.
-    ``ValueError`` for a usage mistake (not exactly one of data and class files, an unknown class)."""
+    ``ValueError`` for a usage mistake (not exactly one of data and class files, an unknown class);
+    :class:`UsageError` for ``on_invalid="mask"``."""
     if options.on_invalid == "mask":
-        raise ValueError(
+        raise UsageError(
             "on_invalid mask: evaluate offers error or skip (masked letters change what is scored)"
         )
     done = []

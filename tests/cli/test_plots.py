@@ -38,7 +38,16 @@ def test_variants_file_plots_its_effects(example: dict[str, Path], tmp_path: Pat
 
 def test_track_file_plots_its_scores(example: dict[str, Path], tmp_path: Path, capsys) -> None:
     out = tmp_path / "track.h5"
-    args = ["tile", str(example["regions"]), "--genome", str(example["genome"]), "-m", "tf-USF1", "-o", str(out)]
+    args = [
+        "tile",
+        str(example["regions"]),
+        "--genome",
+        str(example["genome"]),
+        "-m",
+        "tf-USF1",
+        "-o",
+        str(out),
+    ]
     assert main([*args, "--stride", "50", "--threads", "1", "-q"]) == 0
     assert main(["plot", str(out), "-o", str(tmp_path / "track.png")]) == 0
     assert "bins, 1 model(s)" in capsys.readouterr().out

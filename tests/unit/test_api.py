@@ -311,3 +311,8 @@ def test_predict_to_a_file_never_overwrites_its_input(tmp_path: Path) -> None:
     with pytest.raises(UsageError, match="would overwrite the input"):
         seqrnn.predict(str(fasta), MODEL, output=fasta)
     assert fasta.read_text() == ">a\nMKTAYIAKQR\n"
+
+
+def test_evaluate_refuses_masking_letters_it_scores() -> None:
+    with pytest.raises(SeqrnnError, match="offers error or skip"):
+        seqrnn.evaluate(FASTA, model=MODEL, on_invalid="mask")

@@ -21,7 +21,7 @@ import os
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from seqrnn.core.runtime import resolve_device, set_threads
+from seqrnn.core.runtime import check_threads, resolve_device, set_threads
 from seqrnn.errors import SeqrnnError
 from seqrnn.inference.options import split_options
 from seqrnn.io.formats import ReadOptions
@@ -158,7 +158,7 @@ def predict(
     paths, records = _inputs(inputs, read)
     if output is not None:  # never over an input file, the genome or the model (checked before loading)
         plan_outputs(paths, output, genome=read.genome, models=_model_files(model)).check()
-    _check_threads(threads)
+    check_threads(threads)
     set_threads(threads)
     bundle, dev = _model_and_device(model, device)
     summary = predict_to_h5(
@@ -193,11 +193,6 @@ def _model_files(model: ModelLike) -> list[str]:
     given = [model] if isinstance(model, ModelBundle | str | os.PathLike) else list(model)
     files = [m.path if isinstance(m, ModelBundle) else m for m in given]
     return [str(f) for f in files if f is not None]
-
-
-def _check_threads(threads: int | None) -> None:
-    if threads is not None and (isinstance(threads, bool) or not isinstance(threads, int) or threads < 1):
-        raise SeqrnnError(f"threads={threads!r}: expected an integer of at least 1")
 
 
 def read_predictions(path: PathLike) -> Predictions:
@@ -323,7 +318,7 @@ def evaluate(
         raise ValueError(
             "evaluate: give exactly one of data (labelled files) and class_files (one per class)"
         )
-    _check_threads(threads)
+    check_threads(threads)
     set_threads(threads)
     bundle, dev = _model_and_device(model, device)
     scored = evaluate_models(bundle, paths, files, predict_options, dev, read, labels, mask_columns)

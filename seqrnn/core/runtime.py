@@ -10,7 +10,7 @@ import functools
 
 import torch
 
-from seqrnn.errors import SeqrnnError
+from seqrnn.errors import SeqrnnError, UsageError
 
 DEVICES = ("auto", "cpu", "cuda")
 PRECISIONS = ("auto", "fp32", "bf16")
@@ -57,6 +57,13 @@ def cpu_bf16_rnn_works() -> bool:
     except RuntimeError:
         return False
     return True
+
+
+def check_threads(threads: object) -> None:
+    """A ``threads`` argument of the Python API: None or a whole number of at least 1, else a
+    :class:`UsageError` naming it (the CLI's ``--threads`` checks the same through its option type)."""
+    if threads is not None and (isinstance(threads, bool) or not isinstance(threads, int) or threads < 1):
+        raise UsageError(f"threads={threads!r}: expected an integer of at least 1")
 
 
 def set_threads(threads: int | None) -> None:

@@ -257,12 +257,11 @@ def _target(output: PathLike | None, name: str) -> Iterator[tuple[Path, Path | N
 def _setup(
     device: str | None, threads: int | None, options: Mapping[str, Any]
 ) -> tuple[torch.device, PredictOptions]:
-    from seqrnn.core.runtime import resolve_device, set_threads
+    from seqrnn.core.runtime import check_threads, resolve_device, set_threads
     from seqrnn.inference.options import split_options
 
     predict_options, _ = split_options(options, reading=False)
-    if threads is not None and (isinstance(threads, bool) or not isinstance(threads, int) or threads < 1):
-        raise SeqrnnError(f"threads={threads!r}: expected an integer of at least 1")
+    check_threads(threads)
     set_threads(threads)
     return resolve_device(device or "auto"), predict_options
 

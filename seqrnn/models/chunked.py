@@ -19,6 +19,7 @@ import torch
 from torch import nn
 
 from seqrnn.core.memory import release_free_memory
+from seqrnn.models.bidirectional import with_branch
 from seqrnn.models.threads import DirectionHelper, current_helper, in_caller_modes
 
 #: Without gradients, a batch of one sequence longer than this many positions is predicted in time
@@ -81,7 +82,8 @@ def predict_chunked(
     m = -(-tokens.shape[1] // pool)  # pooled length L'
     spans = _chunk_spans(m, max(1, (chunk or CHUNK_POSITIONS) // pool))
     helper = current_helper()
-    inputs: Inputs = partial(_first_input, model, tokens, pool)
+    first: Inputs = partial(_first_input, model, tokens, pool)
+    inputs = first
     layers = list(model.rnn)
     for layer in layers[:-1]:
         inputs = _chunked_layer(model, layer, inputs, spans, m, helper)
@@ -91,7 +93,7 @@ def predict_chunked(
     for s, e in spans:
         feats, state = _top_chunk(model, layers[-1], inputs(s, e), state, entry[s], helper)
         top.add(model, feats)
-    return _head_outputs(model, top, m)
+    return _head_outputs(model, top, m, first)
 
 
 def _chunk_spans(m: int, step: int) -> list[tuple[int, int]]:
@@ -206,7 +208,9 @@ class _TopFeatures:
     def add(self, model: nn.Module, feats: torch.Tensor) -> None:
         """Take one chunk's top features (T, 1, 2H)."""
         for name in self.residue:
-            self.residue[name].append(model.heads[name].postprocess(model.heads[name](feats)))
+            head = model.heads[name]
+            # A branch head runs its own BiLSTM over the whole sequence at the end: keep the features.
+            self.residue[name].append(feats if head.branch is not None else head.postprocess(head(feats)))
         if len(self.residue) < len(model.heads):
             part = feats.sum(0, dtype=torch.float64)
             self.total = part if self.total is None else self.total + part
@@ -214,18 +218,28 @@ class _TopFeatures:
             self.peak = top if self.peak is None else torch.maximum(self.peak, top)
 
 
-def _head_outputs(model: nn.Module, top: _TopFeatures, m: int) -> dict[str, torch.Tensor]:
+def _head_outputs(model: nn.Module, top: _TopFeatures, m: int, first: Inputs) -> dict[str, torch.Tensor]:
     """Every head's output: residue heads (1, L', C) from their chunks, sequence heads (1, C) from the
-    mean and max of the top features over the ``m`` pooled positions."""
+    mean and max of the top features over the ``m`` pooled positions. A branch head's BiLSTM runs once
+    over the whole sequence's front features (``first(0, m)``, (m, 1, C): a few hundred bytes per
+    position) beside its kept top features."""
     outputs: dict[str, torch.Tensor] = {}
     for name, head in model.heads.items():
-        if name in top.residue:
+        if name in top.residue and head.branch is not None:
+            feats = with_branch(head, torch.cat(top.residue[name]), first(0, m), _flip)
+            outputs[name] = head.postprocess(head(feats)).transpose(0, 1)
+        elif name in top.residue:
             outputs[name] = torch.cat(top.residue[name]).transpose(0, 1)  # (1, L', C)
         else:
             assert top.total is not None and top.peak is not None
             pooled = torch.cat([(top.total / m).to(top.peak.dtype), top.peak], dim=-1)  # (1, 4H)
             outputs[name] = head.postprocess(head(pooled))
     return outputs
+
+
+def _flip(t: torch.Tensor) -> torch.Tensor:
+    """The reversal of one unpadded (T, 1, C) sequence."""
+    return t.flip(0)
 
 
 def _reversed_run(cell: nn.Module, x: torch.Tensor, state: Any = None) -> torch.Tensor:

@@ -59,12 +59,25 @@ class Head(nn.Module):
     allows_labels: ClassVar[bool] = False  # heads.N.labels: label values mapped to class names
 
     def __init__(
-        self, spec: HeadSpec | Mapping[str, Any], n_features: int, hidden: int, dropout: float
+        self,
+        spec: HeadSpec | Mapping[str, Any],
+        n_features: int,
+        hidden: int,
+        dropout: float,
+        n_front: int = 0,
     ) -> None:
         super().__init__()
         self.spec = spec if isinstance(spec, HeadSpec) else HeadSpec.from_dict(spec)
         self.name: str = self.spec.name
         self.classes: list[str] = list(self.spec.classes)
+        # ``spec.branch``: the head's own BiLSTM over the (L, B, n_front) front-end features, run by the
+        # model (:func:`seqrnn.models.rnn.run_bidirectional`); its (L, B, 2 * branch) outputs are joined
+        # to the shared features, so the layers below take n_features + 2 * branch.
+        self.branch: nn.ModuleDict | None = None
+        if self.spec.branch:
+            width = self.spec.branch
+            self.branch = nn.ModuleDict({"fwd": nn.LSTM(n_front, width), "bwd": nn.LSTM(n_front, width)})
+            n_features += 2 * width
         self.net = _mlp(n_features, hidden, len(self.classes), dropout)
 
     def forward(self, features: torch.Tensor) -> torch.Tensor:
@@ -114,6 +127,7 @@ class Head(nn.Module):
             mask_columns=None if config.mask_columns is None else list(config.mask_columns),
             labels=dict(config.labels) or None,
             hidden=config.hidden,
+            branch=config.branch,
         )
         spec.threshold = config.threshold if isinstance(config.threshold, float) else None  # auto: later
         spec.classes = cls.infer_classes(config, records)

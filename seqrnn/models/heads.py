@@ -246,9 +246,14 @@ class SequenceRegression(Head):
     label_attr = "targets"
 
     def __init__(
-        self, spec: HeadSpec | Mapping[str, Any], n_features: int, hidden: int, dropout: float
+        self,
+        spec: HeadSpec | Mapping[str, Any],
+        n_features: int,
+        hidden: int,
+        dropout: float,
+        n_front: int = 0,
     ) -> None:
-        super().__init__(spec, n_features, hidden, dropout)
+        super().__init__(spec, n_features, hidden, dropout, n_front)
         n = len(self.classes)
         mean = self.spec.mean if self.spec.mean is not None else [0.0] * n
         std = self.spec.std if self.spec.std is not None else [1.0] * n

@@ -25,9 +25,9 @@ thread while its forward direction runs in the caller (prediction lends idle CPU
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import torch
@@ -35,9 +35,10 @@ from torch import nn
 
 from seqrnn.core.registry import Registry
 from seqrnn.models import chunked
+from seqrnn.models.bidirectional import Reverser, run_bidirectional, with_branch
 from seqrnn.models.chunked import predict_chunked
 from seqrnn.models.heads import HEADS, Head, HeadSpec
-from seqrnn.models.threads import current_helper, in_caller_modes
+from seqrnn.models.threads import current_helper
 
 #: Inputs this narrow (one-hot DNA: 4) run the conv front end channels-last at inference
 #: (:meth:`SeqRNN._conv_front_channels_last`).
@@ -127,23 +128,15 @@ class SeqRNN(nn.Module):
             cls = HEADS.get(spec.kind)
             n = n_feat if cls.level == "residue" else 2 * n_feat
             hidden = config.head_hidden if spec.hidden is None else spec.hidden  # heads[].hidden
-            heads[spec.name] = cls(spec, n, hidden, config.head_dropout)
+            heads[spec.name] = cls(spec, n, hidden, config.head_dropout, n_front=n_in)
         self.heads = nn.ModuleDict(heads)
         self._init_weights()
 
     def _init_weights(self) -> None:
-        for name, param in self.rnn.named_parameters():
-            if "weight_hh" in name:
-                # Orthogonal recurrent weights per gate keep BPTT gradients from exploding/vanishing early.
-                for chunk in param.data.chunk(4 if self.config.cell == "lstm" else 3, dim=0):
-                    nn.init.orthogonal_(chunk)
-            elif "weight_ih" in name:
-                nn.init.xavier_uniform_(param.data)
-            elif "bias" in name:
-                param.data.zero_()
-                if self.config.cell == "lstm" and "bias_ih" in name:
-                    h = self.config.hidden
-                    param.data[h : 2 * h] = 1.0  # forget-gate bias 1 (Jozefowicz et al. 2015)
+        _init_recurrent(self.rnn, self.config.cell, self.config.hidden)
+        for head in self.heads.values():
+            if head.branch is not None:
+                _init_recurrent(head.branch, "lstm", head.spec.branch)
 
     @property
     def residue_heads(self) -> list[str]:
@@ -156,13 +149,13 @@ class SeqRNN(nn.Module):
         """(B, L) tokens -> (B, L', 2H) features, zero at padding, and the (B, L') mask of real positions
         (L' = L unless ``conv_pool`` shortens it). ``embedded`` (B, L, E) replaces the input layer's
         output, so attributions can take gradients with respect to the (one-hot) input."""
-        feats, mask = self._encode_time_major(tokens, lengths, embedded)
-        return feats.transpose(0, 1), mask
+        encoded = self._encode_time_major(tokens, lengths, embedded)
+        return encoded.feats.transpose(0, 1), encoded.mask
 
     def _encode_time_major(
         self, tokens: torch.Tensor, lengths: torch.Tensor, embedded: torch.Tensor | None = None
-    ) -> tuple[torch.Tensor, torch.Tensor]:
-        """As :meth:`encode`, but features come time-major, (L', B, 2H)."""
+    ) -> Encoded:
+        """As :meth:`encode`, but features come time-major, (L', B, 2H), with what branch heads need."""
         mask = tokens.ne(0)
         x = self.input_dropout(self.embed(tokens) if embedded is None else embedded)
         # Batches of full-length rows (variants' and tile's windows, fixed-length peaks) need no
@@ -174,8 +167,8 @@ class SeqRNN(nn.Module):
             # Training, gradients and hooked convolutions (filter ablation) keep the modules' own path.
             hooked = any(c._forward_hooks or c._forward_pre_hooks for c in self.convs)
             fast = x.shape[-1] <= FEW_CHANNELS and not (torch.is_grad_enabled() or hooked)
-            front = self._conv_front_channels_last if fast else self._conv_front
-            x = front(x.transpose(1, 2), None if full else mask.unsqueeze(1))
+            run_front = self._conv_front_channels_last if fast else self._conv_front
+            x = run_front(x.transpose(1, 2), None if full else mask.unsqueeze(1))
             if pool > 1:
                 lengths = torch.div(lengths + pool - 1, pool, rounding_mode="floor")
                 mask = torch.arange(x.shape[0], device=x.device).unsqueeze(0) < lengths.to(
@@ -183,28 +176,18 @@ class SeqRNN(nn.Module):
                 ).unsqueeze(1)
         else:
             x = x.transpose(0, 1)
-        n_steps, batch = x.shape[0], x.shape[1]
-        # Row r = t * B + b of the flattened (L * B, C) input; a row gather is a memcpy per row, far
-        # cheaper than an element-wise gather with an index as large as the data.
-        rows = reverse_index(lengths.to(x.device), n_steps).T * batch
-        rows = (rows + torch.arange(batch, device=x.device)).reshape(-1)
-
-        def reverse(t: torch.Tensor) -> torch.Tensor:
-            flat = t.reshape(n_steps * batch, t.shape[-1])
-            return flat.index_select(0, rows).view(n_steps, batch, t.shape[-1])
-
+        reverse = Reverser(lengths.to(x.device), x.shape[0], x.shape[1])
+        # Branch heads read the front features again, reversed too: kept, not made twice.
+        branches = any(h.branch is not None for h in self.heads.values())
+        front, front_reversed = x, reverse(x) if branches else None
         helper = current_helper() if not torch.is_grad_enabled() else None
         for i, layer in enumerate(self.rnn):
             if i:
                 x = self.layer_dropout(x)
-            backward = reverse(x)
-            pending = helper.try_submit(in_caller_modes(layer["bwd"]), backward) if helper else None
-            fwd, _ = layer["fwd"](x)
-            bwd, _ = pending.result() if pending is not None else layer["bwd"](backward)
-            x = torch.cat([fwd, reverse(bwd)], dim=-1)
+            x = run_bidirectional(layer, x, reverse, helper, backward=None if i else front_reversed)
         if not full:
             x = x * mask.T.unsqueeze(-1).to(x.dtype)
-        return self.feature_dropout(x), mask
+        return Encoded(self.feature_dropout(x), mask, front, reverse, front_reversed)
 
     def _conv_front(self, x: torch.Tensor, keep: torch.Tensor | None) -> torch.Tensor:
         """(B, E, L) -> conv layers, ReLU, max-pool -> (L', B, C); ``keep`` (B, 1, L) zeroes padding
@@ -254,15 +237,17 @@ class SeqRNN(nn.Module):
             lengths: (B,) int64.
             embedded: optional (B, L, E) input replacing the input layer's output (see :meth:`encode`).
         """
-        feats, mask = self._encode_time_major(tokens, lengths, embedded)
+        encoded = self._encode_time_major(tokens, lengths, embedded)
+        feats = encoded.feats
         outputs: dict[str, torch.Tensor] = {}
         pooled: torch.Tensor | None = None
         for name, head in self.heads.items():
             if head.level == "residue":
-                outputs[name] = head(feats).transpose(0, 1)  # per position, so time-major is fine
+                x = feats if head.branch is None else with_branch(head, feats, *encoded[2:])
+                outputs[name] = head(x).transpose(0, 1)  # per position, so time-major is fine
             else:
                 if pooled is None:
-                    pooled = masked_mean_max(feats.transpose(0, 1), mask)
+                    pooled = masked_mean_max(feats.transpose(0, 1), encoded.mask)
                 outputs[name] = head(pooled)
         return outputs
 
@@ -280,11 +265,33 @@ class SeqRNN(nn.Module):
         return {name: head.postprocess(logits[name]) for name, head in self.heads.items()}
 
 
-def reverse_index(lengths: torch.Tensor, max_len: int) -> torch.Tensor:
-    """(B, L) gather index reversing positions [0, length) of each row and leaving padding in place."""
-    positions = torch.arange(max_len, device=lengths.device).unsqueeze(0)
-    lengths = lengths.unsqueeze(1)
-    return torch.where(positions < lengths, lengths - 1 - positions, positions)
+class Encoded(NamedTuple):
+    """What the encoder hands the heads, time-major: ``feats`` (L', B, 2H) shared features, ``mask``
+    (B, L') real positions, ``front`` (L', B, C) the recurrent layers' input (front-end features, for
+    branch heads), ``reverse`` the within-length reversal of this batch and ``front_reversed`` the front
+    features reversed (None without branch heads)."""
+
+    feats: torch.Tensor
+    mask: torch.Tensor
+    front: torch.Tensor
+    reverse: Callable[[torch.Tensor], torch.Tensor]
+    front_reversed: torch.Tensor | None = None
+
+
+def _init_recurrent(module: nn.Module, cell: str, hidden: int) -> None:
+    """Initialise the recurrent layers in ``module``: orthogonal recurrent weights per gate (they keep
+    BPTT gradients from exploding or vanishing early), Xavier input weights, zero biases and, for LSTMs,
+    forget-gate bias 1 (Jozefowicz et al. 2015)."""
+    for name, param in module.named_parameters():
+        if "weight_hh" in name:
+            for chunk in param.data.chunk(4 if cell == "lstm" else 3, dim=0):
+                nn.init.orthogonal_(chunk)
+        elif "weight_ih" in name:
+            nn.init.xavier_uniform_(param.data)
+        elif "bias" in name:
+            param.data.zero_()
+            if cell == "lstm" and "bias_ih" in name:
+                param.data[hidden : 2 * hidden] = 1.0
 
 
 def masked_mean_max(feats: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:

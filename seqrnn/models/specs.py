@@ -42,6 +42,10 @@ class HeadSpec:
     labels: dict[str, str] | None = None
     # This head's hidden layer width (0 = linear); None: the model's ``head_hidden``. Stored only when set.
     hidden: int | None = None
+    # Residue heads: the width of this head's own BiLSTM over the front end's features (the convolution
+    # output, or the input layer's), whose outputs join the shared features; None: no branch. Stored
+    # only when set.
+    branch: int | None = None
     extra: dict[str, Any] = field(default_factory=dict, repr=False)
 
     @classmethod
@@ -63,6 +67,7 @@ class HeadSpec:
             mask_columns=None if data.get("mask_columns") is None else [str(c) for c in data["mask_columns"]],
             labels=None if not data.get("labels") else {str(k): str(v) for k, v in data["labels"].items()},
             hidden=None if data.get("hidden") is None else int(data["hidden"]),
+            branch=None if data.get("branch") is None else int(data["branch"]),
             extra={k: v for k, v in data.items() if k not in known},
         )
 
@@ -88,6 +93,8 @@ class HeadSpec:
             out["labels"] = dict(self.labels)
         if self.hidden is not None:
             out["hidden"] = self.hidden
+        if self.branch is not None:
+            out["branch"] = self.branch
         return {**out, **self.extra}
 
 
@@ -104,3 +111,4 @@ class HeadSettings(Protocol):
     mask_columns: list[str] | None
     labels: dict[str, str]
     hidden: int | None
+    branch: int | None

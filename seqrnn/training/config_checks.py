@@ -172,6 +172,8 @@ def _check_masks_and_labels(i: int, head: HeadConfig, cls: type) -> None:
     where = f"config heads.{i}"
     if head.mask_columns is not None and cls.level != "residue":
         raise ConfigError(f"{where}.mask_columns ({head.name}): only residue heads are masked per residue")
+    if head.branch is not None and cls.level != "residue":
+        raise ConfigError(f"{where}.branch ({head.name}): only residue heads take a branch of their own")
     if not head.labels:
         return
     if not cls.allows_labels:

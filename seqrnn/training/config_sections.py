@@ -75,6 +75,10 @@ class HeadConfig:
     labels: dict[str, str] = field(default_factory=dict)
     # This head's hidden layer (0 = linear); None: ``model.head_hidden``, as every head by default.
     hidden: int | None = field(default=None, metadata={"range": ">= 0"})
+    # Residue heads: the width of the head's own bidirectional GRU over the front end's features (the
+    # convolution output), joined to the shared features before the head's layers: a branch that can
+    # learn what the trunk was not trained for (disorder on a secondary-structure trunk). None: none.
+    branch: int | None = field(default=None, metadata={"range": ">= 1"})
 
 
 @dataclass

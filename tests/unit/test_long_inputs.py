@@ -19,12 +19,14 @@ from seqrnn.models.heads import HeadSpec
 from seqrnn.models.rnn import ModelConfig, SeqRNN
 
 
-def _model(seed: int = 0, **config: object) -> SeqRNN:
+def _model(seed: int = 0, branch: int | None = None, **config: object) -> SeqRNN:
     torch.manual_seed(seed)
     specs = [
         HeadSpec(name="ss", kind="residue_classification", classes=["H", "E", "C"]),
         HeadSpec(name="y", kind="sequence_regression", classes=["y"], mean=[1.5], std=[2.0], hidden=6),
     ]
+    if branch:  # a residue head with its own BiLSTM over the front features, beside a plain one
+        specs.append(HeadSpec(name="dis", kind="residue_classification", classes=["o", "d"], branch=branch))
     if config.get("conv_pool", 1) != 1:
         specs = specs[1:]  # residue heads do not take pooled positions
     model = SeqRNN(ModelConfig(**config), vocab_size=22, head_specs=specs)  # type: ignore[arg-type]
@@ -47,6 +49,8 @@ def _dense(model: SeqRNN, tokens: torch.Tensor, lengths: torch.Tensor) -> dict[s
         ({"cell": "lstm", "hidden": 8, "layers": 1}, 129, 50),
         ({"cell": "gru", "hidden": 8, "layers": 2, "conv_channels": 6, "conv_pool": 3}, 200, 40),
         ({"cell": "lstm", "hidden": 8, "layers": 2}, 40, 4096),  # one chunk
+        ({"cell": "lstm", "hidden": 8, "layers": 2, "conv_channels": 6, "branch": 5}, 180, 41),
+        ({"cell": "gru", "hidden": 8, "layers": 1, "branch": 3}, 90, 30),  # branch on the embedding
     ],
 )
 def test_chunked_matches_dense(config: dict[str, object], length: int, chunk: int) -> None:

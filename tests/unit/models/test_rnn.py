@@ -10,6 +10,7 @@ from seqrnn.encoding.encoders import DNAEncoder, ProteinEncoder
 from seqrnn.errors import ConfigError
 from seqrnn.models import ModelConfig, SeqRNN
 from seqrnn.models.bundle import build_model
+from seqrnn.models.heads import HeadSpec
 from seqrnn.models.rnn import masked_mean_max
 
 RESIDUE = {"name": "ss3", "kind": "residue_classification", "columns": ["ss3"], "classes": ["H", "E", "C"]}
@@ -224,3 +225,40 @@ def test_inference_front_end_matches_the_modules_path(kernel: int, pool: int) ->
                 hooked.remove()
             plain = model(tokens, lens)
         assert any(not torch.equal(silenced[k], plain[k]) for k in plain)
+
+
+BRANCH = {
+    "name": "disorder",
+    "kind": "residue_classification",
+    "columns": ["d"],
+    "classes": ["ordered", "disordered"],
+    "branch": 4,
+}
+
+
+@pytest.mark.parametrize("conv", [0, 4])
+def test_branch_head_is_batch_invariant_and_trains_alone(conv: int) -> None:
+    """A residue head with its own BiLSTM (``branch``) reads the front features: its outputs do not depend
+    on what a sequence is batched with, and with the trunk frozen only the branch head gets gradients."""
+    model = make_model("lstm", conv, heads=[RESIDUE, BRANCH]).eval()
+    assert model.heads["disorder"].net[-1].in_features == 2 * 8 + 2 * 4
+    gen = torch.Generator().manual_seed(3)
+    short = random_seq(gen, 9)
+    with torch.no_grad():
+        alone = model(*pad([short]))
+        batched = model(*pad([random_seq(gen, 25), short, random_seq(gen, 2)]))
+    torch.testing.assert_close(batched["disorder"][1, :9], alone["disorder"][0], rtol=0, atol=1e-5)
+    model.train()
+    for name, param in model.named_parameters():
+        param.requires_grad_(name.startswith("heads.disorder"))
+    out = model(*pad([short, random_seq(gen, 12)]))
+    out["disorder"].sum().backward()
+    grads = {n for n, p in model.named_parameters() if p.grad is not None and bool(p.grad.abs().sum() > 0)}
+    assert any(n.startswith("heads.disorder.branch.bwd") for n in grads)
+    assert all(n.startswith("heads.disorder") for n in grads)
+
+
+def test_branch_survives_a_bundle_round_trip() -> None:
+    spec = HeadSpec.from_dict(BRANCH)
+    assert spec.branch == 4 and spec.to_dict()["branch"] == 4
+    assert "branch" not in HeadSpec.from_dict(RESIDUE).to_dict()  # older bundles are written unchanged

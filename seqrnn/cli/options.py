@@ -32,6 +32,15 @@ class Precision(str, Enum):
     bf16 = "bf16"
 
 
+class Standardize(str, Enum):
+    """How SMILES are standardised before encoding (``--standardize``; see seqrnn.encoding.chem)."""
+
+    none = "none"
+    canonical = "canonical"
+    parent = "parent"
+    largest_fragment = "largest_fragment"
+
+
 class Alphabet(str, Enum):
     """Built-in encoders (``seqrnn encode --alphabet``)."""
 
@@ -67,6 +76,12 @@ VIEWS_OPT = typer.Option(
     "--test-views",
     min=1,
     help="Average sequence-level outputs over N views (DNA: 2 = both strands); default: the model's.",
+)
+STANDARDIZE_OPT = typer.Option(
+    None,
+    "--standardize",
+    help="SMILES models: none (as written), canonical (RDKit canonical SMILES) or parent (largest organic "
+    "fragment, neutralised, then canonical); default: the model's own (the built-in models: canonical).",
 )
 MODEL_OPT = typer.Option(
     ...,

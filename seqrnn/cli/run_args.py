@@ -28,6 +28,7 @@ from seqrnn.cli.options import (
     PRECISION_OPT,
     QUIET_OPT,
     SEQCOL_OPT,
+    STANDARDIZE_OPT,
     THREADS_OPT,
     TOKENS_OPT,
     VIEWS_OPT,
@@ -35,6 +36,7 @@ from seqrnn.cli.options import (
     WORKERS_OPT,
     Device,
     Precision,
+    Standardize,
 )
 
 #: name: (type, typer option) of the options every model-running command takes.
@@ -53,7 +55,8 @@ READING = {
     "id_column": (str | None, IDCOL_OPT),
     "genome": (Path | None, GENOME_OPT),
 }
-VIEWS = {"test_views": (int | None, VIEWS_OPT)}
+#: What the commands that read molecules take besides (views, SMILES standardisation).
+VIEWS = {"test_views": (int | None, VIEWS_OPT), "standardize": (Standardize | None, STANDARDIZE_OPT)}
 #: The window options of the genome-scale commands (variants, tile).
 WINDOWS = {
     "window": (int | None, WINDOW_OPT),
@@ -102,8 +105,7 @@ def run_options(
         def run_command(**given: Any) -> None:
             values = {name: given.pop(name) for name in shared}
             device, threads = values.pop("device"), values.pop("threads")
-            if isinstance(values.get("precision"), Enum):
-                values["precision"] = values["precision"].value
+            values = {k: v.value if isinstance(v, Enum) else v for k, v in values.items()}
             read = {k: values.pop(k) for k in READING if k in values}
             if read.get("genome") is not None:
                 read["genome"] = str(read["genome"])

@@ -4,7 +4,11 @@
   optionally rewrite it (``standardize``): ``none`` keeps the text as given, ``canonical`` is RDKit's
   canonical SMILES of the whole input (salts and counter-ions stay, as ``.``-separated fragments),
   ``largest_fragment`` keeps only the fragment with the most heavy atoms (first one on ties), then
-  canonicalises it: a salt policy for data sets whose counter-ions carry no signal.
+  canonicalises it: a salt policy for data sets whose counter-ions carry no signal; ``parent`` is the
+  ChEMBL/chemprop convention, RDKit's ``rdMolStandardize.ChargeParent`` (clean-up, the largest organic
+  fragment, neutralised), then canonical SMILES.
+- Views (:func:`smiles_views`) are drawn from the standardised SMILES (``view_source``), so a molecule
+  gives the same predictions however its input is written (atom order, fragment order).
 - :func:`murcko_scaffold`: Bemis-Murcko scaffold SMILES (no chirality; ``""`` for acyclic molecules).
 - :func:`random_smiles` / :func:`smiles_views`: randomised SMILES (same molecule, atoms renumbered by a
   numpy permutation, so a seed or a stable hash of the input fixes them on every platform).
@@ -27,7 +31,7 @@ import numpy as np
 
 from seqrnn.errors import ConfigError, EncodingError
 
-STANDARDIZE = ("none", "canonical", "largest_fragment")
+STANDARDIZE = ("none", "canonical", "parent", "largest_fragment")
 INSTALL_HINT = "pip install 'seqrnn[chem]'"
 _NOTED: set[str] = set()
 
@@ -109,11 +113,27 @@ def largest_fragment(mol: Any) -> Any:
     return frags[int(np.argmax(sizes))]  # argmax: the first of equal-sized fragments
 
 
+def charge_parent(mol: Any) -> Any:
+    """RDKit's charge parent of ``mol`` (``rdMolStandardize.ChargeParent``: clean-up, the largest
+    organic fragment, neutralised where a neutral form exists): the parent compound of a salt or a
+    charged form, as ChEMBL registers it. :class:`EncodingError` with RDKit's reason if it fails."""
+    require_rdkit("parent standardisation")
+    from rdkit.Chem.MolStandardize import rdMolStandardize
+
+    try:
+        return rdMolStandardize.ChargeParent(mol)
+    except Exception as exc:  # RDKit raises several exception types
+        reason = " ".join(str(exc).split()) or type(exc).__name__
+        raise EncodingError(f"RDKit cannot standardise this molecule ({reason})") from None
+
+
+@functools.lru_cache(maxsize=4096)
 def prepare_smiles(smiles: str, standardize: str = "none", check: bool = True, canonical: bool = True) -> str:
     """The SMILES the model sees: stripped; with RDKit (and ``check``) validated, then standardised.
 
     ``canonical=False`` (augmented views) keeps the atom order of the input: ``canonical`` then only
-    validates, ``largest_fragment`` drops the other fragments without reordering atoms.
+    validates, ``largest_fragment`` drops the other fragments without reordering atoms, and ``parent``
+    writes the parent without canonical ordering.
     """
     text = smiles.strip()
     if not text:
@@ -126,6 +146,8 @@ def prepare_smiles(smiles: str, standardize: str = "none", check: bool = True, c
         return text
     if standardize == "largest_fragment":
         mol = largest_fragment(mol)
+    elif standardize == "parent":
+        mol = charge_parent(mol)
     return chem.MolToSmiles(mol, canonical=canonical)
 
 

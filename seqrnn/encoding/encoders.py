@@ -72,6 +72,10 @@ class Encoder:
         """
         raise NotImplementedError
 
+    def view_source(self, text: str) -> str:
+        """The text augmented views (:mod:`seqrnn.encoding.augment`) are drawn from; by default ``text``."""
+        return text
+
     def encode_view(self, text: str) -> tuple[np.ndarray, np.ndarray]:
         """Encode an augmented view (:mod:`seqrnn.encoding.augment`) of an input; by default like ``encode``."""
         return self.encode(text)
@@ -337,6 +341,11 @@ class SmilesEncoder(Encoder):
         from seqrnn.encoding.chem import prepare_smiles
 
         return prepare_smiles(text, self.standardize, self.check, canonical)
+
+    def view_source(self, text: str) -> str:
+        """What extra views are drawn from: the standardised SMILES (canonical, so every way of writing a
+        molecule gives the same views), or the text as given under ``standardize: none``."""
+        return text if self.standardize == "none" else self.prepare(text)
 
     def encode_view(self, text: str) -> tuple[np.ndarray, np.ndarray]:
         """A randomised SMILES keeps its atom order: standardisation must not canonicalise it back."""

@@ -10,6 +10,7 @@ from dataclasses import dataclass, fields
 from typing import Any
 
 from seqrnn.core.runtime import PRECISIONS
+from seqrnn.encoding.chem import STANDARDIZE
 from seqrnn.encoding.examples import ON_INVALID
 from seqrnn.errors import UsageError
 from seqrnn.io.formats import ReadOptions
@@ -31,6 +32,8 @@ class PredictOptions:
     precision: str = "auto"  # auto | fp32 | bf16 (autocast; outputs are written as float32 either way)
     test_views: int | None = None  # views averaged per sequence (None: the bundle's train.test_views)
     workers: int = 0  # CPU batches predicted concurrently (0: one per torch thread, up to 8)
+    # SMILES models: none | canonical | parent | largest_fragment (None: the model's own policy)
+    standardize: str | None = None
 
     def __post_init__(self) -> None:
         for name, low in (("batch_tokens", 1), ("batch_size", 1), ("window_tokens", 1), ("workers", 0)):
@@ -41,6 +44,8 @@ class PredictOptions:
             raise UsageError(f"on_invalid={self.on_invalid!r}: choose {', '.join(ON_INVALID)}")
         if self.precision not in PRECISIONS:
             raise UsageError(f"precision={self.precision!r}: choose {', '.join(PRECISIONS)}")
+        if self.standardize is not None and self.standardize not in STANDARDIZE:
+            raise UsageError(f"standardize={self.standardize!r}: choose {', '.join(STANDARDIZE)}")
 
 
 def _check_int(name: str, value: object, low: int) -> None:

@@ -111,7 +111,7 @@ def predict_to_h5(
     path = check_writable(output) if output is not None else None
     if resume and path is None:
         raise ValueError("resume needs a predictions file on disk")
-    _prepare(bundle)
+    bundle = _prepare(bundle, options)
     summary = PredictSummary(path)
     summary.length_range = _length_range(bundle)
     writer = predictions_writer(bundle, path, compression)
@@ -212,14 +212,17 @@ def predictions_writer(
     return RaggedH5Writer(output, {}, *_layout(bundle), compression=compression if output else None)
 
 
-def _prepare(bundle: ModelBundle) -> None:
+def _prepare(bundle: ModelBundle, options: PredictOptions) -> ModelBundle:
+    """Step 0: the bundle as this run applies it (``options.standardize`` for SMILES models)."""
     cap_primitive_caches()
+    bundle = bundle.with_standardize(options.standardize)
     if bundle.encoder.name == "smiles":
         from seqrnn.encoding.chem import note_without_rdkit
 
         # Once: validity and canonical form cannot be checked without RDKit (through the logger, so
         # library callers see nothing unless they route seqrnn's logging).
         note_without_rdkit(lambda message: logger.warning("seqrnn: %s", message))
+    return bundle
 
 
 def _length_range(bundle: ModelBundle) -> tuple[int, int] | None:
@@ -315,6 +318,9 @@ def file_attrs(
     if members:
         attrs["model_members"] = np.array([m["model"] for m in members], dtype="S")
         attrs["model_members_sha256"] = np.array([m["sha256"] for m in members], dtype="S")
+    policy = getattr(bundle.encoder, "standardize", None)
+    if policy is not None:  # SMILES: how the molecules in sequence/sequences were standardised
+        attrs["standardize"] = policy
     attrs.update(
         inputs=np.array([str(p) for p in inputs], dtype="S"),
         shard="{}/{}".format(*(shard or (1, 1))),

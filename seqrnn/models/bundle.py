@@ -24,6 +24,8 @@ The checks are :func:`seqrnn.models.integrity.verify_checksums`.
 
 from __future__ import annotations
 
+import copy
+import dataclasses
 import hashlib
 import json
 from collections.abc import Mapping, Sequence
@@ -36,7 +38,7 @@ import torch
 from seqrnn.encoding.augment import build_augmentation
 from seqrnn.encoding.encoders import Encoder
 from seqrnn.encoding.examples import NO_VIEWS, Views
-from seqrnn.errors import ModelError, SeqrnnError
+from seqrnn.errors import ModelError, SeqrnnError, UsageError
 from seqrnn.io.checksums import file_sha256, text_checksum, weights_checksum
 from seqrnn.io.files import AtomicOutput
 from seqrnn.models import ModelConfig, SeqRNN
@@ -67,6 +69,23 @@ class ModelBundle:
     def heads(self) -> list[dict[str, Any]]:
         """The stored head specs (name, kind, columns, classes, ...), in model order."""
         return self.metadata["heads"]
+
+    def with_standardize(self, policy: str | None) -> ModelBundle:
+        """This bundle with its SMILES standardisation set to ``policy`` (``--standardize``): a copy with
+        its own encoder, so the loaded bundle is unchanged; this bundle itself when ``policy`` is None
+        or already the model's. :class:`UsageError` for a model that does not read SMILES."""
+        if policy is None:
+            return self
+        if not hasattr(self.encoder, "standardize"):
+            raise UsageError(
+                f"--standardize applies to SMILES models, not {self.name or 'this'} ({self.encoder.name})"
+            )
+        if self.encoder.standardize == policy:
+            return self
+        encoder = copy.copy(self.encoder)
+        encoder.standardize = policy  # type: ignore[attr-defined]
+        members = [m.with_standardize(policy) for m in self.members]
+        return dataclasses.replace(self, encoder=encoder, members=members)
 
     def save(self, path: str | Path, half: bool = False) -> str:
         """Write this loaded bundle to ``path`` (e.g. after changing a head spec), keeping its metadata;

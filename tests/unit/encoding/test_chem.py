@@ -34,6 +34,30 @@ def test_canonical_and_largest_fragment(rdkit: None) -> None:
     assert chem.prepare_smiles(" OCC ", "none") == "OCC"  # as given, but validated
 
 
+def test_parent_is_the_neutral_largest_organic_fragment(rdkit: None) -> None:
+    # ChEMBL's convention through rdMolStandardize.ChargeParent: counter-ions go, charges are neutralised.
+    assert chem.prepare_smiles("[Na+].[O-]C(=O)c1ccccc1", "parent") == "O=C(O)c1ccccc1"
+    imipramine = "CN(C)CCCN1c2ccccc2CCc2ccccc21"
+    free = chem.prepare_smiles(imipramine, "canonical")
+    assert chem.prepare_smiles(f"Cl.{imipramine}", "parent") == free
+    assert chem.prepare_smiles(f"{imipramine}.Cl", "parent") == free
+    assert chem.prepare_smiles("C[N+](C)(C)C.[Cl-]", "parent") == "C[N+](C)(C)C"  # no neutral form: kept
+
+
+def test_views_come_from_the_standardised_smiles(rdkit: None) -> None:
+    """However a molecule is written, a standardising encoder draws the same views from it."""
+    encoder = SmilesEncoder(standardize="canonical")
+    writings = [
+        "Cl.CN(C)CCCN1c2ccccc2CCc2ccccc21",
+        "CN(C)CCCN1c2ccccc2CCc2ccccc21.Cl",
+        "Cl.CN(CCCN1c2ccccc2CCc2ccccc21)C",
+    ]
+    sources = {encoder.view_source(w) for w in writings}
+    assert len(sources) == 1
+    assert len({tuple(chem.smiles_views(s, 4)) for s in sources}) == 1
+    assert SmilesEncoder(standardize="none").view_source(writings[1]) == writings[1]  # as written
+
+
 @pytest.mark.parametrize(
     ("smiles", "reason"),
     [("C1CC", "cannot parse"), ("CC(C)(C)(C)(C)C", "valence"), ("c1cccc1", "RDKit rejects"), ("  ", "empty")],

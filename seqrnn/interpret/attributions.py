@@ -17,9 +17,9 @@ import torch
 from seqrnn.encoding.examples import Example, collate
 from seqrnn.errors import ModelError
 from seqrnn.io.hdf5 import DatasetSpec, RaggedH5Writer
-from seqrnn.models.bidirectional import reverse_index
 from seqrnn.models.bundle import ModelBundle
 from seqrnn.models.heads import head_class
+from seqrnn.models.rnn import reverse_index
 from seqrnn.version import __version__
 
 BASES = "ACGT"

@@ -19,7 +19,6 @@ import torch
 from torch import nn
 
 from seqrnn.core.memory import release_free_memory
-from seqrnn.models.bidirectional import with_branch
 from seqrnn.models.threads import DirectionHelper, current_helper, in_caller_modes
 
 #: Without gradients, a batch of one sequence longer than this many positions is predicted in time
@@ -226,7 +225,7 @@ def _head_outputs(model: nn.Module, top: _TopFeatures, m: int, first: Inputs) ->
     outputs: dict[str, torch.Tensor] = {}
     for name, head in model.heads.items():
         if name in top.residue and head.branch is not None:
-            feats = with_branch(head, torch.cat(top.residue[name]), first(0, m), _flip)
+            feats = model.with_branch(head, torch.cat(top.residue[name]), first(0, m), _flip)
             outputs[name] = head.postprocess(head(feats)).transpose(0, 1)
         elif name in top.residue:
             outputs[name] = torch.cat(top.residue[name]).transpose(0, 1)  # (1, L', C)

@@ -35,10 +35,9 @@ from torch import nn
 
 from seqrnn.core.registry import Registry
 from seqrnn.models import chunked
-from seqrnn.models.bidirectional import Reverser, run_bidirectional, with_branch
 from seqrnn.models.chunked import predict_chunked
 from seqrnn.models.heads import HEADS, Head, HeadSpec
-from seqrnn.models.threads import current_helper
+from seqrnn.models.threads import DirectionHelper, current_helper, in_caller_modes
 
 #: Inputs this narrow (one-hot DNA: 4) run the conv front end channels-last at inference
 #: (:meth:`SeqRNN._conv_front_channels_last`).
@@ -243,13 +242,28 @@ class SeqRNN(nn.Module):
         pooled: torch.Tensor | None = None
         for name, head in self.heads.items():
             if head.level == "residue":
-                x = feats if head.branch is None else with_branch(head, feats, *encoded[2:])
+                x = feats if head.branch is None else self.with_branch(head, feats, *encoded[2:])
                 outputs[name] = head(x).transpose(0, 1)  # per position, so time-major is fine
             else:
                 if pooled is None:
                     pooled = masked_mean_max(feats.transpose(0, 1), encoded.mask)
                 outputs[name] = head(pooled)
         return outputs
+
+    def with_branch(
+        self,
+        head: Head,
+        feats: torch.Tensor,
+        front: torch.Tensor,
+        reverse: Callable[[torch.Tensor], torch.Tensor],
+        front_reversed: torch.Tensor | None = None,
+    ) -> torch.Tensor:
+        """A branch head's input: the shared (L, B, 2H) features and its own BiLSTM over the (L, B, C)
+        front features side by side, (L, B, 2H + 2 * branch), in the features' dtype.
+        ``front_reversed``: the front features reversed, when the encoder's first layer made them."""
+        assert head.branch is not None
+        own = run_bidirectional(head.branch, front, reverse, backward=front_reversed)
+        return torch.cat([feats, own.to(feats.dtype)], dim=-1)
 
     def predict(self, tokens: torch.Tensor, lengths: torch.Tensor) -> dict[str, torch.Tensor]:
         """What prediction writes: each head's probabilities or values in original units, float32.
@@ -276,6 +290,46 @@ class Encoded(NamedTuple):
     front: torch.Tensor
     reverse: Callable[[torch.Tensor], torch.Tensor]
     front_reversed: torch.Tensor | None = None
+
+
+class Reverser:
+    """Reverses each sequence of a time-major (L, B, C) batch within its own length, padding left in place.
+
+    Row r = t * B + b of the flattened (L * B, C) tensor; a row gather is a memcpy per row, far cheaper
+    than an element-wise gather with an index as large as the data."""
+
+    def __init__(self, lengths: torch.Tensor, n_steps: int, batch: int) -> None:
+        rows = reverse_index(lengths, n_steps).T * batch
+        self.rows = (rows + torch.arange(batch, device=lengths.device)).reshape(-1)
+        self.n_steps, self.batch = n_steps, batch
+
+    def __call__(self, t: torch.Tensor) -> torch.Tensor:
+        flat = t.reshape(self.n_steps * self.batch, t.shape[-1])
+        return flat.index_select(0, self.rows).view(self.n_steps, self.batch, t.shape[-1])
+
+
+def run_bidirectional(
+    layer: nn.ModuleDict,
+    x: torch.Tensor,
+    reverse: Callable[[torch.Tensor], torch.Tensor],
+    helper: DirectionHelper | None = None,
+    backward: torch.Tensor | None = None,
+) -> torch.Tensor:
+    """One bidirectional layer (``layer["fwd"]``, ``layer["bwd"]``) over time-major (L, B, C) ``x``:
+    (L, B, 2H), the backward direction run on the within-length reversed input (``backward`` when the
+    caller has it already; on ``helper``'s spare thread when one is free) and put back in sequence order."""
+    backward = reverse(x) if backward is None else backward
+    pending = helper.try_submit(in_caller_modes(layer["bwd"]), backward) if helper else None
+    fwd, _ = layer["fwd"](x)
+    bwd, _ = pending.result() if pending is not None else layer["bwd"](backward)
+    return torch.cat([fwd, reverse(bwd)], dim=-1)
+
+
+def reverse_index(lengths: torch.Tensor, max_len: int) -> torch.Tensor:
+    """(B, L) gather index reversing positions [0, length) of each row and leaving padding in place."""
+    positions = torch.arange(max_len, device=lengths.device).unsqueeze(0)
+    lengths = lengths.unsqueeze(1)
+    return torch.where(positions < lengths, lengths - 1 - positions, positions)
 
 
 def _init_recurrent(module: nn.Module, cell: str, hidden: int) -> None:

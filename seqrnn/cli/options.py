@@ -50,10 +50,10 @@ class Alphabet(str, Enum):
 
 
 FORMAT_OPT = typer.Option(
-    None, "--format", help="Input format: fasta, smi, csv or tsv (default: from extension)."
+    None, "--format", help="Input format: fasta, smi, sdf, csv, tsv or bed (default: from extension)."
 )
 SEQCOL_OPT = typer.Option(None, "--sequence-column", help="CSV/TSV column holding sequences or SMILES.")
-IDCOL_OPT = typer.Option(None, "--id-column", help="CSV/TSV column holding record ids.")
+IDCOL_OPT = typer.Option(None, "--id-column", help="CSV/TSV column (SDF: property) holding record ids.")
 GENOME_OPT = typer.Option(None, "--genome", help="Genome FASTA that BED inputs refer to (pyfaidx index).")
 DEVICE_OPT = typer.Option(Device.auto, "--device", help="auto picks CUDA when available.")
 THREADS_OPT = typer.Option(None, "--threads", min=1, help="CPU threads for torch (default: torch's choice).")

@@ -15,6 +15,10 @@ format      extensions                                  record
                                                         on strand ``-``); id = name or chrom:start-end;
                                                         fields chrom start end name score strand, then
                                                         col7, col8, ...
+``sdf``     .sdf .sd .mol (needs RDKit)                 the molecule's SMILES; id = ``id_column``'s SD
+                                                        property, else the title; SD properties go to
+                                                        ``fields``; unreadable records are reported and
+                                                        left out (:mod:`seqrnn.io.sdf`)
 ==========  ==========================================  ==============================================
 
 Readers stream: nothing is held in memory beyond the current record. Compressed input is detected by
@@ -38,14 +42,16 @@ from Bio.SeqIO.FastaIO import SimpleFastaParser
 
 from seqrnn.errors import InputError
 from seqrnn.io.records import Record
+from seqrnn.io.sdf import SDF_SUFFIXES, read_sdf
 
-FORMATS = ("fasta", "smi", "csv", "tsv", "bed")
+FORMATS = ("fasta", "smi", "sdf", "csv", "tsv", "bed")
 _EXTENSIONS = {
     **dict.fromkeys((".fa", ".fasta", ".fna", ".faa", ".ffn", ".fas", ".seqs", ".mfa"), "fasta"),
     **dict.fromkeys((".smi", ".smiles"), "smi"),
     ".csv": "csv",
     **dict.fromkeys((".tsv", ".tab", ".txt", ".seq"), "tsv"),
     ".bed": "bed",
+    **dict.fromkeys(SDF_SUFFIXES, "sdf"),
 }
 SEQUENCE_COLUMNS = ("seq", "sequence", "smiles", "Sequence", "SMILES", "Smiles")
 ID_COLUMNS = ("id", "ID", "name", "Name", "EventID", "mol_id", "Compound ID")
@@ -71,7 +77,7 @@ def detect_format(path: str | Path, fmt: str | None = None) -> str:
     if suffixes and suffixes[-1] in _EXTENSIONS:
         return _EXTENSIONS[suffixes[-1]]
     raise InputError(
-        "cannot tell the format from the file name; pass --format fasta|smi|csv|tsv|bed", source=name
+        f"cannot tell the format from the file name; pass --format {'|'.join(FORMATS)}", source=name
     )
 
 
@@ -112,7 +118,7 @@ def read_records(
     if fmt == "bed" and genome is None:
         raise InputError("BED intervals need the genome FASTA they refer to (--genome)", source=source)
     handle = open_text(path)
-    if sniff:  # standard input without --format: FASTA, CSV, TSV or SMILES lines, told by content
+    if sniff:  # standard input without --format: FASTA, SDF, CSV, TSV or SMILES lines, told by content
         fmt, handle = sniff_format(handle)
     try:
         if fmt == "bed":
@@ -121,6 +127,8 @@ def read_records(
             yield from _guard(_read_fasta(handle, source), source)
         elif fmt == "smi":
             yield from _guard(_read_smi(handle, source), source)
+        elif fmt == "sdf":
+            yield from _guard(read_sdf(handle, source, id_column), source)
         else:
             delim = "," if fmt == "csv" else "\t"
             yield from _guard(_read_table(handle, source, delim, sequence_column, id_column), source)
@@ -130,23 +138,45 @@ def read_records(
 
 
 def sniff_format(handle: IO[str]) -> tuple[str, IO[str]]:
-    """The format of a stream that has no name to tell it (standard input), from its first non-blank
-    line: ``>`` FASTA, a comma CSV, a tab TSV, else one SMILES per line (``smi``); and the stream with
-    that line put back."""
+    """The format of a stream that has no name to tell it (standard input), and the stream with the
+    lines read put back. A first non-blank line ``>`` is FASTA; an ``M  END`` or ``$$$$`` line before
+    the first record ends (or within 64 KiB), or a molfile counts line (``V2000``/``V3000``) as line 4,
+    is SDF; else from the first non-blank line: a comma CSV, a tab TSV, else one SMILES per line."""
     first = handle.readline()
     skipped = ""
     while first and not first.strip():
         skipped += first
         first = handle.readline()
+    read = [*skipped.splitlines(keepends=True), first]
+    if not first.startswith(">"):
+        _read_first_record(handle, read)
     if first.startswith(">"):
         fmt = "fasta"
+    elif any(line.startswith(("M  END", "$$$$")) for line in read) or (
+        len(read) > 3 and read[3].rstrip().endswith(("V2000", "V3000"))
+    ):
+        fmt = "sdf"
     elif "," in first:
         fmt = "csv"
     elif "\t" in first:
         fmt = "tsv"
     else:
         fmt = "smi"
-    return fmt, _Chain(io.StringIO(skipped + first), handle)  # type: ignore[return-value]
+    return fmt, _Chain(io.StringIO("".join(read)), handle)  # type: ignore[return-value]
+
+
+def _read_first_record(handle: IO[str], read: list[str], limit: int = 1 << 16) -> None:
+    """Append lines of ``handle`` to ``read`` up to the end of a first SD record (an ``M  END`` or
+    ``$$$$`` line), a molfile counts line as line 4, the end of the stream, or ``limit`` characters."""
+    size = sum(map(len, read))
+    while size < limit and not read[-1].startswith(("M  END", "$$$$")):
+        if len(read) == 4 and read[3].rstrip().endswith(("V2000", "V3000")):
+            return
+        line = handle.readline()
+        if not line:
+            return
+        read.append(line)
+        size += len(line)
 
 
 def _guard(records: Iterator[Record], source: str) -> Iterator[Record]:
@@ -315,9 +345,9 @@ def _read_bed(handle: IO[str], source: str, genome: str) -> Iterator[Record]:
 class ReadOptions:
     """How inputs are read, and which shard of their records to keep."""
 
-    fmt: str | None = None  # fasta | smi | csv | tsv | bed (None: from the extension)
+    fmt: str | None = None  # fasta | smi | sdf | csv | tsv | bed (None: from the extension)
     sequence_column: str | None = None  # CSV/TSV column with the sequences (None: seq/sequence/smiles)
-    id_column: str | None = None  # CSV/TSV column with the ids (None: the first column)
+    id_column: str | None = None  # CSV/TSV column with the ids (None: the first column); SDF: a property
     genome: str | None = None  # the genome FASTA that BED intervals refer to
     shard: tuple[int, int] | None = None  # (K, N): records whose input index i has i % N == K - 1
 

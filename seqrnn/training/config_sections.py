@@ -42,7 +42,7 @@ class DataConfig:
     split_seed: int | None = field(default=None, metadata={"range": ">= 0"})
     on_invalid: str = "error"  # error | skip (skipped records are listed in rejected.tsv)
     standardize: str = "none"  # SMILES: none | canonical | largest_fragment (needs RDKit)
-    format: str | None = None  # fasta | smi | csv | tsv | bed; None: from the file extension
+    format: str | None = None  # fasta | smi | sdf | csv | tsv | bed; None: from the file extension
     genome: str | None = None  # genome FASTA for BED inputs (indexed with pyfaidx)
     sequence_column: str | None = None  # tables; None: the first known name (seq, sequence, smiles, ...)
     id_column: str | None = None  # tables; None: a usual id column (id, name, EventID, ...) if present

@@ -1,17 +1,23 @@
-"""Package a trained protein run as the built-in ``protein-ss`` v2 with its model card; v1 stays by name.
+"""Package a trained protein run as a built-in protein model with its model card: the next
+``protein-ss`` version (earlier versions stay by name, ``protein-ss-v1``, ``protein-ss-v2``) or the
+separately named ``protein-ss-fast``.
 
-    python benchmarks/build_protein_ss.py runs/protein_ss_v2/model.pt \\
-        --data ../shared/data/protein_ss/netsurfp2 --json docs/results/protein_ss_v2_card.json
+    python benchmarks/build_protein_ss.py runs/protein_ss_v3/model.pt --version 3 \\
+        --data ../shared/data/protein_ss/netsurfp2 --json docs/results/protein_ss_v3_card.json
+    python benchmarks/build_protein_ss.py runs/student224/model.pt --name protein-ss-fast --version 1 \\
+        --json docs/results/protein_ss_fast_card.json
 
-1. The run's weights are written as float16 with the run's metadata to ``seqrnn/models/pretrained/protein-ss-v2.pt``.
+1. The run's weights are written as float16 with the run's metadata to
+   ``seqrnn/models/pretrained/<name>-v<version>.pt``.
 2. That file (what users get) is scored on CB513, TS115 and CASP12: Q3/Q8 as ``benchmarks/protein_ss.py``
    does (resolved residues; CB513 also ``cb513_mask``), disorder AUROC/AUPRC and MCC at 0.5 over every
    residue as ``benchmarks/disorder.py`` does. The run's own float32 weights are scored too, to show
    what float16 costs.
 3. The card (``seqrnn info protein-ss``) is written into the file with those figures and metapredict's
    from ``docs/results/disorder_anchor.json`` beside them.
-4. ``index.json``: ``protein-ss`` -> the v2 file; ``protein-ss-v1`` -> the unchanged v1 file, marked
-   ``superseded_by: protein-ss`` (so ``-m protein`` means v2 alone).
+4. ``index.json``: ``protein-ss`` -> the new file; the version it replaces stays as ``protein-ss-vN``,
+   marked ``superseded_by: protein-ss`` as v1 is (so ``-m protein`` means the current one and
+   ``protein-ss-fast``). ``--name protein-ss-fast`` adds or replaces that entry alone.
 
 Test sets are used for these final figures only; the run was chosen on its validation split.
 """
@@ -96,6 +102,11 @@ def recipe_of(bundle: Any) -> str:
     if train.get("freeze"):
         parts.append(f"frozen: {', '.join(train['freeze'])} (only the new head trains)")
     parts += [f"{h['name']} head hidden layer {h['hidden']}" for h in config["heads"] if h.get("hidden")]
+    parts += [
+        f"{h['name']} head with its own BiLSTM {h['branch']} over the convolution features"
+        for h in config["heads"]
+        if h.get("branch")
+    ]
     if train.get("monitor"):
         parts.append(f"epoch chosen on validation {train['monitor']}")
     smoothing = {h["name"]: h["label_smoothing"] for h in config["heads"] if h.get("label_smoothing")}
@@ -114,7 +125,14 @@ def shown(r: dict[str, float], cut: float) -> str:
 
 
 def card(
-    figures: dict[str, Any], fp32: dict[str, Any], recipe: str, same_ss: bool, cut: float
+    figures: dict[str, Any],
+    fp32: dict[str, Any],
+    recipe: str,
+    same_ss: bool,
+    cut: float,
+    name: str = "protein-ss",
+    version: int = 2,
+    config: str = "configs/protein_ss_v2.yaml",
 ) -> dict[str, Any]:
     """The model card stored in the bundle (``seqrnn info`` prints it)."""
     anchor = {}
@@ -126,8 +144,8 @@ def card(
             }
         }
     return {
-        "name": "protein-ss",
-        "version": "2",
+        "name": name,
+        "version": str(version),
         "task": "protein secondary structure (DSSP 8- and 3-state) and disorder per residue, single sequence",
         "inputs": "protein sequences of any length (20 amino acids; X/B/Z/U/O read as unknown)",
         "outputs": "ss8 H G I E B T S C; ss3 H E C; disorder ordered / disordered (called disordered at "
@@ -158,17 +176,28 @@ def card(
         "limits": "single-sequence accuracy is well below alignment- or language-model-based predictors "
         "(ProtT5 ~86 Q3 on CB513); rare states G, I, B are seldom predicted; the disorder head learned "
         "crystallographic missing residues, which under-calls long intrinsically disordered regions",
-        "versions": f"{V1}: the previous model (secondary structure only), available by that name"
-        + (
-            "; v2's ss8 and ss3 outputs are v1's exactly (the same weights: only the disorder head is new)"
-            if same_ss
-            else "; v2 is a different network, so its ss8 and ss3 calls differ from v1's residue by residue"
-        ),
+        "versions": versions_note(name, version, same_ss),
         "reproduce": "python benchmarks/protein_ss.py --model protein-ss; "
         "python benchmarks/disorder.py --model protein-ss",
-        "rebuild": "seqrnn train configs/protein_ss_v2.yaml (see docs/benchmarks.md), then "
-        "python benchmarks/build_protein_ss.py RUN/model.pt",
+        "rebuild": f"seqrnn train {config} (see docs/benchmarks.md), then "
+        f"python benchmarks/build_protein_ss.py RUN/model.pt --name {name} --version {version}",
     }
+
+
+def versions_note(name: str, version: int, same_ss: bool) -> str:
+    """What the card says about the other protein models."""
+    if name != "protein-ss":
+        return (
+            "protein-ss: the full-size model; this one trades some secondary-structure accuracy for speed"
+            + ("" if not same_ss else " (its ss8 and ss3 outputs are v1's)")
+        )
+    earlier = ", ".join(f"protein-ss-v{v}" for v in range(1, version))
+    how = (
+        f"v{version}'s ss8 and ss3 outputs are v1's exactly (v1's weights, frozen: only the disorder head is new)"
+        if same_ss
+        else f"v{version} is a different network, so its ss8 and ss3 calls differ from v1's residue by residue"
+    )
+    return f"earlier versions stay available by name ({earlier}); {how}"
 
 
 def main() -> None:
@@ -177,6 +206,9 @@ def main() -> None:
     ap.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data" / "protein_ss" / "netsurfp2")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--json", type=Path, help="write the figures here too")
+    ap.add_argument("--name", default="protein-ss", choices=["protein-ss", "protein-ss-fast"])
+    ap.add_argument("--version", type=int, default=2, help="the version this build becomes")
+    ap.add_argument("--config", default="configs/protein_ss_v3.yaml", help="what the card says to train")
     ap.add_argument(
         "--threshold",
         choices=["youden", "mcc"],
@@ -200,8 +232,8 @@ def main() -> None:
     if len(runs) > 1:
         recipe = f"weight average (model soup, benchmarks/soup.py) of {len(runs)} runs: {recipe}"
     meta = {k: v for k, v in source.metadata.items() if k not in ("encoder", "model", "heads")}
-    meta["name"] = "protein-ss"
-    target = PRETRAINED / "protein-ss-v2.pt"
+    meta["name"] = args.name
+    target = PRETRAINED / f"{args.name}-v{args.version}.pt"
     save_bundle(target, source.model, source.encoder, meta, half=True)
     fp32 = score(args.run, args.data)
     figures = score(target, args.data)
@@ -210,17 +242,22 @@ def main() -> None:
     new = load_bundle(target).model.state_dict()
     same_ss = all(torch.equal(old[k], new[k]) for k in old)
     cut = source.model.heads["disorder"].spec.threshold or 0.5
-    meta["card"] = card(figures, fp32, recipe, same_ss, cut)
+    meta["card"] = card(figures, fp32, recipe, same_ss, cut, args.name, args.version, args.config)
     save_bundle(target, source.model, source.encoder, meta, half=True)
     bundle = load_bundle(target)
     cb = figures["CB513"]
-    index[V1] = {**v1, "superseded_by": "protein-ss"}
-    index["protein-ss"] = {
+    current = index.get(args.name)
+    if args.name == "protein-ss":
+        index[V1] = {**v1, "superseded_by": "protein-ss"}
+        if current and current.get("version") not in ("1", str(args.version)):
+            # The version this one replaces stays by its versioned name, as v1 does.
+            index[f"protein-ss-v{current['version']}"] = {**current, "superseded_by": "protein-ss"}
+    index[args.name] = {
         **{k: v for k, v in v1.items() if k in ("group", "inputs", "data")},
         "file": target.name,
         "sha256": file_sha256(target),
         "bytes": target.stat().st_size,
-        "version": "2",
+        "version": str(args.version),
         "heads": {h["name"]: "/".join(h["classes"]) for h in bundle.heads},
         "task": "protein secondary structure and disorder per residue",
         "outputs": "ss8 HGIEBTSC, ss3 HEC, disorder ordered/disordered",

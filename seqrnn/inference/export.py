@@ -264,7 +264,7 @@ def _export_csv(pred: Predictions, output: Path) -> int:
                 else:
                     cells = {
                         "id": rec.id,
-                        "smiles" if fmt_in == "smi" else "sequence": rec.text,
+                        "smiles" if fmt_in in ("smi", "sdf") else "sequence": rec.text,
                         **rec.fields,
                     }
                 if writer is None:

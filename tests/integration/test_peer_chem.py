@@ -101,6 +101,17 @@ def test_sdf_id_column_picks_a_property(tmp_path: Path) -> None:
         assert list(f["ids"].asstr()[:]) == ["good1", "good2"]
 
 
+def test_sdf_csv_export_names_the_smiles_and_keeps_the_properties(tmp_path: Path) -> None:
+    out = tmp_path / "ids.h5"
+    assert predict(PEER / "rdkit-good_bad_good_bad.sdf", out, "--id-column", "ID") == 0
+    table = tmp_path / "ids.csv"
+    assert main(["export", str(out), "-f", "csv", "-o", str(table)]) == 0
+    with open(table, newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    assert [r["id"] for r in rows if r.get("pred_status", "ok") == "ok"] == ["good1", "good2"]
+    assert "smiles" in rows[0] and "sequence" not in rows[0] and "ID" in rows[0]
+
+
 @pytest.mark.parametrize("name", ["rdkit-NCI_aids_few.sdf", "rdkit-pandas_load.sdf.gz"])
 def test_sdf_on_standard_input_needs_no_format(name: str, tmp_path: Path, monkeypatch) -> None:
     """Piped in (gzipped data decompressed first, as ``zcat lib.sdf.gz |`` would): the same rows."""

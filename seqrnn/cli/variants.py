@@ -21,7 +21,7 @@ class RefPolicy(str, Enum):
 
 @run_options(windows=True)
 def variants(
-    vcf: Path = typer.Argument(..., help="VCF/BCF file (plain or bgzipped)."),
+    vcf: Path | None = typer.Argument(None, help="VCF/BCF file (plain or bgzipped)."),
     genome: Path = typer.Option(..., "--genome", help="Genome FASTA the VCF refers to (pyfaidx index)."),
     model: list[str] = typer.Option(
         ...,
@@ -42,6 +42,12 @@ def variants(
     resume: bool = typer.Option(
         False, "--resume", help="Keep finished chunks in .OUT.parts/ and reuse them when rerun after a kill."
     ),
+    saturation: Path | None = typer.Option(
+        None,
+        "--saturation",
+        help="Instead of a VCF: a BED file of regions; score every possible SNV in them (3 per base, "
+        "in-silico saturation mutagenesis).",
+    ),
     on_invalid: RefPolicy = typer.Option(
         RefPolicy.ref_mismatch,
         "--on-invalid",
@@ -50,7 +56,8 @@ def variants(
     ),
     run: RunArgs = None,  # type: ignore[assignment]  # the shared options (run_options)
 ) -> None:
-    """Score each ALT allele of a VCF: model outputs of the reference and alternative windows."""
+    """Score each ALT allele of a VCF (or every SNV of BED regions, --saturation): model outputs of the
+    reference and alternative windows."""
     from seqrnn.core.runtime import resolve_device
     from seqrnn.inference.engine import PredictOptions
     from seqrnn.io.files import output_errors
@@ -63,10 +70,19 @@ def variants(
     for kind in export:
         if kind not in ("tsv", "vcf"):
             raise typer.BadParameter(f"--export {kind!r}: choose from tsv, vcf")
+    if (vcf is None) == (saturation is None):
+        raise typer.BadParameter("give a VCF or --saturation BED, not both or neither")
+    if saturation is not None and region:
+        raise typer.BadParameter(
+            "--region selects VCF records; with --saturation, the BED file is the region"
+        )
+    source = saturation if saturation is not None else vcf
+    assert source is not None
     shard_spec = parse_shard(shard) if shard else None
-    plan, targets = plan_outputs(vcf, genome, model, output, export)
+    plan, targets = plan_outputs(source, genome, model, output, export, saturation is not None)
     plan.check()  # every output against every input, before anything is read
-    require_pysam()
+    if saturation is None:
+        require_pysam()
     common.set_threads(run.threads)
     dev = resolve_device(run.device)
     models = load_scoring_models(model, dev, run.window)
@@ -76,17 +92,26 @@ def variants(
         on_invalid=on_invalid.value,
         shard=shard_spec,
         region=region,
+        saturation=saturation is not None,
         predict=PredictOptions(**run.engine),
     )
     with plan.writing():  # the HDF5 file, its exports and their index appear together, or none
         summary = score_vcf_to_h5(
-            models, vcf, genome, output, options, dev, console.command_line(), resume, not console.STATE.quiet
+            models,
+            source,
+            genome,
+            output,
+            options,
+            dev,
+            console.command_line(),
+            resume,
+            not console.STATE.quiet,
         )
         if "tsv" in targets:
             with output_errors(targets["tsv"]):
                 export_tsv(plan.current(output), targets["tsv"])
         if "vcf" in targets:
-            export_vcf(plan.current(output), vcf, targets["vcf"])
+            export_vcf(plan.current(output), source, targets["vcf"])
     exported = list(targets.values())
     rate = summary.n_variants / max(summary.seconds, 1e-9)
     event(

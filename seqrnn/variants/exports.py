@@ -218,15 +218,28 @@ def _annotated_lines(f: h5py.File, lines: Iterator[str], fields: list[tuple[str,
 
 
 def plan_outputs(
-    vcf: Path, genome: Path, models: Sequence[str], output: Path, exports: Sequence[str]
+    vcf: Path,
+    genome: Path,
+    models: Sequence[str],
+    output: Path,
+    exports: Sequence[str],
+    saturation: bool = False,
 ) -> tuple[OutputPlan, dict[str, Path]]:
     """The output plan of a variants run (not yet checked) and where each export goes.
 
     ``--export tsv`` writes ``OUT.tsv``; ``vcf`` writes ``OUT.vcf``, or ``OUT.vcf.gz`` and its
     ``.tbi`` for a compressed input. A BCF input with ``--export vcf`` is a :class:`UsageError` here,
-    before any scoring.
+    before any scoring; so is ``--export vcf`` of a saturation run (``vcf`` is then the BED file of
+    regions: there is no VCF to annotate).
     """
-    plan = OutputPlan().read("VCF", vcf).read("VCF index", f"{vcf}.tbi", f"{vcf}.csi")
+    if saturation:
+        if "vcf" in exports:
+            raise UsageError(
+                "--export vcf annotates an input VCF; a --saturation run has none (use --export tsv)"
+            )
+        plan = OutputPlan().read("BED", vcf)
+    else:
+        plan = OutputPlan().read("VCF", vcf).read("VCF index", f"{vcf}.tbi", f"{vcf}.csi")
     plan.read_genome(genome).read_model(*models)
     plan.write("variants file", output)
     head = _first_bytes(vcf)

@@ -46,6 +46,7 @@ from seqrnn.io.effects import VariantsWriter, read_part
 from seqrnn.io.files import unstaged
 from seqrnn.io.genome import Genome
 from seqrnn.io.outputs import check_writable
+from seqrnn.io.saturation import saturation_variants
 from seqrnn.io.vcf import OK, PADDED, Variant, read_variants
 from seqrnn.models.heads import head_class
 from seqrnn.variants.scoring_checks import (
@@ -202,7 +203,10 @@ def score_vcf_to_h5(
     bar = _progress_bar(progress, heartbeat)
     # The bar closes on errors too.
     with bar, Genome(genome_path) as genome, VariantsWriter(output, attrs, heads) as writer:
-        chunks = variant_chunks(read_variants(vcf, options.region), options.chunk_size, options.shard)
+        variants = (
+            saturation_variants(vcf, genome) if options.saturation else read_variants(vcf, options.region)
+        )
+        chunks = variant_chunks(variants, options.chunk_size, options.shard)
         with BatchRunner(options.predict.workers, device) as runner:
             for c, chunk in enumerate(chunks):
                 checks = chunk_windows(genome, chunk, [m.width for m in models], source, options.on_invalid)

@@ -34,6 +34,8 @@ class VariantOptions:
     on_invalid: str = "ref_mismatch"
     shard: tuple[int, int] | None = None
     region: str | None = None  # chr:start-end (needs an indexed VCF)
+    # The input is a BED file of regions: every possible SNV in them (seqrnn.io.saturation).
+    saturation: bool = False
     predict: PredictOptions = field(default_factory=PredictOptions)
 
 
@@ -135,4 +137,5 @@ def file_attributes(
         "shard": "{}/{}".format(*(options.shard or (1, 1))),
         "precision": resolve_precision(options.predict.precision, device),
         "region": options.region or "",
+        "input_kind": "saturation" if options.saturation else "vcf",
     }

@@ -134,7 +134,8 @@ def predict(
             ``Predictions.skipped``; ``mask``: letters outside the alphabet become X / N),
             ``test_views`` (sequence-level outputs averaged over this many views; DNA: 2 = both
             strands), ``standardize`` (SMILES models: ``none``, ``canonical``, ``parent``,
-            ``largest_fragment``; default the model's own). For input files only: ``format`` (``fasta``, ``smi``, ``csv``, ``tsv``,
+            ``largest_fragment``; default the model's own), ``members`` (ensembles: the first N
+            members only). For input files only: ``format`` (``fasta``, ``smi``, ``csv``, ``tsv``,
             ``bed``; default from the file name), ``sequence_column``, ``id_column``, ``genome``
             (the FASTA that BED intervals refer to) and ``shard`` (``"K/N"`` or ``(K, N)``: only
             records i with ``i % N == K - 1``).

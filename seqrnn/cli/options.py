@@ -83,6 +83,12 @@ STANDARDIZE_OPT = typer.Option(
     help="SMILES models: none (as written), canonical (RDKit canonical SMILES) or parent (largest organic "
     "fragment, neutralised, then canonical); default: the model's own (the built-in models: canonical).",
 )
+MEMBERS_OPT = typer.Option(
+    None,
+    "--members",
+    min=1,
+    help="Ensembles: predict with the first N members only (faster; 1 writes no std); default: all.",
+)
 MODEL_OPT = typer.Option(
     ...,
     "--model",

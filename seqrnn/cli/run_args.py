@@ -25,6 +25,7 @@ from seqrnn.cli.options import (
     FORMAT_OPT,
     GENOME_OPT,
     IDCOL_OPT,
+    MEMBERS_OPT,
     PRECISION_OPT,
     QUIET_OPT,
     SEQCOL_OPT,
@@ -56,7 +57,11 @@ READING = {
     "genome": (Path | None, GENOME_OPT),
 }
 #: What the commands that read molecules take besides (views, SMILES standardisation).
-VIEWS = {"test_views": (int | None, VIEWS_OPT), "standardize": (Standardize | None, STANDARDIZE_OPT)}
+VIEWS = {
+    "test_views": (int | None, VIEWS_OPT),
+    "members": (int | None, MEMBERS_OPT),
+    "standardize": (Standardize | None, STANDARDIZE_OPT),
+}
 #: The window options of the genome-scale commands (variants, tile).
 WINDOWS = {
     "window": (int | None, WINDOW_OPT),

@@ -34,12 +34,15 @@ class PredictOptions:
     workers: int = 0  # CPU batches predicted concurrently (0: one per torch thread, up to 8)
     # SMILES models: none | canonical | parent | largest_fragment (None: the model's own policy)
     standardize: str | None = None
+    members: int | None = None  # ensembles: predict with the first N members only (None: all)
 
     def __post_init__(self) -> None:
         for name, low in (("batch_tokens", 1), ("batch_size", 1), ("window_tokens", 1), ("workers", 0)):
             _check_int(name, getattr(self, name), low)
         if self.test_views is not None:
             _check_int("test_views", self.test_views, 1)
+        if self.members is not None:
+            _check_int("members", self.members, 1)
         if self.on_invalid not in ON_INVALID:
             raise UsageError(f"on_invalid={self.on_invalid!r}: choose {', '.join(ON_INVALID)}")
         if self.precision not in PRECISIONS:

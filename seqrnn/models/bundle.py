@@ -87,6 +87,18 @@ class ModelBundle:
         members = [m.with_standardize(policy) for m in self.members]
         return dataclasses.replace(self, encoder=encoder, members=members)
 
+    def with_members(self, count: int | None) -> ModelBundle:
+        """This bundle predicting with the first ``count`` members of its ensemble (``--members``): a copy,
+        so the loaded bundle is unchanged; one member is that member alone (no std datasets). None, or
+        at least the ensemble's size: this bundle. :class:`UsageError` for a model set."""
+        members = getattr(self.model, "members", None)
+        if count is None or members is None or count >= len(members):
+            return self
+        if self.members:
+            raise UsageError("--members applies to one model's ensemble, not to several models side by side")
+        model = members[0] if count == 1 else Ensemble(list(members[:count]))
+        return dataclasses.replace(self, model=model)
+
     def save(self, path: str | Path, half: bool = False) -> str:
         """Write this loaded bundle to ``path`` (e.g. after changing a head spec), keeping its metadata;
         returns the new file's sha256. What :func:`save_bundle` derives from the model is derived again."""

@@ -63,3 +63,32 @@ def test_standardize_is_for_smiles_models(tmp_path: Path, capsys: pytest.Capture
     assert main([*args, "-q"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "--standardize applies to SMILES models" in err[0]
+
+
+def test_members_predicts_with_the_first_members(tmp_path: Path) -> None:
+    """``--members N``: the first N members of an ensemble (1: that model alone, no std)."""
+    smi = tmp_path / "m.smi"
+    smi.write_text("CCO a\nCC(=O)Nc1ccc(O)cc1 b\n")
+    got = {}
+    for k in ("1", "3", "5"):
+        out = tmp_path / f"k{k}.h5"
+        assert (
+            main(["predict", "-m", "esol", str(smi), "-o", str(out), "--members", k, "--threads", "1", "-q"])
+            == 0
+        )
+        with h5py.File(out) as f:
+            got[k] = (f["sequence/logS/values"][:, 0], "sequence/logS/std" in f)
+    full = tmp_path / "all.h5"
+    assert main(["predict", "-m", "esol", str(smi), "-o", str(full), "--threads", "1", "-q"]) == 0
+    with h5py.File(full) as f:
+        np.testing.assert_array_equal(got["5"][0], f["sequence/logS/values"][:, 0])  # 5 = every member
+    assert not got["1"][1] and got["3"][1] and got["5"][1]
+    assert not np.array_equal(got["1"][0], got["3"][0])
+    import seqrnn
+    from seqrnn.models.bundle import load_bundle
+
+    bundle = load_bundle("esol")
+    assert bundle.with_members(1).model is bundle.model.members[0]
+    assert len(bundle.with_members(3).model.members) == 3 and len(bundle.model.members) == 5
+    first = seqrnn.predict(["CCO"], model="esol", members=1, threads=1)
+    assert first[0]["logS"][0] == pytest.approx(got["1"][0][0], abs=1e-6)

@@ -253,7 +253,7 @@ def main() -> None:
             # The version this one replaces stays by its versioned name, as v1 does.
             index[f"protein-ss-v{current['version']}"] = {**current, "superseded_by": "protein-ss"}
     index[args.name] = {
-        **{k: v for k, v in v1.items() if k in ("group", "inputs", "data")},
+        **{k: v for k, v in v1.items() if k in ("group", "inputs", "data", "training_files")},
         "file": target.name,
         "sha256": file_sha256(target),
         "bytes": target.stat().st_size,

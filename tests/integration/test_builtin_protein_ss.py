@@ -1,10 +1,10 @@
-"""The shipped protein models: ``protein-ss`` (v2: ss8, ss3, disorder) and ``protein-ss-v1`` (ss8, ss3) load
+"""The shipped protein models: ``protein-ss`` (v3: ss8, ss3, disorder), ``protein-ss-v2`` and ``protein-ss-v1`` (ss8, ss3) load
 by name with their checksums, predict any length and keep their accuracy.
 
 The accuracy check reads CASP12 from the shared benchmark data when it is present (CI has it beside the
 clone; set SEQRNN_SHARED_DATA elsewhere) and is skipped otherwise. Its reference figures were measured
 with the shipped models and are stored in ``expected_protein_ss.json``: Q3/Q8 on resolved residues and,
-for v2, disorder AUROC and MCC (P(disordered) >= 0.5) over every residue.
+for v2 and v3, disorder AUROC and MCC (at the head's stored cut-off) over every residue.
 """
 
 from __future__ import annotations
@@ -37,19 +37,22 @@ pytestmark = pytest.mark.skipif("protein-ss" not in builtin_index(), reason="no 
 def test_listed_and_described(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["models", "--group", "protein"]) == 0
     listed = {line.split()[0]: line for line in capsys.readouterr().out.splitlines()}
-    assert "v2" in listed["protein-ss"] and "superseded by protein-ss" in listed["protein-ss-v1"]
+    assert "v3" in listed["protein-ss"] and "superseded by protein-ss" in listed["protein-ss-v1"]
+    assert "superseded by protein-ss" in listed["protein-ss-v2"]
     bundle = load_bundle("protein-ss")
     assert [h["name"] for h in bundle.heads] == ["ss8", "ss3", "disorder"]
     assert "".join(bundle.model.heads["ss8"].classes) == "HGIEBTSC"
     assert "".join(bundle.model.heads["ss3"].classes) == "HEC"
     assert bundle.model.heads["disorder"].classes == ["ordered", "disordered"]
-    assert bundle.version == "2" and load_bundle("protein-ss-v1").version == "1"
+    assert bundle.version == "3" and load_bundle("protein-ss-v1").version == "1"
+    assert load_bundle("protein-ss-v2").version == "2"
+    assert bundle.model.heads["disorder"].spec.branch == 32  # v3: the disorder head's own BiLSTM
     assert [h["name"] for h in load_bundle("protein-ss-v1").heads] == ["ss8", "ss3"]
     # The card carries the disorder figures beside metapredict's.
     assert main(["info", "protein-ss"]) == 0
     card = capsys.readouterr().out
     assert "disorder AUROC" in card and "metapredict" in card
-    # A group means the current models: -m protein is v2 alone.
+    # A group means the current models: -m protein is v3 alone (and protein-ss-fast when shipped).
     from seqrnn.models.zoo import expand_names
 
     assert expand_names(["protein"]) == ["protein-ss"]
@@ -65,7 +68,7 @@ def test_example_input_predicts(tmp_path: Path) -> None:
     )
     with h5py.File(out) as f:
         assert len(f["ids"]) == 4
-        assert f.attrs["model_version"] == "2" == builtin_index()["protein-ss"]["version"]
+        assert f.attrs["model_version"] == "3" == builtin_index()["protein-ss"]["version"]
         assert f["residue/disorder/probs"].shape == (f["offsets"][-1], 2)
         ss3 = f["residue/ss3/probs"][:]
         assert ss3.shape == (f["offsets"][-1], 3)
@@ -75,22 +78,22 @@ def test_example_input_predicts(tmp_path: Path) -> None:
         assert fractions[1] > 0.35 and fractions[0] < 0.15
 
 
-def test_v2_secondary_structure_is_v1s_exactly() -> None:
-    """v2 was trained with v1's tensors frozen (train.freeze): users upgrading get the same ss8/ss3."""
+def test_current_secondary_structure_is_v1s_exactly() -> None:
+    """v2 and v3 were trained with v1's tensors frozen (train.freeze): users upgrading get the same ss8/ss3."""
     import seqrnn
 
     fasta = ROOT / "data/examples/proteins.fasta"
     v1 = seqrnn.predict(fasta, model="protein-ss-v1", precision="fp32")
-    v2 = seqrnn.predict(fasta, model="protein-ss", precision="fp32")
+    current = seqrnn.predict(fasta, model="protein-ss", precision="fp32")
     try:
-        assert len(v1) == len(v2) == 4
+        assert len(v1) == len(current) == 4
         for i in range(len(v1)):
             for head in ("ss8", "ss3"):
-                np.testing.assert_array_equal(v1[i][head], v2[i][head])
-            assert v2[i]["disorder"].shape == (v2[i]["ss3"].shape[0], 2)
+                np.testing.assert_array_equal(v1[i][head], current[i][head])
+            assert current[i]["disorder"].shape == (current[i]["ss3"].shape[0], 2)
     finally:
         v1.close()
-        v2.close()
+        current.close()
 
 
 @pytest.mark.slow
@@ -112,7 +115,7 @@ def test_titin_length_chain_predicts_in_bounded_memory() -> None:
 
 
 @pytest.mark.skipif(not CASP12.is_file(), reason="shared benchmark data not present")
-@pytest.mark.parametrize("name", ["protein-ss", "protein-ss-v1"])
+@pytest.mark.parametrize("name", ["protein-ss", "protein-ss-v2", "protein-ss-v1"])
 def test_casp12_accuracy_matches_stored_figures(name: str) -> None:
     expected = json.loads(EXPECTED.read_text())[name]
     bundle = load_bundle(name)

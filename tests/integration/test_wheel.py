@@ -74,7 +74,9 @@ def test_wheel_in_a_fresh_venv(tmp_path: Path) -> None:
         "seqrnn/resources/data/examples/synthetic/protein_ss.csv",
         "seqrnn/models/pretrained/protein-ss-v1.pt",
         "seqrnn/models/pretrained/protein-ss-v2.pt",
+        "seqrnn/models/pretrained/protein-ss-v3.pt",
         "seqrnn/resources/configs/protein_ss_v2.yaml",
+        "seqrnn/resources/configs/protein_ss_v3.yaml",
     ):
         assert shipped in names, shipped
 
@@ -91,7 +93,7 @@ def test_wheel_in_a_fresh_venv(tmp_path: Path) -> None:
     run([seqrnn, "predict", "-m", "protein-ss", "small.fasta", "-o", "small.h5", "-q"], work)
     with h5py.File(work / "small.h5") as f:
         assert list(f["ids"].asstr()[:]) == ["short", "other"]
-        assert f.attrs["model_version"] == "2" and "disorder" in f["residue"]
+        assert f.attrs["model_version"] == "3" and "disorder" in f["residue"]
 
     listed = run([seqrnn, "configs"], work).stdout
     assert "example_protein" in listed and "moleculenet/esol" in listed

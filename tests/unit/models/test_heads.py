@@ -28,6 +28,7 @@ ROOT = Path(__file__).resolve().parents[3]
 SHIPPED = [
     ROOT / "seqrnn" / "models" / "pretrained" / "protein-ss-v1.pt",
     ROOT / "seqrnn" / "models" / "pretrained" / "protein-ss-v2.pt",
+    ROOT / "seqrnn" / "models" / "pretrained" / "protein-ss-v3.pt",
     ROOT / "tests" / "golden" / "tiny_protein.pt",
 ]
 REGRESSION = {

@@ -1,0 +1,56 @@
+"""configs/protein_ss_v3.yaml: v1's frozen network with a disorder head that has a branch of its own
+(a BiLSTM over the convolution features); trained for a step, it keeps v1's ss8/ss3 exactly."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from seqrnn.cli.main import main
+from seqrnn.models.bundle import load_bundle
+from seqrnn.resources import config_names, config_path
+from seqrnn.resources.synthetic import protein_ss_rows, write_table
+from seqrnn.training.config import load_config
+
+
+def test_v3_config_loads_with_a_disorder_branch() -> None:
+    assert "protein_ss_v3" in config_names()
+    config = load_config(config_path("protein_ss_v3"), ["data.train=x.csv"])
+    ss8, ss3, disorder = config.heads
+    assert disorder.branch == 32 and ss8.branch is None and ss3.branch is None
+    assert config.train.init_from == "protein-ss-v1" and config.train.monitor == "disorder/auroc"
+    assert config.train.freeze == ["embed", "convs", "rnn", "heads.ss8", "heads.ss3"]
+
+
+def test_v3_trains_its_branch_and_keeps_v1s_secondary_structure(tmp_path: Path) -> None:
+    data = write_table(protein_ss_rows(24, seed=5, max_len=50), tmp_path / "train.csv")
+    sets = [
+        f"data.train={data}",
+        "data.valid_fraction=0.2",
+        f"output_dir={tmp_path / 'run'}",
+        "train.epochs=1",
+        "train.max_steps_per_epoch=1",
+        "train.threads=1",
+        "train.crop_length=40",
+        "train.precision=fp32",
+    ]
+    args = ["train", str(config_path("protein_ss_v3")), "-q"]
+    assert main([*args, *(x for s in sets for x in ("--set", s))]) == 0
+    trained = load_bundle(tmp_path / "run" / "model.pt")
+    assert trained.model.heads["disorder"].branch is not None
+    v1 = load_bundle("protein-ss-v1").model.state_dict()
+    new = trained.model.state_dict()
+    assert all(np.array_equal(v1[k].numpy(), new[k].numpy()) for k in v1)  # frozen: v1's tensors
+    assert any(k.startswith("heads.disorder.branch.") for k in new)
+    import seqrnn
+
+    fasta = tmp_path / "in.fa"
+    fasta.write_text(">a\nMKTAYIAKQRQISFVKSHFSRQ\n")
+    a = seqrnn.predict(fasta, model="protein-ss-v1", precision="fp32", threads=1)
+    b = seqrnn.predict(fasta, model=str(tmp_path / "run" / "model.pt"), precision="fp32", threads=1)
+    np.testing.assert_array_equal(a[0]["ss3"], b[0]["ss3"])
+    assert b[0]["disorder"].shape == (22, 2)
+    with pytest.raises(KeyError):
+        a[0]["disorder"]

@@ -209,6 +209,7 @@ def main() -> None:
     ap.add_argument("--name", default="protein-ss", choices=["protein-ss", "protein-ss-fast"])
     ap.add_argument("--version", type=int, default=2, help="the version this build becomes")
     ap.add_argument("--config", default="configs/protein_ss_v3.yaml", help="what the card says to train")
+    ap.add_argument("--speed", help="the card's speed line (benchmarks/performance.py --compare, same run)")
     ap.add_argument(
         "--threshold",
         choices=["youden", "mcc"],
@@ -243,6 +244,8 @@ def main() -> None:
     same_ss = all(torch.equal(old[k], new[k]) for k in old)
     cut = source.model.heads["disorder"].spec.threshold or 0.5
     meta["card"] = card(figures, fp32, recipe, same_ss, cut, args.name, args.version, args.config)
+    if args.speed:
+        meta["card"]["speed"] = args.speed
     save_bundle(target, source.model, source.encoder, meta, half=True)
     bundle = load_bundle(target)
     cb = figures["CB513"]
@@ -259,7 +262,12 @@ def main() -> None:
         "bytes": target.stat().st_size,
         "version": str(args.version),
         "heads": {h["name"]: "/".join(h["classes"]) for h in bundle.heads},
-        "task": "protein secondary structure and disorder per residue",
+        "task": "protein secondary structure and disorder per residue"
+        + (
+            ", a smaller network: faster, slightly lower Q3/Q8 (see its card)"
+            if args.name != "protein-ss"
+            else ""
+        ),
         "outputs": "ss8 HGIEBTSC, ss3 HEC, disorder ordered/disordered",
         "description": meta["card"]["task"],
         "test": f"CB513 Q3 {cb['q3']:.4f}, Q8 {cb['q8']:.4f}{' (as v1)' if same_ss else ''}, "

@@ -9,6 +9,8 @@ Shapes (B = batch, L = longest length in the batch, E = input channels, H = hidd
        (only for sequence heads: residue positions no longer line up)
     -> stacked BiLSTM/BiGRU (no maximum length, cost linear in L) -> (B, L, F)
     -> residue heads: (B, L, C); sequence heads on masked mean+max pooling (B, 2F): (B, C).
+    A residue head with a branch (``heads[].branch`` = W) first runs its own BiLSTM over the front
+    features (the recurrent layers' input, (L, B, C)) and reads (L, B, F + 2W): :meth:`SeqRNN.with_branch`.
 ``forward`` returns ``{head_name: logits}``; ``predict`` the heads' post-processed outputs (probabilities,
 or values in original units), which is what :class:`seqrnn.models.ensemble.Ensemble` averages.
 

@@ -140,7 +140,8 @@ def card(
         tool = next(t for t in json.loads(ANCHOR.read_text())["tools"] if t["tool"] == "metapredict")
         anchor = {
             f"metapredict {tool['version']} ({tool['network']}, threshold {tool['threshold']}) disorder": {
-                s: f"AUROC {r['auroc']:.3f}, MCC {r['mcc']:.3f}" for s, r in tool["sets"].items()
+                s: f"AUROC {r['auroc']:.3f}, AUPRC {r['auprc']:.3f}, MCC {r['mcc']:.3f}"
+                for s, r in tool["sets"].items()
             }
         }
     return {

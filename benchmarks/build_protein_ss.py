@@ -178,8 +178,8 @@ def card(
         "(ProtT5 ~86 Q3 on CB513); rare states G, I, B are seldom predicted; the disorder head learned "
         "crystallographic missing residues, which under-calls long intrinsically disordered regions",
         "versions": versions_note(name, version, same_ss),
-        "reproduce": "python benchmarks/protein_ss.py --model protein-ss; "
-        "python benchmarks/disorder.py --model protein-ss",
+        "reproduce": f"python benchmarks/protein_ss.py --model {name}; "
+        f"python benchmarks/disorder.py --model {name}",
         "rebuild": f"seqrnn train {config} (see docs/benchmarks.md), then "
         f"python benchmarks/build_protein_ss.py RUN/model.pt --name {name} --version {version}",
     }

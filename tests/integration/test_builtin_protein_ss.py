@@ -1,10 +1,11 @@
-"""The shipped protein models: ``protein-ss`` (v3: ss8, ss3, disorder), ``protein-ss-v2`` and ``protein-ss-v1`` (ss8, ss3) load
+"""The shipped protein models: ``protein-ss`` (v3: ss8, ss3, disorder), ``protein-ss-fast`` (the same outputs from a
+smaller network), ``protein-ss-v2`` and ``protein-ss-v1`` (ss8, ss3) load
 by name with their checksums, predict any length and keep their accuracy.
 
 The accuracy check reads CASP12 from the shared benchmark data when it is present (CI has it beside the
 clone; set SEQRNN_SHARED_DATA elsewhere) and is skipped otherwise. Its reference figures were measured
 with the shipped models and are stored in ``expected_protein_ss.json``: Q3/Q8 on resolved residues and,
-for v2 and v3, disorder AUROC and MCC (at the head's stored cut-off) over every residue.
+for the models with a disorder head, disorder AUROC and MCC (at the head's stored cut-off) over every residue.
 """
 
 from __future__ import annotations
@@ -39,6 +40,10 @@ def test_listed_and_described(capsys: pytest.CaptureFixture[str]) -> None:
     listed = {line.split()[0]: line for line in capsys.readouterr().out.splitlines()}
     assert "v3" in listed["protein-ss"] and "superseded by protein-ss" in listed["protein-ss-v1"]
     assert "superseded by protein-ss" in listed["protein-ss-v2"]
+    assert "faster" in listed["protein-ss-fast"] and "superseded" not in listed["protein-ss-fast"]
+    fast = load_bundle("protein-ss-fast")
+    assert [h["name"] for h in fast.heads] == ["ss8", "ss3", "disorder"] and fast.version == "1"
+    assert fast.model.config.hidden == 224 < load_bundle("protein-ss").model.config.hidden
     bundle = load_bundle("protein-ss")
     assert [h["name"] for h in bundle.heads] == ["ss8", "ss3", "disorder"]
     assert "".join(bundle.model.heads["ss8"].classes) == "HGIEBTSC"
@@ -52,10 +57,10 @@ def test_listed_and_described(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["info", "protein-ss"]) == 0
     card = capsys.readouterr().out
     assert "disorder AUROC" in card and "metapredict" in card
-    # A group means the current models: -m protein is v3 alone (and protein-ss-fast when shipped).
+    # A group means the current models: -m protein is v3 and the fast model, side by side.
     from seqrnn.models.zoo import expand_names
 
-    assert expand_names(["protein"]) == ["protein-ss"]
+    assert expand_names(["protein"]) == ["protein-ss", "protein-ss-fast"]
 
 
 def test_example_input_predicts(tmp_path: Path) -> None:
@@ -115,7 +120,7 @@ def test_titin_length_chain_predicts_in_bounded_memory() -> None:
 
 
 @pytest.mark.skipif(not CASP12.is_file(), reason="shared benchmark data not present")
-@pytest.mark.parametrize("name", ["protein-ss", "protein-ss-v2", "protein-ss-v1"])
+@pytest.mark.parametrize("name", ["protein-ss", "protein-ss-fast", "protein-ss-v2", "protein-ss-v1"])
 def test_casp12_accuracy_matches_stored_figures(name: str) -> None:
     expected = json.loads(EXPECTED.read_text())[name]
     bundle = load_bundle(name)

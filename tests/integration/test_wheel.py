@@ -75,8 +75,10 @@ def test_wheel_in_a_fresh_venv(tmp_path: Path) -> None:
         "seqrnn/models/pretrained/protein-ss-v1.pt",
         "seqrnn/models/pretrained/protein-ss-v2.pt",
         "seqrnn/models/pretrained/protein-ss-v3.pt",
+        "seqrnn/models/pretrained/protein-ss-fast-v1.pt",
         "seqrnn/resources/configs/protein_ss_v2.yaml",
         "seqrnn/resources/configs/protein_ss_v3.yaml",
+        "seqrnn/resources/configs/protein_ss_fast.yaml",
     ):
         assert shipped in names, shipped
 

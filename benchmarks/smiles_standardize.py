@@ -10,8 +10,8 @@ trainer for one step with each model's config (``split.tsv`` lists the part of e
 ``<runs>/<name>/split.tsv`` exists. Figures: the shipped ensemble as shipped (its own test views), the
 main metric of its card, on the validation rows (the default is chosen there) and the test rows.
 
-Permutation test: ``--molecules`` molecules drawn (seeded) from the test splits of the regression
-models, each written ``--ways`` ways: RDKit SMILES from a random atom order, with the fragments of a
+Permutation test: ``--molecules`` molecules drawn (seeded) from the test splits: up to a quarter salts
+from any built-in's test rows, the rest from the regression models', each written ``--ways`` ways: RDKit SMILES from a random atom order, with the fragments of a
 salt in a random order. Per molecule the spread (max - min) of the predictions over its writings, for
 every policy; a policy that makes writing irrelevant has spread 0.
 """
@@ -104,21 +104,24 @@ def permutation_test(data: Path, runs: Path, molecules: int, ways: int) -> dict:
     from rdkit import Chem
 
     rng = np.random.default_rng(0)
-    pool = []
-    for name in REGRESSION:
+    pool: list[str] = []
+    salts: list[str] = []
+    for (
+        name
+    ) in SMILES:  # every built-in's test rows; salts from any of them, the rest from the regression sets
         test = records_of(name, data, split_rows(name, data, runs)["test"])
-        pool += [r.text for r in test if Chem.MolFromSmiles(r.text) is not None]
-    # Salts first (where fragment order matters), then the rest, drawn without replacement.
-    salts = [s for s in pool if "." in s]
-    rest = [s for s in pool if "." not in s]
-    picked = salts[:molecules] + [
-        rest[i] for i in rng.permutation(len(rest))[: max(0, molecules - len(salts))]
-    ]
+        valid = [r.text for r in test if Chem.MolFromSmiles(r.text) is not None]
+        salts += [s for s in valid if "." in s and s not in salts]
+        if name in REGRESSION:
+            pool += [s for s in valid if "." not in s]
+    # Up to a quarter salts (where fragment order matters), then the rest, drawn without replacement.
+    salts = [salts[i] for i in rng.permutation(len(salts))[: molecules // 4]]
+    picked = salts + [pool[i] for i in rng.permutation(len(pool))[: molecules - len(salts)]]
     rows = []
     for i, smiles in enumerate(picked):
         for j, text in enumerate(writings(smiles, ways, rng)):
             rows.append(Record(f"m{i}_w{j}", text, len(rows), "permutations"))
-    result: dict = {"molecules": len(picked), "ways": ways, "salts": min(len(salts), molecules), "models": {}}
+    result: dict = {"molecules": len(picked), "ways": ways, "salts": len(salts), "models": {}}
     for name in REGRESSION:
         head = SMILES[name][1]
         for policy in POLICIES:
@@ -143,10 +146,18 @@ def main() -> None:
     ap.add_argument("--molecules", type=int, default=200)
     ap.add_argument("--ways", type=int, default=5)
     ap.add_argument("--json", type=Path)
+    ap.add_argument("--permutation-only", action="store_true", help="rerun the permutation test alone")
     args = ap.parse_args()
     torch.set_num_threads(1)
     data = args.data
     results: dict = {"figures": {}}
+    if args.permutation_only:
+        report = json.loads(args.json.read_text()) if args.json and args.json.is_file() else {}
+        report["permutation"] = permutation_test(data, args.runs, args.molecules, args.ways)
+        print(json.dumps(report["permutation"], indent=1))
+        if args.json:
+            args.json.write_text(json.dumps(report, indent=1) + "\n")
+        return
     for name in args.models:
         parts = split_rows(name, data, args.runs)
         entry = {"metric": f"{SMILES[name][1]} {SMILES[name][2]}"}

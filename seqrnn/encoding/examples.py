@@ -184,11 +184,7 @@ def add_views(ex: Example, text: str, encoder: Encoder, views: Views) -> Example
     if augmentation is None:
         return ex
     extra = []
-    try:
-        source = encoder.view_source(text)
-    except EncodingError:  # the example itself encoded, so this does not happen; no views then
-        return ex
-    for view in augmentation.views(source, n)[1:]:
+    for view in augmentation.views(encoder.view_source(text), n)[1:]:
         try:
             extra.append(encoder.encode_view(view)[0].astype(np.int16, copy=False))
         except EncodingError:

@@ -152,7 +152,7 @@ def evaluate_records(
     ``mask_columns`` is the data-level default (``--mask-column``, else the model's ``data.mask_columns``):
     residue heads with mask columns of their own (``heads[].mask_columns``, in their spec) use those.
     """
-    bundle = bundle.with_standardize(options.standardize).with_members(options.members)
+    bundle = options.applied_to(bundle)
     heads = list(bundle.model.heads.values())
     views = bundle.views(options.test_views)
     examples: list[Example] = []

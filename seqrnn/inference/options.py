@@ -7,7 +7,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from seqrnn.core.runtime import PRECISIONS
 from seqrnn.encoding.chem import STANDARDIZE
@@ -15,6 +15,9 @@ from seqrnn.encoding.examples import ON_INVALID
 from seqrnn.errors import UsageError
 from seqrnn.io.formats import ReadOptions
 from seqrnn.io.inputs import parse_shard
+
+if TYPE_CHECKING:
+    from seqrnn.models.bundle import ModelBundle
 
 
 @dataclass
@@ -49,6 +52,11 @@ class PredictOptions:
             raise UsageError(f"precision={self.precision!r}: choose {', '.join(PRECISIONS)}")
         if self.standardize is not None and self.standardize not in STANDARDIZE:
             raise UsageError(f"standardize={self.standardize!r}: choose {', '.join(STANDARDIZE)}")
+
+    def applied_to(self, bundle: ModelBundle) -> ModelBundle:
+        """``bundle`` as these options run it: SMILES standardised by ``standardize``, an ensemble cut to
+        its first ``members`` (:meth:`ModelBundle.with_standardize`, :meth:`ModelBundle.with_members`)."""
+        return bundle.with_standardize(self.standardize).with_members(self.members)
 
 
 def _check_int(name: str, value: object, low: int) -> None:

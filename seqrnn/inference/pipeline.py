@@ -216,7 +216,7 @@ def _prepare(bundle: ModelBundle, options: PredictOptions) -> ModelBundle:
     """Step 0: the bundle as this run applies it (``options.standardize`` for SMILES models,
     ``options.members`` for ensembles)."""
     cap_primitive_caches()
-    bundle = bundle.with_standardize(options.standardize).with_members(options.members)
+    bundle = options.applied_to(bundle)
     if bundle.encoder.name == "smiles":
         from seqrnn.encoding.chem import note_without_rdkit
 

@@ -12,22 +12,12 @@ import pytest
 from seqrnn.cli.main import main
 from seqrnn.io.genome import Genome
 from seqrnn.io.saturation import saturation_variants
-from tests.conftest import write_config
 
 pysam = pytest.importorskip("pysam")
 
 RNG = np.random.default_rng(11)
 CHR1 = "".join(RNG.choice(list("ACGT"), 400))
 CHR2 = "".join(RNG.choice(list("ACGT"), 50)) + "NNNN" + "".join(RNG.choice(list("ACGT"), 46))
-
-
-@pytest.fixture(scope="module")
-def model(synthetic: dict[str, Path], tmp_path_factory: pytest.TempPathFactory) -> Path:
-    tmp = tmp_path_factory.mktemp("saturation_model")
-    cfg = write_config("dna", synthetic["dna"], tmp / "run", tmp, epochs=1)
-    sets = ["--set", "train.augment=reverse_complement", "--set", "train.test_views=2"]
-    assert main(["train", str(cfg), "--quiet", *sets]) == 0
-    return tmp / "run" / "model.pt"
 
 
 @pytest.fixture
@@ -53,11 +43,13 @@ def test_every_snv_of_each_interval_in_order(genome: Path, tmp_path: Path) -> No
     assert [v.allele for v in got[:3]] == [1, 2, 3]
 
 
-def test_saturation_scores_equal_the_same_snvs_from_a_vcf(model: Path, genome: Path, tmp_path: Path) -> None:
+def test_saturation_scores_equal_the_same_snvs_from_a_vcf(
+    two_strand_dna_model: Path, genome: Path, tmp_path: Path
+) -> None:
     bed = tmp_path / "r.bed"
     bed.write_text("chr1\t200\t210\n")
     sat = tmp_path / "sat.h5"
-    args = ["--genome", str(genome), "-m", str(model), "--threads", "1", "-q"]
+    args = ["--genome", str(genome), "-m", str(two_strand_dna_model), "--threads", "1", "-q"]
     assert main(["variants", "--saturation", str(bed), "-o", str(sat), "--export", "tsv", *args]) == 0
     rows = []
     for pos in range(201, 211):

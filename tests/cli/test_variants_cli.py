@@ -21,13 +21,9 @@ CHR1 = "".join(RNG.choice(list("ACGT"), 600))
 CHR2 = "".join(RNG.choice(list("ACGT"), 300))
 
 
-@pytest.fixture(scope="module")
-def model(synthetic: dict[str, Path], tmp_path_factory: pytest.TempPathFactory) -> Path:
-    tmp = tmp_path_factory.mktemp("variants_model")
-    cfg = write_config("dna", synthetic["dna"], tmp / "run", tmp, epochs=1)
-    sets = ["train.augment=reverse_complement", "train.test_views=2"]
-    assert main(["train", str(cfg), "--quiet", *[a for s in sets for a in ("--set", s)]]) == 0
-    return tmp / "run" / "model.pt"
+@pytest.fixture
+def model(two_strand_dna_model: Path) -> Path:
+    return two_strand_dna_model  # tests/cli/conftest.py
 
 
 @pytest.fixture

@@ -49,6 +49,7 @@ from seqrnn.io.outputs import check_writable
 from seqrnn.io.saturation import saturation_variants
 from seqrnn.io.vcf import OK, PADDED, Variant, read_variants
 from seqrnn.models.heads import head_class
+from seqrnn.variants.incremental import pair_scores
 from seqrnn.variants.scoring_checks import (
     BUILD_CHECK,
     BUILD_MISMATCH,
@@ -131,13 +132,12 @@ def score_pairs(
 ) -> dict[str, np.ndarray]:
     """``{"<head>/<score>": (n, C) float32}`` for one model over one chunk's window pairs."""
     done = [i for i, p in enumerate(pairs) if p is not None]
-    texts = [text for i in done for text in pairs[i]]  # type: ignore[union-attr]  # ref, alt, ref, alt, ...
-    scores = score_windows(model, texts, options, device, runner) if texts else None
+    scores = _scored_pairs(model, [pairs[i] for i in done], options, device, runner) if done else None  # type: ignore[misc]
     out: dict[str, np.ndarray] = {}
     for head, (kind, classes) in model.heads.items():
         full = {s: np.full((len(pairs), len(classes)), np.nan, dtype=np.float32) for s in ("ref", "alt")}
         if scores is not None:
-            full["ref"][done], full["alt"][done] = scores[head][0::2], scores[head][1::2]
+            full["ref"][done], full["alt"][done] = scores[0][head], scores[1][head]
         out[f"{head}/ref"], out[f"{head}/alt"] = full["ref"], full["alt"]
         out[f"{head}/diff"] = full["alt"] - full["ref"]
         if head_class(kind).output != "probs":  # regression values: no log-odds
@@ -145,6 +145,23 @@ def score_pairs(
         else:
             out[f"{head}/log_odds_diff"] = (_logit(full["alt"]) - _logit(full["ref"])).astype(np.float32)
     return out
+
+
+def _scored_pairs(
+    model: ScoringModel,
+    pairs: Sequence[tuple[str, str]],
+    options: PredictOptions,
+    device: torch.device,
+    runner: BatchRunner,
+) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """Per head (k, C) outputs of the ``k`` pairs' REF and ALT windows: as pairs where the model allows
+    (:func:`seqrnn.variants.incremental.pair_scores`), else every distinct window through prediction."""
+    scored = pair_scores(model, pairs, options, device, runner)
+    if scored is not None:
+        return scored
+    texts = [text for pair in pairs for text in pair]  # ref, alt, ref, alt, ...
+    scores = score_windows(model, texts, options, device, runner)
+    return {h: v[0::2] for h, v in scores.items()}, {h: v[1::2] for h, v in scores.items()}
 
 
 def _logit(p: np.ndarray) -> np.ndarray:

@@ -9,6 +9,7 @@ import torch
 from seqrnn.encoding.encoders import DNAEncoder, ProteinEncoder
 from seqrnn.errors import ConfigError
 from seqrnn.models import ModelConfig, SeqRNN
+from seqrnn.models import rnn as rnn_module
 from seqrnn.models.bundle import build_model
 from seqrnn.models.heads import HeadSpec
 from seqrnn.models.rnn import masked_mean_max
@@ -202,6 +203,20 @@ def test_conv_pool_is_batch_invariant_and_shortens_the_rnn() -> None:
     assert feats.shape[1] == 11 and mask.sum(1).tolist() == [11, 3]
 
 
+def test_front_end_in_pieces(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A batch larger than one piece of the channels-last front end gives the rows' outputs unchanged."""
+    model = make_model(conv=7, conv_pool=3, dropout=0.0).eval()
+    g = torch.Generator().manual_seed(2)
+    tokens, _ = pad([torch.randint(1, VOCAB, (20,), generator=g) for _ in range(9)])
+    with torch.no_grad():
+        x = model.embed(tokens).transpose(1, 2)
+        whole = model.conv_front_channels_last(x, None)
+        monkeypatch.setattr(rnn_module, "FRONT_POSITIONS", 40)  # 2 rows per piece: 5 pieces
+        pieces = model.conv_front_channels_last(x, None)
+    assert pieces.shape == whole.shape == (7, 9, 7)
+    torch.testing.assert_close(pieces, whole, rtol=0, atol=1e-6)
+
+
 @pytest.mark.parametrize("kernel", [5, 6])
 @pytest.mark.parametrize("pool", [1, 3])
 def test_inference_front_end_matches_the_modules_path(kernel: int, pool: int) -> None:
@@ -214,7 +229,7 @@ def test_inference_front_end_matches_the_modules_path(kernel: int, pool: int) ->
             x = model.embed(tokens).transpose(1, 2)
             keep = None if len(set(lengths)) == 1 else tokens.ne(0).unsqueeze(1)
             slow = model._conv_front(x, keep)
-            fast = model._conv_front_channels_last(x, keep)
+            fast = model.conv_front_channels_last(x, keep)
         assert fast.shape == slow.shape
         torch.testing.assert_close(fast, slow, rtol=1e-5, atol=1e-6)
         with torch.inference_mode():

@@ -211,3 +211,42 @@ def test_identical_windows_are_scored_once(monkeypatch: pytest.MonkeyPatch) -> N
     assert seen == [3, 3]
     for head, values in got.items():
         np.testing.assert_array_equal(values, alone[head][[0, 1, 0, 2]])
+
+
+@pytest.mark.parametrize("precision", ["fp32", "bf16"])
+def test_pairs_path_equals_the_window_path(monkeypatch: pytest.MonkeyPatch, precision: str) -> None:
+    """SNVs, a multi-allelic record and an indel, both strands: REF/ALT scored as pairs (each REF once,
+    each ALT from its REF's state) equal every distinct window predicted on its own."""
+    import seqrnn.variants.scoring as scoring
+    from seqrnn.core.runtime import resolve_precision
+    from seqrnn.inference.engine import BatchRunner, PredictOptions
+    from seqrnn.models.zoo import load_named
+
+    if precision == "bf16" and resolve_precision("auto", torch.device("cpu")) != "bf16":
+        pytest.skip("this CPU has no native bf16")
+    model = scoring.scoring_models([("tf-USF1", load_named(["tf-USF1"], torch.device("cpu"), False))], 101)[0]
+    rng = np.random.default_rng(0)
+    refs = ["".join(rng.choice(list("ACGT"), 101)) for _ in range(3)]
+    snv = [r[:50] + ("A" if r[50] != "A" else "C") + r[51:] for r in refs]
+    pairs = [(refs[0], snv[0]), (refs[1], snv[1]), (refs[1], refs[1][:50] + "N" + refs[1][51:])]
+    pairs.append((refs[2], refs[2][:48] + refs[2][52:] + "ACGT"))  # an indel's ALT window, recentred
+    pairs.append((refs[2], snv[2]))
+    options = PredictOptions(precision=precision)
+    taken: list[int] = []
+    real = scoring.pair_scores
+
+    def watching(*args, **kwargs):
+        got = real(*args, **kwargs)
+        taken.append(got is not None)
+        return got
+
+    monkeypatch.setattr(scoring, "pair_scores", watching)
+    with BatchRunner(0, torch.device("cpu")) as runner:
+        paired = scoring.score_pairs(model, pairs, options, torch.device("cpu"), runner)
+        texts = [t for p in pairs for t in p]
+        alone = scoring.score_windows(model, texts, options, torch.device("cpu"), runner)
+    assert taken == [True]
+    tolerance = 1e-6 if precision == "fp32" else 2e-2
+    for head in model.heads:
+        np.testing.assert_allclose(paired[f"{head}/ref"], alone[head][0::2], rtol=0, atol=tolerance)
+        np.testing.assert_allclose(paired[f"{head}/alt"], alone[head][1::2], rtol=0, atol=tolerance)

@@ -1,0 +1,116 @@
+"""REF and ALT windows scored as pairs: each reference window once, each alternative from the state its
+reference reached before the allele (:func:`seqrnn.models.substitutions.predict_pairs`).
+
+Shapes: ``k`` pairs of texts of the model's width W -> tokens (R, W) for the R distinct reference
+windows and (k, W) for the alternatives, with ``owner`` (k,) the reference row of each -> with the
+strand view, the other strand's rows after them (2R, 2k) -> batches of at most the token budget ->
+per sequence-level head (k, C) float32 for REF and for ALT, the strands averaged as
+:func:`seqrnn.inference.engine.start_window` averages views.
+
+This is the path of a single model with only sequence-level heads whose windows encode in one pass
+(every letter in the alphabet); anything else (:func:`pair_scores` returns None) goes through the
+general prediction path with the same results up to float rounding. No examples are built: the
+windows go from text to token rows to the model in a few array operations.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from functools import partial
+
+import numpy as np
+import torch
+
+from seqrnn.core.memory import release_free_memory, tune_allocator
+from seqrnn.core.runtime import resolve_precision
+from seqrnn.inference.engine import BatchRunner, PredictOptions
+from seqrnn.models.substitutions import predict_pairs, takes_pairs
+from seqrnn.variants.scoring_options import ScoringModel
+
+__all__ = ["pair_scores"]
+
+
+def pair_scores(
+    model: ScoringModel,
+    pairs: Sequence[tuple[str, str]],
+    options: PredictOptions,
+    device: torch.device,
+    runner: BatchRunner,
+) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]] | None:
+    """``(ref, alt)``: per head (k, C) float32 outputs of the ``k`` pairs' windows, or None when this path
+    does not apply (see the module docstring)."""
+    bundle = model.bundle
+    net = bundle.model
+    with torch.inference_mode():
+        if bundle.members or not takes_pairs(net):
+            return None
+    augmentation, n_views = bundle.views(options.test_views)
+    strand = augmentation is not None and n_views >= 2
+    if strand and augmentation.name != "reverse_complement":  # type: ignore[union-attr]
+        return None
+    first: dict[str, int] = {}
+    owner = np.array([first.setdefault(ref, len(first)) for ref, _ in pairs], dtype=np.int64)
+    encoder = bundle.encoder
+    refs = encoder.encode_rows(list(first))
+    alts = encoder.encode_rows([alt for _, alt in pairs])
+    if refs is None or alts is None or refs.shape[1] != alts.shape[1]:
+        return None
+    views = [(refs, alts)]
+    if strand:
+        views.append((encoder.reverse_complement(refs), encoder.reverse_complement(alts)))
+    tune_allocator()
+    bf16 = resolve_precision(options.precision, device) == "bf16"
+    out: dict[str, list[np.ndarray]] = {}
+    # Budget: a pair counts as its reference windows (one per view); its alternatives' recomputed
+    # stretch is a fraction of a window.
+    per_pair = len(views) * refs.shape[1]
+    size = max(
+        1, min(options.batch_tokens // runner.workers // per_pair, options.batch_size // runner.workers)
+    )
+    batches = [np.arange(i, min(i + size, len(pairs))) for i in range(0, len(pairs), size)]
+    results: list[dict[str, np.ndarray]] = [{} for _ in batches]
+    futures = [
+        runner.submit(partial(_run, net, views, owner, idx, device, bf16, results[b]))
+        for b, idx in enumerate(batches)
+    ]
+    for future in futures:
+        future.result()
+    release_free_memory()  # once per chunk: keeps resident memory flat
+    for result in results:
+        for key, value in result.items():
+            out.setdefault(key, []).append(value)
+    ref_out = {head: np.concatenate(out[f"ref/{head}"]) for head in model.heads}
+    alt_out = {head: np.concatenate(out[f"alt/{head}"]) for head in model.heads}
+    return ref_out, alt_out
+
+
+def _run(
+    net: torch.nn.Module,
+    views: list[tuple[np.ndarray, np.ndarray]],
+    owner: np.ndarray,
+    idx: np.ndarray,
+    device: torch.device,
+    bf16: bool,
+    into: dict[str, np.ndarray],
+) -> None:
+    """Score the pairs ``idx`` in every view; ``into["ref/<head>"]``, ``into["alt/<head>"]`` (len(idx), C)
+    float32, averaged over the views."""
+    refs_used, local = np.unique(owner[idx], return_inverse=True)
+    r, g = len(refs_used), len(idx)
+    ref_rows = np.concatenate([refs[refs_used] for refs, _ in views])
+    alt_rows = np.concatenate([alts[idx] for _, alts in views])
+    owners = np.concatenate([local + v * r for v in range(len(views))])
+    # inference_mode and autocast are thread-local: entered by whichever thread runs the batch.
+    with torch.inference_mode(), torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
+        ref_out, alt_out = predict_pairs(
+            net,
+            torch.from_numpy(ref_rows.astype(np.int64)).to(device),
+            torch.from_numpy(alt_rows.astype(np.int64)).to(device),
+            torch.from_numpy(owners).to(device),
+        )
+    for name, values in (("ref", ref_out), ("alt", alt_out)):
+        n = r if name == "ref" else g
+        for head, v in values.items():
+            per_view = v.float().cpu().numpy().reshape(len(views), n, -1).astype(np.float64)
+            mean = (per_view.sum(0) / len(views)).astype(np.float32)
+            into[f"{name}/{head}"] = mean[local] if name == "ref" else mean

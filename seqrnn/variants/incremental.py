@@ -61,13 +61,14 @@ def pair_scores(
     tune_allocator()
     bf16 = resolve_precision(options.precision, device) == "bf16"
     out: dict[str, list[np.ndarray]] = {}
-    # Budget: a pair counts as its reference windows (one per view); its alternatives' recomputed
-    # stretch is a fraction of a window.
-    per_pair = len(views) * refs.shape[1]
+    # Budget: the reference windows (one per view) of a batch; their alternatives' recomputed stretch is
+    # a fraction of a window each. Pairs sharing a reference (numbered in order of first use) stay together.
+    per_ref = len(views) * refs.shape[1]
     size = max(
-        1, min(options.batch_tokens // runner.workers // per_pair, options.batch_size // runner.workers)
+        1, min(options.batch_tokens // runner.workers // per_ref, options.batch_size // runner.workers)
     )
-    batches = [np.arange(i, min(i + size, len(pairs))) for i in range(0, len(pairs), size)]
+    group = owner // size
+    batches = [np.flatnonzero(group == k) for k in range(int(group.max()) + 1)]
     results: list[dict[str, np.ndarray]] = [{} for _ in batches]
     futures = [
         runner.submit(partial(_run, net, views, owner, idx, device, bf16, results[b]))

@@ -27,7 +27,10 @@ from seqrnn.inference.engine import BatchRunner, PredictOptions
 from seqrnn.models.substitutions import predict_pairs, takes_pairs
 from seqrnn.variants.scoring_options import ScoringModel
 
-__all__ = ["pair_scores"]
+__all__ = ["ROWS", "pair_scores"]
+
+#: A batch's reference and alternative row counts are multiples of this (see :func:`_run`).
+ROWS = 8
 
 
 def pair_scores(
@@ -67,6 +70,7 @@ def pair_scores(
     size = max(
         1, min(options.batch_tokens // runner.workers // per_ref, options.batch_size // runner.workers)
     )
+    size = max(ROWS, size - size % ROWS)
     group = owner // size
     batches = [np.flatnonzero(group == k) for k in range(int(group.max()) + 1)]
     results: list[dict[str, np.ndarray]] = [{} for _ in batches]
@@ -98,9 +102,18 @@ def _run(
     float32, averaged over the views."""
     refs_used, local = np.unique(owner[idx], return_inverse=True)
     r, g = len(refs_used), len(idx)
+    # Rows padded to multiples of ROWS with copies of the first pair (dropped below): the RNN kernel
+    # compiles one primitive per shape and runs some row counts far slower (bf16: 316 or 326 rows 1.5x
+    # the time per row of 320 or 328), so every batch keeps to a few shapes of fast row counts.
+    extra_refs = -r % ROWS
+    extra_alts = -(g + extra_refs) % ROWS
+    refs_used = np.concatenate([refs_used, np.repeat(refs_used[local[0]], extra_refs)])
+    pairs = np.concatenate([idx, np.repeat(idx[0], extra_refs + extra_alts)])
+    local = np.concatenate([local, np.arange(r, r + extra_refs), np.repeat(local[0], extra_alts)])
+    n_refs, n_alts = len(refs_used), len(pairs)
     ref_rows = np.concatenate([refs[refs_used] for refs, _ in views])
-    alt_rows = np.concatenate([alts[idx] for _, alts in views])
-    owners = np.concatenate([local + v * r for v in range(len(views))])
+    alt_rows = np.concatenate([alts[pairs] for _, alts in views])
+    owners = np.concatenate([local + v * n_refs for v in range(len(views))])
     # inference_mode and autocast are thread-local: entered by whichever thread runs the batch.
     with torch.inference_mode(), torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
         ref_out, alt_out = predict_pairs(
@@ -110,8 +123,8 @@ def _run(
             torch.from_numpy(owners).to(device),
         )
     for name, values in (("ref", ref_out), ("alt", alt_out)):
-        n = r if name == "ref" else g
+        n = n_refs if name == "ref" else n_alts
         for head, v in values.items():
             per_view = v.float().cpu().numpy().reshape(len(views), n, -1).astype(np.float64)
             mean = (per_view.sum(0) / len(views)).astype(np.float32)
-            into[f"{name}/{head}"] = mean[local] if name == "ref" else mean
+            into[f"{name}/{head}"] = mean[local[:g]] if name == "ref" else mean[:g]

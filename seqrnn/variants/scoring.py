@@ -39,6 +39,7 @@ import numpy as np
 import torch
 
 from seqrnn.core.logs import Progress
+from seqrnn.core.memory import cap_primitive_caches
 from seqrnn.encoding.examples import window_examples
 from seqrnn.errors import InputError
 from seqrnn.inference.engine import BatchRunner, PredictOptions, start_window
@@ -211,6 +212,7 @@ def score_vcf_to_h5(
     """
     output = check_writable(output)
     summary = VariantSummary(output)
+    cap_primitive_caches()  # batch shapes vary from chunk to chunk (see seqrnn.core.memory)
     start = time.perf_counter()
     heads = {m.label: m.heads for m in models}
     attrs = file_attributes(models, vcf, genome_path, options, command, device)

@@ -40,6 +40,7 @@ import numpy as np
 import torch
 
 from seqrnn.core.logs import Progress
+from seqrnn.core.memory import cap_primitive_caches
 from seqrnn.errors import InputError
 from seqrnn.inference.engine import BatchRunner, PredictOptions
 from seqrnn.io.files import AtomicOutput
@@ -124,6 +125,7 @@ def tile_to_h5(
     if stride < 1:
         raise InputError(f"--stride {stride}: must be 1 or more")
     output = check_writable(output)
+    cap_primitive_caches()  # batch shapes vary from chunk to chunk (see seqrnn.core.memory)
     summary = TileSummary(output)
     t0 = time.perf_counter()
     with Genome(genome_path) as genome, AtomicH5(output) as f:

@@ -273,6 +273,23 @@ def test_branch_head_is_batch_invariant_and_trains_alone(conv: int) -> None:
     assert all(n.startswith("heads.disorder") for n in grads)
 
 
+@pytest.mark.parametrize("head_hidden", [0, 5])
+def test_branch_logits_equal_the_joined_path(head_hidden: int) -> None:
+    """At inference a branch head applies its first linear layer per input block (no joined copy): the
+    logits equal those of the head on the joined features (train mode without dropout), padding too."""
+    model = make_model("lstm", 4, heads=[RESIDUE, BRANCH], head_hidden=head_hidden, dropout=0.0)
+    for module in model.modules():
+        if isinstance(module, torch.nn.Dropout):
+            module.p = 0.0
+    gen = torch.Generator().manual_seed(4)
+    batch = pad([random_seq(gen, n) for n in (17, 5, 30)])
+    with torch.no_grad():
+        joined = model.train()(*batch)
+        split = model.eval()(*batch)
+    for name in ("disorder", "ss3"):
+        torch.testing.assert_close(split[name], joined[name], rtol=0, atol=1e-6)
+
+
 def test_branch_survives_a_bundle_round_trip() -> None:
     spec = HeadSpec.from_dict(BRANCH)
     assert spec.branch == 4 and spec.to_dict()["branch"] == 4

@@ -84,6 +84,36 @@ class Head(nn.Module):
         """Features -> logits, row by row: (..., F) -> (..., C); per residue (L, B, F) or pooled (B, 2F)."""
         return self.net(features)
 
+    @property
+    def splits(self) -> bool:
+        """Whether :meth:`branch_logits` can split the first layer: the net is a dropout, then a linear layer."""
+        net = self.net
+        return (
+            isinstance(net, nn.Sequential)
+            and isinstance(net[0], nn.Dropout)
+            and isinstance(net[1], nn.Linear)
+        )
+
+    def branch_logits(
+        self,
+        feats: torch.Tensor,
+        front: torch.Tensor,
+        reverse: Callable[[torch.Tensor], torch.Tensor],
+        front_reversed: torch.Tensor | None = None,
+    ) -> torch.Tensor:
+        """In eval mode, a branch head's (L, B, C) logits on the shared (L, B, F) ``feats`` and its branch
+        over the (L, B, C') ``front`` features, as ``self(SeqRNN.with_branch(...))`` gives them, with the
+        first linear layer applied per input block (shared features, the branch's two directions) and
+        summed, the backward block reversed on the layer's few outputs. Why: joining and reversing the
+        branch's outputs cost more than its LSTM (protein-ss v3: 0.84 -> 0.91 of v1's speed in bf16)."""
+        assert self.branch is not None
+        first, rest = self.net[1], self.net[2:]  # net[0] is the dropout: off in eval mode
+        fwd, _ = self.branch["fwd"](front)
+        bwd, _ = self.branch["bwd"](reverse(front) if front_reversed is None else front_reversed)
+        n, width, w = feats.shape[-1], fwd.shape[-1], first.weight
+        x = nn.functional.linear(feats, w[:, :n], first.bias) + nn.functional.linear(fwd, w[:, n : n + width])
+        return rest(x + reverse(nn.functional.linear(bwd, w[:, n + width :])))
+
     # targets -------------------------------------------------------------------------------------
     def parse_target(self, fields: dict[str, str], keep: np.ndarray, mask: np.ndarray | None) -> np.ndarray:
         """One example's target from its label cells (``keep``: the residues encoded, ``mask``: scored)."""

@@ -222,15 +222,10 @@ class SeqRNN(nn.Module):
         stretch needs, :mod:`seqrnn.models.substitutions`)."""
         rows = max(1, FRONT_POSITIONS // x.shape[-1])
         if x.shape[0] > rows:
-            pieces = range(0, x.shape[0], rows)
+            piece = self.conv_front_channels_last
+            cut = (lambda t, i: None) if keep is None else (lambda t, i: t[i : i + rows])
             return torch.cat(
-                [
-                    self.conv_front_channels_last(
-                        x[i : i + rows], None if keep is None else keep[i : i + rows], padding
-                    )
-                    for i in pieces
-                ],
-                dim=1,
+                [piece(x[i : i + rows], cut(keep, i), padding) for i in range(0, len(x), rows)], 1
             )
         x = x.unsqueeze(2).contiguous(memory_format=torch.channels_last)
         keep = None if keep is None else keep.unsqueeze(2)
@@ -265,8 +260,8 @@ class SeqRNN(nn.Module):
         pooled: torch.Tensor | None = None
         for name, head in self.heads.items():
             if head.level == "residue":
-                if head.branch is not None and not self.training and _splits(head):
-                    logits = self.branch_logits(head, encoded)
+                if head.branch is not None and not self.training and head.splits:
+                    logits = head.branch_logits(feats, *encoded[2:])
                 else:
                     x = feats if head.branch is None else self.with_branch(head, feats, *encoded[2:])
                     logits = head(x)
@@ -291,29 +286,6 @@ class SeqRNN(nn.Module):
         assert head.branch is not None
         own = run_bidirectional(head.branch, front, reverse, backward=front_reversed)
         return torch.cat([feats, own.to(feats.dtype)], dim=-1)
-
-    def branch_logits(self, head: Head, encoded: Encoded) -> torch.Tensor:
-        """In eval mode, a branch head's (L, B, C) logits as ``head(with_branch(...))`` gives them, without
-        joining its inputs: the head's first linear layer is split by input block (shared features,
-        the branch's forward outputs, its backward outputs) and the three products summed, the backward
-        block reversed after the layer, on the layer's few output columns. Why: the joined
-        (L, B, 2H + 2 * branch) copy and the reversal of the branch's outputs cost more than the
-        branch's own LSTM (protein-ss's disorder head: 0.84 of v1's speed in bf16 with them, 0.91
-        without; fp32 0.93 and 0.96). Same values in fp32 up to summation order; bf16 rounds each
-        product before the sum (disorder probabilities within 0.003)."""
-        assert head.branch is not None
-        first, rest = head.net[1], head.net[2:]  # net[0] is the head's dropout: off in eval mode
-        n = encoded.feats.shape[-1]
-        front_reversed = encoded.front_reversed
-        if front_reversed is None:
-            front_reversed = encoded.reverse(encoded.front)
-        fwd, _ = head.branch["fwd"](encoded.front)
-        bwd, _ = head.branch["bwd"](front_reversed)
-        w, width = first.weight, fwd.shape[-1]
-        x = nn.functional.linear(encoded.feats, w[:, :n], first.bias)
-        x = x + nn.functional.linear(fwd, w[:, n : n + width])
-        x = x + encoded.reverse(nn.functional.linear(bwd, w[:, n + width :]))
-        return rest(x)
 
     def predict(self, tokens: torch.Tensor, lengths: torch.Tensor) -> dict[str, torch.Tensor]:
         """What prediction writes: each head's probabilities or values in original units, float32.
@@ -396,17 +368,6 @@ def _init_recurrent(module: nn.Module, cell: str, hidden: int) -> None:
             param.data.zero_()
             if cell == "lstm" and "bias_ih" in name:
                 param.data[hidden : 2 * hidden] = 1.0
-
-
-def _splits(head: Head) -> bool:
-    """Whether :meth:`SeqRNN.branch_logits` can split ``head``'s first layer: a dropout, then a linear layer."""
-    net = head.net
-    return (
-        isinstance(net, nn.Sequential)
-        and len(net) >= 2
-        and isinstance(net[0], nn.Dropout)
-        and isinstance(net[1], nn.Linear)
-    )
 
 
 def masked_mean_max(feats: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:

@@ -31,6 +31,7 @@ class Genome:
         import pyfaidx
 
         self.path = str(path)
+        self._last: tuple[tuple[str, int, int], tuple[str, bool]] | None = None  # fetch's last read
         if not Path(path).is_file():
             raise InputError("genome FASTA not found", source=self.path)
         _drop_index_that_does_not_fit(self.path)
@@ -135,7 +136,11 @@ class Genome:
 
     def fetch(self, contig: str, start: int, end: int) -> tuple[str, bool]:
         """Bases ``start:end`` (0-based, end exclusive) of ``contig``, upper case, padded with ``N``
-        outside the contig; and whether padding was needed."""
+        outside the contig; and whether padding was needed. The last read is kept: the ALTs of a
+        multi-allelic record or of a saturation run's position read the same bases one after another."""
+        key = (contig, start, end)
+        if self._last is not None and self._last[0] == key:
+            return self._last[1]
         size = self.length(contig)
         lo, hi = max(start, 0), min(end, size)
         text = self.fasta[contig][lo:hi] if hi > lo else ""
@@ -143,6 +148,7 @@ class Genome:
         padded = left > 0 or right > 0
         if padded:
             text = "N" * left + text + "N" * max(right, 0)
+        self._last = (key, (text, padded))
         return text, padded
 
 

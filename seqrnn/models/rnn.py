@@ -169,11 +169,7 @@ class SeqRNN(nn.Module):
         full = bool(mask.all())
         if len(self.convs):
             pool = self.config.conv_pool
-            # The channels-last path pays where conv1d is slow: few input channels (one-hot DNA, 4).
-            # Training, gradients and hooked convolutions (filter ablation) keep the modules' own path.
-            hooked = any(c._forward_hooks or c._forward_pre_hooks for c in self.convs)
-            fast = x.shape[-1] <= FEW_CHANNELS and not (torch.is_grad_enabled() or hooked)
-            run_front = self.conv_front_channels_last if fast else self._conv_front
+            run_front = self.front_end(x.shape[-1])
             x = run_front(x.transpose(1, 2), None if full else mask.unsqueeze(1))
             if pool > 1:
                 lengths = torch.div(lengths + pool - 1, pool, rounding_mode="floor")
@@ -195,13 +191,17 @@ class SeqRNN(nn.Module):
             x = x * mask.T.unsqueeze(-1).to(x.dtype)
         return Encoded(self.feature_dropout(x), mask, front, reverse, front_reversed)
 
-    def _conv_front(self, x: torch.Tensor, keep: torch.Tensor | None) -> torch.Tensor:
+    def _conv_front(
+        self, x: torch.Tensor, keep: torch.Tensor | None, padding: str | int = "same"
+    ) -> torch.Tensor:
         """(B, E, L) -> conv layers, ReLU, max-pool -> (L', B, C); ``keep`` (B, 1, L) zeroes padding
-        before each convolution (None: full-length rows, nothing to zero)."""
+        before each convolution (None: full-length rows, nothing to zero). ``padding=0``: as
+        :meth:`conv_front_channels_last`'s."""
         for conv in self.convs:
             # The mask in the activations' dtype: a float32 mask would promote bf16 activations to
             # float32 (a copy there and back), with the same values.
-            x = torch.relu(conv(x if keep is None else x * keep.to(x.dtype)))
+            x = x if keep is None else x * keep.to(x.dtype)
+            x = torch.relu(conv(x) if padding == "same" else nn.functional.conv1d(x, conv.weight, conv.bias))
         if keep is not None:
             x = x * keep.to(x.dtype)
         pool = self.config.conv_pool
@@ -209,6 +209,14 @@ class SeqRNN(nn.Module):
             # ReLU outputs are >= 0 and padding is 0, so padding never wins a max over real positions.
             x = nn.functional.max_pool1d(x, pool, pool, ceil_mode=True)
         return x.permute(2, 0, 1)
+
+    def front_end(self, channels: int) -> Callable[..., torch.Tensor]:
+        """The conv front end a batch of ``channels`` input channels takes: channels-last
+        (:meth:`conv_front_channels_last`) where conv1d is slow, few input channels (one-hot DNA: 4);
+        training, gradients and hooked convolutions (filter ablation) keep the modules' own path."""
+        hooked = any(c._forward_hooks or c._forward_pre_hooks for c in self.convs)
+        fast = channels <= FEW_CHANNELS and not (torch.is_grad_enabled() or hooked)
+        return self.conv_front_channels_last if fast else self._conv_front
 
     def conv_front_channels_last(
         self, x: torch.Tensor, keep: torch.Tensor | None, padding: str | int = "same"

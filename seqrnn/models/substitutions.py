@@ -3,9 +3,10 @@ the alternative computed from the reference's own work (what variant scoring nee
 
 ``model`` is a :class:`~seqrnn.models.rnn.SeqRNN` (typed as a module here: this module sits below it).
 
-Shapes (G = pairs, L = window length, P = ``conv_pool``, T = ceil(L / P) pooled steps, C = front
-channels, H = hidden):
-    ref, alt (G, L) int64 tokens, full length (no padding), equal outside a span of positions
+Shapes (R = references, G = alternatives, L = window length, P = ``conv_pool``, T = ceil(L / P)
+pooled steps, C = front channels, H = hidden):
+    ref (R, L), alt (G, L) int64 tokens, full length (no padding); owner (G,) the reference row of each
+    alternative, which equals it outside a span of positions
     -> front features (T, G, C): the alternative's recomputed only in the pooled steps [ta, tb] that
        the changed positions reach through the convolution (an SNV in the middle of a 101-bp window
        with k = 19, P = 8: 3 of 13 steps, 24 of 101 convolution outputs)
@@ -13,7 +14,8 @@ channels, H = hidden):
        windows from there on, the backward direction the reference's steps (tb, T) once and both
        windows from there back (an SNV as above: 16 of 26 steps for the alternative)
     -> higher layers, pooling and heads on both windows as :meth:`SeqRNN.forward` runs them
-    -> per sequence-level head (G, C) for the reference and the alternative, as :meth:`SeqRNN.predict`.
+    -> per sequence-level head (R, C) for the references and (G, C) for the alternatives, as
+       :meth:`SeqRNN.predict` gives them.
 
 The results are those of two :meth:`SeqRNN.predict` calls up to float rounding: the recurrent kernel
 is the same, started from the state the reference reached where the windows start to differ.
@@ -38,6 +40,7 @@ def takes_pairs(model: nn.Module) -> bool:
         and not model.training
         and not torch.is_grad_enabled()
         and len(model.convs) <= 1
+        and not any(c._forward_hooks or c._forward_pre_hooks for c in model.convs)  # filter ablation
         and all(h.level != "residue" for h in heads.values())
     )
 
@@ -128,16 +131,16 @@ def _front(model: nn.Module, tokens: torch.Tensor, s: int, e: int) -> torch.Tens
     length = tokens.shape[1]
     if not len(model.convs):
         return model.embed(tokens[:, s:e]).transpose(0, 1)
+    run_front = model.front_end(model.embed.embedding_dim)  # the path SeqRNN.forward takes
     if (s, e) == (0, length):
-        return model.conv_front_channels_last(model.embed(tokens).transpose(1, 2), None)
+        return run_front(model.embed(tokens).transpose(1, 2), None)
     k = model.convs[0].kernel_size[0]
     left = (k - 1) // 2
     a, b = s - left, e + k - 1 - left  # inputs [a, b) give outputs [s, e) without padding
     if a < 0 or b > length:
         tokens = nn.functional.pad(tokens, (max(-a, 0), max(b - length, 0)))
         a, b = a + max(-a, 0), b + max(-a, 0)
-    x = model.embed(tokens[:, a:b]).transpose(1, 2)  # (g, E, b - a)
-    return model.conv_front_channels_last(x, None, padding=0)
+    return run_front(model.embed(tokens[:, a:b]).transpose(1, 2), None, padding=0)  # (g, E, b - a) in
 
 
 def _features(

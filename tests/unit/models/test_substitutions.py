@@ -65,8 +65,9 @@ POSITIONS = [[20], [20], [0], [WIDTH - 1], [3, 4, 5], [18, 30], [], [20], [1], [
         {"conv_pool": 1},
         {"conv_channels": 0},
         {"conv_kernel": 6, "conv_pool": 3},  # even kernel: "same" pads one more on the right
+        {"input": "embedding", "embed_dim": 24},  # wide input: the conv1d front end
     ],
-    ids=["lstm", "gru", "two-layers", "no-pool", "no-conv", "even-kernel"],
+    ids=["lstm", "gru", "two-layers", "no-pool", "no-conv", "even-kernel", "embedding"],
 )
 def test_pairs_equal_two_full_passes(config: dict) -> None:
     model = dna_model(**config)

@@ -57,7 +57,7 @@ def molecules(data: Path, n: int, out: Path) -> Path:
 # figure is that command's alone (RUSAGE_CHILDREN here would be the maximum over all earlier runs).
 WRAPPER = (
     "import resource, subprocess, sys; subprocess.run(sys.argv[1:], check=True, stdout=subprocess.DEVNULL); "
-    "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)"
+    "u = resource.getrusage(resource.RUSAGE_CHILDREN); print(u.ru_utime + u.ru_stime, u.ru_maxrss)"
 )
 
 
@@ -67,8 +67,9 @@ def timed(args: list[str]) -> dict:
         [sys.executable, "-c", WRAPPER, SEQRNN, *args], check=True, capture_output=True, text=True
     )
     seconds = time.perf_counter() - t0
+    cpu, rss = done.stdout.split()[-2:]
     return {"command": "seqrnn " + " ".join(args), "seconds": round(seconds, 1),
-            "peak_rss_mb": round(int(done.stdout.split()[-1]) / 1024)}  # fmt: skip
+            "cpu_seconds": round(float(cpu), 1), "peak_rss_mb": round(int(rss) / 1024)}  # fmt: skip
 
 
 def main() -> None:
@@ -104,10 +105,16 @@ def main() -> None:
     results = json.loads(args.json.read_text()) if args.json.exists() else {}
     for k, (name, command, n) in enumerate(plan):
         run = timed(["predict", *command, "-o", str(args.work / f"{args.only or 'all'}{k}.h5"), *common])
-        run.update(n=n, threads=args.threads, sequences_per_second=round(n / run["seconds"], 1))
+        run.update(
+            n=n,
+            threads=args.threads,
+            sequences_per_second=round(n / run["seconds"], 1),
+            sequences_per_cpu_second=round(n / run["cpu_seconds"], 1),
+        )
         results[name] = run
         print(
-            f"{name}: {n} in {run['seconds']} s = {run['sequences_per_second']}/s, peak {run['peak_rss_mb']} MB"
+            f"{name}: {n} in {run['seconds']} s = {run['sequences_per_second']}/s"
+            f" ({run['sequences_per_cpu_second']} per CPU-s), peak {run['peak_rss_mb']} MB"
         )
         args.json.write_text(json.dumps(results, indent=1) + "\n")
 

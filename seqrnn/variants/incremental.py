@@ -63,7 +63,7 @@ def pair_scores(
         views.append((encoder.reverse_complement(refs), encoder.reverse_complement(alts)))
     tune_allocator()
     bf16 = resolve_precision(options.precision, device) == "bf16"
-    out: dict[str, list[np.ndarray]] = {}
+    out: dict[str, np.ndarray] = {}
     # Budget: the reference windows (one per view) of a batch; their alternatives' recomputed stretch is
     # a fraction of a window each. Pairs sharing a reference (numbered in order of first use) stay together.
     per_ref = len(views) * refs.shape[1]
@@ -81,12 +81,14 @@ def pair_scores(
     for future in futures:
         future.result()
     release_free_memory()  # once per chunk: keeps resident memory flat
-    for result in results:
+    # Batches hold pairs by reference number, so a pair whose REF window came up earlier in the chunk
+    # sits in an earlier batch: each batch's rows go back to its pairs' places.
+    for idx, result in zip(batches, results, strict=True):
         for key, value in result.items():
-            out.setdefault(key, []).append(value)
-    ref_out = {head: np.concatenate(out[f"ref/{head}"]) for head in model.heads}
-    alt_out = {head: np.concatenate(out[f"alt/{head}"]) for head in model.heads}
-    return ref_out, alt_out
+            if key not in out:
+                out[key] = np.empty((len(pairs), *value.shape[1:]), dtype=value.dtype)
+            out[key][idx] = value
+    return {h: out[f"ref/{h}"] for h in model.heads}, {h: out[f"alt/{h}"] for h in model.heads}
 
 
 def _run(

@@ -25,3 +25,39 @@ def test_rows_padded_and_dropped(monkeypatch) -> None:
     assert seen == [(8, 16)]  # 5 -> 8 REF rows; 7 + 3 dummies -> 16 ALT rows
     np.testing.assert_array_equal(into["ref/h"][:, 0], refs[owner, 0])
     np.testing.assert_array_equal(into["alt/h"][:, 0], alts[:, 0] + 100 * owner)
+
+
+def test_pairs_come_back_in_their_order(monkeypatch) -> None:
+    """A REF window seen again later in the chunk (a repeat, an unsorted VCF) puts that pair in an
+    earlier batch than its neighbours: every pair still gets its own scores."""
+    from seqrnn.inference.engine import BatchRunner, PredictOptions
+
+    def fake_pairs(net, ref, alt, owner):
+        return {"h": ref[:, :1].float()}, {"h": alt[:, :1].float()}
+
+    monkeypatch.setattr(incremental, "predict_pairs", fake_pairs)
+    monkeypatch.setattr(incremental, "takes_pairs", lambda net: True)
+
+    class Encoder:
+        def encode_rows(self, texts):
+            return np.array([[int(t)] * 3 for t in texts], dtype=np.int16)
+
+    class Bundle:
+        members = None
+        model = None
+        encoder = Encoder()
+
+        def views(self, n):
+            return None, 1
+
+    class Model:
+        bundle = Bundle()
+        heads = {"h": ("sequence_classification", ["0"])}
+
+    refs = [str(i % 40) for i in range(60)]  # pairs 40..59 reuse the REFs of pairs 0..19
+    pairs = [(r, str(100 + i)) for i, r in enumerate(refs)]
+    options = PredictOptions(batch_tokens=3 * 16, batch_size=512)  # 16 REF windows per batch
+    with BatchRunner(1, torch.device("cpu")) as runner:
+        ref_out, alt_out = incremental.pair_scores(Model(), pairs, options, torch.device("cpu"), runner)
+    np.testing.assert_array_equal(ref_out["h"][:, 0], [float(r) for r in refs])
+    np.testing.assert_array_equal(alt_out["h"][:, 0], np.arange(100, 160, dtype=np.float32))

@@ -133,7 +133,8 @@ def score_pairs(
 ) -> dict[str, np.ndarray]:
     """``{"<head>/<score>": (n, C) float32}`` for one model over one chunk's window pairs."""
     done = [i for i, p in enumerate(pairs) if p is not None]
-    scores = _scored_pairs(model, [pairs[i] for i in done], options, device, runner) if done else None  # type: ignore[misc]
+    kept = [p for p in pairs if p is not None]
+    scores = _scored_pairs(model, kept, options, device, runner) if kept else None
     out: dict[str, np.ndarray] = {}
     for head, (kind, classes) in model.heads.items():
         full = {s: np.full((len(pairs), len(classes)), np.nan, dtype=np.float32) for s in ("ref", "alt")}

@@ -210,12 +210,16 @@ class SeqRNN(nn.Module):
             x = nn.functional.max_pool1d(x, pool, pool, ceil_mode=True)
         return x.permute(2, 0, 1)
 
+    @property
+    def convs_hooked(self) -> bool:
+        """Whether a convolution has forward hooks (filter ablation): they need the modules' own calls."""
+        return any(c._forward_hooks or c._forward_pre_hooks for c in self.convs)
+
     def front_end(self, channels: int) -> Callable[..., torch.Tensor]:
         """The conv front end a batch of ``channels`` input channels takes: channels-last
         (:meth:`conv_front_channels_last`) where conv1d is slow, few input channels (one-hot DNA: 4);
         training, gradients and hooked convolutions (filter ablation) keep the modules' own path."""
-        hooked = any(c._forward_hooks or c._forward_pre_hooks for c in self.convs)
-        fast = channels <= FEW_CHANNELS and not (torch.is_grad_enabled() or hooked)
+        fast = channels <= FEW_CHANNELS and not (torch.is_grad_enabled() or self.convs_hooked)
         return self.conv_front_channels_last if fast else self._conv_front
 
     def conv_front_channels_last(

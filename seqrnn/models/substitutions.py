@@ -40,7 +40,7 @@ def takes_pairs(model: nn.Module) -> bool:
         and not model.training
         and not torch.is_grad_enabled()
         and len(model.convs) <= 1
-        and not any(c._forward_hooks or c._forward_pre_hooks for c in model.convs)  # filter ablation
+        and not model.convs_hooked  # filter ablation runs through SeqRNN.forward
         and all(h.level != "residue" for h in heads.values())
     )
 

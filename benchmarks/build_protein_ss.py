@@ -2,8 +2,8 @@
 ``protein-ss`` version (earlier versions stay by name, ``protein-ss-v1``, ``protein-ss-v2``) or the
 separately named ``protein-ss-fast``.
 
-    python benchmarks/build_protein_ss.py runs/protein_ss_v3/model.pt --version 3 \\
-        --data ../shared/data/protein_ss/netsurfp2 --json docs/results/protein_ss_v3_card.json
+    python benchmarks/build_protein_ss.py runs/protein_ss_v4/model.pt --version 4 \\
+        --data ../shared/data/protein_ss/netsurfp2 --json docs/results/protein_ss_v4_card.json
     python benchmarks/build_protein_ss.py runs/student224/model.pt --name protein-ss-fast --version 1 \\
         --json docs/results/protein_ss_fast_card.json
 
@@ -100,7 +100,12 @@ def recipe_of(bundle: Any) -> str:
     parts.insert(0, start)
     parts.insert(1, f"seed {config.get('seed')}")
     if train.get("freeze"):
-        parts.append(f"frozen: {', '.join(train['freeze'])} (only the new head trains)")
+        trains_heads_only = any(f in ("rnn", "heads.ss8") for f in train["freeze"])
+        frozen = f"frozen: {', '.join(train['freeze'])}"
+        parts.append(frozen + (" (only the new head trains)" if trains_heads_only else " (the rest trains)"))
+    if train.get("distill_from"):
+        teachers = ", ".join(train["distill_from"])
+        parts.append(f"ss8/ss3 distilled from {teachers} (weight {train.get('distill_weight', 0.5)})")
     parts += [f"{h['name']} head hidden layer {h['hidden']}" for h in config["heads"] if h.get("hidden")]
     parts += [
         f"{h['name']} head with its own BiLSTM {h['branch']} over the convolution features"
@@ -177,7 +182,7 @@ def card(
         "limits": "single-sequence accuracy is well below alignment- or language-model-based predictors "
         "(ProtT5 ~86 Q3 on CB513); rare states G, I, B are seldom predicted; the disorder head learned "
         "crystallographic missing residues, which under-calls long intrinsically disordered regions",
-        "versions": versions_note(name, version, same_ss),
+        "versions": versions_note(name, version, same_ss, "distilled from" in recipe),
         "reproduce": f"python benchmarks/protein_ss.py --model {name}; "
         f"python benchmarks/disorder.py --model {name}",
         "rebuild": f"seqrnn train {config} (see docs/benchmarks.md), then "
@@ -185,7 +190,7 @@ def card(
     }
 
 
-def versions_note(name: str, version: int, same_ss: bool) -> str:
+def versions_note(name: str, version: int, same_ss: bool, distilled: bool = False) -> str:
     """What the card says about the other protein models."""
     if name != "protein-ss":
         return (
@@ -196,6 +201,9 @@ def versions_note(name: str, version: int, same_ss: bool) -> str:
     how = (
         f"v{version}'s ss8 and ss3 outputs are v1's exactly (v1's weights, frozen: only the disorder head is new)"
         if same_ss
+        else f"v{version} fine-tuned v1's top layer with v1 as its ss8/ss3 teacher: its SS calls differ from "
+        "v1's on a few residues, its Q3/Q8 within paired-bootstrap noise of v1's (docs/benchmarks.md)"
+        if distilled
         else f"v{version} is a different network, so its ss8 and ss3 calls differ from v1's residue by residue"
     )
     return f"earlier versions stay available by name ({earlier}); {how}"
@@ -209,7 +217,7 @@ def main() -> None:
     ap.add_argument("--json", type=Path, help="write the figures here too")
     ap.add_argument("--name", default="protein-ss", choices=["protein-ss", "protein-ss-fast"])
     ap.add_argument("--version", type=int, default=2, help="the version this build becomes")
-    ap.add_argument("--config", default="configs/protein_ss_v3.yaml", help="what the card says to train")
+    ap.add_argument("--config", default="configs/protein_ss_v4.yaml", help="what the card says to train")
     ap.add_argument("--speed", help="the card's speed line (benchmarks/performance.py --compare, same run)")
     ap.add_argument(
         "--threshold",

@@ -4,6 +4,7 @@
     python benchmarks/disorder.py --model runs/protein_ss_v2/model.pt --threads 1 2 \
         --json docs/results/disorder_anchor.json                      # seqrnn beside metapredict
     python benchmarks/disorder.py --model runs/protein_ss_v2/model.pt --no-metapredict
+    python benchmarks/disorder.py --model protein-ss --bootstrap 1000   # + chain-resampled differences
 
 Label: a residue is *disordered* where the set's ``disorder`` column is 0.0 (unresolved in the
 structure), *ordered* where it is 1.0; every residue of every chain is scored (no ``cb513_mask``).
@@ -132,10 +133,12 @@ def score_tool(
     sets: dict[str, tuple[Chains, list[np.ndarray]]],
     threads: Sequence[int],
     rounds: int = 3,
-) -> dict[str, Any]:
+) -> tuple[dict[str, Any], dict[str, list[np.ndarray]]]:
     """Metrics per set (from the first round's scores) and, per thread count, the prediction time of
-    ``rounds`` rounds after a warm-up call (residues/s over the median round)."""
+    ``rounds`` rounds after a warm-up call (residues/s over the median round); and the per-chain scores
+    of each set."""
     result: dict[str, Any] = {**info, "sets": {}}
+    per_chain: dict[str, list[np.ndarray]] = {}
     for name, (chains, labels) in sets.items():
         timings: dict[str, Any] = {}
         scores: list[np.ndarray] = []
@@ -154,6 +157,7 @@ def score_tool(
                 "seconds": [round(t, 2) for t in seconds],
                 "residues_per_s": round(residues / median),  # over the median round
             }
+        per_chain[name] = scores
         y = np.concatenate(labels)
         s = np.concatenate(scores)
         if s.size != y.size:
@@ -169,7 +173,38 @@ def score_tool(
             "called_disordered": int((s >= info["threshold"]).sum()),
             "timing": timings,
         }
-    return result
+    return result, per_chain
+
+
+def paired_bootstrap(
+    labels: list[np.ndarray],
+    a: list[np.ndarray],
+    b: list[np.ndarray],
+    thresholds: tuple[float, float],
+    resamples: int,
+) -> dict[str, Any]:
+    """AUROC and MCC (each tool at its own threshold) of ``b`` minus ``a`` over the set's chains, and the
+    2.5-97.5 percentile interval over ``resamples`` resamples of whole chains with replacement (seeded):
+    residues of one chain are not independent, and a small set's figures rest on a few chains."""
+    rng = np.random.default_rng(0)
+
+    def diff(idx: np.ndarray) -> tuple[float, float]:
+        y = np.concatenate([labels[i] for i in idx])
+        sa = np.concatenate([a[i] for i in idx])
+        sb = np.concatenate([b[i] for i in idx])
+        return (
+            binary_auroc(y, sb) - binary_auroc(y, sa),
+            mcc(y, sb >= thresholds[1]) - mcc(y, sa >= thresholds[0]),
+        )
+
+    whole = diff(np.arange(len(labels)))
+    boots = np.asarray([diff(rng.integers(0, len(labels), len(labels))) for _ in range(resamples)])
+    lo, hi = np.nanpercentile(boots, [2.5, 97.5], axis=0)
+    return {
+        "auroc": {"difference": round(whole[0], 4), "ci95": [round(lo[0], 4), round(hi[0], 4)]},
+        "mcc": {"difference": round(whole[1], 4), "ci95": [round(lo[1], 4), round(hi[1], 4)]},
+        "resamples": resamples,
+    }
 
 
 def main() -> None:
@@ -181,6 +216,13 @@ def main() -> None:
     parser.add_argument("--threads", type=int, nargs="+", default=[1], help="torch thread counts to time")
     parser.add_argument("--rounds", type=int, default=3, help="timed rounds per set and thread count")
     parser.add_argument("--precision", choices=["fp32", "bf16"], default="fp32", help="seqrnn model only")
+    parser.add_argument(
+        "--bootstrap",
+        type=int,
+        default=0,
+        metavar="N",
+        help="with --model and metapredict: N chain resamples for the AUROC and MCC differences",
+    )
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
     torch.set_num_threads(args.threads[0])
@@ -195,8 +237,19 @@ def main() -> None:
         "torch": torch.__version__,
         "cpu_cores": os.cpu_count(),
         "load_average_before": [round(x, 2) for x in os.getloadavg()],  # other jobs slow the timings
-        "tools": [score_tool(info, predict, sets, args.threads, args.rounds) for info, predict in tools],
+        "tools": [],
     }
+    scores = []
+    for info, predict in tools:
+        result, per_chain = score_tool(info, predict, sets, args.threads, args.rounds)
+        results["tools"].append(result)
+        scores.append(per_chain)
+    if args.bootstrap and len(tools) == 2:  # metapredict, then the seqrnn model
+        thresholds = (tools[0][0]["threshold"], tools[1][0]["threshold"])
+        results["seqrnn_minus_metapredict"] = {
+            name: paired_bootstrap(labels, scores[0][name], scores[1][name], thresholds, args.bootstrap)
+            for name, (_chains, labels) in sets.items()
+        }
     print("| tool | set | residues | disordered | AUROC | AUPRC | MCC @ thr | residues/s (threads) |")
     print("|---|---|---|---|---|---|---|---|")
     for tool in results["tools"]:
@@ -207,6 +260,12 @@ def main() -> None:
                 f"| {label} | {name} | {r['residues']:,} | {100 * r['disordered'] / r['residues']:.1f}% | "
                 f"{r['auroc']:.3f} | {r['auprc']:.3f} | {r['mcc']:.3f} @ {tool['threshold']:.3g} | {speed} |"
             )
+    for name, r in results.get("seqrnn_minus_metapredict", {}).items():
+        print(
+            f"{name}: seqrnn - metapredict AUROC {r['auroc']['difference']:+.3f} "
+            f"(95% CI {r['auroc']['ci95'][0]:+.3f} to {r['auroc']['ci95'][1]:+.3f}), MCC "
+            f"{r['mcc']['difference']:+.3f} (95% CI {r['mcc']['ci95'][0]:+.3f} to {r['mcc']['ci95'][1]:+.3f})"
+        )
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(results, indent=1) + "\n")

@@ -1,13 +1,17 @@
-"""Is a candidate's validation gain over a reference model real? A paired bootstrap over chains.
+"""Is a candidate's gain (or loss) against a reference model real? A paired bootstrap over chains.
 
     python benchmarks/paired_bootstrap.py protein-ss-v1 runs/v2c/model.pt runs/protein_ss_v2/model.pt \\
         --split runs/v2a/split.tsv --json docs/results/protein_ss_bootstrap.json
+    python benchmarks/paired_bootstrap.py protein-ss-v1 protein-ss --split runs/protein_ss_v4/split.tsv \\
+        --test-data ../shared/data/protein_ss/netsurfp2 --json docs/results/protein_ss_v4_bootstrap.json
 
-Every model predicts the validation records of ``--split`` (resolved residues, as in training). Per
-chain and head (``ss8``, ``ss3``) the number of correctly predicted residues is counted; chains are then
-resampled with replacement (``--resamples``, seeded) and the accuracy difference candidate - reference
-recomputed on each resample. Reported: the difference on the whole split and its 2.5-97.5 percentile
-interval. Residues of one chain are not independent, so chains, not residues, are resampled.
+Every model predicts the validation records of ``--split`` (resolved residues, as in training) and, with
+``--test-data``, each test set of ``benchmarks/protein_ss.py`` (CB513 with its ``cb513_mask``, TS115,
+CASP12). Per chain and head (``ss8``, ``ss3``) the number of correctly predicted residues is counted;
+chains are then resampled with replacement (``--resamples``, seeded) and the accuracy difference
+candidate - reference recomputed on each resample. Reported per set: the difference on the whole set
+and its 2.5-97.5 percentile interval. Residues of one chain are not independent, so chains, not
+residues, are resampled.
 """
 
 from __future__ import annotations
@@ -23,9 +27,11 @@ import torch
 from seqrnn.encoding.examples import prepare_example
 from seqrnn.inference.engine import PredictOptions
 from seqrnn.inference.evaluate import predict_with_targets
+from seqrnn.io.formats import read_records
 from seqrnn.models.bundle import load_bundle
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from protein_ss import SETS
 from soup import validation_records
 
 HEADS = ("ss8", "ss3")
@@ -49,36 +55,53 @@ def correct_per_chain(model: str, records: list, masks: list[str]) -> dict[str, 
     return out
 
 
+def compare(reference: str, candidates: list[str], records: list, masks: list[str], resamples: int) -> dict:
+    """Per candidate and head: the accuracy difference candidate - reference on ``records`` and its 95%
+    interval over chain resamples (the same resamples for every candidate)."""
+    ref = correct_per_chain(reference, records, masks)
+    rng = np.random.default_rng(0)
+    picks = rng.integers(0, len(records), size=(resamples, len(records)))
+    results: dict = {"chains": len(records), "candidates": {}}
+    for cand in candidates:
+        counts = correct_per_chain(cand, records, masks)
+        row = {}
+        for h in HEADS:
+            a, b = ref[h], counts[h]
+            if not np.array_equal(a[:, 1], b[:, 1]):
+                raise SystemExit(f"{cand}: scored other residues than {reference}")
+            diff = (b[:, 0].sum() - a[:, 0].sum()) / a[:, 1].sum()
+            boot = (b[picks, 0].sum(1) - a[picks, 0].sum(1)) / a[picks, 1].sum(1)
+            lo, hi = np.percentile(boot, [2.5, 97.5])
+            row[h] = {"difference": float(diff), "ci95": [float(lo), float(hi)]}
+        results["candidates"][cand] = row
+    return results
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("reference")
     ap.add_argument("candidates", nargs="+")
     ap.add_argument("--split", type=Path, required=True)
+    ap.add_argument("--test-data", type=Path, help="folder of the CB513, TS115 and CASP12 CSV files")
     ap.add_argument("--resamples", type=int, default=2000)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--json", type=Path)
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
-    records = validation_records(args.split)
-    ref = correct_per_chain(args.reference, records, ["disorder"])
-    rng = np.random.default_rng(0)
-    picks = rng.integers(0, len(records), size=(args.resamples, len(records)))
-    results: dict = {"reference": args.reference, "chains": len(records), "candidates": {}}
-    for cand in args.candidates:
-        counts = correct_per_chain(cand, records, ["disorder"])
-        row = {}
-        for h in HEADS:
-            a, b = ref[h], counts[h]
-            if not np.array_equal(a[:, 1], b[:, 1]):
-                raise SystemExit(f"{cand}: scored other residues than {args.reference}")
-            diff = (b[:, 0].sum() - a[:, 0].sum()) / a[:, 1].sum()
-            boot = (b[picks, 0].sum(1) - a[picks, 0].sum(1)) / a[picks, 1].sum(1)
-            lo, hi = np.percentile(boot, [2.5, 97.5])
-            row[h] = {"difference": float(diff), "ci95": [float(lo), float(hi)]}
-            print(
-                f"{cand} - {args.reference} {h}: {100 * diff:+.2f} points (95% CI {100 * lo:+.2f} to {100 * hi:+.2f})"
-            )
-        results["candidates"][cand] = row
+    sets = {"validation": (validation_records(args.split), ["disorder"])}
+    if args.test_data:
+        sets |= {name: (list(read_records(args.test_data / f)), masks) for name, (f, masks) in SETS.items()}
+    results: dict = {"reference": args.reference, "sets": {}}
+    for name, (records, masks) in sets.items():
+        result = compare(args.reference, args.candidates, records, masks, args.resamples)
+        results["sets"][name] = result
+        for cand, row in result["candidates"].items():
+            for h, r in row.items():
+                lo, hi = r["ci95"]
+                print(
+                    f"{name}: {cand} - {args.reference} {h}: {100 * r['difference']:+.2f} points "
+                    f"(95% CI {100 * lo:+.2f} to {100 * hi:+.2f})"
+                )
     if args.json:
         args.json.write_text(json.dumps(results, indent=1) + "\n")
 

@@ -75,9 +75,11 @@ def test_wheel_in_a_fresh_venv(tmp_path: Path) -> None:
         "seqrnn/models/pretrained/protein-ss-v1.pt",
         "seqrnn/models/pretrained/protein-ss-v2.pt",
         "seqrnn/models/pretrained/protein-ss-v3.pt",
+        "seqrnn/models/pretrained/protein-ss-v4.pt",
         "seqrnn/models/pretrained/protein-ss-fast-v1.pt",
         "seqrnn/resources/configs/protein_ss_v2.yaml",
         "seqrnn/resources/configs/protein_ss_v3.yaml",
+        "seqrnn/resources/configs/protein_ss_v4.yaml",
         "seqrnn/resources/configs/protein_ss_fast.yaml",
     ):
         assert shipped in names, shipped
@@ -95,7 +97,7 @@ def test_wheel_in_a_fresh_venv(tmp_path: Path) -> None:
     run([seqrnn, "predict", "-m", "protein-ss", "small.fasta", "-o", "small.h5", "-q"], work)
     with h5py.File(work / "small.h5") as f:
         assert list(f["ids"].asstr()[:]) == ["short", "other"]
-        assert f.attrs["model_version"] == "3" and "disorder" in f["residue"]
+        assert f.attrs["model_version"] == "4" and "disorder" in f["residue"]
 
     listed = run([seqrnn, "configs"], work).stdout
     assert "example_protein" in listed and "moleculenet/esol" in listed

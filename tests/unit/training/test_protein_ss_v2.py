@@ -13,6 +13,7 @@ from seqrnn.cli.main import main
 from seqrnn.resources import config_names, config_path
 from seqrnn.resources.synthetic import protein_ss_rows, write_table
 from seqrnn.training.config import load_config
+from tests.unit.training.briefly import train_briefly
 
 
 def test_v2_config_loads_and_is_listed(capsys: pytest.CaptureFixture[str]) -> None:
@@ -33,21 +34,7 @@ def test_v2_config_loads_and_is_listed(capsys: pytest.CaptureFixture[str]) -> No
 @pytest.fixture(scope="module")
 def v2_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The v2 config trained for one step from the built-in protein-ss on a tiny NetSurfP-like CSV."""
-    root = tmp_path_factory.mktemp("v2")
-    # Synthetic chains: space-separated per-residue lists; disorder 0.0 at the first two residues.
-    data = write_table(protein_ss_rows(24, seed=5, max_len=50), root / "train.csv")
-    sets = [
-        f"data.train={data}",
-        "data.valid_fraction=0.2",
-        f"output_dir={root / 'run'}",
-        "train.epochs=1",
-        "train.max_steps_per_epoch=1",
-        "train.threads=1",
-        "train.crop_length=40",
-    ]
-    args = ["train", str(config_path("protein_ss_v2")), "-q"]
-    assert main([*args, *(x for s in sets for x in ("--set", s))]) == 0
-    return root / "run" / "model.pt"
+    return train_briefly("protein_ss_v2", tmp_path_factory.mktemp("v2"))
 
 
 def test_v2_trains_and_writes_disorder(

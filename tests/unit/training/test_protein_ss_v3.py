@@ -8,11 +8,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from seqrnn.cli.main import main
 from seqrnn.models.bundle import load_bundle
 from seqrnn.resources import config_names, config_path
-from seqrnn.resources.synthetic import protein_ss_rows, write_table
 from seqrnn.training.config import load_config
+from tests.unit.training.briefly import train_briefly
 
 
 def test_v3_config_loads_with_a_disorder_branch() -> None:
@@ -25,20 +24,8 @@ def test_v3_config_loads_with_a_disorder_branch() -> None:
 
 
 def test_v3_trains_its_branch_and_keeps_v1s_secondary_structure(tmp_path: Path) -> None:
-    data = write_table(protein_ss_rows(24, seed=5, max_len=50), tmp_path / "train.csv")
-    sets = [
-        f"data.train={data}",
-        "data.valid_fraction=0.2",
-        f"output_dir={tmp_path / 'run'}",
-        "train.epochs=1",
-        "train.max_steps_per_epoch=1",
-        "train.threads=1",
-        "train.crop_length=40",
-        "train.precision=fp32",
-    ]
-    args = ["train", str(config_path("protein_ss_v3")), "-q"]
-    assert main([*args, *(x for s in sets for x in ("--set", s))]) == 0
-    trained = load_bundle(tmp_path / "run" / "model.pt")
+    model = train_briefly("protein_ss_v3", tmp_path, extra=("train.precision=fp32",))
+    trained = load_bundle(model)
     assert trained.model.heads["disorder"].branch is not None
     v1 = load_bundle("protein-ss-v1").model.state_dict()
     new = trained.model.state_dict()
@@ -49,7 +36,7 @@ def test_v3_trains_its_branch_and_keeps_v1s_secondary_structure(tmp_path: Path) 
     fasta = tmp_path / "in.fa"
     fasta.write_text(">a\nMKTAYIAKQRQISFVKSHFSRQ\n")
     a = seqrnn.predict(fasta, model="protein-ss-v1", precision="fp32", threads=1)
-    b = seqrnn.predict(fasta, model=str(tmp_path / "run" / "model.pt"), precision="fp32", threads=1)
+    b = seqrnn.predict(fasta, model=str(model), precision="fp32", threads=1)
     np.testing.assert_array_equal(a[0]["ss3"], b[0]["ss3"])
     assert b[0]["disorder"].shape == (22, 2)
     with pytest.raises(KeyError):

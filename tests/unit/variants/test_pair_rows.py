@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import numpy as np
 import torch
 
@@ -52,7 +54,7 @@ def test_pairs_come_back_in_their_order(monkeypatch) -> None:
 
     class Model:
         bundle = Bundle()
-        heads = {"h": ("sequence_classification", ["0"])}
+        heads: ClassVar[dict] = {"h": ("sequence_classification", ["0"])}
 
     refs = [str(i % 40) for i in range(60)]  # pairs 40..59 reuse the REFs of pairs 0..19
     pairs = [(r, str(100 + i)) for i, r in enumerate(refs)]

@@ -138,6 +138,7 @@ def card(
     name: str = "protein-ss",
     version: int = 2,
     config: str = "configs/protein_ss_v2.yaml",
+    distilled: bool = False,
 ) -> dict[str, Any]:
     """The model card stored in the bundle (``seqrnn info`` prints it)."""
     anchor = {}
@@ -182,7 +183,7 @@ def card(
         "limits": "single-sequence accuracy is well below alignment- or language-model-based predictors "
         "(ProtT5 ~86 Q3 on CB513); rare states G, I, B are seldom predicted; the disorder head learned "
         "crystallographic missing residues, which under-calls long intrinsically disordered regions",
-        "versions": versions_note(name, version, same_ss, "distilled from" in recipe),
+        "versions": versions_note(name, version, same_ss, distilled),
         "reproduce": f"python benchmarks/protein_ss.py --model {name}; "
         f"python benchmarks/disorder.py --model {name}",
         "rebuild": f"seqrnn train {config} (see docs/benchmarks.md), then "
@@ -252,7 +253,8 @@ def main() -> None:
     new = load_bundle(target).model.state_dict()
     same_ss = all(torch.equal(old[k], new[k]) for k in old)
     cut = source.model.heads["disorder"].spec.threshold or 0.5
-    meta["card"] = card(figures, fp32, recipe, same_ss, cut, args.name, args.version, args.config)
+    distilled = any(b.metadata["train_config"]["train"].get("distill_from") for b in runs)
+    meta["card"] = card(figures, fp32, recipe, same_ss, cut, args.name, args.version, args.config, distilled)
     if args.speed:
         meta["card"]["speed"] = args.speed
     save_bundle(target, source.model, source.encoder, meta, half=True)

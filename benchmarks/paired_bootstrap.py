@@ -28,7 +28,7 @@ from seqrnn.encoding.examples import prepare_example
 from seqrnn.inference.engine import PredictOptions
 from seqrnn.inference.evaluate import predict_with_targets
 from seqrnn.io.formats import read_records
-from seqrnn.models.bundle import load_bundle
+from seqrnn.models.bundle import ModelBundle, load_bundle
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from protein_ss import SETS
@@ -37,9 +37,8 @@ from soup import validation_records
 HEADS = ("ss8", "ss3")
 
 
-def correct_per_chain(model: str, records: list, masks: list[str]) -> dict[str, np.ndarray]:
-    """Head -> (chains, 2) array of [correct, scored] residues per validation chain."""
-    bundle = load_bundle(model)
+def correct_per_chain(bundle: ModelBundle, records: list, masks: list[str]) -> dict[str, np.ndarray]:
+    """Head -> (chains, 2) array of [correct, scored] residues per chain of ``records``."""
     heads = list(bundle.model.heads.values())  # predict_with_targets reads every head's targets
     examples = [prepare_example(r, bundle.encoder, heads=heads, mask_columns=masks) for r in records]
     targets, outputs = predict_with_targets(
@@ -55,15 +54,22 @@ def correct_per_chain(model: str, records: list, masks: list[str]) -> dict[str, 
     return out
 
 
-def compare(reference: str, candidates: list[str], records: list, masks: list[str], resamples: int) -> dict:
+def compare(
+    reference: str,
+    candidates: list[str],
+    bundles: dict[str, ModelBundle],
+    records: list,
+    masks: list[str],
+    resamples: int,
+) -> dict:
     """Per candidate and head: the accuracy difference candidate - reference on ``records`` and its 95%
-    interval over chain resamples (the same resamples for every candidate)."""
-    ref = correct_per_chain(reference, records, masks)
+    interval over chain resamples (the same resamples for every candidate); ``bundles`` by name."""
+    ref = correct_per_chain(bundles[reference], records, masks)
     rng = np.random.default_rng(0)
     picks = rng.integers(0, len(records), size=(resamples, len(records)))
     results: dict = {"chains": len(records), "candidates": {}}
     for cand in candidates:
-        counts = correct_per_chain(cand, records, masks)
+        counts = correct_per_chain(bundles[cand], records, masks)
         row = {}
         for h in HEADS:
             a, b = ref[h], counts[h]
@@ -91,9 +97,11 @@ def main() -> None:
     sets = {"validation": (validation_records(args.split), ["disorder"])}
     if args.test_data:
         sets |= {name: (list(read_records(args.test_data / f)), masks) for name, (f, masks) in SETS.items()}
+    # Loaded once, scored on every set.
+    bundles = {m: load_bundle(m) for m in [args.reference, *args.candidates]}
     results: dict = {"reference": args.reference, "sets": {}}
     for name, (records, masks) in sets.items():
-        result = compare(args.reference, args.candidates, records, masks, args.resamples)
+        result = compare(args.reference, args.candidates, bundles, records, masks, args.resamples)
         results["sets"][name] = result
         for cand, row in result["candidates"].items():
             for h, r in row.items():

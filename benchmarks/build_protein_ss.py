@@ -4,8 +4,8 @@ separately named ``protein-ss-fast``.
 
     python benchmarks/build_protein_ss.py runs/protein_ss_v4/model.pt --version 4 \\
         --data ../shared/data/protein_ss/netsurfp2 --json docs/results/protein_ss_v4_card.json
-    python benchmarks/build_protein_ss.py runs/student224/model.pt --name protein-ss-fast --version 1 \\
-        --json docs/results/protein_ss_fast_card.json
+    python benchmarks/build_protein_ss.py runs/protein_ss_fast/model.pt --name protein-ss-fast --version 2 \\
+        --config configs/protein_ss_fast.yaml --json docs/results/protein_ss_fast_v2_card.json
 
 1. The run's weights are written as float16 with the run's metadata to
    ``seqrnn/models/pretrained/<name>-v<version>.pt``.
@@ -17,7 +17,8 @@ separately named ``protein-ss-fast``.
    from ``docs/results/disorder_anchor.json`` beside them.
 4. ``index.json``: ``protein-ss`` -> the new file; the version it replaces stays as ``protein-ss-vN``,
    marked ``superseded_by: protein-ss`` as v1 is (so ``-m protein`` means the current one and
-   ``protein-ss-fast``). ``--name protein-ss-fast`` adds or replaces that entry alone.
+   ``protein-ss-fast``). ``--name protein-ss-fast`` does the same for that entry alone: its earlier
+   version stays as ``protein-ss-fast-vN``.
 
 Test sets are used for these final figures only; the run was chosen on its validation split.
 """
@@ -82,9 +83,11 @@ def validation_threshold(bundle: Any, run: Path, criterion: str) -> float:
 
 
 def network_of(model: dict[str, Any]) -> str:
-    """The trunk in a few words, from a bundle's ``model:`` config, e.g. ``conv 128 k9 + 2-layer BiLSTM 224``."""
+    """The trunk in a few words, from a bundle's ``model:`` config, e.g. ``2 x conv 128 k9 + 2-layer BiLSTM 192``."""
     cell = {"lstm": "LSTM", "gru": "GRU"}.get(model["cell"], model["cell"])
-    return f"conv {model['conv_channels']} k{model['conv_kernel']} + {model['layers']}-layer Bi{cell} {model['hidden']}"
+    convs = model.get("conv_layers", 1)
+    front = f"{convs} x conv" if convs > 1 else "conv"
+    return f"{front} {model['conv_channels']} k{model['conv_kernel']} + {model['layers']}-layer Bi{cell} {model['hidden']}"
 
 
 def recipe_of(bundle: Any) -> str:
@@ -194,9 +197,11 @@ def card(
 def versions_note(name: str, version: int, same_ss: bool, distilled: bool = False) -> str:
     """What the card says about the other protein models."""
     if name != "protein-ss":
+        earlier = ", ".join(f"{name}-v{v}" for v in range(1, version))
         return (
             "protein-ss: the full-size model; this one trades some secondary-structure accuracy for speed"
             + ("" if not same_ss else " (its ss8 and ss3 outputs are v1's)")
+            + (f"; earlier versions stay available by name ({earlier})" if earlier else "")
         )
     earlier = ", ".join(f"protein-ss-v{v}" for v in range(1, version))
     how = (
@@ -263,9 +268,11 @@ def main() -> None:
     current = index.get(args.name)
     if args.name == "protein-ss":
         index[V1] = {**v1, "superseded_by": "protein-ss"}
-        if current and current.get("version") not in ("1", str(args.version)):
-            # The version this one replaces stays by its versioned name, as v1 does.
-            index[f"protein-ss-v{current['version']}"] = {**current, "superseded_by": "protein-ss"}
+    kept = ("1", str(args.version)) if args.name == "protein-ss" else (str(args.version),)
+    if current and current.get("version") not in kept:
+        # The version this one replaces stays by its versioned name (protein-ss-v3, protein-ss-fast-v1),
+        # so a pipeline that pinned it still gets the same outputs.
+        index[f"{args.name}-v{current['version']}"] = {**current, "superseded_by": args.name}
     index[args.name] = {
         **{k: v for k, v in v1.items() if k in ("group", "inputs", "data", "training_files")},
         "file": target.name,

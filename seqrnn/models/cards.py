@@ -48,6 +48,12 @@ def describe_bundle(bundle: ModelBundle) -> str:
     meta = bundle.metadata
     m = meta["model"]
     n_params = sum(p.numel() for p in bundle.model.parameters())
+    convs = m.get("conv_layers", 1)
+    front = (
+        f"{convs} x {m['conv_channels']}"
+        if m["conv_channels"] and convs > 1
+        else m["conv_channels"] or "none"
+    )
     lines = [
         f"name:       {bundle.name}",
         f"file:       {bundle.path}",
@@ -55,7 +61,7 @@ def describe_bundle(bundle: ModelBundle) -> str:
         f"seqrnn:     {meta.get('seqrnn_version')}   created {meta.get('created', '?')}",
         f"encoder:    {meta['encoder']['name']} ({len(meta['encoder']['tokens'])} tokens)",
         f"model:      Bi{m['cell'].upper()} {m['layers']} x {m['hidden']}, "
-        f"conv {m['conv_channels'] or 'none'}, {n_params:,} parameters",
+        f"conv {front}, {n_params:,} parameters",
     ]
     for spec in meta["heads"]:
         lines.append(f"head:       {spec['name']} [{spec['kind']}] {' '.join(spec['classes'])}")

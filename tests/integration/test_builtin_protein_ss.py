@@ -1,6 +1,6 @@
-"""The shipped protein models: ``protein-ss`` (v4: ss8, ss3, disorder), ``protein-ss-fast`` (the same outputs
-from a smaller network), ``protein-ss-v3``, ``protein-ss-v2`` and ``protein-ss-v1`` (ss8, ss3) load by name
-with their checksums, predict any length and keep their accuracy.
+"""The shipped protein models: ``protein-ss`` (v4: ss8, ss3, disorder), ``protein-ss-fast`` (v2: the same
+outputs from a smaller network), ``protein-ss-fast-v1``, ``protein-ss-v3``, ``protein-ss-v2`` and
+``protein-ss-v1`` (ss8, ss3) load by name with their checksums, predict any length and keep their accuracy.
 
 The accuracy check reads CASP12 from the shared benchmark data when it is present (CI has it beside the
 clone; set SEQRNN_SHARED_DATA elsewhere) and is skipped otherwise. Its reference figures were measured
@@ -42,9 +42,13 @@ def test_listed_and_described(capsys: pytest.CaptureFixture[str]) -> None:
     assert "superseded by protein-ss" in listed["protein-ss-v2"]
     assert "superseded by protein-ss" in listed["protein-ss-v3"]
     assert "faster" in listed["protein-ss-fast"] and "superseded" not in listed["protein-ss-fast"]
+    assert "superseded by protein-ss-fast" in listed["protein-ss-fast-v1"]
     fast = load_bundle("protein-ss-fast")
-    assert [h["name"] for h in fast.heads] == ["ss8", "ss3", "disorder"] and fast.version == "1"
-    assert fast.model.config.hidden == 224 < load_bundle("protein-ss").model.config.hidden
+    assert [h["name"] for h in fast.heads] == ["ss8", "ss3", "disorder"] and fast.version == "2"
+    assert fast.model.config.hidden == 192 < load_bundle("protein-ss").model.config.hidden
+    assert fast.model.config.conv_layers == 2
+    fast_v1 = load_bundle("protein-ss-fast-v1")  # kept by name, as the earlier protein-ss versions
+    assert fast_v1.version == "1" and fast_v1.model.config.hidden == 224
     bundle = load_bundle("protein-ss")
     assert [h["name"] for h in bundle.heads] == ["ss8", "ss3", "disorder"]
     assert "".join(bundle.model.heads["ss8"].classes) == "HGIEBTSC"
@@ -59,6 +63,9 @@ def test_listed_and_described(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["info", "protein-ss"]) == 0
     card = capsys.readouterr().out
     assert "disorder AUROC" in card and "metapredict" in card
+    assert main(["info", "protein-ss-fast"]) == 0
+    fast_card = capsys.readouterr().out
+    assert "BiLSTM 2 x 192, conv 2 x 128," in fast_card and "protein-ss-fast-v1" in fast_card
     # A group means the current models: -m protein is v4 and the fast model, side by side.
     from seqrnn.models.zoo import expand_names
 
@@ -135,7 +142,15 @@ def test_titin_length_chain_predicts_in_bounded_memory() -> None:
 
 @pytest.mark.skipif(not CASP12.is_file(), reason="shared benchmark data not present")
 @pytest.mark.parametrize(
-    "name", ["protein-ss", "protein-ss-fast", "protein-ss-v3", "protein-ss-v2", "protein-ss-v1"]
+    "name",
+    [
+        "protein-ss",
+        "protein-ss-fast",
+        "protein-ss-fast-v1",
+        "protein-ss-v3",
+        "protein-ss-v2",
+        "protein-ss-v1",
+    ],
 )
 def test_casp12_accuracy_matches_stored_figures(name: str) -> None:
     expected = json.loads(EXPECTED.read_text())[name]

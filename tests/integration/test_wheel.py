@@ -77,6 +77,7 @@ def test_wheel_in_a_fresh_venv(tmp_path: Path) -> None:
         "seqrnn/models/pretrained/protein-ss-v3.pt",
         "seqrnn/models/pretrained/protein-ss-v4.pt",
         "seqrnn/models/pretrained/protein-ss-fast-v1.pt",
+        "seqrnn/models/pretrained/protein-ss-fast-v2.pt",
         "seqrnn/resources/configs/protein_ss_v2.yaml",
         "seqrnn/resources/configs/protein_ss_v3.yaml",
         "seqrnn/resources/configs/protein_ss_v4.yaml",

@@ -30,6 +30,7 @@ SHIPPED = [
     ROOT / "seqrnn" / "models" / "pretrained" / "protein-ss-v2.pt",
     ROOT / "seqrnn" / "models" / "pretrained" / "protein-ss-v3.pt",
     ROOT / "seqrnn" / "models" / "pretrained" / "protein-ss-fast-v1.pt",
+    ROOT / "seqrnn" / "models" / "pretrained" / "protein-ss-fast-v2.pt",
     ROOT / "tests" / "golden" / "tiny_protein.pt",
 ]
 REGRESSION = {

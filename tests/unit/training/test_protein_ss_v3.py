@@ -44,11 +44,13 @@ def test_v3_trains_its_branch_and_keeps_v1s_secondary_structure(tmp_path: Path) 
 
 
 def test_fast_config_is_the_smaller_multitask_network() -> None:
-    """configs/protein_ss_fast.yaml (the built-in protein-ss-fast): v1's recipe with 224 hidden units,
-    all three heads trained from scratch together, on v1's validation split."""
+    """configs/protein_ss_fast.yaml (the built-in protein-ss-fast v2): v1's recipe with two stacked
+    convolutions and 192 hidden units, all three heads trained from scratch together, on v1's
+    validation split."""
     assert "protein_ss_fast" in config_names()
     config = load_config(config_path("protein_ss_fast"), ["data.train=x.csv"])
-    assert config.name == "protein-ss-fast" and config.model.hidden == 224 and config.model.layers == 2
+    assert config.name == "protein-ss-fast" and config.model.hidden == 192 and config.model.layers == 2
+    assert config.model.conv_layers == 2 and config.model.conv_channels == 128
     assert [h.name for h in config.heads] == ["ss8", "ss3", "disorder"]
     assert config.train.init_from is None and not config.train.freeze
     assert config.data.split_seed == 1 and config.data.valid_fraction == 0.05

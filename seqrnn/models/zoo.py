@@ -13,6 +13,7 @@ encoding of the input feeds every model, and each model's outputs go to a group 
 
 from __future__ import annotations
 
+import dataclasses
 import fnmatch
 import hashlib
 from collections.abc import Sequence
@@ -23,7 +24,7 @@ import torch
 
 from seqrnn.encoding.encoders import UNK, Encoder
 from seqrnn.errors import ModelError
-from seqrnn.models.builtins import builtin_index, builtin_name, closest_names
+from seqrnn.models.builtins import builtin_index, builtin_name, closest_names, resolve_model_path
 from seqrnn.models.bundle import ModelBundle, load_bundle, load_models
 
 # The card's text is printed by seqrnn.models.cards; `seqrnn info` imports it from here.
@@ -107,6 +108,7 @@ def load_model_set(names: Sequence[str | Path], device: str | torch.device = "cp
     bundles = [load_bundle(n, device) for n in expanded]
     if len(bundles) == 1:
         return bundles[0]
+    bundles = [_as_requested(b, n) for b, n in zip(bundles, expanded, strict=True)]
     labels = [b.name for b in bundles]
     if len(set(labels)) < len(labels):
         raise ModelError(f"two models are named {labels[0]}: rename one bundle (seqrnn info shows names)")
@@ -123,6 +125,17 @@ def load_model_set(names: Sequence[str | Path], device: str | torch.device = "cp
     name = "+".join(labels)
     metadata["encoder"] = encoder.to_config()
     return ModelBundle(model, encoder, metadata, None, sha, name, members=bundles)  # type: ignore[arg-type]
+
+
+def _as_requested(bundle: ModelBundle, requested: str | Path) -> ModelBundle:
+    """A built-in named by its index entry goes by that name beside other models. Why: an earlier
+    version's file carries the model's name (``protein-ss-v1``'s says ``protein-ss``), so comparing
+    versions side by side (``-m protein-ss -m protein-ss-v1``) needs the name asked for, which is what
+    its HDF5 group is then called. Files given by path keep the name stored in them."""
+    _, name, expected_sha = resolve_model_path(requested)
+    if expected_sha is None or name == bundle.name:
+        return bundle
+    return dataclasses.replace(bundle, name=name)
 
 
 def _shared_encoder(bundles: Sequence[ModelBundle]) -> tuple[Encoder, dict[str, torch.Tensor]]:

@@ -122,6 +122,27 @@ def test_secondary_structure_across_versions() -> None:
         v1.close()
 
 
+def test_versions_of_one_model_run_side_by_side_under_the_names_asked_for(tmp_path: Path) -> None:
+    """An earlier version's file carries the model's name (protein-ss-v1's says protein-ss), yet
+    ``-m protein-ss -m protein-ss-v1`` compares them in one pass: each model's group is the name asked
+    for, and each equals that model run alone."""
+    fasta = ROOT / "data/examples/proteins.fasta"
+    names = ["protein-ss", "protein-ss-v1", "protein-ss-fast", "protein-ss-fast-v1"]
+    both = tmp_path / "both.h5"
+    argv = [a for n in names for a in ("-m", n)]
+    assert main(["predict", *argv, str(fasta), "-o", str(both), "--precision", "fp32", "-q"]) == 0
+    alone = tmp_path / "v1.h5"
+    assert (
+        main(["predict", "-m", "protein-ss-v1", str(fasta), "-o", str(alone), "--precision", "fp32", "-q"])
+        == 0
+    )
+    with h5py.File(both) as f, h5py.File(alone) as g:
+        assert [x.decode() for x in f.attrs["models_name"]] == names
+        assert [x.decode() for x in f.attrs["models_version"]] == ["4", "1", "2", "1"]
+        assert sorted(f["residue"]) == sorted(names)
+        np.testing.assert_array_equal(f["residue/protein-ss-v1/ss3/probs"][:], g["residue/ss3/probs"][:])
+
+
 @pytest.mark.slow
 def test_titin_length_chain_predicts_in_bounded_memory() -> None:
     bundle = load_bundle("protein-ss")

@@ -122,6 +122,30 @@ def test_secondary_structure_across_versions() -> None:
         v1.close()
 
 
+@pytest.mark.parametrize(
+    ("config", "name"),
+    [
+        ("protein_ss_v4", "protein-ss"),
+        ("protein_ss_fast", "protein-ss-fast"),
+        ("protein_ss_v3", "protein-ss-v3"),
+    ],
+)
+def test_shipped_config_is_the_run_that_made_the_model(config: str, name: str) -> None:
+    """A built-in config's "Reproduce" line trains what was shipped: its seed, network, heads and training
+    settings equal those stored in the model file (all but the thread count, a setting of the machine)."""
+    import dataclasses
+
+    from seqrnn.resources import config_path
+    from seqrnn.training.config import load_config
+
+    ours = dataclasses.asdict(load_config(config_path(config), ["data.train=x.csv"]))
+    shipped = load_bundle(name).metadata["train_config"]
+    for section in ("seed", "model", "heads"):
+        assert ours[section] == shipped[section], section
+    ours["train"].pop("threads")
+    assert ours["train"] == {k: v for k, v in shipped["train"].items() if k != "threads"}
+
+
 def test_versions_of_one_model_run_side_by_side_under_the_names_asked_for(tmp_path: Path) -> None:
     """An earlier version's file carries the model's name (protein-ss-v1's says protein-ss), yet
     ``-m protein-ss -m protein-ss-v1`` compares them in one pass: each model's group is the name asked

@@ -196,14 +196,13 @@ def card(
 
 def versions_note(name: str, version: int, same_ss: bool, distilled: bool = False) -> str:
     """What the card says about the other protein models."""
+    earlier = ", ".join(f"{name}-v{v}" for v in range(1, version))
     if name != "protein-ss":
-        earlier = ", ".join(f"{name}-v{v}" for v in range(1, version))
         return (
             "protein-ss: the full-size model; this one trades some secondary-structure accuracy for speed"
             + ("" if not same_ss else " (its ss8 and ss3 outputs are v1's)")
             + (f"; earlier versions stay available by name ({earlier})" if earlier else "")
         )
-    earlier = ", ".join(f"protein-ss-v{v}" for v in range(1, version))
     how = (
         f"v{version}'s ss8 and ss3 outputs are v1's exactly (v1's weights, frozen: only the disorder head is new)"
         if same_ss
@@ -268,8 +267,7 @@ def main() -> None:
     current = index.get(args.name)
     if args.name == "protein-ss":
         index[V1] = {**v1, "superseded_by": "protein-ss"}
-    kept = ("1", str(args.version)) if args.name == "protein-ss" else (str(args.version),)
-    if current and current.get("version") not in kept:
+    if current and current.get("version") != str(args.version):
         # The version this one replaces stays by its versioned name (protein-ss-v3, protein-ss-fast-v1),
         # so a pipeline that pinned it still gets the same outputs.
         index[f"{args.name}-v{current['version']}"] = {**current, "superseded_by": args.name}
